@@ -1,14 +1,59 @@
-//! The weft reactor: readiness-based I/O on `polling`, `block_on`, and networking types.
+//! The weft reactor: readiness-based I/O on [`polling`], [`block_on`], and networking types.
+//!
+//! # Pieces
+//!
+//! - One global reactor, created lazily on first use: an OS poller (epoll/kqueue) in oneshot
+//!   mode, and a slab of registered sources. Each source keeps, per direction (read/write), the
+//!   wakers waiting for readiness and a *tick*: the reactor round in which that direction last
+//!   became ready. A waiter records the reactor round and the direction tick when it registers,
+//!   and only a later tick counts as readiness for it; registering always re-arms the oneshot
+//!   interest, so readiness that arrives between a failed syscall and the registration is reported
+//!   again by the poller and never lost.
+//! - [`Async<T>`] wraps any `AsFd` I/O object: non-blocking mode, registration, `readable()`,
+//!   `writable()`, `read_with`, `write_with`, and futures-io `AsyncRead`/`AsyncWrite`.
+//! - [`block_on`] runs a future on the current thread and drives the reactor and timers while the
+//!   future waits.
+//! - [`net`]: `TcpStream`, `TcpListener`, `UdpSocket`, `UnixStream`, `UnixListener`.
+//!
+//! # The wake-up path
+//!
+//! Only one thread can wait in the OS poller at a time; holding the *reactor lock* grants that
+//! right. A thread in [`block_on`] whose future is pending:
+//!
+//! 1. tries to take the reactor lock. If it gets it, it waits in the poller with a timeout no
+//!    longer than the earliest timer deadline (rounded up to whole milliseconds, so timers never
+//!    fire early). After every wait it fires due timers (`weft_timer::Timers::process` on the global
+//!    timers and on this thread's current ones) and wakes the wakers of ready sources, outside all
+//!    locks. It keeps the lock until its own future is woken, then releases it.
+//! 2. Otherwise it queues up as a waiter and parks on its own condition variable. Whoever releases
+//!    the reactor lock hands it to one queued waiter, which takes over the poller; so whenever a
+//!    `block_on` thread is idle, some thread is waiting in the poller.
+//!
+//! A `block_on` waker sets a `woken` flag, unparks the thread, and, only if the thread may be
+//! blocked in the poller (its `io_blocked` flag), calls the poller's `notify()`. The waker writes
+//! `woken` before reading `io_blocked`, and the driving thread writes `io_blocked` before reading
+//! `woken` (sequentially consistent), so a wake-up from another thread is never lost, and a wake
+//! from the thread itself costs no syscall.
+//!
+//! A timer inserted with a deadline earlier than the reactor's current wait calls the timer
+//! driver hook, which notifies the poller if a thread is waiting in it, so the wait is recomputed.
+//!
+//! When no `block_on` runs at all (an [`Async`] used under another executor), the fallback thread
+//! **"weft-reactor"** drives I/O and the global timers. It gives the lock up as soon as a
+//! `block_on` thread wants it. While `block_on` threads exist but are all busy, it checks every
+//! 50 µs to 10 ms (back-off) whether anyone drove the reactor, and polls it (zero timeout) if not.
+//!
+//! Fairness: a future that keeps waking itself is re-polled at once, but after
+//! [`IO_POLL_BUDGET`] consecutive self-wakes `block_on` polls I/O with a zero timeout and
+//! processes timers, so busy work cannot starve I/O and timer wake-ups.
+//!
+//! Platform: Unix only (the types are built on `AsFd`).
 
-use std::future::Future;
+mod async_fd;
+mod driver;
+pub mod net;
+mod reactor;
+mod timer_glue;
 
-/// Runs `fut` to completion on the current thread.
-///
-/// Placeholder until the reactor lands: it drives the future only (no I/O, no timers).
-///
-/// ```
-/// assert_eq!(weft_reactor::block_on(async { 1 + 1 }), 2);
-/// ```
-pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
-    futures_lite::future::block_on(fut)
-}
+pub use async_fd::{Async, Readable, Writable};
+pub use driver::{block_on, IO_POLL_BUDGET};

@@ -1,2 +1,89 @@
-//! Timers for weft: a hierarchical timing wheel, real and virtual clocks, `sleep`, `Interval`,
-//! `timeout` and `call_later`.
+//! Timers for weft: a hierarchical timing wheel, real and virtual clocks, [`sleep`],
+//! [`Interval`], [`timeout`] and [`call_later`].
+//!
+//! # Model
+//!
+//! * A [`Clock`] reads real time or a virtual (paused) time that tests move with `advance`.
+//! * A [`Timers`] is one timing [`wheel`] plus its clock. Every future here captures
+//!   [`Timers::current()`] when created: the `Timers` this thread [entered](Timers::enter), else
+//!   the process-wide [`Timers::global()`] (real clock). A test runtime enters its own `Timers`
+//!   with a paused clock, so tests running in parallel threads do not disturb each other.
+//!   **Pausing or advancing the global timers (e.g. [`pause()`] on a thread that entered no
+//!   `Timers`) affects every such thread.**
+//! * The reactor drives a `Timers` ([`Timers::set_driver`], [`Timers::process`],
+//!   [`Timers::next_timeout`]). When nobody drives it, a lazily started thread named
+//!   `weft-timer` does, so timers fire even with no weft reactor running.
+//!
+//! # Resolution
+//!
+//! 1 ms. Deadlines are rounded **up** to the next millisecond and compared against the clock,
+//! so no timer ever completes early; under a real clock it may complete later by the OS
+//! scheduling latency. Timers fire in deadline order; equal deadlines in insertion order.
+//!
+//! # Virtual time
+//!
+//! ```
+//! use std::time::Duration;
+//! use weft_timer::{Clock, Timers};
+//!
+//! let timers = Timers::new(Clock::paused());
+//! let _g = timers.enter();
+//! let t0 = weft_timer::now();
+//! let mut iv = weft_timer::interval(Duration::from_secs(10));
+//! futures_lite::future::block_on(async {
+//!     assert_eq!(iv.tick().await, t0); // first tick is immediate
+//!     let mut next = Box::pin(iv.tick());
+//!     assert!(futures_lite::future::poll_once(&mut next).await.is_none());
+//!     weft_timer::advance(Duration::from_secs(10)); // sync: fires the timer, returns at once
+//!     assert_eq!(next.await, t0 + Duration::from_secs(10));
+//! });
+//! ```
+//!
+//! # Cancel safety
+//!
+//! | item | cancel-safe |
+//! |---|---|
+//! | [`Sleep`] | yes (drop removes the timer) |
+//! | [`Interval::tick`] | yes (a tick is consumed only on completion) |
+//! | [`Timeout`] | as cancel-safe as the inner future (it is dropped with the `Timeout`) |
+#![forbid(unsafe_code)]
+
+mod call;
+mod clock;
+mod interval;
+mod sleep;
+mod timeout;
+mod timers;
+pub mod wheel;
+
+use std::time::{Duration, Instant};
+
+pub use call::{call_at, call_later, TimerHandle};
+pub use clock::Clock;
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use sleep::{sleep, sleep_until, Sleep};
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+pub use timers::{EnterGuard, Timers};
+
+/// The current time of [`Timers::current()`]'s clock (virtual if paused).
+pub fn now() -> Instant {
+    Timers::current().now()
+}
+
+/// Pauses the clock of [`Timers::current()`]. On a thread that entered no `Timers` this pauses
+/// the global clock, for every thread.
+pub fn pause() {
+    Timers::current().pause();
+}
+
+/// Resumes the clock of [`Timers::current()`]; see [`Clock::resume`].
+pub fn resume() {
+    Timers::current().resume();
+}
+
+/// Moves [`Timers::current()`]'s clock forward by `d`, firing timers in order as it passes them
+/// (see [`Timers::advance`]). Synchronous: it returns once time has moved; the woken tasks run
+/// when their executor next polls them.
+pub fn advance(d: Duration) {
+    Timers::current().advance(d);
+}

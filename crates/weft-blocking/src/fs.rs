@@ -1,0 +1,686 @@
+//! Async files and directories: a mirror of [`std::fs`] running on the blocking pool
+//! (`weft::fs`, the `aiofiles` equivalent).
+//!
+//! Every function runs the matching `std::fs` call on the global [`BlockingPool`](crate::BlockingPool) through
+//! [`unblock`]. Errors are [`std::io::Error`]s with the same
+//! [`ErrorKind`](io::ErrorKind) as `std::fs` and a message naming the operation and the path,
+//! e.g. `failed to open /x/y: No such file or directory (os error 2)`. The underlying error is
+//! kept: downcast [`io::Error::get_ref`] to [`PathError`] to get the path and the source.
+//!
+//! # Cancel-safety
+//!
+//! The free functions and the `File`/`OpenOptions`/`DirEntry` methods here are **not
+//! cancel-safe in the "nothing happened" sense**: dropping the future before the pool has started
+//! the call means it never runs, but once started it runs to completion on the pool and only its
+//! result is lost (a `write` may have written the file, a `rename` may have renamed it). This is
+//! the same as asyncio's `run_in_executor` and `aiofiles`. [`File`]'s `AsyncRead`/`AsyncWrite`/
+//! `AsyncSeek` poll methods and the [`ReadDir`] stream *are* cancel-safe: an interrupted read,
+//! write or directory batch completes in the background and its result is kept for the next call.
+//!
+//! ```
+//! # futures_lite::future::block_on(async {
+//! let dir = std::env::temp_dir().join(format!("weft-fs-doc-{}", std::process::id()));
+//! weft_blocking::fs::create_dir_all(&dir).await?;
+//! let path = dir.join("hello.txt");
+//! weft_blocking::fs::write(&path, "hi").await?;
+//! assert_eq!(weft_blocking::fs::read_to_string(&path).await?, "hi");
+//! weft_blocking::fs::remove_dir_all(&dir).await?;
+//! # std::io::Result::Ok(()) }).unwrap();
+//! ```
+
+use std::error::Error;
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
+
+pub use std::fs::{FileType, Metadata, Permissions};
+
+use crate::pool::Unblocked;
+use crate::{unblock, Unblock};
+
+/// The error inside an `io::Error` returned by this module: which operation failed on which
+/// path(s), and the underlying error (also available as [`Error::source`]).
+#[derive(Debug)]
+pub struct PathError {
+    op: &'static str,
+    path: PathBuf,
+    to: Option<PathBuf>,
+    source: io::Error,
+}
+
+impl PathError {
+    /// The operation, e.g. `"open"`.
+    pub fn op(&self) -> &'static str {
+        self.op
+    }
+    /// The path the operation was on (the source path for copy/rename/hard_link).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    /// The destination path for copy/rename/hard_link.
+    pub fn to(&self) -> Option<&Path> {
+        self.to.as_deref()
+    }
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "failed to {} {}", self.op, self.path.display())?;
+        if let Some(to) = &self.to {
+            write!(f, " to {}", to.display())?;
+        }
+        write!(f, ": {}", self.source)
+    }
+}
+
+impl Error for PathError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+fn wrap(op: &'static str, path: &Path, to: Option<&Path>, e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        PathError {
+            op,
+            path: path.to_owned(),
+            to: to.map(Path::to_owned),
+            source: e,
+        },
+    )
+}
+
+/// Runs `f(path)` on the pool and names the path in its error.
+async fn on_path<T, F>(op: &'static str, path: &Path, f: F) -> io::Result<T>
+where
+    F: FnOnce(&Path) -> io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let path = path.to_owned();
+    unblock(move || f(&path).map_err(|e| wrap(op, &path, None, e))).await
+}
+
+async fn on_paths<T, F>(op: &'static str, from: &Path, to: &Path, f: F) -> io::Result<T>
+where
+    F: FnOnce(&Path, &Path) -> io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let (from, to) = (from.to_owned(), to.to_owned());
+    unblock(move || f(&from, &to).map_err(|e| wrap(op, &from, Some(&to), e))).await
+}
+
+/// Reads a whole file ([`std::fs::read`]). Not cancel-safe (see the module docs).
+pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
+    on_path("read", path.as_ref(), |p| std::fs::read(p)).await
+}
+
+/// Reads a whole UTF-8 file ([`std::fs::read_to_string`]). Not cancel-safe (see the module docs).
+pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
+    on_path("read", path.as_ref(), |p| std::fs::read_to_string(p)).await
+}
+
+/// Creates or truncates a file and writes `contents` ([`std::fs::write`]).
+/// Not cancel-safe (see the module docs).
+pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
+    let data = contents.as_ref().to_vec();
+    on_path("write", path.as_ref(), move |p| std::fs::write(p, data)).await
+}
+
+/// Copies a file, returning the bytes copied ([`std::fs::copy`]).
+/// Not cancel-safe (see the module docs).
+pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
+    on_paths("copy", from.as_ref(), to.as_ref(), |a, b| {
+        std::fs::copy(a, b)
+    })
+    .await
+}
+
+/// Renames a file or directory ([`std::fs::rename`]). Not cancel-safe (see the module docs).
+pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
+    on_paths("rename", from.as_ref(), to.as_ref(), |a, b| {
+        std::fs::rename(a, b)
+    })
+    .await
+}
+
+/// Creates a hard link `to` pointing at `from` ([`std::fs::hard_link`]).
+/// Not cancel-safe (see the module docs).
+pub async fn hard_link(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
+    on_paths("hard link", from.as_ref(), to.as_ref(), |a, b| {
+        std::fs::hard_link(a, b)
+    })
+    .await
+}
+
+/// Removes a file ([`std::fs::remove_file`]). Not cancel-safe (see the module docs).
+pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
+    on_path("remove file", path.as_ref(), |p| std::fs::remove_file(p)).await
+}
+
+/// Removes an empty directory ([`std::fs::remove_dir`]). Not cancel-safe (see the module docs).
+pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
+    on_path("remove directory", path.as_ref(), |p| {
+        std::fs::remove_dir(p)
+    })
+    .await
+}
+
+/// Removes a directory and everything in it ([`std::fs::remove_dir_all`]).
+/// Not cancel-safe (see the module docs).
+pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
+    on_path("remove directory", path.as_ref(), |p| {
+        std::fs::remove_dir_all(p)
+    })
+    .await
+}
+
+/// Creates a directory ([`std::fs::create_dir`]). Not cancel-safe (see the module docs).
+pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
+    on_path("create directory", path.as_ref(), |p| {
+        std::fs::create_dir(p)
+    })
+    .await
+}
+
+/// Creates a directory and its missing parents ([`std::fs::create_dir_all`]).
+/// Not cancel-safe (see the module docs).
+pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
+    on_path("create directory", path.as_ref(), |p| {
+        std::fs::create_dir_all(p)
+    })
+    .await
+}
+
+/// Metadata, following symlinks ([`std::fs::metadata`]). Cancel-safe (read-only).
+pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
+    on_path("get metadata of", path.as_ref(), |p| std::fs::metadata(p)).await
+}
+
+/// Metadata of the link itself ([`std::fs::symlink_metadata`]). Cancel-safe (read-only).
+pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
+    on_path("get metadata of", path.as_ref(), |p| {
+        std::fs::symlink_metadata(p)
+    })
+    .await
+}
+
+/// The canonical absolute path ([`std::fs::canonicalize`]). Cancel-safe (read-only).
+pub async fn canonicalize(path: impl AsRef<Path>) -> io::Result<PathBuf> {
+    on_path("canonicalize", path.as_ref(), |p| std::fs::canonicalize(p)).await
+}
+
+/// The target of a symbolic link ([`std::fs::read_link`]). Cancel-safe (read-only).
+pub async fn read_link(path: impl AsRef<Path>) -> io::Result<PathBuf> {
+    on_path("read link", path.as_ref(), |p| std::fs::read_link(p)).await
+}
+
+/// Whether a path exists, with errors other than "not found" reported
+/// ([`std::fs::exists`]). Cancel-safe (read-only).
+pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
+    on_path("check existence of", path.as_ref(), |p| p.try_exists()).await
+}
+
+/// Changes permissions ([`std::fs::set_permissions`]). Not cancel-safe (see the module docs).
+pub async fn set_permissions(path: impl AsRef<Path>, perm: Permissions) -> io::Result<()> {
+    on_path("set permissions of", path.as_ref(), move |p| {
+        std::fs::set_permissions(p, perm)
+    })
+    .await
+}
+
+/// Creates a symbolic link `link` pointing at `original` (Unix).
+/// Not cancel-safe (see the module docs).
+#[cfg(unix)]
+pub async fn symlink(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    on_paths("symlink", original.as_ref(), link.as_ref(), |a, b| {
+        std::os::unix::fs::symlink(a, b)
+    })
+    .await
+}
+
+/// Entries fetched per pool job by [`ReadDir`].
+const READ_DIR_BATCH: usize = 64;
+
+struct DirState {
+    iter: std::fs::ReadDir,
+    dir: PathBuf,
+    batch: std::collections::VecDeque<io::Result<DirEntry>>,
+    done: bool,
+}
+
+/// Opens a directory listing as a [`Stream`] of [`DirEntry`] ([`std::fs::read_dir`]).
+/// Not cancel-safe in the "nothing happened" sense (it only opens the directory, so dropping it
+/// is harmless).
+///
+/// ```
+/// use futures_lite::StreamExt;
+/// # futures_lite::future::block_on(async {
+/// let mut entries = weft_blocking::fs::read_dir(".").await?;
+/// while let Some(entry) = entries.try_next().await? {
+///     let _name = entry.file_name();
+/// }
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
+    let iter = on_path("read directory", path.as_ref(), |p| std::fs::read_dir(p)).await?;
+    Ok(ReadDir(ReadDirInner::Idle(Some(Box::new(DirState {
+        iter,
+        dir: path.as_ref().to_owned(),
+        batch: Default::default(),
+        done: false,
+    })))))
+}
+
+/// A directory listing: a [`Stream`] of `io::Result<DirEntry>`, from [`read_dir`].
+///
+/// Entries are fetched on the pool in batches of 64. The stream is cancel-safe: a batch in
+/// flight when a `next()` future is dropped is kept for the next call.
+pub struct ReadDir(ReadDirInner);
+
+enum ReadDirInner {
+    Idle(Option<Box<DirState>>),
+    Busy(Unblocked<Box<DirState>>),
+}
+
+impl Stream for ReadDir {
+    type Item = io::Result<DirEntry>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.0 {
+                ReadDirInner::Busy(job) => {
+                    let st = std::task::ready!(Pin::new(job).poll(cx));
+                    this.0 = ReadDirInner::Idle(Some(st));
+                }
+                ReadDirInner::Idle(st) => {
+                    let Some(s) = st.as_mut() else {
+                        return Poll::Ready(None);
+                    };
+                    if let Some(item) = s.batch.pop_front() {
+                        return Poll::Ready(Some(item));
+                    }
+                    if s.done {
+                        return Poll::Ready(None);
+                    }
+                    let mut s = st.take().expect("checked above");
+                    this.0 = ReadDirInner::Busy(unblock(move || {
+                        for _ in 0..READ_DIR_BATCH {
+                            match s.iter.next() {
+                                Some(Ok(e)) => s.batch.push_back(Ok(DirEntry(Arc::new(e)))),
+                                Some(Err(e)) => {
+                                    let e = wrap("read an entry of", &s.dir, None, e);
+                                    s.batch.push_back(Err(e))
+                                }
+                                None => {
+                                    s.done = true;
+                                    break;
+                                }
+                            }
+                        }
+                        s
+                    }));
+                }
+            }
+        }
+    }
+}
+
+use std::future::Future;
+
+impl fmt::Debug for ReadDir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadDir").finish_non_exhaustive()
+    }
+}
+
+/// An entry of a [`ReadDir`] listing (cheap to clone).
+#[derive(Clone)]
+pub struct DirEntry(Arc<std::fs::DirEntry>);
+
+impl DirEntry {
+    /// The full path: the listed directory joined with [`file_name`](Self::file_name).
+    pub fn path(&self) -> PathBuf {
+        self.0.path()
+    }
+
+    /// The bare file name.
+    pub fn file_name(&self) -> OsString {
+        self.0.file_name()
+    }
+
+    /// Metadata of the entry (not following symlinks). Cancel-safe (read-only).
+    pub async fn metadata(&self) -> io::Result<Metadata> {
+        let e = self.0.clone();
+        unblock(move || {
+            e.metadata()
+                .map_err(|err| wrap("get metadata of", &e.path(), None, err))
+        })
+        .await
+    }
+
+    /// The entry's file type (usually free on Linux). Cancel-safe (read-only).
+    pub async fn file_type(&self) -> io::Result<FileType> {
+        let e = self.0.clone();
+        unblock(move || {
+            e.file_type()
+                .map_err(|err| wrap("get file type of", &e.path(), None, err))
+        })
+        .await
+    }
+}
+
+impl fmt::Debug for DirEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DirEntry").field(&self.0.path()).finish()
+    }
+}
+
+/// Options and flags for opening a [`File`] (mirror of [`std::fs::OpenOptions`]).
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// use weft_blocking::fs::OpenOptions;
+/// let path = std::env::temp_dir().join(format!("weft-oo-doc-{}", std::process::id()));
+/// let f = OpenOptions::new().append(true).create(true).open(&path).await?;
+/// drop(f);
+/// weft_blocking::fs::remove_file(&path).await?;
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct OpenOptions(std::fs::OpenOptions);
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OpenOptions {
+    /// All options off (like [`std::fs::OpenOptions::new`]).
+    pub fn new() -> OpenOptions {
+        OpenOptions(std::fs::OpenOptions::new())
+    }
+    /// Open for reading.
+    pub fn read(&mut self, on: bool) -> &mut Self {
+        self.0.read(on);
+        self
+    }
+    /// Open for writing.
+    pub fn write(&mut self, on: bool) -> &mut Self {
+        self.0.write(on);
+        self
+    }
+    /// Append to the end (implies write).
+    pub fn append(&mut self, on: bool) -> &mut Self {
+        self.0.append(on);
+        self
+    }
+    /// Truncate to 0 bytes on open.
+    pub fn truncate(&mut self, on: bool) -> &mut Self {
+        self.0.truncate(on);
+        self
+    }
+    /// Create the file if missing.
+    pub fn create(&mut self, on: bool) -> &mut Self {
+        self.0.create(on);
+        self
+    }
+    /// Create the file, failing if it exists.
+    pub fn create_new(&mut self, on: bool) -> &mut Self {
+        self.0.create_new(on);
+        self
+    }
+    /// Unix permission bits for a created file.
+    #[cfg(unix)]
+    pub fn mode(&mut self, mode: u32) -> &mut Self {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut self.0, mode);
+        self
+    }
+    /// Extra `open(2)` flags (Unix).
+    #[cfg(unix)]
+    pub fn custom_flags(&mut self, flags: i32) -> &mut Self {
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut self.0, flags);
+        self
+    }
+
+    /// Opens `path` with these options. Not cancel-safe: if dropped after the open started, the
+    /// file may be created and is then closed.
+    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
+        let opts = self.0.clone();
+        let f = on_path("open", path.as_ref(), move |p| opts.open(p)).await?;
+        Ok(File::from_std(f))
+    }
+}
+
+/// `Read`/`Write`/`Seek` through a shared `std::fs::File` (they work on `&File`).
+struct ArcFile(Arc<std::fs::File>);
+
+impl Read for ArcFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+impl Write for ArcFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self.0).flush()
+    }
+}
+impl Seek for ArcFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        (&*self.0).seek(pos)
+    }
+}
+
+/// An open file with [`AsyncRead`], [`AsyncBufRead`], [`AsyncWrite`] and [`AsyncSeek`].
+///
+/// I/O goes through an 8 KiB buffer (see [`Unblock`]): one pool job per 8 KiB read or write, and
+/// the position seen by [`seek`](futures_lite::AsyncSeekExt::seek) is always the logical one.
+///
+/// **The drop rule:** bytes written with `write`/`write_all` and not yet flushed are *not lost*
+/// when the `File` is dropped: the drop hands them to the blocking pool, which writes them (in
+/// order, after any operation still in flight) and then closes the file, as
+/// `std::io::BufWriter<std::fs::File>` does on drop. That write happens in the background, so
+/// another reader may briefly not see it and its errors are lost: call
+/// [`flush`](futures_lite::AsyncWriteExt::flush) (to hand bytes to the OS and see errors) or
+/// [`sync_all`](Self::sync_all) (to reach the disk) before dropping when that matters.
+///
+/// ```
+/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+/// use weft_blocking::fs::File;
+/// # futures_lite::future::block_on(async {
+/// let path = std::env::temp_dir().join(format!("weft-file-doc-{}", std::process::id()));
+/// let mut f = File::create(&path).await?;
+/// f.write_all(b"hello").await?;
+/// f.flush().await?;
+/// let mut s = String::new();
+/// File::open(&path).await?.read_to_string(&mut s).await?;
+/// assert_eq!(s, "hello");
+/// weft_blocking::fs::remove_file(&path).await?;
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub struct File {
+    io: Unblock<ArcFile>,
+    file: Arc<std::fs::File>,
+}
+
+impl File {
+    /// Opens a file read-only. Not cancel-safe (see [`OpenOptions::open`]).
+    pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new().read(true).open(path).await
+    }
+
+    /// Creates or truncates a file, write-only. Not cancel-safe (see [`OpenOptions::open`]).
+    pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .await
+    }
+
+    /// Creates a new file read-write, failing if it exists. Not cancel-safe.
+    pub async fn create_new(path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .await
+    }
+
+    /// Same as [`OpenOptions::new`].
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
+    }
+
+    /// Wraps an open `std::fs::File` (its current position is kept).
+    pub fn from_std(file: std::fs::File) -> File {
+        let file = Arc::new(file);
+        File {
+            io: Unblock::new(ArcFile(file.clone())).seekable(),
+            file,
+        }
+    }
+
+    /// Writes buffered bytes, moves the OS cursor back over unread read-ahead, and waits for
+    /// in-flight work, so the OS file matches the logical state.
+    async fn settle(&mut self) -> io::Result<()> {
+        futures_lite::AsyncWriteExt::flush(&mut self.io).await?;
+        // A zero seek from the current position discards read-ahead and rewinds the cursor.
+        futures_lite::AsyncSeekExt::seek(&mut self.io, SeekFrom::Current(0)).await?;
+        Ok(())
+    }
+
+    /// Flushes buffered writes, then syncs data and metadata to disk
+    /// ([`std::fs::File::sync_all`]). Cancel-safe: if dropped, the sync still completes and no
+    /// data is lost.
+    pub async fn sync_all(&mut self) -> io::Result<()> {
+        futures_lite::AsyncWriteExt::flush(&mut self.io).await?;
+        let f = self.file.clone();
+        unblock(move || f.sync_all()).await
+    }
+
+    /// Flushes buffered writes, then syncs data to disk ([`std::fs::File::sync_data`]).
+    /// Cancel-safe like [`sync_all`](Self::sync_all).
+    pub async fn sync_data(&mut self) -> io::Result<()> {
+        futures_lite::AsyncWriteExt::flush(&mut self.io).await?;
+        let f = self.file.clone();
+        unblock(move || f.sync_data()).await
+    }
+
+    /// Truncates or extends the file ([`std::fs::File::set_len`]) after writing buffered bytes;
+    /// the position is unchanged. Not cancel-safe: if dropped after it started, the size still
+    /// changes.
+    pub async fn set_len(&mut self, size: u64) -> io::Result<()> {
+        self.settle().await?;
+        let f = self.file.clone();
+        unblock(move || f.set_len(size)).await
+    }
+
+    /// Metadata of the open file (buffered writes not yet flushed are not counted in its size).
+    /// Cancel-safe (read-only).
+    pub async fn metadata(&self) -> io::Result<Metadata> {
+        let f = self.file.clone();
+        unblock(move || f.metadata()).await
+    }
+
+    /// Changes the file's permissions. Not cancel-safe (see the module docs).
+    pub async fn set_permissions(&self, perm: Permissions) -> io::Result<()> {
+        let f = self.file.clone();
+        unblock(move || f.set_permissions(perm)).await
+    }
+
+    /// A second handle to the same open file (sharing the OS cursor), after writing buffered
+    /// bytes and rewinding read-ahead. Cancel-safe.
+    pub async fn try_clone(&mut self) -> io::Result<File> {
+        self.settle().await?;
+        let f = self.file.clone();
+        let clone = unblock(move || f.try_clone()).await?;
+        Ok(File::from_std(clone))
+    }
+
+    /// Writes buffered bytes, rewinds read-ahead and returns the `std::fs::File`.
+    /// Cancel-safe (dropping the future drops the `File`, which persists buffered bytes).
+    pub async fn into_std(mut self) -> io::Result<std::fs::File> {
+        self.settle().await?;
+        let File { io, file } = self;
+        drop(io.into_inner().await);
+        match Arc::try_unwrap(file) {
+            Ok(f) => Ok(f),
+            Err(shared) => unblock(move || shared.try_clone()).await,
+        }
+    }
+}
+
+impl From<std::fs::File> for File {
+    fn from(f: std::fs::File) -> File {
+        File::from_std(f)
+    }
+}
+
+impl fmt::Debug for File {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("File")
+            .field("file", &self.file)
+            .field("io", &self.io)
+            .finish()
+    }
+}
+
+impl AsyncRead for File {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncBufRead for File {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        Pin::new(&mut self.get_mut().io).poll_fill_buf(cx)
+    }
+    fn consume(mut self: Pin<&mut Self>, amt: usize) {
+        Pin::new(&mut self.io).consume(amt)
+    }
+}
+
+impl AsyncWrite for File {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_close(cx)
+    }
+}
+
+impl AsyncSeek for File {
+    fn poll_seek(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        pos: SeekFrom,
+    ) -> Poll<io::Result<u64>> {
+        Pin::new(&mut self.io).poll_seek(cx, pos)
+    }
+}

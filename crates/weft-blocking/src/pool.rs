@@ -1,0 +1,648 @@
+//! The elastic thread pool: [`BlockingPool`], its builder, metrics and shutdown report.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use async_task::{FallibleTask, Runnable};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+/// Default thread limit of the global pool (override with `WEFT_MAX_BLOCKING_THREADS`).
+pub const DEFAULT_MAX_THREADS: usize = 512;
+/// Upper bound accepted for any thread limit (Go's limit, also used by smol's `blocking`).
+pub const MAX_THREADS_CAP: usize = 10_000;
+/// Default idle timeout: an idle pool thread exits after this long without work.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Payload = Box<dyn Any + Send + 'static>;
+
+/// Parses `WEFT_MAX_BLOCKING_THREADS`: missing or invalid means the default; the builder clamps.
+fn max_threads_from_env(value: Option<&str>) -> usize {
+    value
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(DEFAULT_MAX_THREADS)
+}
+
+enum Msg {
+    Run(Runnable),
+    /// Wakes one idle thread so it re-checks shutdown and the thread limit.
+    Wake,
+}
+
+struct Inner {
+    name: String,
+    max_threads: AtomicUsize,
+    idle_timeout: Duration,
+    stack_size: Option<usize>,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+    /// Live threads (including ones being started).
+    threads: AtomicUsize,
+    /// Threads waiting for a job (a thread being started counts as idle).
+    idle: AtomicUsize,
+    /// Jobs taken off the queue and not yet finished.
+    running: AtomicUsize,
+    /// Number of `Msg::Wake` in the queue (so `queued_jobs` can exclude them).
+    wakes: AtomicUsize,
+    /// Jobs sent to the queue and not yet finished or cancelled.
+    pending: AtomicUsize,
+    /// Threads blocked in `drain`/`shutdown` (workers notify `done_cv` when non-zero).
+    waiters: AtomicUsize,
+    shutdown: AtomicBool,
+    next_thread_id: AtomicU64,
+    threads_started: AtomicU64,
+    completed: AtomicU64,
+    panicked: AtomicU64,
+    done_lock: Mutex<()>,
+    done_cv: Condvar,
+}
+
+/// An elastic pool of threads for blocking work and CPU-bound jobs.
+///
+/// Threads start on demand (a job is queued and no thread is idle) up to
+/// [`max_threads`](BlockingPoolBuilder::max_threads), never beyond it; a thread that stays idle
+/// for the [`idle_timeout`](BlockingPoolBuilder::idle_timeout) exits, and so does a thread that
+/// finds the pool above its limit after [`set_max_threads`](Self::set_max_threads) lowered it. The
+/// job queue is a lock-free MPMC channel (`crossbeam-channel`), so submitting from many threads
+/// does not serialize on one mutex.
+///
+/// `BlockingPool` is a cheap handle (`Clone` is an `Arc` clone). Dropping every handle does not
+/// stop jobs already submitted; idle threads still exit after the idle timeout. Use
+/// [`shutdown`](Self::shutdown) to stop a pool.
+///
+/// The global pool ([`BlockingPool::global`], used by [`crate::unblock`]) is for blocking I/O and
+/// short blocking calls; a dedicated pool sized to the cores suits CPU-bound work.
+///
+/// ```
+/// use weft_blocking::BlockingPool;
+///
+/// let cpu = BlockingPool::builder()
+///     .max_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+///     .name("cpu")
+///     .build();
+/// let sum = futures_lite::future::block_on(cpu.run(|| (1..=100u64).sum::<u64>()));
+/// assert_eq!(sum, 5050);
+/// ```
+#[derive(Clone)]
+pub struct BlockingPool {
+    inner: Arc<Inner>,
+}
+
+/// Builder for a dedicated [`BlockingPool`]; see [`BlockingPool::builder`].
+#[derive(Debug, Clone)]
+pub struct BlockingPoolBuilder {
+    max_threads: usize,
+    name: String,
+    idle_timeout: Duration,
+    stack_size: Option<usize>,
+}
+
+impl Default for BlockingPoolBuilder {
+    fn default() -> Self {
+        BlockingPoolBuilder {
+            max_threads: DEFAULT_MAX_THREADS,
+            name: "weft-blocking".to_string(),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            stack_size: None,
+        }
+    }
+}
+
+impl BlockingPoolBuilder {
+    /// Maximum number of threads (default 512). Values are clamped to `1..=10_000`.
+    pub fn max_threads(mut self, n: usize) -> Self {
+        self.max_threads = n.clamp(1, MAX_THREADS_CAP);
+        self
+    }
+
+    /// Thread name prefix (default `"weft-blocking"`); threads are named `"{name}-{n}"`.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// How long an idle thread waits for a job before it exits (default 10 s).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Stack size in bytes for the pool's threads (default: the std default).
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Builds the pool. No thread starts until the first job arrives.
+    pub fn build(self) -> BlockingPool {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        BlockingPool {
+            inner: Arc::new(Inner {
+                name: self.name,
+                max_threads: AtomicUsize::new(self.max_threads),
+                idle_timeout: self.idle_timeout,
+                stack_size: self.stack_size,
+                tx,
+                rx,
+                threads: AtomicUsize::new(0),
+                idle: AtomicUsize::new(0),
+                running: AtomicUsize::new(0),
+                wakes: AtomicUsize::new(0),
+                pending: AtomicUsize::new(0),
+                waiters: AtomicUsize::new(0),
+                shutdown: AtomicBool::new(false),
+                next_thread_id: AtomicU64::new(1),
+                threads_started: AtomicU64::new(0),
+                completed: AtomicU64::new(0),
+                panicked: AtomicU64::new(0),
+                done_lock: Mutex::new(()),
+                done_cv: Condvar::new(),
+            }),
+        }
+    }
+}
+
+/// A snapshot of a pool's counters, from [`BlockingPool::metrics`].
+///
+/// The values are read one by one without a lock, so under load they may be mutually
+/// inconsistent by a job or two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolMetrics {
+    /// Live threads (busy, idle or starting).
+    pub threads: usize,
+    /// Threads waiting for work (a thread that is starting counts as idle).
+    pub idle_threads: usize,
+    /// Jobs submitted and not yet picked up by a thread.
+    pub queued_jobs: usize,
+    /// Jobs currently running.
+    pub running_jobs: usize,
+    /// The current thread limit.
+    pub max_threads: usize,
+    /// Threads started since the pool was built.
+    pub threads_started: u64,
+    /// Jobs that ran to completion (panicked ones included).
+    pub completed_jobs: u64,
+    /// Jobs that panicked.
+    pub panicked_jobs: u64,
+}
+
+/// What [`BlockingPool::shutdown`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Queued jobs that had not started and were cancelled (they never run).
+    pub cancelled: usize,
+    /// Jobs still running when the timeout expired. They keep running on their threads, which
+    /// exit when the job returns; nothing waits for them any more.
+    pub abandoned: usize,
+    /// How long `shutdown` waited.
+    pub waited: Duration,
+}
+
+impl fmt::Display for ShutdownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "blocking pool shut down after {:?}: {} queued job(s) cancelled, {} running job(s) abandoned",
+            self.waited, self.cancelled, self.abandoned
+        )
+    }
+}
+
+impl BlockingPool {
+    /// Starts building a dedicated pool.
+    pub fn builder() -> BlockingPoolBuilder {
+        BlockingPoolBuilder::default()
+    }
+
+    /// The process-wide pool used by [`crate::unblock`], [`crate::Unblock`] and [`crate::fs`].
+    ///
+    /// Its thread limit is read once from `WEFT_MAX_BLOCKING_THREADS` (an integer, clamped to
+    /// `1..=10_000`; missing or invalid means 512); it can be changed later with
+    /// [`set_max_threads`](Self::set_max_threads). Idle threads exit after 10 s.
+    pub fn global() -> &'static BlockingPool {
+        static GLOBAL: OnceLock<BlockingPool> = OnceLock::new();
+        GLOBAL.get_or_init(|| {
+            let env = std::env::var("WEFT_MAX_BLOCKING_THREADS").ok();
+            BlockingPool::builder()
+                .max_threads(max_threads_from_env(env.as_deref()))
+                .build()
+        })
+    }
+
+    /// Runs `f` on this pool; the returned future resolves to its result.
+    ///
+    /// See [`Unblocked`] for cancellation and panic behaviour.
+    pub fn run<T, F>(&self, f: F) -> Unblocked<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = self.inner.clone();
+        let job = async move {
+            let out = catch_unwind(AssertUnwindSafe(f));
+            if out.is_err() {
+                inner.panicked.fetch_add(1, SeqCst);
+            }
+            out
+        };
+        let sched = self.inner.clone();
+        let (runnable, task) = async_task::spawn(job, move |r| sched.schedule(r));
+        runnable.schedule();
+        Unblocked {
+            task: Some(task.fallible()),
+        }
+    }
+
+    /// Same as [`run`](Self::run) (the name `unblock` reads better in some code).
+    pub fn unblock<T, F>(&self, f: F) -> Unblocked<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(f)
+    }
+
+    /// A snapshot of the pool's counters.
+    pub fn metrics(&self) -> PoolMetrics {
+        let i = &self.inner;
+        PoolMetrics {
+            threads: i.threads.load(SeqCst),
+            idle_threads: i.idle.load(SeqCst),
+            queued_jobs: i.rx.len().saturating_sub(i.wakes.load(SeqCst)),
+            running_jobs: i.running.load(SeqCst),
+            max_threads: i.max_threads.load(SeqCst),
+            threads_started: i.threads_started.load(SeqCst),
+            completed_jobs: i.completed.load(SeqCst),
+            panicked_jobs: i.panicked.load(SeqCst),
+        }
+    }
+
+    /// The thread name prefix.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Changes the thread limit (clamped to `1..=10_000`). When it is lowered, threads above the
+    /// limit exit as soon as they finish their current job (idle ones are woken to exit now).
+    pub fn set_max_threads(&self, n: usize) {
+        let n = n.clamp(1, MAX_THREADS_CAP);
+        self.inner.max_threads.store(n, SeqCst);
+        let threads = self.inner.threads.load(SeqCst);
+        for _ in n..threads {
+            self.inner.send_wake();
+        }
+        self.inner.grow();
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    pub fn is_shutdown(&self) -> bool {
+        self.inner.shutdown.load(SeqCst)
+    }
+
+    /// Waits up to `timeout` until no job is queued or running, without closing the pool (new
+    /// jobs are still accepted and run). Reports as `abandoned` the jobs still queued or running
+    /// at the deadline; `cancelled` is always 0.
+    ///
+    /// This is the call for a runtime that shares the process-wide [`global`](Self::global) pool
+    /// with other runtimes (or with a later `weft::run`): tasks it cancelled already cancelled
+    /// their queued jobs by dropping them, and permanently shutting down the global pool would
+    /// break every later `unblock`. Blocks the calling thread for up to `timeout`.
+    pub fn drain(&self, timeout: Duration) -> ShutdownReport {
+        let start = Instant::now();
+        let inner = &self.inner;
+        let abandoned = inner.wait_for(start.checked_add(timeout), || inner.pending.load(SeqCst));
+        ShutdownReport {
+            cancelled: 0,
+            abandoned,
+            waited: start.elapsed(),
+        }
+    }
+
+    /// Shuts the pool down: cancels queued jobs that have not started (they never run; awaiting
+    /// them panics with a message saying the pool was shut down, which an executor reports as a
+    /// panicked task), then waits up to `timeout` for running jobs, and reports what it
+    /// abandoned. Jobs submitted after shutdown are cancelled the same way. Idle threads exit.
+    ///
+    /// This blocks the calling thread for up to `timeout`. Calling it again waits again for jobs
+    /// still running.
+    pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        let start = Instant::now();
+        let inner = &self.inner;
+        inner.shutdown.store(true, SeqCst);
+        fence(SeqCst);
+        let cancelled = inner.drain();
+        let threads = inner.threads.load(SeqCst);
+        for _ in 0..threads {
+            inner.send_wake();
+        }
+        let abandoned = inner.wait_for(start.checked_add(timeout), || inner.running.load(SeqCst));
+        ShutdownReport {
+            cancelled,
+            abandoned,
+            waited: start.elapsed(),
+        }
+    }
+}
+
+impl fmt::Debug for BlockingPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingPool")
+            .field("name", &self.inner.name)
+            .field("idle_timeout", &self.inner.idle_timeout)
+            .field("shutdown", &self.is_shutdown())
+            .field("metrics", &self.metrics())
+            .finish()
+    }
+}
+
+impl Inner {
+    fn schedule(self: &Arc<Self>, runnable: Runnable) {
+        if self.shutdown.load(SeqCst) {
+            // Cancels the job: its future is dropped without running.
+            drop(runnable);
+            return;
+        }
+        self.pending.fetch_add(1, SeqCst);
+        // The receiver lives in `self`, so the channel is never disconnected.
+        let _ = self.tx.send(Msg::Run(runnable));
+        fence(SeqCst);
+        if self.shutdown.load(SeqCst) {
+            // `shutdown` may have drained before our send: drain again.
+            self.drain();
+            return;
+        }
+        self.grow();
+    }
+
+    fn send_wake(&self) {
+        self.wakes.fetch_add(1, SeqCst);
+        let _ = self.tx.send(Msg::Wake);
+    }
+
+    /// A job left the pool (finished or cancelled): wake `drain`/`shutdown` waiters.
+    fn job_done(&self) {
+        self.pending.fetch_sub(1, SeqCst);
+        fence(SeqCst);
+        if self.waiters.load(SeqCst) > 0 {
+            let _g = self.done_lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.done_cv.notify_all();
+        }
+    }
+
+    /// Blocks until `count()` is 0 or the deadline passes; returns the last non-zero count.
+    fn wait_for(&self, deadline: Option<Instant>, count: impl Fn() -> usize) -> usize {
+        self.waiters.fetch_add(1, SeqCst);
+        fence(SeqCst);
+        let mut guard = self.done_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let left = loop {
+            let n = count();
+            if n == 0 {
+                break 0;
+            }
+            let now = Instant::now();
+            let remaining = match deadline {
+                Some(d) if d > now => d - now,
+                Some(_) => break n,
+                None => Duration::from_secs(3600),
+            };
+            guard = match self.done_cv.wait_timeout(guard, remaining) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        };
+        drop(guard);
+        self.waiters.fetch_sub(1, SeqCst);
+        left
+    }
+
+    /// Cancels every queued job; returns how many there were.
+    fn drain(&self) -> usize {
+        let mut n = 0;
+        while let Ok(msg) = self.rx.try_recv() {
+            match msg {
+                Msg::Run(r) => {
+                    drop(r);
+                    n += 1;
+                    self.job_done();
+                }
+                Msg::Wake => {
+                    self.wakes.fetch_sub(1, SeqCst);
+                }
+            }
+        }
+        n
+    }
+
+    /// Reserves a thread slot if the pool is below its limit.
+    fn try_reserve_thread(&self) -> bool {
+        let mut cur = self.threads.load(SeqCst);
+        loop {
+            if self.shutdown.load(SeqCst) || cur >= self.max_threads.load(SeqCst) {
+                return false;
+            }
+            match self
+                .threads
+                .compare_exchange_weak(cur, cur + 1, SeqCst, SeqCst)
+            {
+                Ok(_) => return true,
+                Err(c) => cur = c,
+            }
+        }
+    }
+
+    /// Starts threads while more jobs are queued than threads are idle (up to the limit).
+    fn grow(self: &Arc<Self>) {
+        fence(SeqCst);
+        loop {
+            let queued = self.rx.len().saturating_sub(self.wakes.load(SeqCst));
+            if queued <= self.idle.load(SeqCst) {
+                return;
+            }
+            if !self.try_reserve_thread() {
+                return;
+            }
+            self.idle.fetch_add(1, SeqCst);
+            let id = self.next_thread_id.fetch_add(1, SeqCst);
+            let mut b = std::thread::Builder::new().name(format!("{}-{}", self.name, id));
+            if let Some(s) = self.stack_size {
+                b = b.stack_size(s);
+            }
+            let me = self.clone();
+            if b.spawn(move || me.worker()).is_err() {
+                // Out of threads: give the slot back; running threads keep draining the queue.
+                self.idle.fetch_sub(1, SeqCst);
+                self.threads.fetch_sub(1, SeqCst);
+                return;
+            }
+            self.threads_started.fetch_add(1, SeqCst);
+        }
+    }
+
+    /// Gives this thread's slot back if the pool is over its limit; true means "exit now".
+    fn retire_if_over_limit(&self) -> bool {
+        let mut cur = self.threads.load(SeqCst);
+        loop {
+            if cur <= self.max_threads.load(SeqCst) && !self.shutdown.load(SeqCst) {
+                return false;
+            }
+            match self
+                .threads
+                .compare_exchange_weak(cur, cur - 1, SeqCst, SeqCst)
+            {
+                Ok(_) => return true,
+                Err(c) => cur = c,
+            }
+        }
+    }
+
+    fn worker(self: Arc<Self>) {
+        // A new thread was counted idle by `grow`.
+        loop {
+            let msg = self.rx.recv_timeout(self.idle_timeout);
+            self.idle.fetch_sub(1, SeqCst);
+            match msg {
+                Ok(Msg::Run(runnable)) => {
+                    self.running.fetch_add(1, SeqCst);
+                    fence(SeqCst);
+                    if self.shutdown.load(SeqCst) {
+                        drop(runnable);
+                    } else {
+                        // Others may be waiting behind us while nobody is idle.
+                        self.grow();
+                        runnable.run();
+                        self.completed.fetch_add(1, SeqCst);
+                    }
+                    self.running.fetch_sub(1, SeqCst);
+                    self.job_done();
+                    if self.retire_if_over_limit() {
+                        return;
+                    }
+                }
+                Ok(Msg::Wake) => {
+                    self.wakes.fetch_sub(1, SeqCst);
+                    if self.retire_if_over_limit() {
+                        return;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    self.threads.fetch_sub(1, SeqCst);
+                    fence(SeqCst);
+                    // A job may have been queued by someone who still saw us idle.
+                    let queued = self.rx.len().saturating_sub(self.wakes.load(SeqCst));
+                    if queued == 0 || !self.try_reserve_thread() {
+                        return;
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.threads.fetch_sub(1, SeqCst);
+                    return;
+                }
+            }
+            self.idle.fetch_add(1, SeqCst);
+        }
+    }
+}
+
+/// The future returned by [`unblock`](crate::unblock) and [`BlockingPool::run`]: resolves to the
+/// job's return value.
+///
+/// - **Cancellation:** dropping it before the job has started means the job never runs. Once the
+///   job has started it cannot be interrupted: it runs to the end on its pool thread and its
+///   result is dropped. [`detach`](Self::detach) lets it run without awaiting it.
+/// - **Panics:** a panic in the job is caught on the pool thread (the thread survives and serves
+///   other jobs) and re-raised with [`std::panic::resume_unwind`] when this future is polled, so
+///   an executor's `catch_unwind` around the task (weft's `spawn_blocking`) turns it into
+///   `JoinError::Panicked` with the original payload.
+/// - **Shutdown:** if the pool is shut down before the job starts, polling this future panics
+///   with "the blocking pool was shut down before this job started".
+/// - **Cancel-safety:** cancel-safe in the sense above: dropping it never leaves the job half
+///   done *by the drop*, but a started job still completes.
+#[must_use = "dropping an Unblocked cancels the job if it has not started"]
+pub struct Unblocked<T> {
+    task: Option<FallibleTask<Result<T, Payload>>>,
+}
+
+impl<T> Unblocked<T> {
+    /// Lets the job run to completion without awaiting it (its result is dropped).
+    pub fn detach(mut self) {
+        if let Some(t) = self.task.take() {
+            t.detach();
+        }
+    }
+
+    /// Whether the job has finished (or was cancelled by a pool shutdown).
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Cancels the job and waits for it: `None` if it had not finished (if it was running, this
+    /// waits until it returns), `Some(result)` if it had already completed.
+    ///
+    /// **Cancel-safe:** dropping this future still cancels the job (it is dropped with it).
+    pub async fn cancel(mut self) -> Option<T> {
+        let task = self.task.take()?;
+        match task.cancel().await? {
+            Ok(v) => Some(v),
+            Err(p) => resume_unwind(p),
+        }
+    }
+}
+
+impl<T> Future for Unblocked<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let task = self
+            .task
+            .as_mut()
+            .expect("`Unblocked` polled after completion");
+        match Pin::new(task).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(out) => {
+                self.task = None;
+                match out {
+                    Some(Ok(v)) => Poll::Ready(v),
+                    Some(Err(payload)) => resume_unwind(payload),
+                    None => panic!("the blocking pool was shut down before this job started"),
+                }
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for Unblocked<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unblocked")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_limit_parsing_and_clamping() {
+        assert_eq!(max_threads_from_env(None), 512);
+        assert_eq!(max_threads_from_env(Some(" 16 ")), 16);
+        assert_eq!(max_threads_from_env(Some("lots")), 512);
+        let clamp = |v| {
+            BlockingPool::builder()
+                .max_threads(max_threads_from_env(Some(v)))
+                .build()
+                .metrics()
+                .max_threads
+        };
+        assert_eq!(clamp("0"), 1);
+        assert_eq!(clamp("99999999"), MAX_THREADS_CAP);
+    }
+}

@@ -1,0 +1,408 @@
+//! `Async<T>`: an fd-backed I/O object registered in the reactor.
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::reactor::{Reactor, Source, READ, WRITE};
+
+/// An I/O object (socket, pipe, ...) registered in the weft reactor.
+///
+/// `Async::new` puts the descriptor in non-blocking mode and registers it. Operations are
+/// optimistic: [`read_with`](Async::read_with) and [`write_with`](Async::write_with) first try the
+/// syscall and wait for readiness only when it returns `WouldBlock`. The descriptor is removed from
+/// the reactor on drop, *before* it is closed.
+///
+/// `AsyncRead`/`AsyncWrite` are implemented for `Async<T>` and `&Async<T>` when `&T` implements
+/// `Read`/`Write`. They keep one waker per direction: use one reader and one writer task at a time
+/// (a second concurrent reader takes the slot over and the first one is woken to re-check). The
+/// [`readable`](Async::readable)/[`writable`](Async::writable) futures have no such limit.
+///
+/// ```
+/// use std::net::{TcpListener, TcpStream};
+/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+/// use weft_reactor::{block_on, Async};
+///
+/// block_on(async {
+///     let listener = Async::new(TcpListener::bind("127.0.0.1:0")?)?;
+///     let addr = listener.get_ref().local_addr()?;
+///     let mut client = Async::new(TcpStream::connect(addr)?)?;
+///     let (server, _) = listener.read_with(|l| l.accept()).await?;
+///     let mut server = Async::new(server)?;
+///     client.write_all(b"hi").await?;
+///     let mut buf = [0u8; 2];
+///     server.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hi");
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
+pub struct Async<T: AsFd> {
+    source: Arc<Source>,
+    io: Option<T>,
+}
+
+impl<T: AsFd> Unpin for Async<T> {}
+
+impl<T: AsFd + fmt::Debug> fmt::Debug for Async<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Async").field("io", &self.io).finish()
+    }
+}
+
+/// Sets `O_NONBLOCK` on a descriptor.
+fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let raw = fd.as_raw_fd();
+    // SAFETY: `raw` is a valid open descriptor borrowed for the duration of this call; F_GETFL
+    // takes no pointer arguments.
+    let flags = unsafe { libc::fcntl(raw, libc::F_GETFL) };
+    if flags == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    if flags & libc::O_NONBLOCK == 0 {
+        // SAFETY: as above; F_SETFL takes an integer argument.
+        let r = unsafe { libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+        if r == -1 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+impl<T: AsFd> Async<T> {
+    /// Puts `io` in non-blocking mode and registers it in the reactor.
+    ///
+    /// Errors if the descriptor cannot be made non-blocking or cannot be polled (regular files
+    /// cannot: use a blocking thread pool for them).
+    ///
+    /// ```
+    /// use weft_reactor::Async;
+    /// let sock = Async::new(std::net::UdpSocket::bind("127.0.0.1:0")?)?;
+    /// assert!(sock.get_ref().local_addr()?.port() > 0);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn new(io: T) -> io::Result<Async<T>> {
+        set_nonblocking(io.as_fd())?;
+        Self::new_nonblocking(io)
+    }
+
+    /// Registers `io`, which the caller has already put in non-blocking mode.
+    ///
+    /// A blocking descriptor here makes reads and writes block the thread; that is a logic error,
+    /// not undefined behaviour.
+    pub fn new_nonblocking(io: T) -> io::Result<Async<T>> {
+        let source = Reactor::get().insert_io(io.as_fd())?;
+        Ok(Async {
+            source,
+            io: Some(io),
+        })
+    }
+
+    /// A shared reference to the inner I/O object.
+    pub fn get_ref(&self) -> &T {
+        self.io
+            .as_ref()
+            .expect("Async: inner I/O object present until drop")
+    }
+
+    /// A mutable reference to the inner I/O object.
+    ///
+    /// # Safety
+    ///
+    /// The caller must not replace or close the inner descriptor (e.g. `*a.get_mut() = other`):
+    /// the reactor registered *this* descriptor and must remove it before it is closed.
+    pub unsafe fn get_mut(&mut self) -> &mut T {
+        self.io
+            .as_mut()
+            .expect("Async: inner I/O object present until drop")
+    }
+
+    /// Deregisters the I/O object and returns it (still in non-blocking mode).
+    pub fn into_inner(mut self) -> io::Result<T> {
+        let io = self
+            .io
+            .take()
+            .expect("Async: inner I/O object present until drop");
+        Reactor::get().remove_io(&self.source, io.as_fd())?;
+        Ok(io)
+    }
+
+    /// Waits until the I/O object is readable (or an error/hang-up is pending).
+    ///
+    /// Cancel-safe: dropping the future only removes its waker. Readiness may be spurious; the next
+    /// read can still return `WouldBlock`.
+    pub fn readable(&self) -> Readable<'_, T> {
+        Readable {
+            io: self,
+            slot: None,
+        }
+    }
+
+    /// Waits until the I/O object is writable (or an error/hang-up is pending).
+    ///
+    /// Cancel-safe, like [`readable`](Async::readable).
+    pub fn writable(&self) -> Writable<'_, T> {
+        Writable {
+            io: self,
+            slot: None,
+        }
+    }
+
+    /// Poll-style readiness for reading, with one waker slot shared by all callers.
+    pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.source.poll_ready(READ, cx)
+    }
+
+    /// Poll-style readiness for writing, with one waker slot shared by all callers.
+    pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.source.poll_ready(WRITE, cx)
+    }
+
+    /// Runs `op` until it returns something other than `WouldBlock`, waiting for readability in
+    /// between.
+    ///
+    /// Cancel-safe if `op` is: a cancelled call never ran `op` partially (each attempt is one
+    /// synchronous call).
+    ///
+    /// ```
+    /// use weft_reactor::{block_on, Async};
+    /// block_on(async {
+    ///     let a = Async::new(std::net::UdpSocket::bind("127.0.0.1:0")?)?;
+    ///     let b = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    ///     b.send_to(b"ping", a.get_ref().local_addr()?)?;
+    ///     let mut buf = [0u8; 8];
+    ///     let (n, _) = a.read_with(|s| s.recv_from(&mut buf)).await?;
+    ///     assert_eq!(&buf[..n], b"ping");
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        loop {
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                res => return res,
+            }
+            self.readable().await?;
+        }
+    }
+
+    /// Runs `op` until it returns something other than `WouldBlock`, waiting for writability in
+    /// between. Cancel-safe if `op` is (see [`read_with`](Async::read_with)).
+    pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        loop {
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                res => return res,
+            }
+            self.writable().await?;
+        }
+    }
+
+    /// Polls a readiness future-style registration (used by `incoming()` streams).
+    pub(crate) fn poll_ready_slot(
+        &self,
+        dir: usize,
+        slot: &mut Option<(usize, usize, usize)>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.source.poll_ready_slot(dir, slot, cx)
+    }
+
+    /// Drops a future-style registration.
+    pub(crate) fn cancel_slot(&self, dir: usize, slot: &mut Option<(usize, usize, usize)>) {
+        self.source.cancel_slot(dir, slot)
+    }
+}
+
+impl<T: AsFd> Drop for Async<T> {
+    fn drop(&mut self) {
+        if let Some(io) = self.io.take() {
+            // Deregister while the descriptor is still open, then close it by dropping `io`.
+            let _ = Reactor::get().remove_io(&self.source, io.as_fd());
+            drop(io);
+        }
+    }
+}
+
+impl<T: AsFd> AsFd for Async<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
+    }
+}
+
+impl<T: AsFd> AsRawFd for Async<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.get_ref().as_fd().as_raw_fd()
+    }
+}
+
+/// Future returned by [`Async::readable`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Readable<'a, T: AsFd> {
+    io: &'a Async<T>,
+    slot: Option<(usize, usize, usize)>,
+}
+
+/// Future returned by [`Async::writable`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Writable<'a, T: AsFd> {
+    io: &'a Async<T>,
+    slot: Option<(usize, usize, usize)>,
+}
+
+macro_rules! readiness_future {
+    ($name:ident, $dir:expr) => {
+        impl<T: AsFd> Future for $name<'_, T> {
+            type Output = io::Result<()>;
+
+            fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                let this = &mut *self;
+                this.io.source.poll_ready_slot($dir, &mut this.slot, cx)
+            }
+        }
+
+        impl<T: AsFd> Drop for $name<'_, T> {
+            fn drop(&mut self) {
+                self.io.source.cancel_slot($dir, &mut self.slot);
+            }
+        }
+
+        impl<T: AsFd> fmt::Debug for $name<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("registered", &self.slot.is_some())
+                    .finish()
+            }
+        }
+    };
+}
+
+readiness_future!(Readable, READ);
+readiness_future!(Writable, WRITE);
+
+/// Retries `op` while it returns `WouldBlock`, registering for readiness in `dir`.
+fn poll_io<T: AsFd, R>(
+    a: &Async<T>,
+    dir: usize,
+    cx: &mut Context<'_>,
+    mut op: impl FnMut(&T) -> io::Result<R>,
+) -> Poll<io::Result<R>> {
+    loop {
+        match op(a.get_ref()) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            res => return Poll::Ready(res),
+        }
+        match a.source.poll_ready(dir, cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsFd> AsyncRead for &Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        poll_io(*self, READ, cx, |mut io| io.read(buf))
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_io(*self, READ, cx, |mut io| io.read_vectored(bufs))
+    }
+}
+
+impl<T: AsFd> AsyncRead for Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        poll_io(&*self, READ, cx, |mut io| io.read(buf))
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_io(&*self, READ, cx, |mut io| io.read_vectored(bufs))
+    }
+}
+
+impl<T: AsFd> AsyncWrite for &Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        poll_io(*self, WRITE, cx, |mut io| io.write(buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_io(*self, WRITE, cx, |mut io| io.write_vectored(bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        poll_io(*self, WRITE, cx, |mut io| io.flush())
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+impl<T: AsFd> AsyncWrite for Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        poll_io(&*self, WRITE, cx, |mut io| io.write(buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_io(&*self, WRITE, cx, |mut io| io.write_vectored(bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        poll_io(&*self, WRITE, cx, |mut io| io.flush())
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}

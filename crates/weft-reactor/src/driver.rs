@@ -1,0 +1,380 @@
+//! `block_on`, the thread parker, reactor-lock hand-off and the fallback driver thread.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use crate::reactor::{lock, Reactor, ReactorLock, HOLDER_BLOCK_ON, HOLDER_FALLBACK};
+use crate::timer_glue;
+
+pub(crate) use crate::timer_glue::{process_timers, timer_bounded_timeout};
+
+/// How many consecutive self-wakes `block_on` tolerates before it polls I/O (zero timeout) and
+/// processes timers anyway. A prime, so it does not resonate with common batch sizes.
+pub const IO_POLL_BUDGET: u32 = 61;
+
+/// Number of `block_on` calls currently running (on any thread).
+static BLOCK_ON_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// `block_on` threads parked because another thread held the reactor lock. Whoever releases the
+/// lock hands it to one of them (see [`handoff`]).
+static WAITERS: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
+
+/// The fallback driver thread's parker.
+static FALLBACK: OnceLock<Arc<Parker>> = OnceLock::new();
+
+/// A thread parker: `unpark` before `park` makes `park` return at once.
+#[derive(Debug)]
+pub(crate) struct Parker {
+    state: AtomicU8,
+    mutex: Mutex<()>,
+    cv: Condvar,
+}
+
+const EMPTY: u8 = 0;
+const NOTIFIED: u8 = 1;
+const PARKED: u8 = 2;
+
+impl Parker {
+    fn new() -> Parker {
+        Parker {
+            state: AtomicU8::new(EMPTY),
+            mutex: Mutex::new(()),
+            cv: Condvar::new(),
+        }
+    }
+
+    /// Blocks until unparked or `timeout` passes.
+    fn park(&self, timeout: Option<Duration>) {
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        if timeout == Some(Duration::ZERO) {
+            return;
+        }
+        let mut g = lock(&self.mutex);
+        if self
+            .state
+            .compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            // Notified between the fast path and here.
+            self.state.store(EMPTY, Ordering::SeqCst);
+            return;
+        }
+        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
+        loop {
+            g = match deadline {
+                None => self.cv.wait(g).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = std::time::Instant::now();
+                    if now >= d {
+                        // Timed out: consume a racing notification too (the caller re-checks).
+                        self.state.store(EMPTY, Ordering::SeqCst);
+                        return;
+                    }
+                    self.cv
+                        .wait_timeout(g, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+            if self
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Wakes the parked thread (or makes its next `park` return at once).
+    fn unpark(&self) {
+        if self.state.swap(NOTIFIED, Ordering::SeqCst) == PARKED {
+            // Taking the mutex orders this notify after the parker's wait started.
+            drop(lock(&self.mutex));
+            self.cv.notify_one();
+        }
+    }
+}
+
+/// Per-`block_on` state shared with its waker.
+#[derive(Debug)]
+struct Shared {
+    parker: Parker,
+    /// Set by the waker: the future must be polled again.
+    woken: AtomicBool,
+    /// Set while this thread may be blocked in the poller: the waker must `notify()` it.
+    io_blocked: AtomicBool,
+    /// Set by [`handoff`]: the reactor lock was released and this thread should try to take it.
+    baton: AtomicBool,
+}
+
+impl Wake for Shared {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Order matters: `woken` is stored before `io_blocked` is read, and the driving thread stores
+        // `io_blocked` before it reads `woken` (both SeqCst). So either the driver sees `woken` and
+        // does not block, or we see `io_blocked` and interrupt the poller: no lost wake-up.
+        self.woken.store(true, Ordering::SeqCst);
+        self.parker.unpark();
+        if self.io_blocked.load(Ordering::SeqCst) {
+            Reactor::get().notify();
+        }
+    }
+}
+
+thread_local! {
+    /// This thread's cached block_on state (taken while in use, so nested calls get a fresh one).
+    static CACHE: RefCell<Option<(Arc<Shared>, Waker)>> = const { RefCell::new(None) };
+}
+
+/// Called once when the reactor is created: registers it as the timer driver and starts the
+/// fallback driver thread.
+pub(crate) fn on_reactor_created(r: &'static Reactor) {
+    timer_glue::install_driver(r);
+    let parker = FALLBACK.get_or_init(|| Arc::new(Parker::new())).clone();
+    let spawned = std::thread::Builder::new()
+        .name("weft-reactor".into())
+        .spawn(move || fallback_main(r, &parker));
+    if let Err(e) = spawned {
+        // Without the fallback thread, I/O is still driven by every `block_on`.
+        eprintln!("weft-reactor: cannot start the fallback driver thread: {e}");
+    }
+}
+
+/// Hands the just-released reactor lock to one parked `block_on` thread, if any.
+pub(crate) fn handoff() {
+    let next = lock(&WAITERS).pop();
+    if let Some(sh) = next {
+        sh.baton.store(true, Ordering::SeqCst);
+        sh.parker.unpark();
+    }
+}
+
+fn remove_waiter(sh: &Arc<Shared>) {
+    lock(&WAITERS).retain(|w| !Arc::ptr_eq(w, sh));
+}
+
+/// Decrements the block_on count when a `block_on` returns or unwinds.
+struct CountGuard(Arc<Shared>);
+
+impl Drop for CountGuard {
+    fn drop(&mut self) {
+        remove_waiter(&self.0);
+        if self.0.baton.swap(false, Ordering::SeqCst) {
+            handoff();
+        }
+        if BLOCK_ON_COUNT.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // Nobody runs block_on any more: the fallback thread takes over I/O right away.
+            if let Some(p) = FALLBACK.get() {
+                p.unpark();
+            }
+        }
+    }
+}
+
+/// Runs `fut` to completion on the current thread, driving I/O and timers while it waits.
+///
+/// While the future is pending, the thread parks *in the reactor* when it can take the reactor
+/// lock: it waits in the OS poller with a timeout no longer than the next timer deadline, so this
+/// one thread drives sockets, timers and the future. If another thread already drives the reactor,
+/// this thread parks cheaply and is woken by its waker (or handed the reactor lock when the driver
+/// leaves). A waker called from another thread unparks this thread, and interrupts the poller
+/// with `notify()` only if this thread may be blocked in it; a wake-up is never lost.
+///
+/// Fairness: if the future keeps waking itself, `block_on` still polls I/O (zero timeout) and
+/// processes timers after every [`IO_POLL_BUDGET`] consecutive polls, so busy work cannot starve
+/// socket and timer wake-ups.
+///
+/// Virtual time: if [`weft_timer::Timers::current`] is paused and the future is idle (a zero-timeout
+/// I/O poll found nothing to do), `block_on` advances the virtual clock to the next deadline
+/// instead of sleeping.
+///
+/// ```
+/// assert_eq!(weft_reactor::block_on(async { 1 + 1 }), 2);
+/// ```
+pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
+    let reactor = Reactor::get();
+    let (sh, waker) = CACHE.with(|c| c.borrow_mut().take()).unwrap_or_else(|| {
+        let sh = Arc::new(Shared {
+            parker: Parker::new(),
+            woken: AtomicBool::new(false),
+            io_blocked: AtomicBool::new(false),
+            baton: AtomicBool::new(false),
+        });
+        let waker = Waker::from(sh.clone());
+        (sh, waker)
+    });
+    BLOCK_ON_COUNT.fetch_add(1, Ordering::SeqCst);
+    let guard = CountGuard(sh.clone());
+
+    let mut fut = pin!(fut);
+    let mut cx = Context::from_waker(&waker);
+    let mut self_wakes = 0u32;
+    let out = loop {
+        sh.woken.store(false, Ordering::SeqCst);
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            break v;
+        }
+        if sh.woken.load(Ordering::SeqCst) {
+            // The future woke itself (or was woken) while being polled: poll it again, but not
+            // forever without looking at I/O and timers.
+            self_wakes += 1;
+            if self_wakes >= IO_POLL_BUDGET {
+                self_wakes = 0;
+                poll_io_now(reactor);
+            }
+            continue;
+        }
+        self_wakes = 0;
+        wait_until_woken(reactor, &sh);
+    };
+    drop(guard);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = Some((sh, waker));
+        }
+    });
+    out
+}
+
+/// A zero-timeout I/O poll plus timer processing, used by the fairness rule.
+fn poll_io_now(reactor: &'static Reactor) {
+    match reactor.try_lock(HOLDER_BLOCK_ON) {
+        Some(mut l) => {
+            let _ = l.react(Some(Duration::ZERO));
+        }
+        None => {
+            // Another thread drives I/O and the global timers; ours may be thread-local.
+            timer_glue::process_current_only();
+        }
+    }
+}
+
+/// Parks the thread until `sh.woken` is set, driving the reactor if the lock is free.
+fn wait_until_woken(reactor: &'static Reactor, sh: &Arc<Shared>) {
+    loop {
+        if sh.woken.load(Ordering::SeqCst) {
+            if sh.baton.swap(false, Ordering::SeqCst) {
+                handoff();
+            }
+            return;
+        }
+        if let Some(l) = reactor.try_lock(HOLDER_BLOCK_ON) {
+            sh.baton.store(false, Ordering::SeqCst);
+            drive(l, sh);
+            return;
+        }
+        // Someone else drives. Queue up for a hand-off, then re-check the lock so a release that
+        // happened before we queued is not missed.
+        lock(&WAITERS).push(sh.clone());
+        if let Some(l) = reactor.try_lock(HOLDER_BLOCK_ON) {
+            remove_waiter(sh);
+            sh.baton.store(false, Ordering::SeqCst);
+            drive(l, sh);
+            return;
+        }
+        if reactor.holder.load(Ordering::SeqCst) == HOLDER_FALLBACK {
+            // The fallback thread yields the lock to block_on threads when notified.
+            reactor.notify();
+        }
+        if timer_glue::current_is_paused()
+            && !sh.woken.load(Ordering::SeqCst)
+            && timer_glue::advance_current()
+        {
+            // The driver polls I/O for us; with nothing else to do, virtual time jumps ahead.
+            remove_waiter(sh);
+            continue;
+        }
+        sh.parker.park(timer_glue::current_only_timeout());
+        remove_waiter(sh);
+        timer_glue::process_current_only();
+    }
+}
+
+/// Holds the reactor lock and waits in the poller until this thread's future is woken.
+fn drive(mut l: ReactorLock, sh: &Shared) {
+    loop {
+        sh.io_blocked.store(true, Ordering::SeqCst);
+        if sh.woken.load(Ordering::SeqCst) {
+            break;
+        }
+        if timer_glue::current_is_paused() {
+            let _ = l.react(Some(Duration::ZERO));
+            if sh.woken.load(Ordering::SeqCst) {
+                break;
+            }
+            if timer_glue::advance_current() {
+                continue;
+            }
+        }
+        if let Err(e) = l.react(None) {
+            // A broken poller cannot be fixed here; avoid spinning on it.
+            eprintln!("weft-reactor: poller wait failed: {e}");
+            sh.io_blocked.store(false, Ordering::SeqCst);
+            drop(l);
+            sh.parker.park(Some(Duration::from_millis(10)));
+            return;
+        }
+    }
+    sh.io_blocked.store(false, Ordering::SeqCst);
+    drop(l);
+}
+
+/// The "weft-reactor" thread: drives I/O and timers while no `block_on` runs; while some do, it
+/// only polls (zero timeout, with back-off) when the reactor seems not to be driven by anyone.
+fn fallback_main(r: &'static Reactor, me: &Parker) {
+    const MIN: Duration = Duration::from_micros(50);
+    const MAX: Duration = Duration::from_millis(10);
+    let mut backoff = MIN;
+    let mut last_tick = r.ticker();
+    loop {
+        if BLOCK_ON_COUNT.load(Ordering::SeqCst) == 0 {
+            if let Some(mut l) = r.try_lock(HOLDER_FALLBACK) {
+                // After publishing HOLDER_FALLBACK, re-check for block_on threads, which notify
+                // the poller when they see us holding the lock.
+                let mut failed = false;
+                while BLOCK_ON_COUNT.load(Ordering::SeqCst) == 0 && lock(&WAITERS).is_empty() {
+                    if let Err(e) = l.react(None) {
+                        eprintln!("weft-reactor: poller wait failed: {e}");
+                        failed = true;
+                        break;
+                    }
+                }
+                drop(l);
+                if failed {
+                    // Do not spin on a broken poller.
+                    me.park(Some(MAX));
+                }
+                backoff = MIN;
+                continue;
+            }
+            me.park(Some(backoff));
+        } else {
+            me.park(Some(backoff));
+            let t = r.ticker();
+            if t == last_tick && BLOCK_ON_COUNT.load(Ordering::SeqCst) > 0 {
+                // Nobody drove the reactor since our last look: harvest events ourselves.
+                if let Some(mut l) = r.try_lock(HOLDER_FALLBACK) {
+                    let _ = l.react(Some(Duration::ZERO));
+                }
+            }
+            last_tick = r.ticker();
+        }
+        backoff = (backoff * 2).min(MAX);
+    }
+}

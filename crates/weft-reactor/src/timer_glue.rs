@@ -1,0 +1,76 @@
+//! Glue between the reactor and `weft-timer`: the reactor drives the global timers and the
+//! calling thread's current ones.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use weft_timer::Timers;
+
+use crate::reactor::{round_up_ms, Reactor, HOLDER_NONE};
+
+/// Makes the reactor the driver of the global timers: inserting a timer earlier than the earliest
+/// one interrupts the poller if a thread waits in it (whoever takes the reactor lock next computes
+/// its timeout afresh anyway).
+pub(crate) fn install_driver(r: &'static Reactor) {
+    Timers::global().set_driver(Arc::new(move || {
+        if r.holder.load(Ordering::SeqCst) != HOLDER_NONE {
+            r.notify();
+        }
+    }));
+}
+
+/// The current timers if they are not the global ones.
+fn current_non_global() -> Option<Timers> {
+    let c = Timers::current();
+    (!c.ptr_eq(Timers::global())).then_some(c)
+}
+
+/// Fires due timers on the global timers and on this thread's current timers.
+pub(crate) fn process_timers() -> usize {
+    let mut n = Timers::global().process();
+    if let Some(c) = current_non_global() {
+        n += c.process();
+    }
+    n
+}
+
+fn min_opt(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// Bounds a poller timeout by the next timer deadlines (rounded up to whole milliseconds so a
+/// timer is never processed before it is due).
+pub(crate) fn timer_bounded_timeout(t: Option<Duration>) -> Option<Duration> {
+    let mut t = min_opt(t, Timers::global().next_timeout().map(round_up_ms));
+    if let Some(c) = current_non_global() {
+        t = min_opt(t, c.next_timeout().map(round_up_ms));
+    }
+    t
+}
+
+/// Processes this thread's current timers when they are not the global ones.
+pub(crate) fn process_current_only() {
+    if let Some(c) = current_non_global() {
+        c.process();
+    }
+}
+
+/// How long a thread parked outside the reactor may sleep for its own current timers.
+pub(crate) fn current_only_timeout() -> Option<Duration> {
+    current_non_global().and_then(|c| c.next_timeout().map(round_up_ms))
+}
+
+/// Whether this thread's current timers run on a paused (virtual) clock.
+pub(crate) fn current_is_paused() -> bool {
+    Timers::current().clock().is_paused()
+}
+
+/// Auto-advance: jumps the paused clock to the next deadline; false if no timer waits.
+pub(crate) fn advance_current() -> bool {
+    Timers::current().advance_to_next()
+}

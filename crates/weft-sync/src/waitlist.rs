@@ -1,0 +1,254 @@
+//! The waiter-queue core every primitive in this crate is built on.
+//!
+//! A [`WaitList`] is a FIFO of parked futures stored in a [`Slab`] and linked through slab keys, so
+//! registering, re-registering and removing a waiter are O(1) and a steady-state workload allocates
+//! nothing. A `WaitList` has no lock of its own: it lives *inside* the primitive's state, behind the
+//! primitive's single mutex, so "check the condition, then enqueue" is atomic with respect to
+//! every notifier and no wake-up can slip between them.
+//!
+//! # Wake policy
+//!
+//! * **FIFO.** Waiters are notified strictly in the order they first registered. Re-polling a
+//!   waiter never moves it.
+//! * **Notify = hand-off.** A notifier does not merely wake a waiter: it *unlinks* the front waiter,
+//!   marks it notified and usually hands it the resource it waited for (permits, a slot, an item) by
+//!   writing into the waiter's payload. The woken future then completes without re-checking, so a
+//!   newcomer cannot barge in between the wake and the poll.
+//! * **Cancel-safe.** A future that is dropped removes its node ([`WaitList::remove`]). If the node
+//!   had already been notified, the primitive gets the payload back and passes the notification on
+//!   (returns the permits, re-queues the item, notifies the next waiter). If it was still waiting,
+//!   the primitive re-runs its dispatch, because the removed waiter may have been the one blocking
+//!   the queue's head (e.g. a large `acquire_many`).
+//! * **Wake outside the lock.** Notifiers collect wakers into a [`WakeList`] and call them after the
+//!   primitive's mutex has been released.
+
+use std::task::Waker;
+
+use slab::Slab;
+
+const NIL: usize = usize::MAX;
+
+/// The state of a waiter as seen by its future.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WaitState {
+    /// Still linked in the queue.
+    Waiting,
+    /// Unlinked by a notifier; the payload holds whatever was handed over.
+    Notified,
+}
+
+#[derive(Debug)]
+struct Node<T> {
+    waker: Option<Waker>,
+    value: T,
+    state: WaitState,
+    prev: usize,
+    next: usize,
+}
+
+/// A FIFO queue of waiters with a payload `T` each. See the module docs for the wake policy.
+#[derive(Debug)]
+pub(crate) struct WaitList<T> {
+    slab: Slab<Node<T>>,
+    head: usize,
+    tail: usize,
+    waiting: usize,
+}
+
+impl<T> Default for WaitList<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> WaitList<T> {
+    /// An empty list (allocates nothing until the first waiter).
+    pub(crate) const fn new() -> Self {
+        WaitList {
+            slab: Slab::new(),
+            head: NIL,
+            tail: NIL,
+            waiting: 0,
+        }
+    }
+
+    /// Number of waiters still queued (not yet notified).
+    pub(crate) fn len(&self) -> usize {
+        self.waiting
+    }
+
+    /// `true` when no waiter is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.waiting == 0
+    }
+
+    /// Appends a waiter at the back and returns its key.
+    pub(crate) fn push_back(&mut self, value: T, waker: &Waker) -> usize {
+        let key = self.slab.insert(Node {
+            waker: Some(waker.clone()),
+            value,
+            state: WaitState::Waiting,
+            prev: self.tail,
+            next: NIL,
+        });
+        if self.tail == NIL {
+            self.head = key;
+        } else {
+            self.slab[self.tail].next = key;
+        }
+        self.tail = key;
+        self.waiting += 1;
+        key
+    }
+
+    /// The state of waiter `key`.
+    pub(crate) fn state(&self, key: usize) -> WaitState {
+        self.slab[key].state
+    }
+
+    /// Stores `waker` for `key` if it differs from the one stored (a future may move between tasks).
+    pub(crate) fn update_waker(&mut self, key: usize, waker: &Waker) {
+        let node = &mut self.slab[key];
+        match &node.waker {
+            Some(w) if w.will_wake(waker) => {}
+            _ => node.waker = Some(waker.clone()),
+        }
+    }
+
+    /// The payload of the front (oldest waiting) waiter.
+    pub(crate) fn front(&self) -> Option<&T> {
+        (self.head != NIL).then(|| &self.slab[self.head].value)
+    }
+
+    fn unlink(&mut self, key: usize) {
+        let (prev, next) = {
+            let n = &self.slab[key];
+            (n.prev, n.next)
+        };
+        if prev == NIL {
+            self.head = next;
+        } else {
+            self.slab[prev].next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else {
+            self.slab[next].prev = prev;
+        }
+        let n = &mut self.slab[key];
+        n.prev = NIL;
+        n.next = NIL;
+        self.waiting -= 1;
+    }
+
+    /// Unlinks the front waiter, marks it notified, sets its payload with `f` and queues its waker.
+    /// Returns `false` if the list was empty.
+    pub(crate) fn notify_front(&mut self, wakes: &mut WakeList, f: impl FnOnce(&mut T)) -> bool {
+        let key = self.head;
+        if key == NIL {
+            return false;
+        }
+        self.unlink(key);
+        let node = &mut self.slab[key];
+        node.state = WaitState::Notified;
+        f(&mut node.value);
+        if let Some(w) = node.waker.take() {
+            wakes.push(w);
+        }
+        true
+    }
+
+    /// Notifies every queued waiter, in FIFO order, setting each payload with `f`.
+    pub(crate) fn notify_all(&mut self, wakes: &mut WakeList, mut f: impl FnMut(&mut T)) {
+        while self.notify_front(wakes, &mut f) {}
+    }
+
+    /// Removes waiter `key` entirely (called by the future when it completes or is dropped) and
+    /// returns the state it was in together with its payload.
+    pub(crate) fn remove(&mut self, key: usize) -> (WaitState, T) {
+        if self.slab[key].state == WaitState::Waiting {
+            self.unlink(key);
+        }
+        let node = self.slab.remove(key);
+        (node.state, node.value)
+    }
+
+    /// Takes the payload of a notified waiter and frees its node.
+    pub(crate) fn take_notified(&mut self, key: usize) -> T {
+        debug_assert_eq!(self.slab[key].state, WaitState::Notified);
+        self.slab.remove(key).value
+    }
+}
+
+/// Wakers collected under a lock, to be woken after it is released (on drop or [`WakeList::wake_all`]).
+///
+/// The first 8 wakers are stored inline, so a typical notification allocates nothing.
+#[derive(Default)]
+pub(crate) struct WakeList {
+    inline: [Option<Waker>; 8],
+    len: usize,
+    spill: Vec<Waker>,
+}
+
+impl WakeList {
+    /// An empty list.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Queues a waker.
+    pub(crate) fn push(&mut self, w: Waker) {
+        if self.len < self.inline.len() {
+            self.inline[self.len] = Some(w);
+            self.len += 1;
+        } else {
+            self.spill.push(w);
+        }
+    }
+
+    /// Wakes everything queued. Call this after releasing the lock.
+    pub(crate) fn wake_all(&mut self) {
+        for slot in &mut self.inline[..self.len] {
+            if let Some(w) = slot.take() {
+                w.wake();
+            }
+        }
+        self.len = 0;
+        for w in self.spill.drain(..) {
+            w.wake();
+        }
+    }
+}
+
+impl Drop for WakeList {
+    fn drop(&mut self) {
+        self.wake_all();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    #[test]
+    fn fifo_notify_and_remove() {
+        let w = Waker::noop();
+        let mut l = WaitList::new();
+        let a = l.push_back(1, w);
+        let b = l.push_back(2, w);
+        let c = l.push_back(3, w);
+        assert_eq!(l.len(), 3);
+        // Remove the middle one while waiting.
+        assert_eq!(l.remove(b), (WaitState::Waiting, 2));
+        let mut wakes = WakeList::new();
+        assert!(l.notify_front(&mut wakes, |v| *v += 10));
+        assert_eq!(l.state(a), WaitState::Notified);
+        assert_eq!(l.state(c), WaitState::Waiting);
+        assert_eq!(l.front(), Some(&3));
+        assert_eq!(l.take_notified(a), 11);
+        assert_eq!(l.remove(c), (WaitState::Waiting, 3));
+        assert!(l.is_empty());
+        assert!(!l.notify_front(&mut wakes, |_| {}));
+    }
+}

@@ -1,0 +1,405 @@
+//! Property tests: random interleavings of acquire / put / get / send / recv, polls, drops of
+//! pending futures and releases, checked against a simple reference model. Futures are driven by
+//! hand with counting wakers, so the tests also check that no wake-up is lost (a waiter that
+//! could proceed was woken) and none is needed (a future that was not woken does not progress).
+
+#![cfg(not(loom))]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::task::Poll;
+
+use common::Driven;
+use proptest::prelude::*;
+use weft_sync::{channel, OwnedSemaphorePermit, Queue, Semaphore};
+
+#[derive(Debug, Clone)]
+enum SemOp {
+    Acquire(usize),
+    Poll(usize),
+    DropPending(usize),
+    Release(usize),
+    TryAcquire(usize),
+    AddPermits(usize),
+    /// Poll every woken future (what an executor would do).
+    Drain,
+}
+
+fn sem_op() -> impl Strategy<Value = SemOp> {
+    prop_oneof![
+        3 => (1usize..=3).prop_map(SemOp::Acquire),
+        2 => any::<usize>().prop_map(SemOp::Poll),
+        2 => any::<usize>().prop_map(SemOp::DropPending),
+        3 => any::<usize>().prop_map(SemOp::Release),
+        1 => (1usize..=2).prop_map(SemOp::TryAcquire),
+        1 => (1usize..=2).prop_map(SemOp::AddPermits),
+        2 => Just(SemOp::Drain),
+    ]
+}
+
+type Acq = Driven<Result<OwnedSemaphorePermit, weft_sync::AcquireError>>;
+
+/// Polls every pending future that was woken, until none is; woken futures must complete
+/// (permits are handed off, so a wake-up always means "granted").
+fn drain_sem(pending: &mut Vec<(usize, Acq)>, held: &mut Vec<OwnedSemaphorePermit>) {
+    loop {
+        let Some(i) = pending.iter().position(|(_, d)| d.woken()) else {
+            return;
+        };
+        match pending[i].1.poll() {
+            Poll::Ready(r) => {
+                held.push(r.expect("not closed"));
+                pending.remove(i);
+            }
+            Poll::Pending => panic!("woken acquire was not granted"),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn semaphore_matches_model(initial in 0usize..4, ops in prop::collection::vec(sem_op(), 1..60)) {
+        let sem = Arc::new(Semaphore::new(initial));
+        let mut total = initial;
+        let mut pending: Vec<(usize, Acq)> = Vec::new(); // (need, future), in FIFO order
+        let mut held: Vec<OwnedSemaphorePermit> = Vec::new();
+        for op in ops {
+            match op {
+                SemOp::Acquire(n) => {
+                    let mut d = Driven::new(sem.clone().acquire_many_owned(n));
+                    match d.poll() {
+                        Poll::Ready(r) => {
+                            // Only allowed when nobody is queued (strict FIFO).
+                            prop_assert!(pending.iter().all(|(_, d)| d.woken()));
+                            held.push(r.unwrap());
+                        }
+                        Poll::Pending => pending.push((n, d)),
+                    }
+                }
+                SemOp::Poll(i) if !pending.is_empty() => {
+                    let i = i % pending.len();
+                    let woken = pending[i].1.woken();
+                    match pending[i].1.poll() {
+                        Poll::Ready(r) => {
+                            prop_assert!(woken, "completed without a wake-up");
+                            held.push(r.unwrap());
+                            pending.remove(i);
+                        }
+                        Poll::Pending => prop_assert!(!woken, "woken but not granted"),
+                    }
+                }
+                SemOp::DropPending(i) if !pending.is_empty() => {
+                    let i = i % pending.len();
+                    pending.remove(i);
+                }
+                SemOp::Release(i) if !held.is_empty() => {
+                    let i = i % held.len();
+                    drop(held.remove(i));
+                }
+                SemOp::TryAcquire(n) => {
+                    if let Ok(p) = sem.clone().try_acquire_many_owned(n) {
+                        prop_assert!(
+                            pending.iter().all(|(_, d)| d.woken()),
+                            "try_acquire barged past waiters"
+                        );
+                        held.push(p);
+                    }
+                }
+                SemOp::AddPermits(n) => {
+                    sem.add_permits(n);
+                    total += n;
+                }
+                SemOp::Drain => {
+                    drain_sem(&mut pending, &mut held);
+                    // No wake-up lost: the head of the queue cannot be satisfiable.
+                    if let Some((need, _)) = pending.iter().find(|(_, d)| !d.woken()) {
+                        prop_assert!(*need > sem.available_permits(), "head waiter starved");
+                    }
+                }
+                _ => {}
+            }
+            // No permit lost or duplicated (a woken pending future holds its granted permits).
+            let in_use: usize = held.iter().map(|p| p.num_permits()).sum::<usize>()
+                + pending.iter().filter(|(_, d)| d.woken()).map(|(n, _)| n).sum::<usize>();
+            prop_assert_eq!(sem.available_permits() + in_use, total);
+        }
+        drop(pending);
+        drop(held);
+        prop_assert_eq!(sem.available_permits(), total);
+    }
+}
+
+#[derive(Debug, Clone)]
+enum QOp {
+    Put,
+    Get,
+    Poll(usize),
+    DropPending(usize),
+    TryPut,
+    TryGet,
+    Close,
+    Drain,
+}
+
+fn q_op() -> impl Strategy<Value = QOp> {
+    prop_oneof![
+        6 => Just(QOp::Put),
+        6 => Just(QOp::Get),
+        4 => any::<usize>().prop_map(QOp::Poll),
+        4 => any::<usize>().prop_map(QOp::DropPending),
+        2 => Just(QOp::TryPut),
+        2 => Just(QOp::TryGet),
+        1 => Just(QOp::Close),
+        4 => Just(QOp::Drain),
+    ]
+}
+
+/// What a pending queue/channel future resolves to.
+enum Done {
+    Put(Result<(), u32>),
+    Got(Result<u32, ()>),
+}
+
+struct Pend {
+    is_put: bool,
+    value: u32,
+    d: Driven<Done>,
+}
+
+/// Abstracts over `Queue` and the bounded channel so one model checks both.
+trait Target: Clone + Send + 'static {
+    fn put(&self, v: u32) -> Driven<Done>;
+    fn get(&self) -> Driven<Done>;
+    fn try_put(&self, v: u32) -> Result<(), (bool, u32)>; // (closed?, item)
+    fn try_get(&self) -> Result<u32, bool>; // Err(closed?)
+    fn len(&self) -> usize;
+    fn close(&self);
+}
+
+impl Target for Queue<u32> {
+    fn put(&self, v: u32) -> Driven<Done> {
+        let q = self.clone();
+        Driven::new(async move { Done::Put(q.put(v).await.map_err(|e| e.0)) })
+    }
+    fn get(&self) -> Driven<Done> {
+        let q = self.clone();
+        Driven::new(async move { Done::Got(q.get().await.map_err(|_| ())) })
+    }
+    fn try_put(&self, v: u32) -> Result<(), (bool, u32)> {
+        self.try_put(v).map_err(|e| match e {
+            weft_sync::QueueError::Full(v) => (false, v),
+            weft_sync::QueueError::ShutDown(v) => (true, v),
+            _ => unreachable!(),
+        })
+    }
+    fn try_get(&self) -> Result<u32, bool> {
+        Queue::try_get(self).map_err(|e| matches!(e, weft_sync::QueueError::ShutDown(())))
+    }
+    fn len(&self) -> usize {
+        Queue::len(self)
+    }
+    fn close(&self) {
+        self.shutdown(false)
+    }
+}
+
+#[derive(Clone)]
+struct Chan(channel::Sender<u32>, channel::Receiver<u32>);
+
+impl Target for Chan {
+    fn put(&self, v: u32) -> Driven<Done> {
+        let tx = self.0.clone();
+        Driven::new(async move { Done::Put(tx.send(v).await.map_err(|e| e.0)) })
+    }
+    fn get(&self) -> Driven<Done> {
+        let rx = self.1.clone();
+        Driven::new(async move { Done::Got(rx.recv().await.map_err(|_| ())) })
+    }
+    fn try_put(&self, v: u32) -> Result<(), (bool, u32)> {
+        self.0
+            .try_send(v)
+            .map_err(|e| (e.is_closed(), e.into_inner()))
+    }
+    fn try_get(&self) -> Result<u32, bool> {
+        self.1
+            .try_recv()
+            .map_err(|e| e == channel::TryRecvError::Closed)
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn close(&self) {
+        self.0.close();
+    }
+}
+
+struct Model {
+    next: u32,
+    put_ok: BTreeSet<u32>,
+    got: Vec<u32>,
+    closed: bool,
+}
+
+impl Model {
+    fn finish(&mut self, p: Pend, out: Done) -> Result<(), TestCaseError> {
+        match out {
+            Done::Put(Ok(())) => {
+                prop_assert!(p.is_put);
+                prop_assert!(self.put_ok.insert(p.value));
+            }
+            Done::Put(Err(v)) => {
+                prop_assert!(self.closed, "put failed on an open queue");
+                prop_assert_eq!(v, p.value, "failed put must return its item");
+            }
+            Done::Got(Ok(v)) => self.got.push(v),
+            Done::Got(Err(())) => prop_assert!(self.closed, "get failed on an open queue"),
+        }
+        Ok(())
+    }
+}
+
+fn drain_q(pending: &mut Vec<Pend>, m: &mut Model) -> Result<(), TestCaseError> {
+    loop {
+        let Some(i) = pending.iter().position(|p| p.d.woken()) else {
+            return Ok(());
+        };
+        match pending[i].d.poll() {
+            Poll::Ready(out) => {
+                let p = pending.remove(i);
+                m.finish(p, out)?;
+            }
+            Poll::Pending => prop_assert!(false, "woken queue future made no progress"),
+        }
+    }
+}
+
+fn run_queue_model<Q: Target>(q: Q, cap: usize, ops: Vec<QOp>) -> Result<(), TestCaseError> {
+    let mut m = Model {
+        next: 0,
+        put_ok: BTreeSet::new(),
+        got: Vec::new(),
+        closed: false,
+    };
+    let mut pending: Vec<Pend> = Vec::new();
+    for op in ops {
+        match op {
+            QOp::Put | QOp::TryPut => {
+                let v = m.next;
+                m.next += 1;
+                if matches!(op, QOp::TryPut) {
+                    match q.try_put(v) {
+                        Ok(()) => {
+                            m.put_ok.insert(v);
+                        }
+                        Err((closed, back)) => {
+                            prop_assert_eq!(back, v);
+                            prop_assert_eq!(closed, m.closed);
+                        }
+                    }
+                } else {
+                    let mut d = q.put(v);
+                    match d.poll() {
+                        Poll::Ready(out) => m.finish(
+                            Pend {
+                                is_put: true,
+                                value: v,
+                                d,
+                            },
+                            out,
+                        )?,
+                        Poll::Pending => pending.push(Pend {
+                            is_put: true,
+                            value: v,
+                            d,
+                        }),
+                    }
+                }
+            }
+            QOp::Get => {
+                let mut d = q.get();
+                match d.poll() {
+                    Poll::Ready(out) => m.finish(
+                        Pend {
+                            is_put: false,
+                            value: 0,
+                            d,
+                        },
+                        out,
+                    )?,
+                    Poll::Pending => pending.push(Pend {
+                        is_put: false,
+                        value: 0,
+                        d,
+                    }),
+                }
+            }
+            QOp::TryGet => match q.try_get() {
+                Ok(v) => m.got.push(v),
+                Err(closed) => prop_assert!(!closed || m.closed),
+            },
+            QOp::Poll(i) if !pending.is_empty() => {
+                let i = i % pending.len();
+                let woken = pending[i].d.woken();
+                match pending[i].d.poll() {
+                    Poll::Ready(out) => {
+                        prop_assert!(woken, "completed without a wake-up");
+                        let p = pending.remove(i);
+                        m.finish(p, out)?;
+                    }
+                    Poll::Pending => prop_assert!(!woken),
+                }
+            }
+            QOp::DropPending(i) if !pending.is_empty() => {
+                let i = i % pending.len();
+                pending.remove(i);
+            }
+            QOp::Close => {
+                m.closed = true;
+                q.close();
+            }
+            QOp::Drain => {
+                drain_q(&mut pending, &mut m)?;
+                // No lost wake-ups.
+                if pending.iter().any(|p| !p.is_put) {
+                    prop_assert_eq!(q.len(), 0, "getter waits while items are queued");
+                }
+                if pending.iter().any(|p| p.is_put) {
+                    prop_assert_eq!(q.len(), cap, "putter waits while there is room");
+                }
+            }
+            _ => {}
+        }
+        // Conservation: every completed put is either gotten or still queued (items handed to a
+        // woken getter that has not run yet count as queued).
+        prop_assert_eq!(m.put_ok.len(), m.got.len() + q.len());
+        prop_assert!(q.len() <= cap, "capacity exceeded");
+    }
+    drop(pending);
+    // Drain everything left: the union of gotten and drained items is exactly what was put, once.
+    while let Ok(v) = q.try_get() {
+        m.got.push(v);
+    }
+    let got: BTreeSet<u32> = m.got.iter().copied().collect();
+    prop_assert_eq!(got.len(), m.got.len(), "an item was delivered twice");
+    prop_assert_eq!(got, m.put_ok, "an item was lost");
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn queue_matches_model(cap in 1usize..4, ops in prop::collection::vec(q_op(), 1..60)) {
+        run_queue_model(Queue::<u32>::bounded(cap), cap, ops)?;
+    }
+
+    #[test]
+    fn bounded_channel_matches_model(cap in 1usize..4, ops in prop::collection::vec(q_op(), 1..60)) {
+        let (tx, rx) = channel::bounded(cap);
+        run_queue_model(Chan(tx, rx), cap, ops)?;
+    }
+}

@@ -1,0 +1,99 @@
+//! Stress tests on a multi-threaded executor (async-executor with 4 worker threads). The
+//! workloads live in `common` and take a `spawn` function, so other executors can reuse them.
+
+#![cfg(not(loom))]
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::{channel_mpmc, mutex_counter, with_async_executor};
+use weft_sync::Semaphore;
+
+#[test]
+fn mutex_8_tasks_x_100k_keeps_counter_exact() {
+    with_async_executor(4, |spawn| async move {
+        assert_eq!(mutex_counter(spawn, 8, 100_000).await, 800_000);
+    });
+}
+
+#[test]
+fn bounded_channel_4x4_delivers_every_item_exactly_once() {
+    with_async_executor(4, |spawn| async move {
+        let per = 25_000;
+        let mut got = channel_mpmc(spawn, 4, 4, per, 16).await;
+        got.sort_unstable();
+        assert_eq!(got, (0..4 * per).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn acquire_many_mixed_sizes_does_not_starve_large_requests() {
+    with_async_executor(4, |spawn| async move {
+        const PERMITS: usize = 8;
+        const LARGE_ROUNDS: usize = 200;
+        const SMALL_CAP: usize = 200_000; // bound; a starving semaphore would hit it
+        let sem = Arc::new(Semaphore::new(PERMITS));
+        let done = Arc::new(AtomicBool::new(false));
+        let small_iters = Arc::new(AtomicUsize::new(0));
+        let mut joins = Vec::new();
+        for size in [1, 1, 2, 3, 1, 2] {
+            let (sem, done, small_iters) = (sem.clone(), done.clone(), small_iters.clone());
+            joins.push(spawn(Box::pin(async move {
+                for _ in 0..SMALL_CAP {
+                    if done.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let p = sem.acquire_many(size).await.unwrap();
+                    futures_lite::future::yield_now().await;
+                    drop(p);
+                    small_iters.fetch_add(1, Ordering::SeqCst);
+                }
+            })));
+        }
+        let (sem2, done2) = (sem.clone(), done.clone());
+        let large = spawn(Box::pin(async move {
+            for _ in 0..LARGE_ROUNDS {
+                let p = sem2.acquire_many(PERMITS).await.unwrap();
+                futures_lite::future::yield_now().await;
+                drop(p);
+            }
+            done2.store(true, Ordering::SeqCst);
+        }));
+        for j in joins {
+            j.await;
+        }
+        large.await;
+        assert!(done.load(Ordering::SeqCst), "large request starved");
+        assert!(small_iters.load(Ordering::SeqCst) < 6 * SMALL_CAP);
+        assert_eq!(sem.available_permits(), PERMITS);
+    });
+}
+
+#[test]
+fn queue_workers_with_join() {
+    with_async_executor(4, |spawn| async move {
+        let q = weft_sync::Queue::<usize>::bounded(8);
+        let sum = Arc::new(AtomicUsize::new(0));
+        let mut workers = Vec::new();
+        for _ in 0..4 {
+            let (q, sum) = (q.clone(), sum.clone());
+            workers.push(spawn(Box::pin(async move {
+                while let Ok(v) = q.get().await {
+                    sum.fetch_add(v, Ordering::SeqCst);
+                    q.task_done().unwrap();
+                }
+            })));
+        }
+        for i in 0..10_000 {
+            q.put(i).await.unwrap();
+        }
+        q.join().await;
+        assert_eq!(sum.load(Ordering::SeqCst), (0..10_000).sum::<usize>());
+        q.shutdown(false);
+        for w in workers {
+            w.await;
+        }
+    });
+}

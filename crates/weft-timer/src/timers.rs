@@ -1,0 +1,539 @@
+//! `Timers`: a timing wheel bound to a clock, its driver protocol, and the fallback driver thread.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use crate::wheel::{TimerId, Wheel};
+use crate::Clock;
+
+/// A callback the driver calls to make a parked driver recompute its timeout.
+pub(crate) type Unpark = Arc<dyn Fn() + Send + Sync>;
+
+pub(crate) const HANDLE_PENDING: u8 = 0;
+pub(crate) const HANDLE_FIRED: u8 = 1;
+pub(crate) const HANDLE_CANCELLED: u8 = 2;
+
+pub(crate) enum Entry {
+    Wake(Option<Waker>),
+    Call(Box<dyn FnOnce() + Send>, Arc<AtomicU8>),
+}
+
+/// A timing wheel plus the [`Clock`] it reads: the thing every timer future registers with.
+///
+/// Cheap to clone (an `Arc` inside). Every future and helper of this crate ([`sleep`](crate::sleep),
+/// [`interval`](crate::interval), [`timeout`](crate::timeout), [`call_later`](crate::call_later),
+/// ...) captures [`Timers::current()`] when it is created: the `Timers` entered on this thread
+/// with [`enter`](Timers::enter), else the process-wide [`Timers::global()`].
+///
+/// # Driving
+///
+/// Someone must call [`process`](Timers::process) when deadlines pass. A reactor does that by
+/// calling [`set_driver`](Timers::set_driver) and then, in its loop, sleeping no longer than
+/// [`next_timeout`](Timers::next_timeout) and calling `process`. Without a driver, a lazily
+/// started background thread named `weft-timer` drives every `Timers` whose clock is running
+/// (so timers fire even when no weft reactor runs). While a clock is paused, the fallback
+/// thread leaves it alone: virtual time moves, and its timers fire, through
+/// [`advance`](Timers::advance) / [`advance_to_next`](Timers::advance_to_next) (or a driver's
+/// `process`).
+///
+/// ```
+/// use std::time::Duration;
+/// use weft_timer::{Clock, Timers};
+///
+/// let timers = Timers::new(Clock::paused());
+/// let _guard = timers.enter(); // futures created on this thread now use `timers`
+/// let mut sleep = Box::pin(weft_timer::sleep(Duration::from_secs(60)));
+/// assert!(futures_lite::future::block_on(futures_lite::future::poll_once(&mut sleep)).is_none());
+/// timers.advance(Duration::from_secs(60)); // virtual: returns at once
+/// futures_lite::future::block_on(sleep);
+/// ```
+#[derive(Clone)]
+pub struct Timers {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    clock: Clock,
+    origin: Instant,
+    state: Mutex<State>,
+    has_driver: AtomicBool,
+    registered: AtomicBool,
+}
+
+struct State {
+    wheel: Wheel<Entry>,
+    /// The earliest expiration (ms) the driver was last told about (by `process`,
+    /// `next_deadline` or an unparking insert); an insert earlier than this unparks the driver.
+    cached_next: Option<u64>,
+    driver: Option<Unpark>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Timers>> = const { RefCell::new(None) };
+}
+
+/// Makes a [`Timers`] current on this thread until dropped; see [`Timers::enter`].
+///
+/// Guards nest: dropping one restores the `Timers` that was current before it. Not `Send`.
+#[must_use = "the Timers stays current only while the guard is alive"]
+pub struct EnterGuard {
+    prev: Option<Timers>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+fn far_future(from: Instant) -> Instant {
+    // About 30 years: far enough to never fire, small enough to never overflow arithmetic.
+    from.checked_add(Duration::from_secs(86_400 * 365 * 30))
+        .unwrap_or(from)
+}
+
+pub(crate) fn add_or_far(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d).unwrap_or_else(|| far_future(t))
+}
+
+impl Timers {
+    /// A new, independent set of timers reading `clock`.
+    pub fn new(clock: Clock) -> Timers {
+        let origin = clock.now();
+        Timers {
+            inner: Arc::new(Inner {
+                clock,
+                origin,
+                state: Mutex::new(State {
+                    wheel: Wheel::new(),
+                    cached_next: None,
+                    driver: None,
+                }),
+                has_driver: AtomicBool::new(false),
+                registered: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The process-wide timers (real clock), created on first use.
+    ///
+    /// Pausing or advancing the global timers affects every thread that has not entered its own
+    /// [`Timers`].
+    pub fn global() -> &'static Timers {
+        static GLOBAL: OnceLock<Timers> = OnceLock::new();
+        GLOBAL.get_or_init(|| Timers::new(Clock::real()))
+    }
+
+    /// The `Timers` entered on this thread (see [`enter`](Self::enter)), else a clone of
+    /// [`global()`](Self::global).
+    pub fn current() -> Timers {
+        CURRENT
+            .try_with(|c| c.borrow().clone())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Timers::global().clone())
+    }
+
+    /// Makes `self` the [`current`](Self::current) timers on this thread until the guard drops.
+    pub fn enter(&self) -> EnterGuard {
+        let prev = CURRENT
+            .try_with(|c| c.borrow_mut().replace(self.clone()))
+            .ok()
+            .flatten();
+        EnterGuard {
+            prev,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// The clock these timers read.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The current time of [`clock()`](Self::clock).
+    pub fn now(&self) -> Instant {
+        self.inner.clock.now()
+    }
+
+    /// Whether two handles refer to the same timers.
+    pub fn ptr_eq(&self, other: &Timers) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Number of timers waiting (sleeps registered, callbacks not yet fired).
+    pub fn len(&self) -> usize {
+        self.state().wheel.len()
+    }
+
+    /// Whether no timer is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Deadline rounded UP to whole milliseconds since the origin: never fires early.
+    fn deadline_ms(&self, deadline: Instant) -> u64 {
+        let d = deadline.saturating_duration_since(self.inner.origin);
+        let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+        u64::try_from(ms).unwrap_or(u64::MAX)
+    }
+
+    /// Current time rounded DOWN to whole milliseconds since the origin.
+    fn now_ms(&self) -> u64 {
+        self.instant_ms_floor(self.now())
+    }
+
+    fn instant_ms_floor(&self, t: Instant) -> u64 {
+        let d = t.saturating_duration_since(self.inner.origin);
+        u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn ms_to_instant(&self, ms: u64) -> Instant {
+        add_or_far(self.inner.origin, Duration::from_millis(ms))
+    }
+
+    // ----- registration (crate-internal) -----
+
+    pub(crate) fn insert(&self, deadline: Instant, entry: Entry) -> TimerId {
+        let now = self.now();
+        // Already due: fire at the next `process` instead of rounding up past `now`.
+        let ms = if deadline <= now {
+            self.instant_ms_floor(now)
+        } else {
+            self.deadline_ms(deadline)
+        };
+        let (id, unpark) = {
+            let mut st = self.state();
+            let id = st.wheel.insert(ms, entry);
+            let earlier = st.cached_next.is_none_or(|c| ms < c);
+            let unpark = if earlier {
+                st.cached_next = Some(ms);
+                Some(st.driver.clone())
+            } else {
+                None
+            };
+            (id, unpark)
+        };
+        match unpark {
+            Some(Some(driver)) => driver(),
+            Some(None) => self.notify_fallback(),
+            None => {}
+        }
+        id
+    }
+
+    /// Removes a timer; returns true if it was still waiting.
+    pub(crate) fn cancel(&self, id: TimerId) -> bool {
+        let removed = self.state().wheel.remove(id);
+        match removed {
+            Some(Entry::Call(_, handle)) => {
+                handle.store(HANDLE_CANCELLED, Ordering::Release);
+                true
+            }
+            Some(Entry::Wake(_)) => true,
+            None => false,
+        }
+    }
+
+    /// Stores `waker` in a waiting sleep entry; false if the entry already fired.
+    pub(crate) fn update_waker(&self, id: TimerId, waker: &Waker) -> bool {
+        let old;
+        {
+            let mut st = self.state();
+            match st.wheel.get_mut(id) {
+                Some(Entry::Wake(slot)) => match slot {
+                    Some(w) if w.will_wake(waker) => return true,
+                    _ => old = slot.replace(waker.clone()),
+                },
+                _ => return false,
+            }
+        }
+        // Dropped outside the lock: a waker's drop may run arbitrary code.
+        drop(old);
+        true
+    }
+
+    /// Moves a waiting sleep entry to a new deadline, keeping its waker.
+    pub(crate) fn reschedule(&self, id: TimerId, deadline: Instant) -> Option<TimerId> {
+        let entry = self.state().wheel.remove(id)?;
+        Some(self.insert(deadline, entry))
+    }
+
+    // ----- driver protocol -----
+
+    /// Fires every timer whose deadline is `<= now()`, in deadline order (equal deadlines in
+    /// insertion order). Wakers are woken and callbacks run after the internal lock is
+    /// released, on the calling thread. Returns how many timers fired.
+    pub fn process(&self) -> usize {
+        let mut fired = Vec::new();
+        {
+            let now_ms = self.now_ms();
+            let mut st = self.state();
+            st.wheel.poll_into(now_ms, &mut fired);
+            st.cached_next = st.wheel.next_expiration();
+        }
+        let n = fired.len();
+        for entry in fired {
+            match entry {
+                Entry::Wake(Some(w)) => w.wake(),
+                Entry::Wake(None) => {}
+                Entry::Call(f, handle) => {
+                    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+                        eprintln!("weft-timer: a call_later/call_at callback panicked");
+                    }
+                    handle.store(HANDLE_FIRED, Ordering::Release);
+                }
+            }
+        }
+        n
+    }
+
+    /// The instant at which the next timer needs [`process`](Self::process), or `None` when no
+    /// timer waits. It may be earlier than any deadline (internal bookkeeping), never later.
+    /// Under a paused clock this is virtual time.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let ms = {
+            let mut st = self.state();
+            let ms = st.wheel.next_expiration();
+            // Remember what the driver now waits for: an insert earlier than this must unpark
+            // it (keeping an older, smaller value could miss that after a cancel).
+            st.cached_next = ms;
+            ms
+        };
+        Some(self.ms_to_instant(ms?))
+    }
+
+    /// How long a driver may sleep in *real* time before calling [`process`](Self::process):
+    /// `None` = no timer needs it (sleep until woken), `Some(Duration::ZERO)` = process now.
+    /// Under a paused clock, waiting never makes a timer due, so this is `None` unless one is
+    /// already due.
+    pub fn next_timeout(&self) -> Option<Duration> {
+        let next = self.next_deadline()?;
+        let now = self.now();
+        if next <= now {
+            Some(Duration::ZERO)
+        } else if self.inner.clock.is_paused() {
+            None
+        } else {
+            Some(next - now)
+        }
+    }
+
+    /// Declares an external driver (the reactor). It promises to call [`process`](Self::process)
+    /// and to sleep no longer than [`next_timeout`](Self::next_timeout). `unpark` is called
+    /// (outside any lock) whenever a timer is inserted with a deadline earlier than the earliest
+    /// one so far, so a parked driver recomputes its timeout. From now on the fallback thread
+    /// no longer drives these timers. Replaces a previous driver.
+    pub fn set_driver(&self, unpark: Arc<dyn Fn() + Send + Sync>) {
+        self.state().driver = Some(unpark);
+        self.inner.has_driver.store(true, Ordering::Release);
+    }
+
+    /// Removes the external driver (e.g. when the reactor shuts down); the fallback thread
+    /// drives these timers again.
+    pub fn clear_driver(&self) {
+        self.state().driver = None;
+        self.inner.has_driver.store(false, Ordering::Release);
+        self.notify_fallback();
+    }
+
+    /// Whether an external driver is set.
+    pub fn has_driver(&self) -> bool {
+        self.inner.has_driver.load(Ordering::Acquire)
+    }
+
+    // ----- virtual time -----
+
+    /// Pauses the clock (see [`Clock::pause`]).
+    pub fn pause(&self) {
+        self.inner.clock.pause();
+    }
+
+    /// Resumes the clock (see [`Clock::resume`]).
+    pub fn resume(&self) {
+        self.inner.clock.resume();
+        self.notify_fallback();
+    }
+
+    /// Moves the clock forward by `d`, firing timers in deadline order as time passes them: each
+    /// timer fires while `now()` equals its deadline rounded up to the millisecond (callbacks see
+    /// exactly that time). Wakers are only woken; the woken tasks run when their executor polls
+    /// them, after this returns. Works on a running clock too (it jumps forward).
+    pub fn advance(&self, d: Duration) {
+        let target = add_or_far(self.now(), d);
+        loop {
+            let next = self.next_deadline();
+            match next {
+                Some(t) if t <= target => {
+                    self.inner.clock.advance_to(t);
+                    self.process();
+                }
+                _ => break,
+            }
+        }
+        self.inner.clock.advance_to(target);
+        self.process();
+    }
+
+    /// Jumps the clock to the next timer's deadline (if it lies in the future) and fires the
+    /// timers due then. Returns false, without moving time, if no timer waits.
+    pub fn advance_to_next(&self) -> bool {
+        loop {
+            let Some(t) = self.next_deadline() else {
+                return false;
+            };
+            self.inner.clock.advance_to(t);
+            if self.process() > 0 {
+                return true;
+            }
+            // `t` was only a re-positioning point on a coarse level; keep going.
+        }
+    }
+
+    // ----- fallback driver -----
+
+    fn notify_fallback(&self) {
+        if self.has_driver() {
+            return;
+        }
+        let fb = fallback();
+        if !self.inner.registered.swap(true, Ordering::AcqRel) {
+            let mut st = fb.lock();
+            st.list.push(Arc::downgrade(&self.inner));
+        }
+        fb.notify();
+    }
+}
+
+impl fmt::Debug for Timers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Timers");
+        d.field("clock", &self.inner.clock)
+            .field("has_driver", &self.has_driver());
+        if let Ok(st) = self.inner.state.try_lock() {
+            d.field("len", &st.wheel.len());
+        }
+        d.finish()
+    }
+}
+
+struct Fallback {
+    state: Mutex<FallbackState>,
+    cv: Condvar,
+}
+
+struct FallbackState {
+    started: bool,
+    notified: bool,
+    list: Vec<Weak<Inner>>,
+}
+
+fn fallback() -> &'static Fallback {
+    static FALLBACK: OnceLock<Fallback> = OnceLock::new();
+    FALLBACK.get_or_init(|| Fallback {
+        state: Mutex::new(FallbackState {
+            started: false,
+            notified: false,
+            list: Vec::new(),
+        }),
+        cv: Condvar::new(),
+    })
+}
+
+/// Wakes the fallback thread (if it runs) so it recomputes its timeout, e.g. after a clock
+/// moved or resumed.
+pub(crate) fn wake_fallback() {
+    let fb = fallback();
+    let started = fb.lock().started;
+    if started {
+        fb.notify();
+    }
+}
+
+impl Fallback {
+    fn lock(&self) -> MutexGuard<'_, FallbackState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn notify(&'static self) {
+        let mut st = self.lock();
+        st.notified = true;
+        if !st.started {
+            let spawned = std::thread::Builder::new()
+                .name("weft-timer".into())
+                .spawn(move || self.run());
+            match spawned {
+                Ok(_) => st.started = true,
+                Err(e) => eprintln!("weft-timer: cannot start the fallback timer thread: {e}"),
+            }
+        }
+        drop(st);
+        self.cv.notify_one();
+    }
+
+    fn run(&'static self) {
+        loop {
+            let list: Vec<Timers> = {
+                let mut st = self.lock();
+                st.notified = false;
+                st.list.retain(|w| w.strong_count() > 0);
+                st.list
+                    .iter()
+                    .filter_map(Weak::upgrade)
+                    .map(|inner| Timers { inner })
+                    .collect()
+            };
+            let mut wait: Option<Duration> = None;
+            for timers in &list {
+                // Virtual time is moved (and its timers fired) by `advance`; driving it from
+                // here too would race with the test that owns it.
+                if timers.has_driver() || timers.clock().is_paused() {
+                    continue;
+                }
+                timers.process();
+                if let Some(t) = timers.next_timeout() {
+                    wait = Some(wait.map_or(t, |w| w.min(t)));
+                }
+            }
+            drop(list);
+            let mut st = self.lock();
+            if st.notified {
+                continue;
+            }
+            match wait {
+                Some(d) if d.is_zero() => {}
+                Some(d) => {
+                    let _ = self
+                        .cv
+                        .wait_timeout(st, d)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                None => {
+                    st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
+                    drop(st);
+                }
+            }
+        }
+    }
+}
