@@ -6,8 +6,8 @@
 
 #![forbid(unsafe_code)]
 
-pub use weft_reactor::{block_on, Async};
 pub use weft_blocking::{unblock, BlockingPool};
+pub use weft_reactor::{block_on, Async};
 pub use weft_timer::{call_at, call_later, interval, sleep, sleep_until, timeout, timeout_at};
 
 /// Time: sleeps, intervals, timeouts, timer callbacks and the virtual clock for tests.
@@ -25,8 +25,8 @@ pub use weft_timer::{call_at, call_later, interval, sleep, sleep_until, timeout,
 pub mod time {
     pub use weft_timer::{
         advance, call_at, call_later, interval, interval_at, now, pause, resume, sleep,
-        sleep_until, timeout, timeout_at, Clock, Elapsed, EnterGuard, Interval,
-        MissedTickBehavior, Sleep, TimerHandle, Timeout, Timers,
+        sleep_until, timeout, timeout_at, Clock, Elapsed, EnterGuard, Interval, MissedTickBehavior,
+        Sleep, Timeout, TimerHandle, Timers,
     };
 }
 
@@ -94,11 +94,10 @@ pub mod fs {
 
 /// The traits most weft programs need in scope: `use weft::prelude::*;`.
 pub mod prelude {
-    pub use futures_lite::{
-        AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _,
-        StreamExt as _,
-    };
     pub use futures_lite::{AsyncBufRead, AsyncRead, AsyncWrite, Future, Stream};
+    pub use futures_lite::{
+        AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _, StreamExt as _,
+    };
 }
 
 // >>> executor exports
