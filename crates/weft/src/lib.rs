@@ -101,15 +101,4 @@ pub mod prelude {
 }
 
 // >>> executor exports
-pub use weft_executor::{
-    run, spawn, spawn_local, yield_now, Handle, JoinError, LocalRuntime, Runtime, RuntimeBuilder,
-    Task,
-};
-pub use weft_macros::{main, test};
-
-/// Tasks: [`task::Builder`] (names), [`task::current`], ids, and the unhandled-error and
-/// slow-poll types (everything from `weft_executor::task`).
-pub mod task {
-    pub use weft_executor::task::*;
-}
 // <<< executor exports
