@@ -1,2 +1,99 @@
-//! weft's executors: a multi-threaded work-stealing `Runtime`, a `!Send` `LocalRuntime`, tasks,
-//! and structured concurrency.
+//! weft's executors: a multi-threaded work-stealing [`Runtime`], a `!Send` [`LocalRuntime`],
+//! tasks ([`spawn`], [`Task`], [`JoinError`]), [`run`] (asyncio.run), fairness and debug mode.
+//!
+//! ```
+//! let v = weft_executor::run(async {
+//!     let a = weft_executor::spawn(async { 20 });
+//!     let b = weft_executor::spawn(async { 22 });
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(v, 42);
+//! ```
+//!
+//! * Dropping a [`Task`] cancels it; [`Task::detach`] runs it in the background.
+//! * A task's panic is caught: awaiting gives [`JoinError::Panicked`], a worker never dies.
+//! * Fairness: a task that keeps waking itself cannot starve other tasks, I/O or timers (see
+//!   `docs/runtime.md`).
+//! * Debug mode (`RuntimeBuilder::debug(true)` or `WEFT_DEBUG=1`) reports slow polls and tasks
+//!   alive at shutdown.
+
+mod context;
+mod local;
+mod registry;
+mod runtime;
+pub mod task;
+
+#[cfg(test)]
+mod counting_tests;
+
+use std::future::Future;
+use std::panic::Location;
+
+pub use local::LocalRuntime;
+pub use runtime::{Handle, Runtime, RuntimeBuilder};
+pub use task::{yield_now, JoinError, Task};
+pub use weft_reactor::block_on;
+
+/// Spawns a task on the runtime this thread runs in: a [`Runtime`]'s worker or `block_on`
+/// thread, a [`LocalRuntime`], or [`run`]; outside all of them, the lazily created global
+/// runtime ([`Runtime::global`]).
+///
+/// The returned [`Task`] cancels the task when dropped; `.detach()` it to let it run on.
+///
+/// ```
+/// let rt = weft_executor::Runtime::builder().worker_threads(2).build().unwrap();
+/// let n = rt.block_on(async { weft_executor::spawn(async { 7 }).await.unwrap() });
+/// assert_eq!(n, 7);
+/// ```
+#[track_caller]
+pub fn spawn<F>(fut: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    context::spawn(fut, task::TaskInfo::new(None, Location::caller()))
+}
+
+/// Spawns a `!Send` task on this thread's local executor (inside [`LocalRuntime::block_on`],
+/// [`Runtime::block_on`] or [`run`]; the local tasks of the latter two are cancelled when their
+/// `block_on` returns).
+///
+/// # Panics
+/// Outside those (for instance on a worker thread of a multi-threaded runtime).
+///
+/// ```
+/// use std::rc::Rc;
+/// let n = weft_executor::run(async {
+///     let r = Rc::new(3);
+///     weft_executor::spawn_local(async move { *r * 2 }).await.unwrap()
+/// });
+/// assert_eq!(n, 6);
+/// ```
+#[track_caller]
+pub fn spawn_local<F>(fut: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    context::spawn_local(fut, task::TaskInfo::new(None, Location::caller()))
+}
+
+/// asyncio.run: runs `fut` to completion on a fresh multi-threaded runtime (default settings:
+/// `WEFT_THREADS`, `WEFT_DEBUG`), then cancels and joins every task left over, and returns
+/// `fut`'s output. In debug mode the leftover tasks are listed on stderr first.
+///
+/// Like asyncio.run creating a new event loop, each call has its own runtime, so leftovers of one
+/// `run` never leak into another.
+///
+/// # Panics
+/// If the runtime cannot start (an invalid `WEFT_THREADS`, or thread spawning fails).
+///
+/// ```
+/// assert_eq!(weft_executor::run(async { "done" }), "done");
+/// ```
+pub fn run<F: Future>(fut: F) -> F::Output {
+    let rt = Runtime::new().unwrap_or_else(|e| panic!("weft::run: cannot start the runtime: {e}"));
+    let out = rt.block_on(fut);
+    drop(rt);
+    out
+}

@@ -6,6 +6,9 @@
 
 #![forbid(unsafe_code)]
 
+use std::future::Future;
+use std::time::Duration;
+
 pub use weft_blocking::{unblock, BlockingPool};
 pub use weft_reactor::{block_on, Async};
 pub use weft_timer::{call_at, call_later, interval, sleep, sleep_until, timeout, timeout_at};
@@ -101,4 +104,80 @@ pub mod prelude {
 }
 
 // >>> executor exports
+pub use weft_executor::{
+    spawn, spawn_local, yield_now, Handle, JoinError, LocalRuntime, Runtime, RuntimeBuilder, Task,
+};
+pub use weft_macros::{main, test};
+
+/// Tasks: [`task::Builder`] (names), [`task::current`], ids, and the unhandled-error and
+/// slow-poll types (everything from `weft_executor::task`).
+pub mod task {
+    pub use weft_executor::task::*;
+}
 // <<< executor exports
+
+/// How long [`run`] waits, after its future and tasks are done, for blocking jobs still running
+/// on the global pool, unless `WEFT_BLOCKING_SHUTDOWN_TIMEOUT` (seconds) says otherwise.
+pub const BLOCKING_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs `fut` to completion on a fresh runtime, like Python's `asyncio.run`, and returns its
+/// output.
+///
+/// After `fut` completes, tasks it left behind are cancelled and joined (see
+/// [`weft_executor::run`]). Then blocking jobs still running on the global pool (from
+/// [`spawn_blocking`], [`unblock`], [`fs`]) get up to [`BLOCKING_SHUTDOWN_TIMEOUT`] (or
+/// `WEFT_BLOCKING_SHUTDOWN_TIMEOUT` seconds) to finish, as `asyncio.run` waits for the loop's
+/// default executor; jobs still running after that are reported on stderr and abandoned.
+/// Queued jobs whose tasks were cancelled never start.
+///
+/// ```
+/// let n = weft::run(async {
+///     let t = weft::spawn(async { 21 });
+///     t.await.unwrap() * 2
+/// });
+/// assert_eq!(n, 42);
+/// ```
+#[track_caller]
+pub fn run<F: Future>(fut: F) -> F::Output {
+    let out = weft_executor::run(fut);
+    let report = BlockingPool::global().drain(blocking_shutdown_timeout());
+    if report.abandoned > 0 {
+        eprintln!(
+            "weft::run: {} blocking job(s) still running after {:?}; abandoned (set \
+             WEFT_BLOCKING_SHUTDOWN_TIMEOUT to wait longer)",
+            report.abandoned, report.waited
+        );
+    }
+    out
+}
+
+fn blocking_shutdown_timeout() -> Duration {
+    std::env::var("WEFT_BLOCKING_SHUTDOWN_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(BLOCKING_SHUTDOWN_TIMEOUT, Duration::from_secs_f64)
+}
+
+/// Runs the blocking closure `f` on the global blocking pool as a task, like Python's
+/// `loop.run_in_executor(None, f)` or `asyncio.to_thread(f)`.
+///
+/// The [`Task`] is the same type [`spawn`] returns: dropping it before the job started means `f`
+/// never runs; a panic in `f` becomes [`JoinError::Panicked`] and the pool thread survives. Once
+/// `f` has started it cannot be interrupted; its result is then dropped. For CPU-bound work, use
+/// a dedicated [`BlockingPool`] sized to the cores.
+///
+/// ```
+/// weft::run(async {
+///     let sum = weft::spawn_blocking(|| (1..=100u64).sum::<u64>()).await.unwrap();
+///     assert_eq!(sum, 5050);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_blocking<T, F>(f: F) -> Task<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    spawn(unblock(f))
+}

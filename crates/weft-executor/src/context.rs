@@ -1,0 +1,109 @@
+//! The per-thread context: which executor `spawn`/`spawn_local` go to, and whose hooks apply.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::local::LocalCore;
+use crate::runtime::{default_config, Config, ErrorHook, Runtime, Shared};
+use crate::task::{Task, TaskInfo};
+
+/// Where `spawn` sends a task.
+#[derive(Clone)]
+pub(crate) enum Spawner {
+    Multi(Arc<Shared>),
+    Local(Rc<LocalCore>),
+}
+
+/// What a thread running weft code knows.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    pub(crate) spawner: Spawner,
+    /// The local executor driven by this thread (for `spawn_local`), if any.
+    pub(crate) local: Option<Rc<LocalCore>>,
+}
+
+impl Ctx {
+    fn cfg(&self) -> &Arc<Config> {
+        match &self.spawner {
+            Spawner::Multi(s) => &s.cfg,
+            Spawner::Local(l) => &l.cfg,
+        }
+    }
+}
+
+thread_local! {
+    static CTX: RefCell<Option<Ctx>> = const { RefCell::new(None) };
+}
+
+/// Restores the previous context when dropped.
+pub(crate) struct CtxGuard {
+    prev: Option<Ctx>,
+}
+
+/// Makes `ctx` this thread's context until the guard drops (nests).
+pub(crate) fn enter(ctx: Ctx) -> CtxGuard {
+    let prev = CTX.with(|c| c.borrow_mut().replace(ctx));
+    CtxGuard { prev }
+}
+
+impl Drop for CtxGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        let _ = CTX.try_with(|c| {
+            let old = std::mem::replace(&mut *c.borrow_mut(), prev);
+            drop(old);
+        });
+    }
+}
+
+/// The unhandled-error hook of this thread's runtime (the default one outside any runtime).
+pub(crate) fn error_hook() -> ErrorHook {
+    CTX.try_with(|c| c.borrow().as_ref().map(|x| x.cfg().on_unhandled.clone()))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| default_config().on_unhandled.clone())
+}
+
+/// The multi-threaded runtime this thread runs in, if any.
+pub(crate) fn current_multi() -> Option<Arc<Shared>> {
+    CTX.try_with(|c| match c.borrow().as_ref().map(|x| &x.spawner) {
+        Some(Spawner::Multi(s)) => Some(s.clone()),
+        _ => None,
+    })
+    .ok()
+    .flatten()
+}
+
+/// Spawns onto this thread's runtime, else the global runtime.
+pub(crate) fn spawn<F>(fut: F, info: TaskInfo) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let spawner = CTX.with(|c| c.borrow().as_ref().map(|x| x.spawner.clone()));
+    match spawner {
+        Some(Spawner::Multi(s)) => s.spawn(fut, info),
+        Some(Spawner::Local(l)) => l.spawn_local(fut, info),
+        None => Runtime::global().handle().shared.spawn(fut, info),
+    }
+}
+
+/// Spawns onto this thread's local executor.
+#[track_caller]
+pub(crate) fn spawn_local<F>(fut: F, info: TaskInfo) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let local = CTX.with(|c| c.borrow().as_ref().and_then(|x| x.local.clone()));
+    match local {
+        Some(l) => l.spawn_local(fut, info),
+        None => panic!(
+            "weft: spawn_local called outside a local executor; call it inside \
+             LocalRuntime::block_on, Runtime::block_on or weft::run (worker threads of a \
+             multi-threaded Runtime have no local executor: use spawn there)"
+        ),
+    }
+}

@@ -1,0 +1,396 @@
+//! The single-threaded executor: [`LocalRuntime`] and the local executor that `Runtime::block_on`
+//! and `run` drive for `spawn_local`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::panic::Location;
+use std::pin::pin;
+use std::ptr;
+use std::rc::Rc;
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, ThreadId};
+
+use concurrent_queue::ConcurrentQueue;
+use weft_timer::Timers;
+
+use crate::context::{self, Ctx, Spawner};
+use crate::registry::Registry;
+use crate::runtime::{cancel_all, lock, report_alive, Config, RuntimeBuilder};
+use crate::task::{run_runnable, Runnable, Task, TaskInfo, Wrapped};
+
+/// Tasks run per poll of the local driver before it returns to `block_on` (which then polls I/O
+/// and timers at least every `IO_POLL_BUDGET` self-wakes).
+const LOCAL_BUDGET: u32 = 32;
+
+/// The part of a local executor that wakers (possibly on other threads) touch.
+pub(crate) struct LocalShared {
+    queue: ConcurrentQueue<Runnable>,
+    waker: Mutex<Option<Waker>>,
+    idle: AtomicBool,
+    closed: AtomicBool,
+    owner: ThreadId,
+    /// Number of `schedule` calls (unit tests count them).
+    #[cfg(test)]
+    pub(crate) schedules: std::sync::atomic::AtomicUsize,
+}
+
+impl LocalShared {
+    fn schedule(&self, r: Runnable) {
+        #[cfg(test)]
+        self.schedules.fetch_add(1, Ordering::SeqCst);
+        if self.closed.load(Ordering::Acquire) {
+            if thread::current().id() == self.owner {
+                drop(r);
+            } else {
+                // A local task may only be dropped on its own thread; after shutdown nobody
+                // will run it, so leak it rather than abort.
+                std::mem::forget(r);
+            }
+            return;
+        }
+        let me = self as *const LocalShared;
+        let r = match DRIVING.with(|d| d.get()) {
+            (shared, core) if shared == me => {
+                // SAFETY: `DRIVING` holds this pair only while `drive` is inside a poll of this
+                // core on this thread (a `DrivingGuard` resets it before that poll returns or
+                // unwinds), and `drive` holds an `Rc<LocalCore>` for the whole poll, so `core`
+                // points to a live `LocalCore`. `LocalCore` is only touched from this thread.
+                let core = unsafe { &*core };
+                match core.fast.try_borrow_mut() {
+                    Ok(mut q) => {
+                        q.push_back(r);
+                        // The driver is mid-poll and will look at `fast` before it idles.
+                        return;
+                    }
+                    Err(_) => r,
+                }
+            }
+            _ => r,
+        };
+        let _ = self.queue.push(r);
+        self.notify();
+    }
+
+    fn notify(&self) {
+        fence(Ordering::SeqCst);
+        if self.idle.load(Ordering::SeqCst) && self.idle.swap(false, Ordering::SeqCst) {
+            let w = lock(&self.waker).clone();
+            if let Some(w) = w {
+                w.wake();
+            }
+        }
+    }
+}
+
+impl Drop for LocalShared {
+    fn drop(&mut self) {
+        let here = thread::current().id() == self.owner;
+        while let Ok(r) = self.queue.pop() {
+            if here {
+                drop(r);
+            } else {
+                std::mem::forget(r);
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// (shared, core) of the local executor whose driver is polling on this thread right now.
+    static DRIVING: Cell<(*const LocalShared, *const LocalCore)> =
+        const { Cell::new((ptr::null(), ptr::null())) };
+}
+
+/// Restores the previous `DRIVING` pair when dropped.
+struct DrivingGuard((*const LocalShared, *const LocalCore));
+
+impl DrivingGuard {
+    fn enter(core: &LocalCore) -> DrivingGuard {
+        let pair = (Arc::as_ptr(&core.shared), core as *const LocalCore);
+        DrivingGuard(DRIVING.with(|d| d.replace(pair)))
+    }
+}
+
+impl Drop for DrivingGuard {
+    fn drop(&mut self) {
+        let _ = DRIVING.try_with(|d| d.set(self.0));
+    }
+}
+
+/// A local executor: a run queue of `!Send` tasks driven by one thread.
+///
+/// Tasks scheduled on the driving thread while the driver runs go to `fast`, a plain `VecDeque`;
+/// wake-ups from other threads (or while the driver is not running) go to the shared lock-free
+/// queue.
+pub(crate) struct LocalCore {
+    pub(crate) shared: Arc<LocalShared>,
+    fast: RefCell<VecDeque<Runnable>>,
+    registry: Arc<Registry>,
+    pub(crate) cfg: Arc<Config>,
+    timers: Option<Timers>,
+}
+
+impl LocalCore {
+    pub(crate) fn new(cfg: Arc<Config>, timers: Option<Timers>) -> LocalCore {
+        LocalCore {
+            shared: Arc::new(LocalShared {
+                queue: ConcurrentQueue::unbounded(),
+                waker: Mutex::new(None),
+                idle: AtomicBool::new(false),
+                closed: AtomicBool::new(false),
+                owner: thread::current().id(),
+                #[cfg(test)]
+                schedules: std::sync::atomic::AtomicUsize::new(0),
+            }),
+            fast: RefCell::new(VecDeque::new()),
+            registry: Registry::new(1),
+            cfg,
+            timers,
+        }
+    }
+
+    pub(crate) fn spawn_local<F>(&self, fut: F, info: TaskInfo) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        assert_eq!(
+            thread::current().id(),
+            self.shared.owner,
+            "weft: a local executor's tasks must be spawned on its own thread"
+        );
+        let sh = self.shared.clone();
+        let meta = info.clone();
+        let (runnable, task) = self.registry.insert_with(info.clone(), move |entry| {
+            let wrapped = Wrapped { fut, _entry: entry };
+            let (runnable, task) = async_task::Builder::new()
+                .metadata(meta)
+                .spawn_local(move |_| wrapped, move |r| sh.schedule(r));
+            (runnable.waker(), (runnable, task))
+        });
+        runnable.schedule();
+        Task::from_raw(task.fallible(), info)
+    }
+
+    /// Cancels every task still alive (listing them first in debug mode).
+    pub(crate) fn shutdown(&self) {
+        if self.shared.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if self.cfg.debug {
+            report_alive(&self.registry);
+        }
+        cancel_all(&self.registry, || {
+            let mut n = 0;
+            loop {
+                let r = self.fast.borrow_mut().pop_front();
+                match r {
+                    Some(r) => drop(r),
+                    None => break,
+                }
+                n += 1;
+            }
+            while let Ok(r) = self.shared.queue.pop() {
+                drop(r);
+                n += 1;
+            }
+            n
+        });
+    }
+}
+
+struct MainWake {
+    woken: AtomicBool,
+    shared: Arc<LocalShared>,
+}
+
+impl Wake for MainWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.shared.notify();
+    }
+}
+
+/// Runs `fut` while running the core's tasks; resolves with `fut`'s output. With `enter`, each
+/// poll makes the core this thread's context (for `run_until` awaited inside another executor).
+pub(crate) async fn drive<F: Future>(core: Rc<LocalCore>, fut: F, enter: bool) -> F::Output {
+    let mut fut = pin!(fut);
+    let main = Arc::new(MainWake {
+        woken: AtomicBool::new(true),
+        shared: core.shared.clone(),
+    });
+    let main_waker = Waker::from(main.clone());
+    poll_fn(move |cx: &mut Context<'_>| {
+        let _t = if enter {
+            core.timers.as_ref().map(|t| t.enter())
+        } else {
+            None
+        };
+        let _g = enter.then(|| {
+            context::enter(Ctx {
+                spawner: Spawner::Local(core.clone()),
+                local: Some(core.clone()),
+            })
+        });
+        {
+            let mut w = lock(&core.shared.waker);
+            match &*w {
+                Some(old) if old.will_wake(cx.waker()) => {}
+                _ => *w = Some(cx.waker().clone()),
+            }
+        }
+        let _d = DrivingGuard::enter(&core);
+        let mut budget = LOCAL_BUDGET;
+        loop {
+            if main.woken.swap(false, Ordering::SeqCst) {
+                let mut mcx = Context::from_waker(&main_waker);
+                if let Poll::Ready(v) = fut.as_mut().poll(&mut mcx) {
+                    return Poll::Ready(v);
+                }
+            }
+            if budget == 0 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            // Mostly the same-thread queue; every few ticks the cross-thread queue first, so
+            // remote wake-ups are not starved by tasks that keep rescheduling themselves.
+            let remote_first = budget % 8 == 0;
+            let next = if remote_first {
+                core.shared.queue.pop().ok()
+            } else {
+                None
+            };
+            let next = next.or_else(|| core.fast.borrow_mut().pop_front());
+            let next = next.or_else(|| core.shared.queue.pop().ok());
+            match next {
+                Some(r) => {
+                    budget -= 1;
+                    run_runnable(r, &core.cfg);
+                }
+                None => {
+                    core.shared.idle.store(true, Ordering::SeqCst);
+                    fence(Ordering::SeqCst);
+                    if main.woken.load(Ordering::SeqCst)
+                        || !core.shared.queue.is_empty()
+                        || !core.fast.borrow().is_empty()
+                    {
+                        core.shared.idle.store(false, Ordering::SeqCst);
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// A single-threaded executor for `!Send` futures.
+///
+/// Everything runs on the thread that calls [`LocalRuntime::block_on`]; [`crate::spawn`] and
+/// [`crate::spawn_local`] inside it both go to this runtime, so with
+/// [`RuntimeBuilder::start_paused`] virtual time auto-advances soundly (this is what
+/// `#[weft::test]` uses by default). Dropping it cancels every task still alive.
+///
+/// ```
+/// use std::rc::Rc;
+/// let rt = weft_executor::LocalRuntime::new().unwrap();
+/// let shared = Rc::new(5); // !Send
+/// let s = shared.clone();
+/// let t = rt.spawn_local(async move { *s + 1 });
+/// assert_eq!(rt.block_on(t).unwrap(), 6);
+/// ```
+pub struct LocalRuntime {
+    pub(crate) core: Rc<LocalCore>,
+}
+
+impl LocalRuntime {
+    /// A local runtime with default settings (debug mode from `WEFT_DEBUG`).
+    pub fn new() -> io::Result<LocalRuntime> {
+        RuntimeBuilder::new().build_local()
+    }
+
+    /// A builder (the same as [`crate::Runtime::builder`]; finish with
+    /// [`RuntimeBuilder::build_local`]).
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::new()
+    }
+
+    pub(crate) fn from_parts(cfg: Arc<Config>, timers: Option<Timers>) -> LocalRuntime {
+        LocalRuntime {
+            core: Rc::new(LocalCore::new(cfg, timers)),
+        }
+    }
+
+    /// Runs `fut` to completion on this thread, running spawned tasks meanwhile. Tasks still
+    /// alive afterwards stay alive (they run again at the next `block_on`) until the runtime is
+    /// dropped.
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        let _t = self.core.timers.as_ref().map(|t| t.enter());
+        let _c = context::enter(Ctx {
+            spawner: Spawner::Local(self.core.clone()),
+            local: Some(self.core.clone()),
+        });
+        weft_reactor::block_on(drive(self.core.clone(), fut, false))
+    }
+
+    /// Runs this runtime's tasks while awaiting `fut`, inside some other executor (like tokio's
+    /// `LocalSet::run_until`). Dropping the returned future stops running the tasks (they stay
+    /// alive, not cancelled); it is cancel-safe in that sense.
+    pub fn run_until<F: Future>(&self, fut: F) -> impl Future<Output = F::Output> {
+        drive(self.core.clone(), fut, true)
+    }
+
+    /// Spawns a `!Send` task; it runs while this runtime is being driven.
+    ///
+    /// # Panics
+    /// If called from another thread than the one that created the runtime.
+    #[track_caller]
+    pub fn spawn_local<F>(&self, fut: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core
+            .spawn_local(fut, TaskInfo::new(None, Location::caller()))
+    }
+
+    /// Number of tasks alive (spawned, not yet finished or cancelled).
+    pub fn alive_count(&self) -> usize {
+        self.core.registry.len()
+    }
+
+    /// The tasks alive, in id order.
+    pub fn alive_tasks(&self) -> Vec<TaskInfo> {
+        self.core.registry.infos()
+    }
+}
+
+impl Drop for LocalRuntime {
+    fn drop(&mut self) {
+        let _t = self.core.timers.as_ref().map(|t| t.enter());
+        let _c = context::enter(Ctx {
+            spawner: Spawner::Local(self.core.clone()),
+            local: Some(self.core.clone()),
+        });
+        self.core.shutdown();
+    }
+}
+
+impl fmt::Debug for LocalRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalRuntime")
+            .field("alive_tasks", &self.core.registry.len())
+            .field("paused_time", &self.core.timers.is_some())
+            .finish()
+    }
+}

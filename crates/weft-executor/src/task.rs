@@ -1,0 +1,637 @@
+//! Tasks: [`Task`], [`JoinError`], [`Id`], [`TaskInfo`], [`Builder`], [`current`], [`yield_now`]
+//! and the unhandled-error types.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::context;
+
+/// The async-task handle type used inside the crate.
+pub(crate) type RawTask<T> = async_task::FallibleTask<Outcome<T>, TaskInfo>;
+/// A scheduled task, ready to be polled once.
+pub(crate) type Runnable = async_task::Runnable<TaskInfo>;
+
+/// A task's unique id: process-wide, never reused, assigned in spawn order.
+///
+/// ```
+/// let rt = weft_executor::LocalRuntime::new().unwrap();
+/// let a = rt.spawn_local(async {});
+/// let b = rt.spawn_local(async {});
+/// assert!(a.id() < b.id());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Id(u64);
+
+impl Id {
+    pub(crate) fn next() -> Id {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Id(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The id as a number (starts at 1).
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({})", self.0)
+    }
+}
+
+/// What is known about a task: its [`Id`], optional name and spawn location.
+///
+/// Cheap to clone (the name is shared). Obtained from [`current`] inside a task, from
+/// [`Task::info`], and from hooks ([`UnhandledError::task`], [`SlowPoll::task`]).
+#[derive(Clone)]
+pub struct TaskInfo {
+    id: Id,
+    name: Option<Arc<str>>,
+    location: &'static Location<'static>,
+}
+
+impl TaskInfo {
+    pub(crate) fn new(name: Option<Arc<str>>, location: &'static Location<'static>) -> TaskInfo {
+        TaskInfo {
+            id: Id::next(),
+            name,
+            location,
+        }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// The task's name, if it was given one with [`Builder::name`].
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Where the task was spawned (the caller of `spawn`, via `#[track_caller]`).
+    pub fn location(&self) -> &'static Location<'static> {
+        self.location
+    }
+}
+
+impl fmt::Debug for TaskInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskInfo")
+            .field("id", &self.id.0)
+            .field("name", &self.name)
+            .field("location", &format_args!("{}", self.location))
+            .finish()
+    }
+}
+
+impl fmt::Display for TaskInfo {
+    /// `task 7 "name" (spawned at src/main.rs:10:5)`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task {}", self.id)?;
+        if let Some(n) = &self.name {
+            write!(f, " {n:?}")?;
+        }
+        write!(f, " (spawned at {})", self.location)
+    }
+}
+
+thread_local! {
+    /// The metadata of the task being polled on this thread (null outside a poll).
+    static CURRENT: Cell<*const TaskInfo> = const { Cell::new(ptr::null()) };
+}
+
+/// Restores the previous [`current`] task when dropped (also if a destructor panics).
+struct CurrentGuard(*const TaskInfo);
+
+impl CurrentGuard {
+    #[inline]
+    fn enter(r: &Runnable) -> CurrentGuard {
+        CurrentGuard(CURRENT.with(|c| c.replace(r.metadata() as *const TaskInfo)))
+    }
+}
+
+impl Drop for CurrentGuard {
+    #[inline]
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|c| c.set(self.0));
+    }
+}
+
+/// Runs one scheduled task with [`current`] set, timing the poll when `debug` is on.
+#[inline]
+pub(crate) fn run_runnable(r: Runnable, cfg: &crate::runtime::Config) {
+    if cfg.debug {
+        run_timed(r, cfg);
+    } else {
+        let _g = CurrentGuard::enter(&r);
+        r.run();
+    }
+}
+
+#[cold]
+fn run_timed(r: Runnable, cfg: &crate::runtime::Config) {
+    let info = r.metadata().clone();
+    let start = std::time::Instant::now();
+    {
+        let _g = CurrentGuard::enter(&r);
+        r.run();
+    }
+    let took = start.elapsed();
+    if took > cfg.slow_poll_threshold {
+        (cfg.on_slow_poll)(&SlowPoll {
+            task: info,
+            duration: took,
+        });
+    }
+}
+
+/// Information about the task being polled right now, or `None` outside a task.
+///
+/// ```
+/// let name = weft_executor::run(async {
+///     let t = weft_executor::task::Builder::new()
+///         .name("worker")
+///         .spawn(async { weft_executor::task::current().unwrap().name().map(String::from) });
+///     t.await.unwrap()
+/// });
+/// assert_eq!(name.as_deref(), Some("worker"));
+/// assert!(weft_executor::task::current().is_none());
+/// ```
+pub fn current() -> Option<TaskInfo> {
+    let p = CURRENT.with(|c| c.get());
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: `p` is non-null only while `run_runnable` is inside `Runnable::run` for that
+        // task on this thread (a `CurrentGuard` resets it when `run` returns or unwinds). During
+        // `run` the task allocation, and the metadata stored in it, is kept alive by the running
+        // runnable's reference, so `p` points to a live `TaskInfo`.
+        Some(unsafe { (*p).clone() })
+    }
+}
+
+/// The output stored in a task: the value, or a caught panic.
+pub(crate) type Outcome<T> = Result<T, PanicBox>;
+
+/// A caught panic. If nobody takes the payload (the task was detached, or its handle dropped
+/// after it panicked), dropping the box hands the panic to the unhandled-error hook, exactly once.
+pub(crate) struct PanicBox {
+    payload: Option<Box<dyn Any + Send>>,
+    info: Option<TaskInfo>,
+    hook: crate::runtime::ErrorHook,
+}
+
+impl PanicBox {
+    fn take(mut self) -> Box<dyn Any + Send> {
+        self.payload
+            .take()
+            .unwrap_or_else(|| Box::new("panic payload already taken"))
+    }
+}
+
+impl Drop for PanicBox {
+    fn drop(&mut self) {
+        if let Some(p) = self.payload.take() {
+            (self.hook)(UnhandledError {
+                task: self.info.take(),
+                kind: Kind::Panic(p),
+            });
+        }
+    }
+}
+
+/// Wraps a task's future: catches panics and keeps the registry entry until the future is dropped.
+pub(crate) struct Wrapped<F> {
+    pub(crate) fut: F,
+    pub(crate) _entry: crate::registry::EntryGuard,
+}
+
+impl<F: Future> Future for Wrapped<F> {
+    type Output = Outcome<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `fut` is structurally pinned: it is never moved out of `Wrapped` and `Wrapped`
+        // has no `Drop` impl (the guard's drop does not touch `fut`) and is not `Unpin` unless
+        // `F` is.
+        let fut = unsafe { self.map_unchecked_mut(|w| &mut w.fut) };
+        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(payload) => Poll::Ready(Err(PanicBox {
+                payload: Some(payload),
+                info: current(),
+                hook: context::error_hook(),
+            })),
+        }
+    }
+}
+
+/// A handle to a spawned task: await it for the task's result.
+///
+/// * Awaiting gives `Ok(value)`, or `Err(JoinError::Panicked(payload))` if the task panicked, or
+///   `Err(JoinError::Cancelled)` if the task was cancelled (runtime shut down).
+/// * **Dropping a `Task` cancels the task**: the future is dropped by the executor instead of
+///   being polled again (it never resumes past its current `.await`). Use [`Task::detach`] to let
+///   it run in the background, or [`Task::cancel`] to cancel and wait until it has stopped.
+/// * A panic nobody observes (the task was detached, or its handle dropped after it finished)
+///   reaches the runtime's unhandled-error hook exactly once, like asyncio's "Task exception was
+///   never retrieved".
+///
+/// Awaiting a `Task` is cancel-safe: dropping the `.await` (not the `Task`) loses nothing.
+///
+/// ```
+/// let rt = weft_executor::LocalRuntime::new().unwrap();
+/// let task = rt.spawn_local(async { 6 * 7 });
+/// assert_eq!(rt.block_on(task).unwrap(), 42);
+/// ```
+#[must_use = "dropping a Task cancels it; use .detach() to run it in the background"]
+pub struct Task<T> {
+    inner: RawTask<T>,
+    info: TaskInfo,
+}
+
+impl<T> Task<T> {
+    pub(crate) fn from_raw(inner: RawTask<T>, info: TaskInfo) -> Task<T> {
+        Task { inner, info }
+    }
+
+    /// Lets the task keep running in the background; its output is dropped.
+    ///
+    /// A panic in a detached task goes to the unhandled-error hook exactly once. To also report an
+    /// `Err` returned by a detached task, use [`Task::detach_or_report`].
+    pub fn detach(self) {
+        self.inner.detach();
+    }
+
+    /// Cancels the task and waits until it has stopped running.
+    ///
+    /// Returns `Ok(value)` if the task had already completed, `Err(JoinError::Panicked)` if it had
+    /// panicked, and `Err(JoinError::Cancelled)` if it was cancelled before completing (the usual
+    /// case; its future has been dropped when this resolves). Cancel-safe: dropping this future
+    /// still cancels the task.
+    pub async fn cancel(self) -> Result<T, JoinError> {
+        match self.inner.cancel().await {
+            None => Err(JoinError::Cancelled),
+            Some(Ok(v)) => Ok(v),
+            Some(Err(p)) => Err(JoinError::Panicked(p.take())),
+        }
+    }
+
+    /// Whether the task has finished (completed, panicked or been cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        self.info.id
+    }
+
+    /// The task's name, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.info.name()
+    }
+
+    /// The task's id, name and spawn location.
+    pub fn info(&self) -> &TaskInfo {
+        &self.info
+    }
+}
+
+impl<T: Send + 'static, E: fmt::Display + Send + 'static> Task<Result<T, E>> {
+    /// Detaches the task, and if it returns `Err(e)` (or panics) reports that to the
+    /// unhandled-error hook exactly once.
+    ///
+    /// Rust has no specialization, so plain [`Task::detach`] cannot see that an output is an
+    /// error; this separate method is the opt-in. It spawns a small watcher task on the current
+    /// runtime (the global runtime outside one) that awaits this task; the report goes to the
+    /// hook of the runtime the watcher runs on.
+    #[track_caller]
+    pub fn detach_or_report(self) {
+        let info = self.info.clone();
+        crate::spawn(async move {
+            match self.await {
+                Ok(Ok(_)) | Err(JoinError::Cancelled) => {}
+                Ok(Err(e)) => report_unhandled(UnhandledError::error(Some(info), e.to_string())),
+                Err(JoinError::Panicked(p)) => report_unhandled(UnhandledError {
+                    task: Some(info),
+                    kind: Kind::Panic(p),
+                }),
+            }
+        })
+        .detach();
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match Pin::new(&mut self.inner).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => Poll::Ready(Err(JoinError::Cancelled)),
+            Poll::Ready(Some(Ok(v))) => Poll::Ready(Ok(v)),
+            Poll::Ready(Some(Err(p))) => Poll::Ready(Err(JoinError::Panicked(p.take()))),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.info.id.0)
+            .field("name", &self.info.name)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why awaiting a [`Task`] did not produce a value.
+pub enum JoinError {
+    /// The task was cancelled before it completed (its handle's `cancel`, or runtime shutdown).
+    Cancelled,
+    /// The task panicked; the payload is kept (see [`JoinError::into_panic`]).
+    Panicked(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    /// Whether the task was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, JoinError::Cancelled)
+    }
+
+    /// Whether the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self, JoinError::Panicked(_))
+    }
+
+    /// The panic payload (resume it with `std::panic::resume_unwind`).
+    ///
+    /// # Panics
+    /// If the error is [`JoinError::Cancelled`]; use [`JoinError::try_into_panic`] to check.
+    #[track_caller]
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self {
+            JoinError::Panicked(p) => p,
+            JoinError::Cancelled => panic!("JoinError::into_panic called on a cancelled task"),
+        }
+    }
+
+    /// The panic payload, or `Err(self)` if the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self {
+            JoinError::Panicked(p) => Ok(p),
+            e => Err(e),
+        }
+    }
+}
+
+/// The message of a panic payload (`&str` or `String`), if it has one.
+pub(crate) fn panic_message(p: &(dyn Any + Send)) -> &str {
+    if let Some(s) = p.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s
+    } else {
+        "<non-string panic payload>"
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Cancelled => f.write_str("task was cancelled"),
+            JoinError::Panicked(p) => write!(f, "task panicked: {}", panic_message(&**p)),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Cancelled => f.write_str("Cancelled"),
+            JoinError::Panicked(p) => write!(f, "Panicked({:?})", panic_message(&**p)),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+enum Kind {
+    Panic(Box<dyn Any + Send + 'static>),
+    Error(String),
+}
+
+/// A failure nobody observed: a detached task's panic, or the `Err` of a task detached with
+/// [`Task::detach_or_report`]. Given to the hook set with
+/// [`crate::RuntimeBuilder::on_unhandled_error`] (default: one line on stderr).
+pub struct UnhandledError {
+    task: Option<TaskInfo>,
+    kind: Kind,
+}
+
+impl UnhandledError {
+    /// An error (not a panic) to report, with the task it came from if known.
+    pub fn error(task: Option<TaskInfo>, message: impl Into<String>) -> UnhandledError {
+        UnhandledError {
+            task,
+            kind: Kind::Error(message.into()),
+        }
+    }
+
+    /// A panic to report, with the task it came from if known.
+    pub fn panic(task: Option<TaskInfo>, payload: Box<dyn Any + Send + 'static>) -> UnhandledError {
+        UnhandledError {
+            task,
+            kind: Kind::Panic(payload),
+        }
+    }
+
+    /// The task that failed, if known.
+    pub fn task(&self) -> Option<&TaskInfo> {
+        self.task.as_ref()
+    }
+
+    /// Whether this is a panic (else an `Err` value).
+    pub fn is_panic(&self) -> bool {
+        matches!(self.kind, Kind::Panic(_))
+    }
+
+    /// The panic message or the error's `Display` text.
+    pub fn message(&self) -> &str {
+        match &self.kind {
+            Kind::Panic(p) => panic_message(&**p),
+            Kind::Error(s) => s,
+        }
+    }
+
+    /// The panic payload, if this is a panic.
+    pub fn into_panic(self) -> Option<Box<dyn Any + Send + 'static>> {
+        match self.kind {
+            Kind::Panic(p) => Some(p),
+            Kind::Error(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for UnhandledError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.task {
+            Some(t) => write!(f, "{t}")?,
+            None => f.write_str("a task")?,
+        }
+        let what = if self.is_panic() {
+            "panicked"
+        } else {
+            "failed"
+        };
+        write!(f, " {what} and nobody awaited it: {}", self.message())
+    }
+}
+
+impl fmt::Debug for UnhandledError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnhandledError")
+            .field("task", &self.task)
+            .field("panic", &self.is_panic())
+            .field("message", &self.message())
+            .finish()
+    }
+}
+
+impl std::error::Error for UnhandledError {}
+
+/// Sends `err` to the unhandled-error hook of the runtime this thread runs in (the default hook,
+/// which prints one line to stderr, outside any runtime).
+pub fn report_unhandled(err: UnhandledError) {
+    (context::error_hook())(err)
+}
+
+/// A poll that took longer than the slow-poll threshold (debug mode). Given to the hook set with
+/// [`crate::RuntimeBuilder::on_slow_poll`].
+#[derive(Debug, Clone)]
+pub struct SlowPoll {
+    task: TaskInfo,
+    duration: Duration,
+}
+
+impl SlowPoll {
+    /// The task whose poll was slow.
+    pub fn task(&self) -> &TaskInfo {
+        &self.task
+    }
+
+    /// How long the poll took.
+    pub fn duration(&self) -> Duration {
+        self.duration
+    }
+}
+
+impl fmt::Display for SlowPoll {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} blocked its worker for {:?} in one poll; move blocking work to spawn_blocking",
+            self.task, self.duration
+        )
+    }
+}
+
+/// Spawns tasks with options (a name).
+///
+/// ```
+/// let rt = weft_executor::LocalRuntime::new().unwrap();
+/// rt.block_on(async {
+///     let t = weft_executor::task::Builder::new().name("fetch").spawn_local(async { 1 });
+///     assert_eq!(t.name(), Some("fetch"));
+///     assert_eq!(t.await.unwrap(), 1);
+/// });
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    name: Option<Arc<str>>,
+}
+
+impl Builder {
+    /// A builder with no options set.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the task (shown by [`current`], debug-mode warnings and the unhandled-error hook).
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(Arc::from(name.into()));
+        self
+    }
+
+    /// Spawns a task on the current runtime (the global runtime outside one); see [`crate::spawn`].
+    #[track_caller]
+    pub fn spawn<F>(self, fut: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        context::spawn(fut, TaskInfo::new(self.name, Location::caller()))
+    }
+
+    /// Spawns a `!Send` task on this thread's local executor; see [`crate::spawn_local`].
+    ///
+    /// # Panics
+    /// Outside `LocalRuntime::block_on`, `Runtime::block_on` and `run`.
+    #[track_caller]
+    pub fn spawn_local<F>(self, fut: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        context::spawn_local(fut, TaskInfo::new(self.name, Location::caller()))
+    }
+}
+
+/// Yields once: the task is rescheduled behind the other ready tasks.
+///
+/// Cancel-safe (it holds nothing).
+///
+/// ```
+/// let rt = weft_executor::LocalRuntime::new().unwrap();
+/// rt.block_on(async { weft_executor::yield_now().await });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow(false)
+}
+
+/// The future returned by [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
