@@ -6,6 +6,11 @@
 
 #![forbid(unsafe_code)]
 
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 use std::future::Future;
 use std::time::Duration;
 
