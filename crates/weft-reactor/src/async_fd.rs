@@ -1,7 +1,7 @@
 //! `Async<T>`: an fd-backed I/O object registered in the reactor.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
@@ -184,40 +184,15 @@ impl<T: AsFd> Async<T> {
     /// .unwrap();
     /// ```
     pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        loop {
-            match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                res => return res,
-            }
-            self.readable().await?;
-        }
+        let mut retry = Retry::new(self, READ);
+        poll_fn(|cx| retry.poll_with(cx, &mut op)).await
     }
 
     /// Runs `op` until it returns something other than `WouldBlock`, waiting for writability in
     /// between. Cancel-safe if `op` is (see [`read_with`](Async::read_with)).
     pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        loop {
-            match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                res => return res,
-            }
-            self.writable().await?;
-        }
-    }
-
-    /// Polls a readiness future-style registration (used by `incoming()` streams).
-    pub(crate) fn poll_ready_slot(
-        &self,
-        dir: usize,
-        slot: &mut Option<(usize, usize, usize)>,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.source.poll_ready_slot(dir, slot, cx)
-    }
-
-    /// Drops a future-style registration.
-    pub(crate) fn cancel_slot(&self, dir: usize, slot: &mut Option<(usize, usize, usize)>) {
-        self.source.cancel_slot(dir, slot)
+        let mut retry = Retry::new(self, WRITE);
+        poll_fn(|cx| retry.poll_with(cx, &mut op)).await
     }
 }
 
@@ -287,23 +262,76 @@ macro_rules! readiness_future {
 readiness_future!(Readable, READ);
 readiness_future!(Writable, WRITE);
 
-/// Retries `op` while it returns `WouldBlock`, registering for readiness in `dir`.
-fn poll_io<T: AsFd, R>(
-    a: &Async<T>,
-    dir: usize,
+/// Runs `op` on `io` until it returns something other than `WouldBlock`, polling `ready` for
+/// readiness in between. The one retry loop behind every optimistic operation.
+fn retry_io<T, R>(
+    io: &T,
     cx: &mut Context<'_>,
     mut op: impl FnMut(&T) -> io::Result<R>,
+    mut ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<()>>,
 ) -> Poll<io::Result<R>> {
     loop {
-        match op(a.get_ref()) {
+        match op(io) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             res => return Poll::Ready(res),
         }
-        match a.source.poll_ready(dir, cx) {
+        match ready(cx) {
             Poll::Ready(Ok(())) => {}
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
         }
+    }
+}
+
+/// Retries `op` while it returns `WouldBlock`, registering for readiness in `dir` through the
+/// direction's single poll-style waker slot (`AsyncRead`/`AsyncWrite`, `poll_accept`).
+pub(crate) fn poll_io<T: AsFd, R>(
+    a: &Async<T>,
+    dir: usize,
+    cx: &mut Context<'_>,
+    op: impl FnMut(&T) -> io::Result<R>,
+) -> Poll<io::Result<R>> {
+    retry_io(a.get_ref(), cx, op, |cx| a.source.poll_ready(dir, cx))
+}
+
+/// Retries an operation while it returns `WouldBlock`, waiting for readiness in one direction
+/// through a future-style waker slot of its own (many tasks may wait on one source at once).
+///
+/// Backs `read_with`/`write_with` and the listeners' `incoming()` streams. Dropping it removes its
+/// waker slot and nothing else, so a pending operation is cancel-safe if `op` is.
+pub(crate) struct Retry<'a, T: AsFd> {
+    io: &'a Async<T>,
+    dir: usize,
+    slot: Option<(usize, usize, usize)>,
+}
+
+impl<'a, T: AsFd> Retry<'a, T> {
+    /// A retrier for `io` in direction `dir` (`READ` or `WRITE`), not registered yet.
+    pub(crate) fn new(io: &'a Async<T>, dir: usize) -> Self {
+        Retry {
+            io,
+            dir,
+            slot: None,
+        }
+    }
+
+    /// Runs `op` until it returns something other than `WouldBlock`, registering this retrier's
+    /// waker slot whenever it has to wait.
+    pub(crate) fn poll_with<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let Retry { io, dir, slot } = self;
+        retry_io(io.get_ref(), cx, op, |cx| {
+            io.source.poll_ready_slot(*dir, slot, cx)
+        })
+    }
+}
+
+impl<T: AsFd> Drop for Retry<'_, T> {
+    fn drop(&mut self) {
+        self.io.source.cancel_slot(self.dir, &mut self.slot);
     }
 }
 
@@ -328,6 +356,7 @@ where
     }
 }
 
+/// Same as for `&Async<T>`: an owned `Async<T>` reads through a shared reference.
 impl<T: AsFd> AsyncRead for Async<T>
 where
     for<'a> &'a T: Read,
@@ -337,7 +366,7 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        poll_io(&*self, READ, cx, |mut io| io.read(buf))
+        Pin::new(&mut &*self).poll_read(cx, buf)
     }
 
     fn poll_read_vectored(
@@ -345,7 +374,7 @@ where
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        poll_io(&*self, READ, cx, |mut io| io.read_vectored(bufs))
+        Pin::new(&mut &*self).poll_read_vectored(cx, bufs)
     }
 }
 
@@ -378,6 +407,7 @@ where
     }
 }
 
+/// Same as for `&Async<T>`: an owned `Async<T>` writes through a shared reference.
 impl<T: AsFd> AsyncWrite for Async<T>
 where
     for<'a> &'a T: Write,
@@ -387,7 +417,7 @@ where
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        poll_io(&*self, WRITE, cx, |mut io| io.write(buf))
+        Pin::new(&mut &*self).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -395,14 +425,14 @@ where
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        poll_io(&*self, WRITE, cx, |mut io| io.write_vectored(bufs))
+        Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        poll_io(&*self, WRITE, cx, |mut io| io.flush())
+        Pin::new(&mut &*self).poll_flush(cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_flush(cx)
+        Pin::new(&mut &*self).poll_close(cx)
     }
 }

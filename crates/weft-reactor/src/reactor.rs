@@ -180,15 +180,9 @@ impl ReactorLock {
                     }
                 }
                 if state[READ].has_interest() || state[WRITE].has_interest() {
-                    let interest = Event::new(
-                        source.key,
-                        state[READ].has_interest(),
-                        state[WRITE].has_interest(),
-                    );
-                    // SAFETY: the descriptor is registered (it is in `sources`, and `Async` removes
-                    // it from `sources` before closing it, while we hold the `sources` lock).
-                    let fd = unsafe { BorrowedFd::borrow_raw(source.raw) };
-                    let _ = r.poller.modify(fd, interest);
+                    // The descriptor is still open: it is in `sources`, and `Async` removes it from
+                    // `sources` before closing it, while we hold the `sources` lock.
+                    let _ = source.rearm(r, &state);
                 }
             }
         }
@@ -332,8 +326,10 @@ impl Source {
             state[READ].has_interest(),
             state[WRITE].has_interest(),
         );
-        // SAFETY: callers hold a reference to the `Async` owning this registered descriptor, which
-        // stays open until `Async` deregisters it.
+        // SAFETY: the descriptor is registered and open. Callers either hold a reference to the
+        // `Async` owning it (it stays open until `Async` deregisters it), or, like the reactor
+        // loop, hold the `sources` lock while the source is in `sources` (`Async` removes it from
+        // there before closing it).
         let fd = unsafe { BorrowedFd::borrow_raw(self.raw) };
         r.poller.modify(fd, interest)
     }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use crate::loom::Mutex;
 use crate::waitlist::{WaitList, WaitState, WakeList};
@@ -114,33 +114,22 @@ impl Future for BarrierWait<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BarrierWaitResult> {
         let this = self.get_mut();
         let mut st = this.barrier.state.lock();
-        match this.key {
-            None => {
-                st.arrived += 1;
-                if st.arrived == this.barrier.n {
-                    st.arrived = 0;
-                    st.generation = st.generation.wrapping_add(1);
-                    let mut wakes = WakeList::new();
-                    st.waiters.notify_all(&mut wakes, |_| {});
-                    drop(st);
-                    wakes.wake_all();
-                    return Poll::Ready(BarrierWaitResult { is_leader: true });
-                }
-                this.key = Some(st.waiters.push_back((), cx.waker()));
-                Poll::Pending
-            }
-            Some(key) => match st.waiters.state(key) {
-                WaitState::Notified => {
-                    st.waiters.take_notified(key);
-                    this.key = None;
-                    Poll::Ready(BarrierWaitResult { is_leader: false })
-                }
-                WaitState::Waiting => {
-                    st.waiters.update_waker(key, cx.waker());
-                    Poll::Pending
-                }
-            },
+        if ready!(st.waiters.poll_waiter(&mut this.key, cx.waker())).is_some() {
+            // Released by the leader of this generation.
+            return Poll::Ready(BarrierWaitResult { is_leader: false });
         }
+        st.arrived += 1;
+        if st.arrived == this.barrier.n {
+            st.arrived = 0;
+            st.generation = st.generation.wrapping_add(1);
+            let mut wakes = WakeList::new();
+            st.waiters.notify_all(&mut wakes, |_| {});
+            drop(st);
+            wakes.wake_all();
+            return Poll::Ready(BarrierWaitResult { is_leader: true });
+        }
+        this.key = Some(st.waiters.push_back((), cx.waker()));
+        Poll::Pending
     }
 }
 

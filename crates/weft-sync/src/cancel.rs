@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::{Arc, Mutex, Weak};
-use crate::waitlist::{WaitList, WaitState, WakeList};
+use crate::waitlist::{WaitList, WakeList};
 
 /// A token that tasks poll or await to learn that they should stop.
 ///
@@ -174,26 +174,9 @@ impl Future for WaitForCancellation<'_> {
             return Poll::Ready(());
         }
         let mut inner = node.inner.lock();
-        match this.key {
-            None => {
-                if node.cancelled.load(Ordering::SeqCst) {
-                    return Poll::Ready(());
-                }
-                this.key = Some(inner.waiters.push_back((), cx.waker()));
-                Poll::Pending
-            }
-            Some(key) => match inner.waiters.state(key) {
-                WaitState::Notified => {
-                    inner.waiters.take_notified(key);
-                    this.key = None;
-                    Poll::Ready(())
-                }
-                WaitState::Waiting => {
-                    inner.waiters.update_waker(key, cx.waker());
-                    Poll::Pending
-                }
-            },
-        }
+        inner.waiters.poll_until(&mut this.key, cx.waker(), || {
+            node.cancelled.load(Ordering::SeqCst)
+        })
     }
 }
 

@@ -140,21 +140,11 @@ impl Future for CondWait<'_> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let Some(key) = this.key else {
+        if this.key.is_none() {
             return Poll::Ready(());
-        };
-        let mut list = this.cond.waiters.lock();
-        match list.state(key) {
-            WaitState::Notified => {
-                list.take_notified(key);
-                this.key = None;
-                Poll::Ready(())
-            }
-            WaitState::Waiting => {
-                list.update_waker(key, cx.waker());
-                Poll::Pending
-            }
         }
+        let mut list = this.cond.waiters.lock();
+        list.poll_waiter(&mut this.key, cx.waker()).map(|_| ())
     }
 }
 

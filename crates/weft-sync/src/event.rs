@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::loom::Mutex;
-use crate::waitlist::{WaitList, WaitState, WakeList};
+use crate::waitlist::{WaitList, WakeList};
 
 /// A level-triggered flag (asyncio's `Event`): [`wait`](Event::wait) completes at once while the
 /// flag is set, and [`set`](Event::set) wakes every task waiting for it.
@@ -115,27 +115,8 @@ impl Future for EventWait<'_> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let mut st = this.event.state.lock();
-        match this.key {
-            None => {
-                if st.set {
-                    return Poll::Ready(());
-                }
-                this.key = Some(st.waiters.push_back((), cx.waker()));
-                Poll::Pending
-            }
-            Some(key) => match st.waiters.state(key) {
-                WaitState::Notified => {
-                    st.waiters.take_notified(key);
-                    this.key = None;
-                    Poll::Ready(())
-                }
-                WaitState::Waiting => {
-                    st.waiters.update_waker(key, cx.waker());
-                    Poll::Pending
-                }
-            },
-        }
+        let st = &mut *this.event.state.lock();
+        st.waiters.poll_until(&mut this.key, cx.waker(), || st.set)
     }
 }
 

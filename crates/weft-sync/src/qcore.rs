@@ -13,7 +13,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use crate::loom::Mutex;
 use crate::waitlist::{WaitList, WaitState, WakeList};
@@ -309,8 +309,8 @@ impl<T> PutState<T> {
             .item
             .take()
             .expect("put future polled after completion");
-        match self.key {
-            None => {
+        match st.putters.poll_waiter(&mut self.key, cx.waker()) {
+            Poll::Ready(None) => {
                 if st.closed {
                     return Poll::Ready(Err(item));
                 }
@@ -324,30 +324,26 @@ impl<T> PutState<T> {
                 self.key = Some(st.putters.push_back(false, cx.waker()));
                 Poll::Pending
             }
-            Some(key) => match st.putters.state(key) {
-                WaitState::Waiting => {
-                    self.item = Some(item);
-                    st.putters.update_waker(key, cx.waker());
-                    Poll::Pending
+            Poll::Pending => {
+                self.item = Some(item);
+                Poll::Pending
+            }
+            Poll::Ready(Some(granted)) => {
+                if !granted {
+                    return Poll::Ready(Err(item));
                 }
-                WaitState::Notified => {
-                    self.key = None;
-                    if !st.putters.take_notified(key) {
-                        return Poll::Ready(Err(item));
-                    }
-                    st.reserved -= 1;
-                    if st.immediate {
-                        st.dispatch(&mut wakes);
-                        drop(st);
-                        wakes.wake_all();
-                        return Poll::Ready(Err(item));
-                    }
-                    st.insert(item, &mut wakes);
+                st.reserved -= 1;
+                if st.immediate {
+                    st.dispatch(&mut wakes);
                     drop(st);
                     wakes.wake_all();
-                    Poll::Ready(Ok(()))
+                    return Poll::Ready(Err(item));
                 }
-            },
+                st.insert(item, &mut wakes);
+                drop(st);
+                wakes.wake_all();
+                Poll::Ready(Ok(()))
+            }
         }
     }
 
@@ -386,7 +382,7 @@ impl GetState {
     ) -> Poll<Result<T, ()>> {
         let mut wakes = WakeList::new();
         let mut st = core.state.lock();
-        let res = match self.key {
+        let res = match ready!(st.getters.poll_waiter(&mut self.key, cx.waker())) {
             None => {
                 if st.immediate {
                     return Poll::Ready(Err(()));
@@ -403,23 +399,13 @@ impl GetState {
                     }
                 }
             }
-            Some(key) => match st.getters.state(key) {
-                WaitState::Waiting => {
-                    st.getters.update_waker(key, cx.waker());
-                    return Poll::Pending;
-                }
-                WaitState::Notified => {
-                    self.key = None;
-                    match st.getters.take_notified(key) {
-                        Some(item) => {
-                            st.handed -= 1;
-                            st.dispatch(&mut wakes);
-                            Ok(item)
-                        }
-                        None => Err(()),
-                    }
-                }
-            },
+            // Notified: handed an item, or `None` when the queue closed.
+            Some(Some(item)) => {
+                st.handed -= 1;
+                st.dispatch(&mut wakes);
+                Ok(item)
+            }
+            Some(None) => Err(()),
         };
         drop(st);
         wakes.wake_all();
@@ -454,27 +440,9 @@ impl JoinState {
         core: &Core<T, S>,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
-        let mut st = core.state.lock();
-        match self.key {
-            None => {
-                if st.unfinished == 0 {
-                    return Poll::Ready(());
-                }
-                self.key = Some(st.joiners.push_back((), cx.waker()));
-                Poll::Pending
-            }
-            Some(key) => match st.joiners.state(key) {
-                WaitState::Waiting => {
-                    st.joiners.update_waker(key, cx.waker());
-                    Poll::Pending
-                }
-                WaitState::Notified => {
-                    st.joiners.take_notified(key);
-                    self.key = None;
-                    Poll::Ready(())
-                }
-            },
-        }
+        let st = &mut *core.state.lock();
+        st.joiners
+            .poll_until(&mut self.key, cx.waker(), || st.unfinished == 0)
     }
 
     pub(crate) fn cancel<T, S: QueueStore<T>>(&mut self, core: &Core<T, S>) {

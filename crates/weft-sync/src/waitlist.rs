@@ -22,7 +22,7 @@
 //! * **Wake outside the lock.** Notifiers collect wakers into a [`WakeList`] and call them after the
 //!   primitive's mutex has been released.
 
-use std::task::Waker;
+use std::task::{ready, Poll, Waker};
 
 use slab::Slab;
 
@@ -178,6 +178,31 @@ impl<T> WaitList<T> {
         debug_assert_eq!(self.slab[key].state, WaitState::Notified);
         self.slab.remove(key).value
     }
+
+    /// The re-poll step of a future whose waiter key is `*key`: while the waiter is still queued,
+    /// refreshes its waker and returns `Pending`; once it was notified, frees its node, clears
+    /// `*key` and returns `Ready(Some(payload))`. Returns `Ready(None)` when the future has no
+    /// waiter (`*key` is `None`), i.e. it should check its condition and maybe enqueue.
+    pub(crate) fn poll_waiter(
+        &mut self,
+        key: &mut Option<usize>,
+        waker: &Waker,
+    ) -> Poll<Option<T>> {
+        let Some(k) = *key else {
+            return Poll::Ready(None);
+        };
+        match self.state(k) {
+            WaitState::Waiting => {
+                self.update_waker(k, waker);
+                Poll::Pending
+            }
+            WaitState::Notified => {
+                let value = self.take_notified(k);
+                *key = None;
+                Poll::Ready(Some(value))
+            }
+        }
+    }
 }
 
 /// Wakers collected under a lock, to be woken after it is released (on drop or [`WakeList::wake_all`]).
@@ -188,6 +213,25 @@ pub(crate) struct WakeList {
     inline: [Option<Waker>; 8],
     len: usize,
     spill: Vec<Waker>,
+}
+
+impl WaitList<()> {
+    /// The whole poll of a future waiting for a level-triggered condition (`Event::wait`,
+    /// `CancellationToken::cancelled`, `Queue::join`), whose notifier sets the condition and then
+    /// calls `notify_all`: completes once this future's waiter was notified, or at once if
+    /// `is_done()` holds; otherwise enqueues the waiter (or keeps it queued) and returns `Pending`.
+    pub(crate) fn poll_until(
+        &mut self,
+        key: &mut Option<usize>,
+        waker: &Waker,
+        is_done: impl FnOnce() -> bool,
+    ) -> Poll<()> {
+        if ready!(self.poll_waiter(key, waker)).is_some() || is_done() {
+            return Poll::Ready(());
+        }
+        *key = Some(self.push_back((), waker));
+        Poll::Pending
+    }
 }
 
 impl WakeList {

@@ -13,6 +13,7 @@ use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+use crate::async_fd::{poll_io, Retry};
 use crate::net::{io_err_none_resolved, resolve};
 use crate::reactor::READ;
 use crate::Async;
@@ -382,18 +383,8 @@ impl TcpListener {
 
     /// Polls for one incoming connection, using the listener's single poll-style waker slot.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        loop {
-            match self.inner.get_ref().accept() {
-                Ok((s, a)) => return Poll::Ready(TcpStream::try_from(s).map(|s| (s, a))),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-            match self.inner.poll_readable(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        poll_io(&self.inner, READ, cx, |l| l.accept())
+            .map(|r| r.and_then(|(s, a)| TcpStream::try_from(s).map(|s| (s, a))))
     }
 
     /// A stream of incoming connections (never ends; errors are yielded as items).
@@ -401,7 +392,7 @@ impl TcpListener {
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming {
             listener: self,
-            slot: None,
+            accept: Retry::new(&self.inner, READ),
         }
     }
 
@@ -443,7 +434,7 @@ impl AsRawFd for TcpListener {
 #[must_use = "streams do nothing unless polled"]
 pub struct Incoming<'a> {
     listener: &'a TcpListener,
-    slot: Option<(usize, usize, usize)>,
+    accept: Retry<'a, std::net::TcpListener>,
 }
 
 impl fmt::Debug for Incoming<'_> {
@@ -458,28 +449,8 @@ impl Stream for Incoming<'_> {
     type Item = io::Result<TcpStream>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        loop {
-            match this.listener.inner.get_ref().accept() {
-                Ok((s, _)) => return Poll::Ready(Some(TcpStream::try_from(s))),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Some(Err(e))),
-            }
-            match this
-                .listener
-                .inner
-                .poll_ready_slot(READ, &mut this.slot, cx)
-            {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
-
-impl Drop for Incoming<'_> {
-    fn drop(&mut self) {
-        self.listener.inner.cancel_slot(READ, &mut self.slot);
+        self.accept
+            .poll_with(cx, |l| l.accept())
+            .map(|r| Some(r.and_then(|(s, _)| TcpStream::try_from(s))))
     }
 }

@@ -13,6 +13,7 @@ use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use socket2::{Domain, SockAddr, Socket, Type};
 
+use crate::async_fd::Retry;
 use crate::reactor::READ;
 use crate::Async;
 
@@ -209,7 +210,7 @@ impl UnixListener {
     pub fn incoming(&self) -> UnixIncoming<'_> {
         UnixIncoming {
             listener: self,
-            slot: None,
+            accept: Retry::new(&self.inner, READ),
         }
     }
 
@@ -251,7 +252,7 @@ impl AsRawFd for UnixListener {
 #[must_use = "streams do nothing unless polled"]
 pub struct UnixIncoming<'a> {
     listener: &'a UnixListener,
-    slot: Option<(usize, usize, usize)>,
+    accept: Retry<'a, std::os::unix::net::UnixListener>,
 }
 
 impl fmt::Debug for UnixIncoming<'_> {
@@ -266,28 +267,8 @@ impl Stream for UnixIncoming<'_> {
     type Item = io::Result<UnixStream>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        loop {
-            match this.listener.inner.get_ref().accept() {
-                Ok((s, _)) => return Poll::Ready(Some(UnixStream::try_from(s))),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Some(Err(e))),
-            }
-            match this
-                .listener
-                .inner
-                .poll_ready_slot(READ, &mut this.slot, cx)
-            {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
-
-impl Drop for UnixIncoming<'_> {
-    fn drop(&mut self) {
-        self.listener.inner.cancel_slot(READ, &mut self.slot);
+        self.accept
+            .poll_with(cx, |l| l.accept())
+            .map(|r| Some(r.and_then(|(s, _)| UnixStream::try_from(s))))
     }
 }

@@ -19,10 +19,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use crate::loom::{Arc, Mutex};
-use crate::waitlist::{WaitList, WaitState, WakeList};
+use crate::waitlist::{WaitList, WakeList};
 
 /// Creates a broadcast channel keeping the last `capacity` messages.
 ///
@@ -158,14 +158,7 @@ impl<T: Clone> Sender<T> {
 
     /// A new receiver that sees messages sent from now on.
     pub fn subscribe(&self) -> Receiver<T> {
-        let mut st = self.shared.lock();
-        st.receivers += 1;
-        let next = st.tail();
-        drop(st);
-        Receiver {
-            shared: self.shared.clone(),
-            next,
-        }
+        Receiver::new_at_tail(&self.shared)
     }
 
     /// Number of live receivers.
@@ -253,12 +246,19 @@ impl<T: Clone> Receiver<T> {
 
     /// A new receiver that sees messages sent from now on.
     pub fn resubscribe(&self) -> Receiver<T> {
-        let mut st = self.shared.lock();
+        Receiver::new_at_tail(&self.shared)
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Registers a new receiver positioned after the last message sent so far.
+    fn new_at_tail(shared: &Arc<Mutex<State<T>>>) -> Receiver<T> {
+        let mut st = shared.lock();
         st.receivers += 1;
         let next = st.tail();
         drop(st);
         Receiver {
-            shared: self.shared.clone(),
+            shared: shared.clone(),
             next,
         }
     }
@@ -301,14 +301,7 @@ impl<T: Clone> Future for Recv<'_, T> {
         let this = self.get_mut();
         let shared = this.rx.shared.clone();
         let mut st = shared.lock();
-        if let Some(key) = this.key {
-            if st.waiters.state(key) == WaitState::Waiting {
-                st.waiters.update_waker(key, cx.waker());
-                return Poll::Pending;
-            }
-            st.waiters.take_notified(key);
-            this.key = None;
-        }
+        ready!(st.waiters.poll_waiter(&mut this.key, cx.waker()));
         match this.rx.try_take(&st) {
             Ok(v) => Poll::Ready(Ok(v)),
             Err(TryRecvError::Lagged(n)) => Poll::Ready(Err(RecvError::Lagged(n))),

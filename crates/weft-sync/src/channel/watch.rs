@@ -16,10 +16,10 @@ use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use crate::loom::{Arc, Mutex, RwLock, RwLockReadGuard};
-use crate::waitlist::{WaitList, WaitState, WakeList};
+use crate::waitlist::{WaitList, WakeList};
 
 /// Creates a watch channel holding `init`.
 pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
@@ -61,6 +61,13 @@ impl<T> Shared<T> {
         st.waiters.notify_all(&mut wakes, |_| {});
         drop(st);
         wakes.wake_all();
+    }
+
+    /// Borrows the current value.
+    fn borrow(&self) -> Ref<'_, T> {
+        Ref {
+            guard: self.value.read(),
+        }
     }
 }
 
@@ -144,9 +151,7 @@ impl<T> Sender<T> {
 
     /// Borrows the current value.
     pub fn borrow(&self) -> Ref<'_, T> {
-        Ref {
-            guard: self.shared.value.read(),
-        }
+        self.shared.borrow()
     }
 
     /// A new receiver; the current value counts as seen.
@@ -193,17 +198,13 @@ pub struct Receiver<T> {
 impl<T> Receiver<T> {
     /// Borrows the current value without marking it seen.
     pub fn borrow(&self) -> Ref<'_, T> {
-        Ref {
-            guard: self.shared.value.read(),
-        }
+        self.shared.borrow()
     }
 
     /// Borrows the current value and marks it seen.
     pub fn borrow_and_update(&mut self) -> Ref<'_, T> {
         self.seen = self.shared.state.lock().version;
-        Ref {
-            guard: self.shared.value.read(),
-        }
+        self.shared.borrow()
     }
 
     /// `true` if a value was published since this receiver last marked one seen.
@@ -267,14 +268,7 @@ impl<T> Future for Changed<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let mut st = this.rx.shared.state.lock();
-        if let Some(key) = this.key {
-            if st.waiters.state(key) == WaitState::Waiting {
-                st.waiters.update_waker(key, cx.waker());
-                return Poll::Pending;
-            }
-            st.waiters.take_notified(key);
-            this.key = None;
-        }
+        ready!(st.waiters.poll_waiter(&mut this.key, cx.waker()));
         if st.version != this.rx.seen {
             this.rx.seen = st.version;
             return Poll::Ready(Ok(()));
