@@ -162,19 +162,41 @@ fn run_timed(r: Runnable, cfg: &crate::runtime::Config) {
     }
 }
 
-/// Information about the task being polled right now, or `None` outside a task.
+/// Information about the task being polled right now (asyncio's `current_task()`).
+///
+/// # Panics
+///
+/// Outside a task (for example in the future passed to `block_on` or `run`, or on a plain
+/// thread). Use [`try_current`] where that can happen.
 ///
 /// ```
 /// let name = weft_executor::run(async {
 ///     let t = weft_executor::task::Builder::new()
 ///         .name("worker")
-///         .spawn(async { weft_executor::task::current().unwrap().name().map(String::from) });
+///         .spawn(async { weft_executor::task::current().name().map(String::from) });
 ///     t.await.unwrap()
 /// });
 /// assert_eq!(name.as_deref(), Some("worker"));
-/// assert!(weft_executor::task::current().is_none());
 /// ```
-pub fn current() -> Option<TaskInfo> {
+#[track_caller]
+pub fn current() -> TaskInfo {
+    try_current().expect(
+        "weft::task::current() called outside a task; use task::try_current() where that can happen",
+    )
+}
+
+/// Information about the task being polled right now, or `None` outside a task.
+///
+/// ```
+/// assert!(weft_executor::task::try_current().is_none());
+/// let id = weft_executor::run(async {
+///     weft_executor::spawn(async { weft_executor::task::try_current().map(|t| t.id()) })
+///         .await
+///         .unwrap()
+/// });
+/// assert!(id.is_some());
+/// ```
+pub fn try_current() -> Option<TaskInfo> {
     let p = CURRENT.with(|c| c.get());
     if p.is_null() {
         None
@@ -236,7 +258,7 @@ impl<F: Future> Future for Wrapped<F> {
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Err(payload) => Poll::Ready(Err(PanicBox {
                 payload: Some(payload),
-                info: current(),
+                info: try_current(),
                 hook: context::error_hook(),
             })),
         }

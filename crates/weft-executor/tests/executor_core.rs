@@ -635,10 +635,10 @@ fn task_current_and_ids() {
     within(30, || {
         let rt = rt(2);
         rt.block_on(async {
-            assert!(task::current().is_none());
+            assert!(task::try_current().is_none());
             let t = task::Builder::new()
                 .name("named")
-                .spawn(async { task::current().map(|i| (i.id(), i.name().map(String::from))) });
+                .spawn(async { task::try_current().map(|i| (i.id(), i.name().map(String::from))) });
             let id = t.id();
             assert_eq!(t.name(), Some("named"));
             let (cid, name) = t.await.unwrap().unwrap();

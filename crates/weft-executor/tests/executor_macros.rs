@@ -21,5 +21,5 @@ async fn handle_try_current_inside_multi_threaded_test() {
 #[weft_macros::test(crate = "weft_executor")]
 async fn local_test_has_no_multi_handle() {
     assert!(weft_executor::Handle::try_current().is_none());
-    assert!(weft_executor::task::current().is_none());
+    assert!(weft_executor::task::try_current().is_none());
 }
