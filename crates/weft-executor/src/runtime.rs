@@ -619,28 +619,18 @@ impl Worker {
         let sh = &*self.shared;
         let local = &sh.locals[self.index];
         self.tick = self.tick.wrapping_add(1);
+        // Every GLOBAL_QUEUE_INTERVAL-th pick looks at the global queue first, and takes a batch:
+        // taking a single task there lets workers whose local queues never empty (tasks looping
+        // on `yield_now`) drain the global queue at one task per 61 picks.
         if self.tick % GLOBAL_QUEUE_INTERVAL == 0 {
-            if let Ok(r) = sh.injector.pop() {
+            if let Some(r) = self.pop_global_batch() {
                 return Some(r);
             }
         }
         if let Ok(r) = local.pop() {
             return Some(r);
         }
-        // Global queue: take one to run plus a fair share into the local queue.
-        if let Ok(r) = sh.injector.pop() {
-            let n = (sh.injector.len() / sh.locals.len() + 1).min(LOCAL_QUEUE_CAP / 2);
-            for _ in 0..n {
-                match sh.injector.pop() {
-                    Ok(x) => {
-                        if let Err(e) = local.push(x) {
-                            let _ = sh.injector.push(e.into_inner());
-                            break;
-                        }
-                    }
-                    Err(_) => break,
-                }
-            }
+        if let Some(r) = self.pop_global_batch() {
             return Some(r);
         }
         // Steal half of another worker's queue, starting at a random victim.
@@ -673,6 +663,27 @@ impl Worker {
             }
         }
         None
+    }
+
+    /// Global queue: takes one task to run plus a fair share of the rest
+    /// (`len / workers + 1`, at most half a local queue) into this worker's local queue.
+    fn pop_global_batch(&self) -> Option<Runnable> {
+        let sh = &*self.shared;
+        let local = &sh.locals[self.index];
+        let r = sh.injector.pop().ok()?;
+        let n = (sh.injector.len() / sh.locals.len() + 1).min(LOCAL_QUEUE_CAP / 2);
+        for _ in 0..n {
+            match sh.injector.pop() {
+                Ok(x) => {
+                    if let Err(e) = local.push(x) {
+                        let _ = sh.injector.push(e.into_inner());
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        Some(r)
     }
 
     /// Leaves the idle list (if still on it) and becomes a searching worker.
