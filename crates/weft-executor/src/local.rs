@@ -148,7 +148,7 @@ impl LocalCore {
                 schedules: std::sync::atomic::AtomicUsize::new(0),
             }),
             fast: RefCell::new(VecDeque::new()),
-            registry: Registry::new(1),
+            registry: Registry::new(1, cfg.on_unhandled.clone()),
             cfg,
             timers,
         }
@@ -167,7 +167,7 @@ impl LocalCore {
         let sh = self.shared.clone();
         let meta = info.clone();
         let (runnable, task) = self.registry.insert_with(info.clone(), move |entry| {
-            let wrapped = Wrapped { fut, _entry: entry };
+            let wrapped = Wrapped::new(fut, entry);
             let (runnable, task) = async_task::Builder::new()
                 .metadata(meta)
                 .spawn_local(move |_| wrapped, move |r| sh.schedule(r));
@@ -201,6 +201,15 @@ impl LocalCore {
             }
             n
         });
+    }
+}
+
+/// Shuts a local executor down when dropped (also while unwinding).
+pub(crate) struct ShutdownOnDrop(pub(crate) Rc<LocalCore>);
+
+impl Drop for ShutdownOnDrop {
+    fn drop(&mut self) {
+        self.0.shutdown();
     }
 }
 
@@ -241,13 +250,6 @@ pub(crate) async fn drive<F: Future>(core: Rc<LocalCore>, fut: F, enter: bool) -
                 local: Some(core.clone()),
             })
         });
-        {
-            let mut w = lock(&core.shared.waker);
-            match &*w {
-                Some(old) if old.will_wake(cx.waker()) => {}
-                _ => *w = Some(cx.waker().clone()),
-            }
-        }
         let _d = DrivingGuard::enter(&core);
         let mut budget = LOCAL_BUDGET;
         loop {
@@ -277,6 +279,17 @@ pub(crate) async fn drive<F: Future>(core: Rc<LocalCore>, fut: F, enter: bool) -
                     run_runnable(r, &core.cfg);
                 }
                 None => {
+                    // Register our waker each time before going idle, not once per poll: a task
+                    // run above may have driven this same core re-entrantly (`run_until` inside
+                    // our `block_on`, or `block_on` inside a task), and that inner driver left
+                    // its own waker here, which nobody polls once it has returned.
+                    {
+                        let mut w = lock(&core.shared.waker);
+                        match &*w {
+                            Some(old) if old.will_wake(cx.waker()) => {}
+                            _ => *w = Some(cx.waker().clone()),
+                        }
+                    }
                     core.shared.idle.store(true, Ordering::SeqCst);
                     fence(Ordering::SeqCst);
                     if main.woken.load(Ordering::SeqCst)
@@ -300,6 +313,12 @@ pub(crate) async fn drive<F: Future>(core: Rc<LocalCore>, fut: F, enter: bool) -
 /// [`crate::spawn_local`] inside it both go to this runtime, so with
 /// [`RuntimeBuilder::start_paused`] virtual time auto-advances soundly (this is what
 /// `#[weft::test]` uses by default). Dropping it cancels every task still alive.
+///
+/// A local task's future may only be dropped on this runtime's thread. So a task woken from
+/// another thread at the very moment the runtime is dropped (after its shutdown has cancelled
+/// the tasks it could see) is leaked rather than cancelled, and its [`Task`], if awaited on
+/// another thread, never resolves. Stop cross-thread wake-ups (close channels, cancel
+/// tokens) before dropping a `LocalRuntime` whose tasks are awaited elsewhere.
 ///
 /// ```
 /// use std::rc::Rc;

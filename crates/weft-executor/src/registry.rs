@@ -7,6 +7,7 @@ use std::task::Waker;
 
 use slab::Slab;
 
+use crate::runtime::ErrorHook;
 use crate::task::TaskInfo;
 
 const SHARDS: usize = 16;
@@ -20,6 +21,8 @@ struct Entry {
 pub(crate) struct Registry {
     shards: Box<[Mutex<Slab<Entry>>]>,
     live: AtomicUsize,
+    /// The executor's unhandled-error hook (for a panic while a task's future is dropped).
+    on_unhandled: ErrorHook,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -34,11 +37,12 @@ thread_local! {
 }
 
 impl Registry {
-    pub(crate) fn new(shards: usize) -> Arc<Registry> {
+    pub(crate) fn new(shards: usize, on_unhandled: ErrorHook) -> Arc<Registry> {
         let n = shards.clamp(1, SHARDS);
         Arc::new(Registry {
             shards: (0..n).map(|_| Mutex::new(Slab::new())).collect(),
             live: AtomicUsize::new(0),
+            on_unhandled,
         })
     }
 
@@ -101,6 +105,20 @@ pub(crate) struct EntryGuard {
     reg: Arc<Registry>,
     shard: usize,
     key: usize,
+}
+
+impl EntryGuard {
+    /// The task's info (while its entry exists, that is until this guard drops).
+    pub(crate) fn info(&self) -> Option<TaskInfo> {
+        lock(&self.reg.shards[self.shard])
+            .get(self.key)
+            .map(|e| e.info.clone())
+    }
+
+    /// The unhandled-error hook of the task's executor.
+    pub(crate) fn error_hook(&self) -> &ErrorHook {
+        &self.reg.on_unhandled
+    }
 }
 
 impl Drop for EntryGuard {

@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
-use std::io;
+use std::io::{self, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -52,18 +52,53 @@ pub(crate) fn default_config() -> &'static Arc<Config> {
         Arc::new(Config {
             debug: env_debug(),
             slow_poll_threshold: Duration::from_millis(100),
-            on_unhandled: default_unhandled(),
-            on_slow_poll: default_slow(),
+            on_unhandled: guard_error_hook(default_unhandled()),
+            on_slow_poll: guard_slow_hook(default_slow()),
         })
     })
 }
 
 fn default_unhandled() -> ErrorHook {
-    Arc::new(|e: UnhandledError| eprintln!("weft: {e}"))
+    Arc::new(|e: UnhandledError| {
+        let _ = writeln!(io::stderr(), "weft: {e}");
+    })
 }
 
 fn default_slow() -> SlowHook {
-    Arc::new(|s: &SlowPoll| eprintln!("weft: slow poll: {s}"))
+    Arc::new(|s: &SlowPoll| {
+        let _ = writeln!(io::stderr(), "weft: slow poll: {s}");
+    })
+}
+
+/// Runs a user callback, containing a panic in it: hooks run inside the executor (the
+/// unhandled-error hook even inside `async-task`, where an unwinding panic aborts the process),
+/// so a panicking hook is reported on stderr and otherwise ignored.
+pub(crate) fn call_hook(what: &str, f: impl FnOnce()) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
+        let _ = writeln!(
+            io::stderr(),
+            "weft: the {what} hook panicked (ignored): {}",
+            crate::task::panic_message(&*p)
+        );
+        // A payload whose destructor panics must not escape either.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(p)));
+    }
+}
+
+/// `h` with its panics contained (see [`call_hook`]).
+fn guard_error_hook(h: ErrorHook) -> ErrorHook {
+    Arc::new(move |e: UnhandledError| call_hook("unhandled-error", || h(e)))
+}
+
+/// `h` with its panics contained (see [`call_hook`]).
+fn guard_slow_hook(h: SlowHook) -> SlowHook {
+    Arc::new(move |s: &SlowPoll| call_hook("slow-poll", || h(s)))
+}
+
+/// `h` with its panics contained (see [`call_hook`]).
+fn guard_thread_hook(what: &'static str, h: &Option<ThreadHook>) -> Option<ThreadHook> {
+    h.clone()
+        .map(|h| -> ThreadHook { Arc::new(move || call_hook(what, || h())) })
 }
 
 fn env_debug() -> bool {
@@ -152,13 +187,15 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Runs `f` on each worker thread when it starts.
+    /// Runs `f` on each worker thread when it starts (a panic in `f` is caught and reported on
+    /// stderr; the worker runs on).
     pub fn on_thread_start(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_thread_start = Some(Arc::new(f));
         self
     }
 
-    /// Runs `f` on each worker thread just before it exits.
+    /// Runs `f` on each worker thread just before it exits (a panic in `f` is caught and
+    /// reported on stderr).
     pub fn on_thread_stop(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_thread_stop = Some(Arc::new(f));
         self
@@ -178,7 +215,9 @@ impl RuntimeBuilder {
     }
 
     /// Called once for each failure nobody observed (a detached task's panic, or an `Err` from a
-    /// task detached with [`Task::detach_or_report`]). Default: one line on stderr.
+    /// task detached with [`Task::detach_or_report`], or a panic while a task's future is dropped
+    /// on cancellation). Default: one line on stderr. A panic in `f` is caught and reported on
+    /// stderr; it never aborts the process or stops a worker.
     pub fn on_unhandled_error(
         mut self,
         f: impl Fn(UnhandledError) + Send + Sync + 'static,
@@ -204,7 +243,8 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Called once per slow poll in debug mode. Default: one line on stderr.
+    /// Called once per slow poll in debug mode. Default: one line on stderr. A panic in `f` is
+    /// caught and reported on stderr.
     pub fn on_slow_poll(mut self, f: impl Fn(&SlowPoll) + Send + Sync + 'static) -> Self {
         self.on_slow_poll = Some(Arc::new(f));
         self
@@ -219,12 +259,16 @@ impl RuntimeBuilder {
     }
 
     fn config(&self) -> Arc<Config> {
-        let mut on_unhandled = self.on_unhandled.clone().unwrap_or_else(default_unhandled);
+        // User hooks are wrapped so that a panicking hook can neither abort the process nor
+        // unwind through a worker or a `block_on`.
+        let mut on_unhandled =
+            guard_error_hook(self.on_unhandled.clone().unwrap_or_else(default_unhandled));
         if self.abort_on_unhandled {
             let inner = on_unhandled;
             on_unhandled = Arc::new(move |e: UnhandledError| {
                 inner(e);
-                eprintln!(
+                let _ = writeln!(
+                    io::stderr(),
                     "weft: aborting: unhandled error in strict mode (abort_on_unhandled_error)"
                 );
                 std::process::abort();
@@ -234,7 +278,7 @@ impl RuntimeBuilder {
             debug: self.debug.unwrap_or_else(env_debug),
             slow_poll_threshold: self.slow_poll_threshold,
             on_unhandled,
-            on_slow_poll: self.on_slow_poll.clone().unwrap_or_else(default_slow),
+            on_slow_poll: guard_slow_hook(self.on_slow_poll.clone().unwrap_or_else(default_slow)),
         })
     }
 
@@ -279,7 +323,7 @@ impl RuntimeBuilder {
             num_searching: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             lifo: self.lifo_slot,
-            registry: Registry::new(n * 2),
+            registry: Registry::new(n * 2, cfg.on_unhandled.clone()),
             cfg,
             exited: Mutex::new(0),
             exited_cv: Condvar::new(),
@@ -288,8 +332,8 @@ impl RuntimeBuilder {
         for index in 0..n {
             let sh = shared.clone();
             let timers = timers.clone();
-            let start = self.on_thread_start.clone();
-            let stop = self.on_thread_stop.clone();
+            let start = guard_thread_hook("on_thread_start", &self.on_thread_start);
+            let stop = guard_thread_hook("on_thread_stop", &self.on_thread_stop);
             let spawned = thread::Builder::new()
                 .name(format!("{}-{index}", self.thread_name))
                 .spawn(move || worker_main(sh, index, timers, start, stop));
@@ -325,6 +369,8 @@ fn worker_main(
     start: Option<ThreadHook>,
     stop: Option<ThreadHook>,
 ) {
+    // Counted as exited however this thread ends, so `shutdown` never waits for a dead worker.
+    let _exit = ExitGuard(&sh);
     let _t = timers.as_ref().map(|t| t.enter());
     let _c = context::enter(Ctx {
         spawner: Spawner::Multi(sh.clone()),
@@ -353,8 +399,16 @@ fn worker_main(
     if let Some(f) = &stop {
         f();
     }
-    *lock(&sh.exited) += 1;
-    sh.exited_cv.notify_all();
+}
+
+/// Counts a worker thread as exited when dropped (also when it unwinds).
+struct ExitGuard<'a>(&'a Shared);
+
+impl Drop for ExitGuard<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.exited) += 1;
+        self.0.exited_cv.notify_all();
+    }
 }
 
 thread_local! {
@@ -389,7 +443,7 @@ impl Shared {
         let sh = self.clone();
         let meta = info.clone();
         let (runnable, task) = self.registry.insert_with(info.clone(), move |entry| {
-            let wrapped = Wrapped { fut, _entry: entry };
+            let wrapped = Wrapped::new(fut, entry);
             let (runnable, task) = async_task::Builder::new().metadata(meta).spawn(
                 move |_| wrapped,
                 async_task::WithInfo(move |r, i: async_task::ScheduleInfo| {
@@ -407,6 +461,10 @@ impl Shared {
             // Shut down: the task is cancelled (its future dropped here).
             drop(r);
             return;
+        }
+        #[cfg(test)]
+        if let Some(f) = tests::BEFORE_PUSH.with(|h| h.take()) {
+            f();
         }
         let me = Arc::as_ptr(self) as usize;
         let (p, index) = WORKER.with(|w| w.get());
@@ -426,7 +484,16 @@ impl Shared {
         } else {
             let _ = self.injector.push(r);
         }
-        self.notify();
+        // `shutdown` may have set `closed` and drained the queues between the check above and
+        // the push: re-check (this fence pairs with the one in `drain`) and cancel whatever is
+        // queued ourselves, so no task is stranded in a queue nobody runs (its `Task` would
+        // never resolve, and the task would keep the runtime's memory alive).
+        fence(Ordering::SeqCst);
+        if self.closed.load(Ordering::SeqCst) {
+            self.drain();
+            return;
+        }
+        self.notify_fenced();
     }
 
     /// A full local queue moves half of its tasks plus `r` to the global queue.
@@ -446,6 +513,11 @@ impl Shared {
     /// Wakes one sleeping worker unless one is already searching for work.
     fn notify(&self) {
         fence(Ordering::SeqCst);
+        self.notify_fenced();
+    }
+
+    /// [`Shared::notify`] for a caller that has just issued a `SeqCst` fence after its push.
+    fn notify_fenced(&self) {
         if self.num_searching.load(Ordering::SeqCst) > 0
             || self.num_sleeping.load(Ordering::SeqCst) == 0
         {
@@ -479,7 +551,11 @@ impl Shared {
         }
     }
 
+    /// Drops (cancels) every queued task. Also called by `schedule` when it finds the runtime
+    /// closed after pushing.
     fn drain(&self) -> usize {
+        // Pairs with the fence in `schedule`: a push that missed `closed` is seen here.
+        fence(Ordering::SeqCst);
         let mut n = 0;
         while let Ok(r) = self.injector.pop() {
             drop(r);
@@ -857,7 +933,11 @@ impl fmt::Debug for Handle {
 /// the reactor (so I/O and timers keep running). See `docs/runtime.md` for the model.
 ///
 /// Dropping the runtime shuts it down: workers stop, then every task still alive is cancelled
-/// (its future is dropped) and the worker threads are joined.
+/// (its future is dropped) and the worker threads are joined. A [`Task`] of this runtime awaited
+/// afterwards (on another runtime or thread) resolves to [`crate::JoinError::Cancelled`]; a task
+/// spawned or woken through a [`Handle`] after shutdown is cancelled at once. Dropping waits for
+/// a poll in progress to return, so a task blocking its worker forever blocks the drop too; use
+/// [`Runtime::shutdown_timeout`] to bound that wait.
 ///
 /// ```
 /// let rt = weft_executor::Runtime::builder().worker_threads(2).build().unwrap();
@@ -909,9 +989,10 @@ impl Runtime {
             spawner: Spawner::Multi(self.handle.shared.clone()),
             local: Some(core.clone()),
         });
-        let out = weft_reactor::block_on(crate::local::drive(core.clone(), fut, false));
-        core.shutdown();
-        out
+        // Cancels the local tasks also when `fut` panics: they are kept alive only by the core's
+        // registry (a reference cycle through their wakers), so skipping this leaked them.
+        let _shutdown = crate::local::ShutdownOnDrop(core.clone());
+        weft_reactor::block_on(crate::local::drive(core, fut, false))
     }
 
     /// Spawns a task on this runtime; see [`crate::spawn`].
@@ -936,7 +1017,8 @@ impl Runtime {
 
     /// Shuts down: stops the workers, waiting at most `timeout` for running polls to return, then
     /// cancels every task still alive. Returns `true` if every worker stopped in time (workers
-    /// stuck in a blocking poll are left running detached otherwise).
+    /// stuck in a blocking poll are left running detached otherwise; the task stuck there, and
+    /// tasks such a worker queues after it unblocks, may then never be cancelled).
     pub fn shutdown_timeout(self, timeout: Duration) -> bool {
         let threads = std::mem::take(&mut *lock(&self.threads));
         self.handle.shared.shutdown(threads, Some(timeout))
@@ -959,5 +1041,53 @@ impl fmt::Debug for Runtime {
             .field("alive_tasks", &self.handle.shared.registry.len())
             .field("paused_time", &self.timers.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::sync::mpsc;
+    use std::thread;
+    use std::time::Duration;
+
+    use super::Runtime;
+
+    thread_local! {
+        /// Runs once, on this thread, between `schedule`'s `closed` check and its queue push.
+        pub(super) static BEFORE_PUSH: Cell<Option<Box<dyn FnOnce()>>> = const { Cell::new(None) };
+    }
+
+    /// Review finding: a spawn (or wake) from a foreign thread that passed the `closed` check just
+    /// before shutdown drained the queues used to push its task into a queue nobody would ever
+    /// run; the `Task` never resolved. Deterministic: the spawner is stopped inside the window.
+    #[test]
+    fn spawn_racing_shutdown_never_strands_its_task() {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        let handle = rt.handle();
+        let (at_tx, at_rx) = mpsc::channel::<()>();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let spawner = thread::spawn(move || {
+            BEFORE_PUSH.with(|h| {
+                h.set(Some(Box::new(move || {
+                    at_tx.send(()).unwrap();
+                    go_rx.recv().unwrap();
+                })))
+            });
+            let task = handle.spawn(async { 1 });
+            (task.is_finished(), task)
+        });
+        at_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the spawner reached schedule()");
+        // Shut down completely while the spawner sits between its check and its push.
+        drop(rt);
+        go_tx.send(()).unwrap();
+        let (finished, task) = spawner.join().unwrap();
+        assert!(
+            finished,
+            "a task scheduled during shutdown was stranded in a queue"
+        );
+        assert!(weft_reactor::block_on(task).unwrap_err().is_cancelled());
     }
 }

@@ -5,9 +5,9 @@ use std::any::Any;
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -113,24 +113,30 @@ impl fmt::Display for TaskInfo {
 }
 
 thread_local! {
-    /// The metadata of the task being polled on this thread (null outside a poll).
-    static CURRENT: Cell<*const TaskInfo> = const { Cell::new(ptr::null()) };
+    /// The info of the task being polled on this thread (`None` outside a poll).
+    ///
+    /// A clone, not a pointer into the task: `Runnable::run` may free the task (it drops its
+    /// reference, then wakes the awaiter, whose waker can drop the last `Task` handle) before it
+    /// returns, and a waker or destructor running at that point may call [`try_current`].
+    /// Cloning costs no atomic operation for an unnamed task.
+    static CURRENT: Cell<Option<TaskInfo>> = const { Cell::new(None) };
 }
 
 /// Restores the previous [`current`] task when dropped (also if a destructor panics).
-struct CurrentGuard(*const TaskInfo);
+struct CurrentGuard(Option<TaskInfo>);
 
 impl CurrentGuard {
     #[inline]
     fn enter(r: &Runnable) -> CurrentGuard {
-        CurrentGuard(CURRENT.with(|c| c.replace(r.metadata() as *const TaskInfo)))
+        CurrentGuard(CURRENT.with(|c| c.replace(Some(r.metadata().clone()))))
     }
 }
 
 impl Drop for CurrentGuard {
     #[inline]
     fn drop(&mut self) {
-        let _ = CURRENT.try_with(|c| c.set(self.0));
+        let prev = self.0.take();
+        let _ = CURRENT.try_with(|c| c.set(prev));
     }
 }
 
@@ -197,16 +203,15 @@ pub fn current() -> TaskInfo {
 /// assert!(id.is_some());
 /// ```
 pub fn try_current() -> Option<TaskInfo> {
-    let p = CURRENT.with(|c| c.get());
-    if p.is_null() {
-        None
-    } else {
-        // SAFETY: `p` is non-null only while `run_runnable` is inside `Runnable::run` for that
-        // task on this thread (a `CurrentGuard` resets it when `run` returns or unwinds). During
-        // `run` the task allocation, and the metadata stored in it, is kept alive by the running
-        // runnable's reference, so `p` points to a live `TaskInfo`.
-        Some(unsafe { (*p).clone() })
-    }
+    CURRENT
+        .try_with(|c| {
+            let cur = c.take();
+            let out = cur.clone();
+            c.set(cur);
+            out
+        })
+        .ok()
+        .flatten()
 }
 
 /// The output stored in a task: the value, or a caught panic.
@@ -241,18 +246,45 @@ impl Drop for PanicBox {
 
 /// Wraps a task's future: catches panics and keeps the registry entry until the future is dropped.
 pub(crate) struct Wrapped<F> {
-    pub(crate) fut: F,
-    pub(crate) _entry: crate::registry::EntryGuard,
+    fut: ManuallyDrop<F>,
+    entry: crate::registry::EntryGuard,
+}
+
+impl<F> Wrapped<F> {
+    pub(crate) fn new(fut: F, entry: crate::registry::EntryGuard) -> Wrapped<F> {
+        Wrapped {
+            fut: ManuallyDrop::new(fut),
+            entry,
+        }
+    }
+}
+
+impl<F> Drop for Wrapped<F> {
+    /// Drops the future, containing a panic in its destructor: `async-task` aborts the process
+    /// if dropping a task's future unwinds (on cancellation, or at shutdown), so such a panic is
+    /// caught here and goes to the unhandled-error hook instead, like a panic nobody awaited.
+    fn drop(&mut self) {
+        let fut = &mut self.fut;
+        // SAFETY: `fut` is dropped exactly once, here, in place (pinning allows dropping a
+        // pinned value where it is), and never touched again: `Wrapped` is being dropped.
+        let r = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(fut) }));
+        if let Err(payload) = r {
+            (self.entry.error_hook())(UnhandledError {
+                task: self.entry.info(),
+                kind: Kind::Panic(payload),
+            });
+        }
+        // `entry` drops after this, removing the registry entry once the future is gone.
+    }
 }
 
 impl<F: Future> Future for Wrapped<F> {
     type Output = Outcome<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `fut` is structurally pinned: it is never moved out of `Wrapped` and `Wrapped`
-        // has no `Drop` impl (the guard's drop does not touch `fut`) and is not `Unpin` unless
-        // `F` is.
-        let fut = unsafe { self.map_unchecked_mut(|w| &mut w.fut) };
+        // SAFETY: `fut` is structurally pinned: it is never moved out of `Wrapped` (the `Drop`
+        // impl drops it in place) and `Wrapped` is not `Unpin` unless `F` is.
+        let fut = unsafe { self.map_unchecked_mut(|w| &mut *w.fut) };
         match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
@@ -461,8 +493,9 @@ enum Kind {
     Error(String),
 }
 
-/// A failure nobody observed: a detached task's panic, or the `Err` of a task detached with
-/// [`Task::detach_or_report`]. Given to the hook set with
+/// A failure nobody observed: a detached task's panic, the `Err` of a task detached with
+/// [`Task::detach_or_report`], or a panic while a task's future was being dropped (cancellation,
+/// shutdown). Given to the hook set with
 /// [`crate::RuntimeBuilder::on_unhandled_error`] (default: one line on stderr).
 pub struct UnhandledError {
     task: Option<TaskInfo>,

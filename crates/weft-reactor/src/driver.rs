@@ -157,9 +157,19 @@ pub(crate) fn on_reactor_created(r: &'static Reactor) {
 
 /// Hands the just-released reactor lock to one parked `block_on` thread, if any.
 pub(crate) fn handoff() {
-    let next = lock(&WAITERS).pop();
+    let next = {
+        let mut waiters = lock(&WAITERS);
+        let next = waiters.pop();
+        // The baton is set while WAITERS is still locked: a waiter that finds itself gone from
+        // the list (`remove_waiter` takes the same lock) is then sure to see it, and passes it
+        // on if it does not need the reactor. Set after unlocking, the waiter could return
+        // between the pop and the store, and the hand-off was lost.
+        if let Some(sh) = &next {
+            sh.baton.store(true, Ordering::SeqCst);
+        }
+        next
+    };
     if let Some(sh) = next {
-        sh.baton.store(true, Ordering::SeqCst);
         sh.parker.unpark();
     }
 }

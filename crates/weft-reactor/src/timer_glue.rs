@@ -18,6 +18,11 @@ pub(crate) fn install_driver(r: &'static Reactor) {
             r.notify();
         }
     }));
+    // Another thread may have got the reactor (and be waiting in the poller with a timeout
+    // computed without it) between its creation and this call, and a timer inserted meanwhile
+    // called no driver. The notification is sticky, so whoever waits in the poller now or next
+    // recomputes its timeout with every timer inserted so far.
+    r.notify();
 }
 
 /// The current timers if they are not the global ones.

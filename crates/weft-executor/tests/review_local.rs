@@ -1,0 +1,52 @@
+//! Review finding: a `LocalRuntime` driven re-entrantly (its `run_until` awaited inside its own
+//! `block_on`, or its `block_on` called from one of its tasks) left the inner driver's waker
+//! registered after the inner drive returned, so the outer `block_on` was never woken again.
+
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use weft_executor::LocalRuntime;
+
+/// Runs `f` on a helper thread and fails the test if it takes longer than `secs`.
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(v) => v,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("timed out after {secs} s"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the test body panicked"),
+    }
+}
+
+#[test]
+fn run_until_nested_in_block_on_of_the_same_runtime_does_not_lose_wakes() {
+    within(30, || {
+        let rt = LocalRuntime::new().unwrap();
+        let v = rt.block_on(async {
+            assert_eq!(rt.run_until(async { 1 }).await, 1);
+            // The outer driver goes idle and is woken by the timer: before the fix the wake went
+            // to the waker the inner drive had left behind, and this never returned.
+            weft_timer::sleep(Duration::from_millis(1)).await;
+            2
+        });
+        assert_eq!(v, 2);
+    });
+}
+
+#[test]
+fn block_on_nested_in_a_task_of_the_same_runtime_does_not_lose_wakes() {
+    within(30, || {
+        let rt = Rc::new(LocalRuntime::new().unwrap());
+        let inner = rt.clone();
+        let t = rt.spawn_local(async move { inner.block_on(async { 3 }) });
+        let v = rt.block_on(async {
+            let a = t.await.unwrap();
+            weft_timer::sleep(Duration::from_millis(1)).await;
+            a + 1
+        });
+        assert_eq!(v, 4);
+    });
+}

@@ -1,0 +1,81 @@
+//! Review findings on shutdown: every task of a runtime that is gone is cancelled, so a `Task`
+//! awaited afterwards resolves instead of hanging.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use weft_executor::{spawn_local, yield_now, Runtime};
+
+/// Runs `f` on a helper thread and fails the test if it takes longer than `secs`.
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(v) => v,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("timed out after {secs} s"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the test body panicked"),
+    }
+}
+
+/// Sets its flag when dropped.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Before the fix, `Runtime::block_on` (and so `run` and `#[weft::test]`) cancelled its local
+/// tasks only when the future returned: a panic leaked them (a reference cycle through the
+/// registry), with everything they held, and their `Task`s never resolved.
+#[test]
+fn local_tasks_are_cancelled_when_the_block_on_future_panics() {
+    within(30, || {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        let dropped = Arc::new(AtomicBool::new(false));
+        let d = dropped.clone();
+        let (tx, rx) = mpsc::channel();
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            rt.block_on(async move {
+                let flag = DropFlag(d);
+                let t = spawn_local(async move {
+                    let _flag = flag;
+                    std::future::pending::<()>().await
+                });
+                yield_now().await;
+                tx.send(t).unwrap();
+                panic!("the block_on future fails");
+            })
+        }));
+        assert!(r.is_err());
+        assert!(
+            dropped.load(Ordering::SeqCst),
+            "the local task's future was leaked"
+        );
+        let t = rx.recv().unwrap();
+        assert!(weft_reactor::block_on(t).unwrap_err().is_cancelled());
+    });
+}
+
+/// A task awaited on another thread while its runtime is dropped resolves as cancelled.
+#[test]
+fn task_awaited_across_runtime_drop_resolves() {
+    within(30, || {
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        let (started_tx, started_rx) = mpsc::channel::<()>();
+        let t = rt.spawn(async move {
+            started_tx.send(()).unwrap();
+            std::future::pending::<()>().await
+        });
+        started_rx.recv().unwrap();
+        let waiter = std::thread::spawn(move || weft_reactor::block_on(t));
+        drop(rt);
+        assert!(waiter.join().unwrap().unwrap_err().is_cancelled());
+    });
+}
