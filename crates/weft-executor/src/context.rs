@@ -107,3 +107,25 @@ where
         ),
     }
 }
+
+/// An identity for the executor `spawn` sends tasks to from this thread (the global runtime's
+/// outside any runtime). Used by `structured::shield` to wait for one runtime's shielded work.
+pub(crate) fn executor_key() -> usize {
+    let key = CTX
+        .try_with(|c| match c.borrow().as_ref().map(|x| &x.spawner) {
+            Some(Spawner::Multi(s)) => Some(Arc::as_ptr(s) as usize),
+            Some(Spawner::Local(l)) => Some(Rc::as_ptr(l) as usize),
+            None => None,
+        })
+        .ok()
+        .flatten();
+    key.unwrap_or_else(|| Arc::as_ptr(&Runtime::global().handle().shared) as usize)
+}
+
+/// Whether the runtime this thread runs in is in debug mode (`WEFT_DEBUG` outside any runtime).
+pub(crate) fn debug_mode() -> bool {
+    CTX.try_with(|c| c.borrow().as_ref().map(|x| x.cfg().debug))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| default_config().debug)
+}

@@ -21,6 +21,7 @@ mod context;
 mod local;
 mod registry;
 mod runtime;
+pub mod structured;
 pub mod task;
 
 #[cfg(test)]
@@ -33,6 +34,12 @@ pub use local::LocalRuntime;
 pub use runtime::{Handle, Runtime, RuntimeBuilder};
 pub use task::{yield_now, JoinError, Task};
 pub use weft_reactor::block_on;
+
+pub use structured::{
+    as_completed, gather, gather_settled, race, retry, retry_if, shield, shutdown_shielded, stream,
+    task_group, try_gather, wait, wait_shielded, GroupError, GroupHandle, GroupSpawner,
+    RetryPolicy, ReturnWhen, SpawnError, TaskGroup,
+};
 
 /// Spawns a task on the runtime this thread runs in: a [`Runtime`]'s worker or `block_on`
 /// thread, a [`LocalRuntime`], or [`run`]; outside all of them, the lazily created global
@@ -79,8 +86,9 @@ where
 }
 
 /// asyncio.run: runs `fut` to completion on a fresh multi-threaded runtime (default settings:
-/// `WEFT_THREADS`, `WEFT_DEBUG`), then cancels and joins every task left over, and returns
-/// `fut`'s output. In debug mode the leftover tasks are listed on stderr first.
+/// `WEFT_THREADS`, `WEFT_DEBUG`), waits up to [`SHIELD_SHUTDOWN_TIMEOUT`] for [`shield`]ed work
+/// still running (naming what it abandons on stderr), then cancels and joins every task left
+/// over, and returns `fut`'s output. In debug mode the leftover tasks are listed on stderr first.
 ///
 /// Like asyncio.run creating a new event loop, each call has its own runtime, so leftovers of one
 /// `run` never leak into another.
@@ -93,7 +101,19 @@ where
 /// ```
 pub fn run<F: Future>(fut: F) -> F::Output {
     let rt = Runtime::new().unwrap_or_else(|e| panic!("weft::run: cannot start the runtime: {e}"));
-    let out = rt.block_on(fut);
+    let out = rt.block_on(async {
+        let out = fut.await;
+        // Shielded work outlives its awaiter by design; give it a bounded time to finish.
+        let report = structured::wait_shielded(SHIELD_SHUTDOWN_TIMEOUT).await;
+        if !report.is_clean() {
+            eprintln!("weft::run: {report}");
+        }
+        out
+    });
     drop(rt);
     out
 }
+
+/// How long [`run`] waits, after its future completed, for [`shield`]ed work still running
+/// before it reports the rest as abandoned and cancels it with the runtime.
+pub const SHIELD_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

@@ -186,3 +186,34 @@ where
 {
     spawn(unblock(f))
 }
+
+// >>> structured exports
+pub use weft_executor::{
+    as_completed, gather, gather_settled, race, retry, retry_if, shield, stream, task_group,
+    try_gather, wait, wait_shielded, GroupError, GroupHandle, GroupSpawner, RetryPolicy,
+    ReturnWhen, SpawnError, TaskGroup,
+};
+
+/// Structured concurrency: task groups, gather/race/wait/as_completed, shield, retry and the
+/// async generator helper (everything from `weft_executor::structured`).
+///
+/// ```
+/// let v = weft::run(async {
+///     weft::task_group(|g| async move {
+///         g.spawn(async { Ok::<_, std::io::Error>(1) });
+///         g.spawn(async { Ok(2) });
+///         Ok(())
+///     })
+///     .await
+/// });
+/// assert_eq!(v.unwrap(), [1, 2]);
+/// ```
+pub mod structured {
+    pub use weft_executor::structured::*;
+}
+
+/// The asyncio → weft pattern guide (`docs/asyncio.md`), compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/asyncio.md")]
+pub struct AsyncioGuide;
+// <<< structured exports
