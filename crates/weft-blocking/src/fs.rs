@@ -485,8 +485,22 @@ impl Seek for ArcFile {
 
 /// An open file with [`AsyncRead`], [`AsyncBufRead`], [`AsyncWrite`] and [`AsyncSeek`].
 ///
-/// I/O goes through an 8 KiB buffer (see [`Unblock`]): one pool job per 8 KiB read or write, and
-/// the position seen by [`seek`](futures_lite::AsyncSeekExt::seek) is always the logical one.
+/// I/O goes through a buffer (see [`Unblock`]) and the position seen by
+/// [`seek`](futures_lite::AsyncSeekExt::seek) is always the logical one: where your reads,
+/// writes and seeks left it, not where read-ahead left the OS cursor.
+///
+/// **Reads** start with one pool job per 8 KiB. While the file is read sequentially (buffers used
+/// up by reads, no seek or write in between), fills grow to 128 KiB (and to the caller's buffer
+/// size, up to 128 KiB), and from the second such fill on the next buffer is read on the pool while
+/// the caller consumes the current one (double buffering), so small sequential reads rarely wait.
+/// A seek, write, `set_len`, `try_clone`, `into_std`, EOF or read error ends the streak: the next
+/// read is a plain 8 KiB fill. Read-ahead is only done on seekable files (not on pipes, ttys or
+/// sockets opened as a `File`, whose reads can wait for a peer), and stops after a short read.
+/// Read bytes, and EOF or errors, come out in order; the bytes live in the `File`, so a dropped
+/// read future loses none. A sequentially read `File` holds two buffers of up to 128 KiB.
+///
+/// **Writes** are buffered (8 KiB); a write after reads lands at the logical position (unread
+/// read-ahead is given back to the OS first).
 ///
 /// **The drop rule:** bytes written with `write`/`write_all` and not yet flushed are *not lost*
 /// when the `File` is dropped: the drop hands them to the blocking pool, which writes them (in
@@ -550,7 +564,7 @@ impl File {
     pub fn from_std(file: std::fs::File) -> File {
         let file = Arc::new(file);
         File {
-            io: Unblock::new(ArcFile(file.clone())).seekable(),
+            io: Unblock::new(ArcFile(file.clone())).file_mode(),
             file,
         }
     }

@@ -339,3 +339,180 @@ fn types_and_futures_are_send() {
     send(&rd);
     assert_eq!(block_on(block_on(rd).unwrap().count()), 1);
 }
+
+/// Reads `n` bytes with 4 KiB reads (the benchmark's pattern), as sequential reading does.
+async fn read_4k_chunks(f: &mut File, n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while out.len() < n {
+        let want = (n - out.len()).min(buf.len());
+        let got = f.read(&mut buf[..want]).await.unwrap();
+        assert!(got > 0, "unexpected EOF");
+        out.extend_from_slice(&buf[..got]);
+    }
+    out
+}
+
+#[test]
+fn sequential_read_ahead_then_seek_write_set_len_agree_with_std() {
+    let d = TempDir::new("readahead");
+    let (a, b) = (d.join("weft.bin"), d.join("std.bin"));
+    let src = data(1_000_000);
+    std::fs::write(&a, &src).unwrap();
+    std::fs::write(&b, &src).unwrap();
+    let weft_log = block_on(async {
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&a)
+            .await
+            .unwrap();
+        let mut log: Vec<Vec<u8>> = Vec::new();
+        let pos = |p: u64| p.to_le_bytes().to_vec();
+        // 300,000 bytes in 4 KiB reads: fills have grown and one is read ahead.
+        log.push(read_4k_chunks(&mut f, 300_000).await);
+        log.push(pos(f.seek(SeekFrom::Current(0)).await.unwrap()));
+        log.push(pos(f.seek(SeekFrom::Current(-100_000)).await.unwrap()));
+        log.push(read_4k_chunks(&mut f, 250_000).await);
+        // Write after read-ahead: lands at the logical position.
+        f.write_all(b"HELLO").await.unwrap();
+        log.push(pos(f.seek(SeekFrom::Current(0)).await.unwrap()));
+        log.push(read_4k_chunks(&mut f, 200_000).await);
+        f.set_len(900_000).await.unwrap(); // position unchanged
+        log.push(read_4k_chunks(&mut f, 1000).await);
+        let mut rest = Vec::new();
+        f.read_to_end(&mut rest).await.unwrap();
+        log.push(rest);
+        let mut s = f.into_std().await.unwrap();
+        log.push(pos(s.stream_position().unwrap()));
+        log
+    });
+    let mut s = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&b)
+        .unwrap();
+    let mut std_log: Vec<Vec<u8>> = Vec::new();
+    let pos = |p: u64| p.to_le_bytes().to_vec();
+    let read_n = |s: &mut std::fs::File, n: usize| {
+        let mut v = vec![0u8; n];
+        s.read_exact(&mut v).unwrap();
+        v
+    };
+    std_log.push(read_n(&mut s, 300_000));
+    std_log.push(pos(s.stream_position().unwrap()));
+    std_log.push(pos(s.seek(SeekFrom::Current(-100_000)).unwrap()));
+    std_log.push(read_n(&mut s, 250_000));
+    s.write_all(b"HELLO").unwrap();
+    std_log.push(pos(s.stream_position().unwrap()));
+    std_log.push(read_n(&mut s, 200_000));
+    s.set_len(900_000).unwrap();
+    std_log.push(read_n(&mut s, 1000));
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    std_log.push(rest);
+    std_log.push(pos(s.stream_position().unwrap()));
+    drop(s);
+    assert_eq!(weft_log.len(), std_log.len());
+    for (i, (w, s)) in weft_log.iter().zip(&std_log).enumerate() {
+        assert!(
+            w == s,
+            "step {i} differs ({} vs {} bytes)",
+            w.len(),
+            s.len()
+        );
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+}
+
+#[test]
+fn dropped_reads_while_reading_ahead_lose_no_bytes() {
+    use std::future::Future;
+    let d = TempDir::new("dropread");
+    let p = d.join("f.bin");
+    let src = data(700_000);
+    std::fs::write(&p, &src).unwrap();
+    let mut f = block_on(File::open(&p)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        // Start a read and drop it after one poll: if it completed, its bytes count; if it
+        // was pending on a fill, the fill's bytes must come out of the next read.
+        {
+            let mut fut = f.read(&mut buf);
+            if let std::task::Poll::Ready(r) = std::pin::Pin::new(&mut fut).poll(&mut cx) {
+                let n = r.unwrap();
+                drop(fut);
+                got.extend_from_slice(&buf[..n]);
+            }
+        }
+        let n = block_on(f.read(&mut buf)).unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got == src, "got {} of {} bytes", got.len(), src.len());
+}
+
+#[test]
+fn eof_at_fill_edges_then_appended_bytes_are_read() {
+    let d = TempDir::new("edges");
+    const K: usize = 1024;
+    // Ends of the growing fills (8, 16, 32, 64, 128, then 128 KiB each) and their neighbours.
+    let mut sizes = vec![0, 1, 4 * K];
+    for edge in [8, 24, 56, 120, 248, 376, 504] {
+        sizes.extend([edge * K - 1, edge * K, edge * K + 1]);
+    }
+    for len in sizes {
+        let p = d.join(&format!("f{len}"));
+        let src = data(len);
+        std::fs::write(&p, &src).unwrap();
+        block_on(async {
+            let mut f = File::open(&p).await.unwrap();
+            let got = read_4k_chunks(&mut f, len).await;
+            assert!(got == src, "len {len}: content differs");
+            let mut buf = [0u8; 4096];
+            assert_eq!(f.read(&mut buf).await.unwrap(), 0, "len {len}: EOF");
+            assert_eq!(f.read(&mut buf).await.unwrap(), 0, "len {len}: EOF again");
+            assert_eq!(f.seek(SeekFrom::Current(0)).await.unwrap(), len as u64);
+            // EOF is not sticky: bytes appended later are read.
+            let mut w = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+            w.write_all(b"more").unwrap();
+            drop(w);
+            let mut more = Vec::new();
+            f.read_to_end(&mut more).await.unwrap();
+            assert_eq!(more, b"more", "len {len}");
+        });
+        // read_to_end's growing buffers take the same path.
+        assert_eq!(
+            block_on(async {
+                let mut v = Vec::new();
+                File::open(&p)
+                    .await
+                    .unwrap()
+                    .read_to_end(&mut v)
+                    .await
+                    .unwrap();
+                v.len()
+            }),
+            len + 4
+        );
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn read_error_is_reported_through_file() {
+    let d = TempDir::new("readerr");
+    // Reading a directory opened as a file fails with EISDIR.
+    let dir = std::fs::File::open(&d.0).unwrap();
+    let mut f = File::from_std(dir);
+    let mut buf = [0u8; 4096];
+    let err = block_on(f.read(&mut buf)).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::IsADirectory);
+    // Reported once, in order; the next read tries again and fails the same way.
+    let err = block_on(f.read(&mut buf)).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::IsADirectory);
+}
