@@ -4,9 +4,11 @@
 //! Each runtime runs its own pool on its own executor with 2 workers (weft `Runtime`, tokio
 //! `multi_thread`, smol's `async-executor` pool).
 
+use std::future::Future;
 use std::io::Read as _;
 
-use criterion::{BenchmarkId, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
 use weft_benches::{config, tokio_rt, weft_rt, SmolRt, WORKERS};
 
 /// tokio's `spawn_blocking` bench: N tasks × 100 batches × 16 no-op jobs, each batch joined.
@@ -19,68 +21,52 @@ const BLOCK_COUNT: usize = 1_000;
 const BUFFER_SIZE: usize = 4096;
 const DEV_ZERO: &str = "/dev/zero";
 
+/// One outer task's work: [`BATCHES`] times, submit [`JOBS_PER_BATCH`] jobs through `submit`,
+/// then await each of them and hand its output to `check`.
+async fn batches<J: Future>(submit: impl Fn() -> J, check: impl Fn(J::Output)) {
+    for _ in 0..BATCHES {
+        let jobs: Vec<_> = (0..JOBS_PER_BATCH).map(|_| submit()).collect();
+        for j in jobs {
+            check(j.await);
+        }
+    }
+}
+
+/// The weft side of `blocking_spawn_blocking`: for each concurrency `n`, `n` tasks on a weft
+/// runtime each run [`batches`] with `submit` and `check`.
+fn bench_weft<S, J, C>(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, submit: S, check: C)
+where
+    S: Fn() -> J + Copy + Send + Sync + 'static,
+    J: Future + Send + 'static,
+    C: Fn(J::Output) + Copy + Send + Sync + 'static,
+{
+    let rt = weft_rt();
+    for n in CONCURRENCY {
+        g.bench_with_input(BenchmarkId::new(id, n), &n, |b, &n| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let outer: Vec<_> = (0..n).map(|_| rt.spawn(batches(submit, check))).collect();
+                    for t in outer {
+                        t.await.unwrap();
+                    }
+                })
+            })
+        });
+    }
+}
+
 fn spawn_blocking(c: &mut Criterion) {
     let mut g = c.benchmark_group("blocking_spawn_blocking");
 
-    {
-        let rt = weft_rt();
-        for n in CONCURRENCY {
-            g.bench_with_input(BenchmarkId::new("weft", n), &n, |b, &n| {
-                b.iter(|| {
-                    rt.block_on(async {
-                        let outer: Vec<_> = (0..n)
-                            .map(|_| {
-                                rt.spawn(async {
-                                    for _ in 0..BATCHES {
-                                        let jobs: Vec<_> = (0..JOBS_PER_BATCH)
-                                            .map(|_| weft_blocking::unblock(|| {}))
-                                            .collect();
-                                        for j in jobs {
-                                            j.await;
-                                        }
-                                    }
-                                })
-                            })
-                            .collect();
-                        for t in outer {
-                            t.await.unwrap();
-                        }
-                    })
-                })
-            });
-        }
-    }
-
-    {
-        // The same through `weft::spawn_blocking`, which wraps each job in an executor task (like
-        // tokio's `spawn_blocking` handle); `weft` above awaits the pool's future directly.
-        let rt = weft_rt();
-        for n in CONCURRENCY {
-            g.bench_with_input(BenchmarkId::new("weft_task", n), &n, |b, &n| {
-                b.iter(|| {
-                    rt.block_on(async {
-                        let outer: Vec<_> = (0..n)
-                            .map(|_| {
-                                rt.spawn(async {
-                                    for _ in 0..BATCHES {
-                                        let jobs: Vec<_> = (0..JOBS_PER_BATCH)
-                                            .map(|_| weft::spawn_blocking(|| {}))
-                                            .collect();
-                                        for j in jobs {
-                                            j.await.unwrap();
-                                        }
-                                    }
-                                })
-                            })
-                            .collect();
-                        for t in outer {
-                            t.await.unwrap();
-                        }
-                    })
-                })
-            });
-        }
-    }
+    bench_weft(&mut g, "weft", || weft_blocking::unblock(|| {}), |()| ());
+    // The same through `weft::spawn_blocking`, which wraps each job in an executor task (like
+    // tokio's `spawn_blocking` handle); `weft` above awaits the pool's future directly.
+    bench_weft(
+        &mut g,
+        "weft_task",
+        || weft::spawn_blocking(|| {}),
+        |r: Result<(), weft::JoinError>| r.unwrap(),
+    );
 
     {
         let rt = tokio_rt();
@@ -114,18 +100,7 @@ fn spawn_blocking(c: &mut Criterion) {
                 b.iter(|| {
                     rt.block_on(async {
                         let outer: Vec<_> = (0..n)
-                            .map(|_| {
-                                rt.spawn(async {
-                                    for _ in 0..BATCHES {
-                                        let jobs: Vec<_> = (0..JOBS_PER_BATCH)
-                                            .map(|_| blocking::unblock(|| {}))
-                                            .collect();
-                                        for j in jobs {
-                                            j.await;
-                                        }
-                                    }
-                                })
-                            })
+                            .map(|_| rt.spawn(batches(|| blocking::unblock(|| {}), |()| ())))
                             .collect();
                         for t in outer {
                             t.await;
@@ -138,6 +113,18 @@ fn spawn_blocking(c: &mut Criterion) {
     g.finish();
 }
 
+/// Reads [`BLOCK_COUNT`] × [`BUFFER_SIZE`] bytes from `file` (a `futures-io` reader: weft's and
+/// async-fs's `File`), stopping early at end of file.
+async fn read_blocks(mut file: impl futures_lite::AsyncRead + Unpin) {
+    use futures_lite::AsyncReadExt as _;
+    let mut buf = [0u8; BUFFER_SIZE];
+    for _ in 0..BLOCK_COUNT {
+        if file.read(&mut buf).await.unwrap() == 0 {
+            break;
+        }
+    }
+}
+
 fn fs_read(c: &mut Criterion) {
     let mut g = c.benchmark_group("blocking_fs_read_1000x4k");
 
@@ -146,14 +133,7 @@ fn fs_read(c: &mut Criterion) {
         g.bench_function("weft", |b| {
             b.iter(|| {
                 rt.block_on(async {
-                    use futures_lite::AsyncReadExt as _;
-                    let mut file = weft::fs::File::open(DEV_ZERO).await.unwrap();
-                    let mut buf = [0u8; BUFFER_SIZE];
-                    for _ in 0..BLOCK_COUNT {
-                        if file.read(&mut buf).await.unwrap() == 0 {
-                            break;
-                        }
-                    }
+                    read_blocks(weft::fs::File::open(DEV_ZERO).await.unwrap()).await
                 })
             })
         });
@@ -180,14 +160,7 @@ fn fs_read(c: &mut Criterion) {
         g.bench_function("smol", |b| {
             b.iter(|| {
                 rt.block_on(async {
-                    use futures_lite::AsyncReadExt as _;
-                    let mut file = async_fs::File::open(DEV_ZERO).await.unwrap();
-                    let mut buf = [0u8; BUFFER_SIZE];
-                    for _ in 0..BLOCK_COUNT {
-                        if file.read(&mut buf).await.unwrap() == 0 {
-                            break;
-                        }
-                    }
+                    read_blocks(async_fs::File::open(DEV_ZERO).await.unwrap()).await
                 })
             })
         });

@@ -33,6 +33,27 @@ const CHAIN: usize = 1_000;
 // spawn_many_local: the block_on future spawns 10,000 empty tasks; the last to run signals a
 // std sync_channel that block_on waits on.
 
+/// One spawn_many_local iteration: the `block_on` future spawns [`NUM_SPAWN`] empty tasks, each
+/// given to `$spawn` as `$task`; the last of them to run signals `$tx`, which `$rx` waits on.
+macro_rules! spawn_many_local_iter {
+    ($rt:expr, $tx:expr, $rx:expr, $rem:expr, |$task:ident| $spawn:expr) => {{
+        $rem.store(NUM_SPAWN, Relaxed);
+        $rt.block_on(async {
+            for _ in 0..NUM_SPAWN {
+                let tx = $tx.clone();
+                let rem = $rem.clone();
+                let $task = async move {
+                    if rem.fetch_sub(1, Relaxed) == 1 {
+                        tx.send(()).unwrap();
+                    }
+                };
+                $spawn;
+            }
+            $rx.recv().unwrap();
+        })
+    }};
+}
+
 fn spawn_many_local(c: &mut Criterion) {
     let mut g = c.benchmark_group("rt_spawn_many_local");
     let (tx, rx) = mpsc::sync_channel::<()>(1000);
@@ -41,63 +62,19 @@ fn spawn_many_local(c: &mut Criterion) {
     {
         let rt = weft_rt();
         g.bench_function("weft", |b| {
-            b.iter(|| {
-                rem.store(NUM_SPAWN, Relaxed);
-                rt.block_on(async {
-                    for _ in 0..NUM_SPAWN {
-                        let tx = tx.clone();
-                        let rem = rem.clone();
-                        weft_executor::spawn(async move {
-                            if rem.fetch_sub(1, Relaxed) == 1 {
-                                tx.send(()).unwrap();
-                            }
-                        })
-                        .detach();
-                    }
-                    rx.recv().unwrap();
-                })
-            })
+            b.iter(|| spawn_many_local_iter!(rt, tx, rx, rem, |t| weft_executor::spawn(t).detach()))
         });
     }
     {
         let rt = tokio_rt();
         g.bench_function("tokio", |b| {
-            b.iter(|| {
-                rem.store(NUM_SPAWN, Relaxed);
-                rt.block_on(async {
-                    for _ in 0..NUM_SPAWN {
-                        let tx = tx.clone();
-                        let rem = rem.clone();
-                        tokio::spawn(async move {
-                            if rem.fetch_sub(1, Relaxed) == 1 {
-                                tx.send(()).unwrap();
-                            }
-                        });
-                    }
-                    rx.recv().unwrap();
-                })
-            })
+            b.iter(|| spawn_many_local_iter!(rt, tx, rx, rem, |t| tokio::spawn(t)))
         });
     }
     {
         let rt = SmolRt::new(WORKERS);
         g.bench_function("smol", |b| {
-            b.iter(|| {
-                rem.store(NUM_SPAWN, Relaxed);
-                rt.block_on(async {
-                    for _ in 0..NUM_SPAWN {
-                        let tx = tx.clone();
-                        let rem = rem.clone();
-                        rt.spawn(async move {
-                            if rem.fetch_sub(1, Relaxed) == 1 {
-                                tx.send(()).unwrap();
-                            }
-                        })
-                        .detach();
-                    }
-                    rx.recv().unwrap();
-                })
-            })
+            b.iter(|| spawn_many_local_iter!(rt, tx, rx, rem, |t| rt.spawn(t).detach()))
         });
     }
     g.finish();
@@ -106,6 +83,48 @@ fn spawn_many_local(c: &mut Criterion) {
 // ---------------------------------------------------------------------------------------------
 // spawn_many_remote_idle / _busy1: 10,000 spawns from outside the runtime, then block_on awaits
 // every handle. busy1 first starts 8 tasks that loop yield_now + a 10 µs stall.
+
+/// spawn_many_remote on one runtime `$rt`: starts `$busy_tasks` tasks (each given to `$spawn` as
+/// `$task`) that loop `$yield_now` + [`stall`], then benchmarks as `$id`: spawn [`NUM_SPAWN`]
+/// empty tasks from outside and join each handle `$h` with `$join` in `block_on`. The busy tasks
+/// are told to stop afterwards.
+macro_rules! spawn_many_remote_on {
+    (
+        $g:expr,
+        $id:expr,
+        $rt:ident,
+        $busy_tasks:expr,
+        $yield_now:path,
+        |$task:ident| $spawn:expr,
+        |$h:ident| $join:expr
+    ) => {{
+        let flag = Arc::new(AtomicBool::new(true));
+        for _ in 0..$busy_tasks {
+            let flag = flag.clone();
+            let $task = async move {
+                while flag.load(Relaxed) {
+                    $yield_now().await;
+                    stall(STALL_DUR);
+                }
+            };
+            $spawn;
+        }
+        let mut handles = Vec::with_capacity(NUM_SPAWN);
+        $g.bench_function($id, |b| {
+            b.iter(|| {
+                for _ in 0..NUM_SPAWN {
+                    handles.push($rt.spawn(async {}));
+                }
+                $rt.block_on(async {
+                    for $h in handles.drain(..) {
+                        $join;
+                    }
+                })
+            })
+        });
+        flag.store(false, Relaxed);
+    }};
+}
 
 fn spawn_many_remote(c: &mut Criterion, busy: bool) {
     let name = if busy {
@@ -118,86 +137,39 @@ fn spawn_many_remote(c: &mut Criterion, busy: bool) {
 
     {
         let rt = weft_rt();
-        let flag = Arc::new(AtomicBool::new(true));
-        for _ in 0..busy_tasks {
-            let flag = flag.clone();
-            rt.spawn(async move {
-                while flag.load(Relaxed) {
-                    weft_executor::yield_now().await;
-                    stall(STALL_DUR);
-                }
-            })
-            .detach();
-        }
-        let mut handles = Vec::with_capacity(NUM_SPAWN);
-        g.bench_function("weft", |b| {
-            b.iter(|| {
-                for _ in 0..NUM_SPAWN {
-                    handles.push(rt.spawn(async {}));
-                }
-                rt.block_on(async {
-                    for h in handles.drain(..) {
-                        h.await.unwrap();
-                    }
-                })
-            })
-        });
-        flag.store(false, Relaxed);
+        spawn_many_remote_on!(
+            g,
+            "weft",
+            rt,
+            busy_tasks,
+            weft_executor::yield_now,
+            |t| rt.spawn(t).detach(),
+            |h| h.await.unwrap()
+        );
     }
     {
         let rt = tokio_rt();
-        let flag = Arc::new(AtomicBool::new(true));
-        for _ in 0..busy_tasks {
-            let flag = flag.clone();
-            rt.spawn(async move {
-                while flag.load(Relaxed) {
-                    tokio::task::yield_now().await;
-                    stall(STALL_DUR);
-                }
-            });
-        }
-        let mut handles = Vec::with_capacity(NUM_SPAWN);
-        g.bench_function("tokio", |b| {
-            b.iter(|| {
-                for _ in 0..NUM_SPAWN {
-                    handles.push(rt.spawn(async {}));
-                }
-                rt.block_on(async {
-                    for h in handles.drain(..) {
-                        h.await.unwrap();
-                    }
-                })
-            })
-        });
-        flag.store(false, Relaxed);
+        spawn_many_remote_on!(
+            g,
+            "tokio",
+            rt,
+            busy_tasks,
+            tokio::task::yield_now,
+            |t| rt.spawn(t),
+            |h| h.await.unwrap()
+        );
     }
     {
         let rt = SmolRt::new(WORKERS);
-        let flag = Arc::new(AtomicBool::new(true));
-        for _ in 0..busy_tasks {
-            let flag = flag.clone();
-            rt.spawn(async move {
-                while flag.load(Relaxed) {
-                    futures_lite::future::yield_now().await;
-                    stall(STALL_DUR);
-                }
-            })
-            .detach();
-        }
-        let mut handles = Vec::with_capacity(NUM_SPAWN);
-        g.bench_function("smol", |b| {
-            b.iter(|| {
-                for _ in 0..NUM_SPAWN {
-                    handles.push(rt.spawn(async {}));
-                }
-                rt.block_on(async {
-                    for h in handles.drain(..) {
-                        h.await;
-                    }
-                })
-            })
-        });
-        flag.store(false, Relaxed);
+        spawn_many_remote_on!(
+            g,
+            "smol",
+            rt,
+            busy_tasks,
+            futures_lite::future::yield_now,
+            |t| rt.spawn(t).detach(),
+            |h| h.await
+        );
     }
     g.finish();
 }
@@ -214,6 +186,26 @@ fn spawn_many_remote_busy1(c: &mut Criterion) {
 // yield_many: 200 tasks spawned from outside, each yields 1,000 times then signals; the main
 // thread blocks on 200 receives.
 
+/// One yield_many iteration: [`YIELD_TASKS`] tasks (each given to `$spawn` as `$task`) each call
+/// `$yield_now` [`NUM_YIELD`] times, then signal `$tx`; the calling thread receives them on `$rx`.
+macro_rules! yield_many_iter {
+    ($tx:expr, $rx:expr, $yield_now:path, |$task:ident| $spawn:expr) => {{
+        for _ in 0..YIELD_TASKS {
+            let tx = $tx.clone();
+            let $task = async move {
+                for _ in 0..NUM_YIELD {
+                    $yield_now().await;
+                }
+                tx.send(()).unwrap();
+            };
+            $spawn;
+        }
+        for _ in 0..YIELD_TASKS {
+            $rx.recv().unwrap();
+        }
+    }};
+}
+
 fn yield_many(c: &mut Criterion) {
     let mut g = c.benchmark_group("rt_yield_many");
     let (tx, rx) = mpsc::sync_channel::<()>(YIELD_TASKS);
@@ -221,59 +213,22 @@ fn yield_many(c: &mut Criterion) {
     {
         let rt = weft_rt();
         g.bench_function("weft", |b| {
-            b.iter(|| {
-                for _ in 0..YIELD_TASKS {
-                    let tx = tx.clone();
-                    rt.spawn(async move {
-                        for _ in 0..NUM_YIELD {
-                            weft_executor::yield_now().await;
-                        }
-                        tx.send(()).unwrap();
-                    })
-                    .detach();
-                }
-                for _ in 0..YIELD_TASKS {
-                    rx.recv().unwrap();
-                }
-            })
+            b.iter(|| yield_many_iter!(tx, rx, weft_executor::yield_now, |t| rt.spawn(t).detach()))
         });
     }
     {
         let rt = tokio_rt();
         g.bench_function("tokio", |b| {
-            b.iter(|| {
-                for _ in 0..YIELD_TASKS {
-                    let tx = tx.clone();
-                    rt.spawn(async move {
-                        for _ in 0..NUM_YIELD {
-                            tokio::task::yield_now().await;
-                        }
-                        tx.send(()).unwrap();
-                    });
-                }
-                for _ in 0..YIELD_TASKS {
-                    rx.recv().unwrap();
-                }
-            })
+            b.iter(|| yield_many_iter!(tx, rx, tokio::task::yield_now, |t| rt.spawn(t)))
         });
     }
     {
         let rt = SmolRt::new(WORKERS);
         g.bench_function("smol", |b| {
             b.iter(|| {
-                for _ in 0..YIELD_TASKS {
-                    let tx = tx.clone();
-                    rt.spawn(async move {
-                        for _ in 0..NUM_YIELD {
-                            futures_lite::future::yield_now().await;
-                        }
-                        tx.send(()).unwrap();
-                    })
-                    .detach();
-                }
-                for _ in 0..YIELD_TASKS {
-                    rx.recv().unwrap();
-                }
+                yield_many_iter!(tx, rx, futures_lite::future::yield_now, |t| rt
+                    .spawn(t)
+                    .detach())
             })
         });
     }
@@ -284,6 +239,41 @@ fn yield_many(c: &mut Criterion) {
 // ping_pong: one task spawns 1,000 tasks; each makes two oneshots, spawns a partner that awaits
 // the first and answers on the second; the last to finish signals block_on.
 
+/// One ping_pong iteration for a runtime with an ambient spawn (`$spawn`, given each task as
+/// `$task`) and a oneshot channel (`$oneshot` makes one): see the comment above.
+macro_rules! ping_pong_iter {
+    ($rt:expr, $done_tx:expr, $done_rx:expr, $rem:expr, $oneshot:expr, |$task:ident| $spawn:expr) => {{
+        let done_tx = $done_tx.clone();
+        let rem = $rem.clone();
+        rem.store(NUM_PINGS, Relaxed);
+        $rt.block_on(async {
+            let $task = async move {
+                for _ in 0..NUM_PINGS {
+                    let rem = rem.clone();
+                    let done_tx = done_tx.clone();
+                    let $task = async move {
+                        let (tx1, rx1) = $oneshot;
+                        let (tx2, rx2) = $oneshot;
+                        let $task = async move {
+                            rx1.await.unwrap();
+                            tx2.send(()).unwrap();
+                        };
+                        $spawn;
+                        tx1.send(()).unwrap();
+                        rx2.await.unwrap();
+                        if rem.fetch_sub(1, Relaxed) == 1 {
+                            done_tx.send(()).unwrap();
+                        }
+                    };
+                    $spawn;
+                }
+            };
+            $spawn;
+            $done_rx.recv().unwrap();
+        })
+    }};
+}
+
 fn ping_pong(c: &mut Criterion) {
     let mut g = c.benchmark_group("rt_ping_pong");
     let (done_tx, done_rx) = mpsc::sync_channel::<()>(1000);
@@ -293,34 +283,14 @@ fn ping_pong(c: &mut Criterion) {
         let rt = weft_rt();
         g.bench_function("weft", |b| {
             b.iter(|| {
-                let done_tx = done_tx.clone();
-                let rem = rem.clone();
-                rem.store(NUM_PINGS, Relaxed);
-                rt.block_on(async {
-                    weft_executor::spawn(async move {
-                        for _ in 0..NUM_PINGS {
-                            let rem = rem.clone();
-                            let done_tx = done_tx.clone();
-                            weft_executor::spawn(async move {
-                                let (tx1, rx1) = weft_sync::channel::oneshot::channel::<()>();
-                                let (tx2, rx2) = weft_sync::channel::oneshot::channel::<()>();
-                                weft_executor::spawn(async move {
-                                    rx1.await.unwrap();
-                                    tx2.send(()).unwrap();
-                                })
-                                .detach();
-                                tx1.send(()).unwrap();
-                                rx2.await.unwrap();
-                                if rem.fetch_sub(1, Relaxed) == 1 {
-                                    done_tx.send(()).unwrap();
-                                }
-                            })
-                            .detach();
-                        }
-                    })
-                    .detach();
-                    done_rx.recv().unwrap();
-                })
+                ping_pong_iter!(
+                    rt,
+                    done_tx,
+                    done_rx,
+                    rem,
+                    weft_sync::channel::oneshot::channel::<()>(),
+                    |t| weft_executor::spawn(t).detach()
+                )
             })
         });
     }
@@ -328,31 +298,14 @@ fn ping_pong(c: &mut Criterion) {
         let rt = tokio_rt();
         g.bench_function("tokio", |b| {
             b.iter(|| {
-                let done_tx = done_tx.clone();
-                let rem = rem.clone();
-                rem.store(NUM_PINGS, Relaxed);
-                rt.block_on(async {
-                    tokio::spawn(async move {
-                        for _ in 0..NUM_PINGS {
-                            let rem = rem.clone();
-                            let done_tx = done_tx.clone();
-                            tokio::spawn(async move {
-                                let (tx1, rx1) = tokio::sync::oneshot::channel::<()>();
-                                let (tx2, rx2) = tokio::sync::oneshot::channel::<()>();
-                                tokio::spawn(async move {
-                                    rx1.await.unwrap();
-                                    tx2.send(()).unwrap();
-                                });
-                                tx1.send(()).unwrap();
-                                rx2.await.unwrap();
-                                if rem.fetch_sub(1, Relaxed) == 1 {
-                                    done_tx.send(()).unwrap();
-                                }
-                            });
-                        }
-                    });
-                    done_rx.recv().unwrap();
-                })
+                ping_pong_iter!(
+                    rt,
+                    done_tx,
+                    done_rx,
+                    rem,
+                    tokio::sync::oneshot::channel::<()>(),
+                    |t| tokio::spawn(t)
+                )
             })
         });
     }

@@ -32,72 +32,42 @@ const ROUND_TRIPS: usize = 1_000;
 // ---------------------------------------------------------------------------------------------
 // Mutex
 
+/// [`MUTEX_TASKS`] spawned tasks each lock `$mutex` (a `Mutex<usize>` of any of the crates)
+/// [`MUTEX_OPS`] times to increment it; the `block_on` future joins them and checks the count.
+macro_rules! contended_mutex {
+    ($rt:expr, $mutex:expr) => {
+        $rt.block_on(async {
+            let m = Arc::new($mutex);
+            let hs: Vec<_> = (0..MUTEX_TASKS)
+                .map(|_| {
+                    let m = m.clone();
+                    tokio::spawn(async move {
+                        for _ in 0..MUTEX_OPS {
+                            *m.lock().await += 1;
+                        }
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+            assert_eq!(*m.lock().await, MUTEX_TASKS * MUTEX_OPS);
+        })
+    };
+}
+
 fn mutex(c: &mut Criterion) {
     let rt = tokio_rt();
     let mut g = c.benchmark_group("sync_mutex_contended");
 
     g.bench_function("weft", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let m = Arc::new(weft_sync::Mutex::new(0usize));
-                let hs: Vec<_> = (0..MUTEX_TASKS)
-                    .map(|_| {
-                        let m = m.clone();
-                        tokio::spawn(async move {
-                            for _ in 0..MUTEX_OPS {
-                                *m.lock().await += 1;
-                            }
-                        })
-                    })
-                    .collect();
-                for h in hs {
-                    h.await.unwrap();
-                }
-                assert_eq!(*m.lock().await, MUTEX_TASKS * MUTEX_OPS);
-            })
-        })
+        b.iter(|| contended_mutex!(rt, weft_sync::Mutex::new(0usize)))
     });
     g.bench_function("tokio", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let m = Arc::new(tokio::sync::Mutex::new(0usize));
-                let hs: Vec<_> = (0..MUTEX_TASKS)
-                    .map(|_| {
-                        let m = m.clone();
-                        tokio::spawn(async move {
-                            for _ in 0..MUTEX_OPS {
-                                *m.lock().await += 1;
-                            }
-                        })
-                    })
-                    .collect();
-                for h in hs {
-                    h.await.unwrap();
-                }
-                assert_eq!(*m.lock().await, MUTEX_TASKS * MUTEX_OPS);
-            })
-        })
+        b.iter(|| contended_mutex!(rt, tokio::sync::Mutex::new(0usize)))
     });
     g.bench_function("async-lock", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let m = Arc::new(async_lock::Mutex::new(0usize));
-                let hs: Vec<_> = (0..MUTEX_TASKS)
-                    .map(|_| {
-                        let m = m.clone();
-                        tokio::spawn(async move {
-                            for _ in 0..MUTEX_OPS {
-                                *m.lock().await += 1;
-                            }
-                        })
-                    })
-                    .collect();
-                for h in hs {
-                    h.await.unwrap();
-                }
-                assert_eq!(*m.lock().await, MUTEX_TASKS * MUTEX_OPS);
-            })
-        })
+        b.iter(|| contended_mutex!(rt, async_lock::Mutex::new(0usize)))
     });
     g.finish();
 }
@@ -124,6 +94,15 @@ macro_rules! six_tasks {
     }};
 }
 
+/// Acquires and releases one permit 6 times in turn, in the calling task.
+macro_rules! six_in_turn {
+    ($acquire:expr) => {
+        for _ in 0..6 {
+            drop($acquire);
+        }
+    };
+}
+
 fn semaphore(c: &mut Criterion) {
     let rt = tokio_rt();
 
@@ -131,33 +110,15 @@ fn semaphore(c: &mut Criterion) {
     {
         let s = weft_sync::Semaphore::new(10);
         g.bench_function("weft", |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    for _ in 0..6 {
-                        drop(s.acquire().await.unwrap());
-                    }
-                })
-            })
+            b.iter(|| rt.block_on(async { six_in_turn!(s.acquire().await.unwrap()) }))
         });
         let s = tokio::sync::Semaphore::new(10);
         g.bench_function("tokio", |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    for _ in 0..6 {
-                        drop(s.acquire().await.unwrap());
-                    }
-                })
-            })
+            b.iter(|| rt.block_on(async { six_in_turn!(s.acquire().await.unwrap()) }))
         });
         let s = async_lock::Semaphore::new(10);
         g.bench_function("async-lock", |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    for _ in 0..6 {
-                        drop(s.acquire().await);
-                    }
-                })
-            })
+            b.iter(|| rt.block_on(async { six_in_turn!(s.acquire().await) }))
         });
     }
     g.finish();
@@ -186,98 +147,80 @@ fn semaphore(c: &mut Criterion) {
 // ---------------------------------------------------------------------------------------------
 // mpsc contention: 5 spawned producers × 1,000 sends, the block_on future receives 5,000.
 
-fn mpsc_weft(rt: &Runtime, cap: Option<usize>) {
-    rt.block_on(async {
-        let (tx, rx) = match cap {
-            Some(n) => weft_sync::channel::bounded::<usize>(n),
-            None => weft_sync::channel::unbounded::<usize>(),
-        };
+/// The mpsc workload on `$chan` (a `(sender, receiver)` pair): [`PRODUCERS`] spawned producers
+/// each send `0..PER_PRODUCER` through `$send`, and the calling task receives [`TOTAL`] messages
+/// through `$recv`.
+macro_rules! mpsc_workload {
+    ($chan:expr, |$tx:ident, $i:ident| $send:expr, |$rx:ident| $recv:expr) => {{
+        #[allow(unused_mut)]
+        let (tx, mut $rx) = $chan;
         for _ in 0..PRODUCERS {
-            let tx = tx.clone();
+            let $tx = tx.clone();
             tokio::spawn(async move {
-                for i in 0..PER_PRODUCER {
-                    tx.send(i).await.unwrap();
+                for $i in 0..PER_PRODUCER {
+                    $send;
                 }
             });
         }
         for _ in 0..TOTAL {
-            rx.recv().await.unwrap();
+            $recv;
         }
+    }};
+}
+
+fn mpsc_weft(rt: &Runtime, cap: Option<usize>) {
+    rt.block_on(async {
+        mpsc_workload!(
+            match cap {
+                Some(n) => weft_sync::channel::bounded::<usize>(n),
+                None => weft_sync::channel::unbounded::<usize>(),
+            },
+            |tx, i| tx.send(i).await.unwrap(),
+            |rx| rx.recv().await.unwrap()
+        )
     })
 }
 
 fn mpsc_tokio(rt: &Runtime, cap: Option<usize>) {
     rt.block_on(async {
         match cap {
-            Some(n) => {
-                let (tx, mut rx) = tokio::sync::mpsc::channel::<usize>(n);
-                for _ in 0..PRODUCERS {
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        for i in 0..PER_PRODUCER {
-                            tx.send(i).await.unwrap();
-                        }
-                    });
-                }
-                for _ in 0..TOTAL {
-                    rx.recv().await.unwrap();
-                }
-            }
-            None => {
-                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<usize>();
-                for _ in 0..PRODUCERS {
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        for i in 0..PER_PRODUCER {
-                            tx.send(i).unwrap();
-                        }
-                    });
-                }
-                for _ in 0..TOTAL {
-                    rx.recv().await.unwrap();
-                }
-            }
+            Some(n) => mpsc_workload!(
+                tokio::sync::mpsc::channel::<usize>(n),
+                |tx, i| tx.send(i).await.unwrap(),
+                |rx| rx.recv().await.unwrap()
+            ),
+            None => mpsc_workload!(
+                tokio::sync::mpsc::unbounded_channel::<usize>(),
+                |tx, i| tx.send(i).unwrap(),
+                |rx| rx.recv().await.unwrap()
+            ),
         }
     })
 }
 
 fn mpsc_async_channel(rt: &Runtime, cap: Option<usize>) {
     rt.block_on(async {
-        let (tx, rx) = match cap {
-            Some(n) => async_channel::bounded::<usize>(n),
-            None => async_channel::unbounded::<usize>(),
-        };
-        for _ in 0..PRODUCERS {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                for i in 0..PER_PRODUCER {
-                    tx.send(i).await.unwrap();
-                }
-            });
-        }
-        for _ in 0..TOTAL {
-            rx.recv().await.unwrap();
-        }
+        mpsc_workload!(
+            match cap {
+                Some(n) => async_channel::bounded::<usize>(n),
+                None => async_channel::unbounded::<usize>(),
+            },
+            |tx, i| tx.send(i).await.unwrap(),
+            |rx| rx.recv().await.unwrap()
+        )
     })
 }
 
 fn mpsc_flume(rt: &Runtime, cap: Option<usize>) {
     rt.block_on(async {
-        let (tx, rx) = match cap {
-            Some(n) => flume::bounded::<usize>(n),
-            None => flume::unbounded::<usize>(),
-        };
-        for _ in 0..PRODUCERS {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                for i in 0..PER_PRODUCER {
-                    tx.send_async(i).await.unwrap();
-                }
-            });
-        }
-        for _ in 0..TOTAL {
-            rx.recv_async().await.unwrap();
-        }
+        mpsc_workload!(
+            match cap {
+                Some(n) => flume::bounded::<usize>(n),
+                None => flume::unbounded::<usize>(),
+            },
+            |tx, i| tx.send_async(i).await.unwrap(),
+            |rx| rx.recv_async().await.unwrap()
+        )
     })
 }
 
@@ -286,21 +229,14 @@ fn mpsc_flume(rt: &Runtime, cap: Option<usize>) {
 /// a worker, so that is legal here.
 fn mpsc_crossbeam(rt: &Runtime, cap: Option<usize>) {
     rt.block_on(async {
-        let (tx, rx) = match cap {
-            Some(n) => crossbeam_channel::bounded::<usize>(n),
-            None => crossbeam_channel::unbounded::<usize>(),
-        };
-        for _ in 0..PRODUCERS {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                for i in 0..PER_PRODUCER {
-                    tx.send(i).unwrap();
-                }
-            });
-        }
-        for _ in 0..TOTAL {
-            rx.recv().unwrap();
-        }
+        mpsc_workload!(
+            match cap {
+                Some(n) => crossbeam_channel::bounded::<usize>(n),
+                None => crossbeam_channel::unbounded::<usize>(),
+            },
+            |tx, i| tx.send(i).unwrap(),
+            |rx| rx.recv().unwrap()
+        )
     })
 }
 

@@ -8,26 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{multi, run_as_child, within};
 use weft_executor::task::{self, UnhandledError};
 use weft_executor::{spawn, yield_now, JoinError, LocalRuntime, Runtime, Task};
-
-/// Runs `f` on a helper thread and fails the test if it takes longer than `secs` (a lost
-/// wake-up shows up as a timeout, not a hung test suite).
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("timed out after {secs} s"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the test body panicked"),
-    }
-}
-
-fn rt(n: usize) -> Runtime {
-    Runtime::builder().worker_threads(n).build().unwrap()
-}
 
 /// A future that stays pending until `open` is called.
 #[derive(Clone, Default)]
@@ -78,6 +63,19 @@ impl Drop for OnDrop {
         if let Some(tx) = self.0.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// Pending forever while holding `d` (so `d` reports when the task is cancelled).
+async fn pending_holding(d: OnDrop) {
+    let _d = d;
+    std::future::pending::<()>().await
+}
+
+/// Yields until `stop` is set: a task that is always ready to run.
+async fn yield_until(stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::SeqCst) {
+        yield_now().await;
     }
 }
 
@@ -192,7 +190,7 @@ fn woken_from_another_thread_while_running_is_repolled() {
                 flag.store(true, Ordering::Release);
             }
         });
-        let rt = rt(2);
+        let rt = multi(2);
         let n = rt.block_on(async move {
             let t = spawn(async move {
                 for _ in 0..10_000 {
@@ -215,7 +213,7 @@ fn woken_from_another_thread_while_running_is_repolled() {
 #[test]
 fn dropping_a_task_cancels_it_before_its_next_poll() {
     within(30, || {
-        let rt = rt(2);
+        let rt = multi(2);
         let gate = Gate::default();
         let after = Arc::new(AtomicBool::new(false));
         // Signalled once the task is suspended at its await.
@@ -241,7 +239,7 @@ fn dropping_a_task_cancels_it_before_its_next_poll() {
 #[test]
 fn detached_task_keeps_running() {
     within(30, || {
-        let rt = rt(2);
+        let rt = multi(2);
         let (tx, rx) = mpsc::channel();
         rt.spawn(async move {
             for _ in 0..10 {
@@ -287,7 +285,7 @@ fn panic_becomes_join_error_and_worker_survives() {
 #[test]
 fn cancel_returns_output_or_cancelled() {
     within(30, || {
-        let rt = rt(1);
+        let rt = multi(1);
         rt.block_on(async {
             let t = spawn(async { 5 });
             while !t.is_finished() {
@@ -325,11 +323,7 @@ fn starvation_on(rt: Runtime) {
         // ... and a task injected from outside must run too (global queue checked every 61 ticks).
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
-        let busy = rt.spawn(async move {
-            while !s.load(Ordering::SeqCst) {
-                yield_now().await;
-            }
-        });
+        let busy = rt.spawn(yield_until(s));
         let s = stop.clone();
         let other = rt.spawn(async move { s.store(true, Ordering::SeqCst) });
         rt.block_on(async {
@@ -341,7 +335,7 @@ fn starvation_on(rt: Runtime) {
 
 #[test]
 fn busy_yielding_task_cannot_starve_timer_or_other_tasks() {
-    starvation_on(rt(1));
+    starvation_on(multi(1));
 }
 
 #[test]
@@ -405,11 +399,7 @@ fn busy_yielding_task_cannot_starve_on_local_runtime() {
         let rt = LocalRuntime::new().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
-        let busy = rt.spawn_local(async move {
-            while !s.load(Ordering::SeqCst) {
-                yield_now().await;
-            }
-        });
+        let busy = rt.spawn_local(yield_until(s));
         let s = stop.clone();
         rt.block_on(async move {
             let t = weft_executor::spawn(async move {
@@ -441,12 +431,7 @@ fn run_returns_value_and_leaves_no_task_running() {
             })
             .detach();
             // A detached task waiting on something that never happens.
-            let d = OnDrop(Some(dropped_tx));
-            spawn(async move {
-                let _d = d;
-                std::future::pending::<()>().await;
-            })
-            .detach();
+            spawn(pending_holding(OnDrop(Some(dropped_tx)))).detach();
             yield_now().await;
             "value"
         });
@@ -531,24 +516,20 @@ fn debug_mode_off_reports_nothing() {
 #[test]
 fn alive_tasks_are_listed_then_cancelled_at_shutdown() {
     within(30, || {
-        let rt = rt(1);
+        let rt = multi(1);
         let (dropped_tx, dropped_rx) = mpsc::channel();
-        let d = OnDrop(Some(dropped_tx));
-        let t = task::Builder::new().name("stuck").spawn(async move {
-            let _d = d;
-            std::future::pending::<()>().await
-        });
+        let t = task::Builder::new()
+            .name("stuck")
+            .spawn(pending_holding(OnDrop(Some(dropped_tx))));
         // Outside a runtime, spawn goes to the global runtime; dropping the Task cancels it.
         drop(t);
         dropped_rx.recv_timeout(Duration::from_secs(10)).unwrap();
         let (dropped_tx, dropped_rx) = mpsc::channel();
         let h = rt.handle();
         let t = rt.block_on(async move {
-            let d = OnDrop(Some(dropped_tx));
-            let t = task::Builder::new().name("stuck").spawn(async move {
-                let _d = d;
-                std::future::pending::<()>().await
-            });
+            let t = task::Builder::new()
+                .name("stuck")
+                .spawn(pending_holding(OnDrop(Some(dropped_tx))));
             Some(t)
         });
         let t = t.unwrap();
@@ -633,7 +614,7 @@ fn detach_or_report_reports_err_once() {
 #[test]
 fn task_current_and_ids() {
     within(30, || {
-        let rt = rt(2);
+        let rt = multi(2);
         rt.block_on(async {
             assert!(task::try_current().is_none());
             let t = task::Builder::new()
@@ -703,14 +684,9 @@ fn spawn_local_inside_run_and_block_on() {
 #[test]
 fn shutdown_timeout_cancels_tasks() {
     within(30, || {
-        let rt = rt(2);
+        let rt = multi(2);
         let (dropped_tx, dropped_rx) = mpsc::channel();
-        let d = OnDrop(Some(dropped_tx));
-        rt.spawn(async move {
-            let _d = d;
-            std::future::pending::<()>().await
-        })
-        .detach();
+        rt.spawn(pending_holding(OnDrop(Some(dropped_tx)))).detach();
         assert!(rt.shutdown_timeout(Duration::from_secs(5)));
         dropped_rx.try_recv().unwrap();
     });
@@ -719,7 +695,7 @@ fn shutdown_timeout_cancels_tasks() {
 #[test]
 fn spawn_after_shutdown_is_cancelled() {
     within(30, || {
-        let rt = rt(1);
+        let rt = multi(1);
         let h = rt.handle();
         drop(rt);
         let ran = Arc::new(AtomicBool::new(false));
@@ -821,7 +797,7 @@ fn spawn_local_outside_a_local_executor_panics() {
 #[test]
 fn busy_yielding_task_cannot_starve_io() {
     within(30, || {
-        let rt = rt(1);
+        let rt = multi(1);
         let listener = weft_reactor::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
@@ -882,18 +858,7 @@ fn strict_mode_aborts_on_an_unhandled_panic() {
         rt.block_on(Gate::default().wait()); // never opens: only the abort ends this
         unreachable!();
     }
-    let out = within(60, || {
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "strict_mode_aborts_on_an_unhandled_panic",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD, "1")
-            .output()
-            .unwrap()
-    });
+    let out = run_as_child("strict_mode_aborts_on_an_unhandled_panic", CHILD);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     #[cfg(unix)]

@@ -3,7 +3,10 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use weft_executor::{yield_now, Runtime};
+mod common;
+
+use common::multi;
+use weft_executor::yield_now;
 
 /// tokio's `spawn_many_remote_busy1` shape: while 8 tasks loop on `yield_now` (so no worker's local
 /// queue ever empties), 1,000 tasks spawned from outside must not wait ~61 picks each. Counting the
@@ -12,7 +15,7 @@ use weft_executor::{yield_now, Runtime};
 /// small fraction of that (measured: a few hundred to a few thousand).
 #[test]
 fn remote_spawns_are_not_starved_by_yielding_tasks() {
-    let rt = Runtime::builder().worker_threads(2).build().unwrap();
+    let rt = multi(2);
     let stop = Arc::new(AtomicBool::new(false));
     let yields = Arc::new(AtomicU64::new(0));
     let busy: Vec<_> = (0..8)

@@ -4,20 +4,10 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use weft_executor::{spawn, LocalRuntime, Runtime};
+mod common;
 
-/// Runs `f` on a helper thread and fails the test if it takes longer than `secs`.
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("timed out after {secs} s"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the test body panicked"),
-    }
-}
+use common::{run_as_child, within};
+use weft_executor::{spawn, LocalRuntime, Runtime};
 
 /// Before the fix the hook ran inside `async-task`'s output drop, which aborts the whole process
 /// when it unwinds.
@@ -141,18 +131,7 @@ fn strict_mode_aborts_even_if_the_hook_panics() {
         rt.block_on(std::future::pending::<()>());
         unreachable!();
     }
-    let out = within(60, || {
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "strict_mode_aborts_even_if_the_hook_panics",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD, "1")
-            .output()
-            .unwrap()
-    });
+    let out = run_as_child("strict_mode_aborts_even_if_the_hook_panics", CHILD);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("strict hook panics"), "{stderr}");

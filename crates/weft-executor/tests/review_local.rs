@@ -3,23 +3,12 @@
 //! registered after the inner drive returned, so the outer `block_on` was never woken again.
 
 use std::rc::Rc;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use weft_executor::LocalRuntime;
+mod common;
 
-/// Runs `f` on a helper thread and fails the test if it takes longer than `secs`.
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("timed out after {secs} s"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the test body panicked"),
-    }
-}
+use common::within;
+use weft_executor::LocalRuntime;
 
 #[test]
 fn run_until_nested_in_block_on_of_the_same_runtime_does_not_lose_wakes() {

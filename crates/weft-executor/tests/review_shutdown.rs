@@ -2,34 +2,13 @@
 //! awaited afterwards resolves instead of hanging.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
-use std::sync::Arc;
-use std::time::Duration;
 
-use weft_executor::{spawn_local, yield_now, Runtime};
+mod common;
 
-/// Runs `f` on a helper thread and fails the test if it takes longer than `secs`.
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("timed out after {secs} s"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the test body panicked"),
-    }
-}
-
-/// Sets its flag when dropped.
-struct DropFlag(Arc<AtomicBool>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
+use common::{flag, multi, within, DropFlag};
+use weft_executor::{spawn_local, yield_now};
 
 /// Before the fix, `Runtime::block_on` (and so `run` and `#[weft::test]`) cancelled its local
 /// tasks only when the future returned: a panic leaked them (a reference cycle through the
@@ -37,8 +16,8 @@ impl Drop for DropFlag {
 #[test]
 fn local_tasks_are_cancelled_when_the_block_on_future_panics() {
     within(30, || {
-        let rt = Runtime::builder().worker_threads(1).build().unwrap();
-        let dropped = Arc::new(AtomicBool::new(false));
+        let rt = multi(1);
+        let dropped = flag();
         let d = dropped.clone();
         let (tx, rx) = mpsc::channel();
         let r = catch_unwind(AssertUnwindSafe(|| {
@@ -67,7 +46,7 @@ fn local_tasks_are_cancelled_when_the_block_on_future_panics() {
 #[test]
 fn task_awaited_across_runtime_drop_resolves() {
     within(30, || {
-        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        let rt = multi(2);
         let (started_tx, started_rx) = mpsc::channel::<()>();
         let t = rt.spawn(async move {
             started_tx.send(()).unwrap();

@@ -2,21 +2,15 @@
 
 use std::future::{pending, Future};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_lite::StreamExt;
-use weft_executor::{
-    as_completed, gather, gather_settled, race, try_gather, wait, LocalRuntime, ReturnWhen, Runtime,
-};
+mod common;
 
-struct DropFlag(Arc<AtomicBool>);
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.store(true, SeqCst);
-    }
-}
+use common::{flag, multi, paused, DropFlag};
+use futures_lite::StreamExt;
+use weft_executor::{as_completed, gather, gather_settled, race, try_gather, wait, ReturnWhen};
 
 type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -25,13 +19,6 @@ fn after<T: Send + 'static>(ms: u64, v: T) -> BoxFut<T> {
         weft_timer::sleep(Duration::from_millis(ms)).await;
         v
     })
-}
-
-fn paused() -> LocalRuntime {
-    LocalRuntime::builder()
-        .start_paused(true)
-        .build_local()
-        .unwrap()
 }
 
 #[test]
@@ -81,7 +68,7 @@ fn gather_settled_turns_panics_into_values_and_keeps_going() {
 #[test]
 fn try_gather_short_circuits_and_cancels_the_rest() {
     paused().block_on(async {
-        let dropped = Arc::new(AtomicBool::new(false));
+        let dropped = flag();
         let d = DropFlag(dropped.clone());
         let t0 = weft_timer::now();
         let r: Result<Vec<i32>, &str> = try_gather([
@@ -100,7 +87,7 @@ fn try_gather_short_circuits_and_cancels_the_rest() {
         let ok: Result<Vec<i32>, &str> = try_gather([after(3, Ok(1)), after(1, Ok(2))]).await;
         assert_eq!(ok, Ok(vec![1, 2]));
         // Macro form.
-        let dropped2 = Arc::new(AtomicBool::new(false));
+        let dropped2 = flag();
         let d2 = DropFlag(dropped2.clone());
         let r = weft_executor::try_gather!(after(1, Err::<u8, _>("m")), async move {
             let _d = d2;
@@ -115,7 +102,7 @@ fn try_gather_short_circuits_and_cancels_the_rest() {
 #[test]
 fn race_first_wins_and_losers_are_dropped() {
     paused().block_on(async {
-        let dropped = Arc::new(AtomicBool::new(false));
+        let dropped = flag();
         let d = DropFlag(dropped.clone());
         let w = race([
             after(50, "slow"),
@@ -140,7 +127,7 @@ fn as_completed_yields_in_completion_order() {
         let s = as_completed([after(30, 'a'), after(10, 'b')]).with_index();
         assert_eq!(s.collect::<Vec<_>>().await, [(1, 'b'), (0, 'a')]);
         // Dropping the stream drops what has not completed.
-        let dropped = Arc::new(AtomicBool::new(false));
+        let dropped = flag();
         let d = DropFlag(dropped.clone());
         let mut s = as_completed([
             after(1, 1),
@@ -159,7 +146,7 @@ fn as_completed_yields_in_completion_order() {
 // §2.8 item 14: wait returns (done, pending) and never cancels the pending ones.
 #[test]
 fn wait_never_cancels_pending_tasks() {
-    let rt = Runtime::builder().worker_threads(2).build().unwrap();
+    let rt = multi(2);
     rt.block_on(async {
         let gate = Arc::new(weft_sync::Event::new());
         let gated = |r: Result<u64, String>| {

@@ -6,28 +6,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use weft_executor::{task_group, GroupError, LocalRuntime, Runtime, SpawnError, TaskGroup};
+mod common;
+
+use common::{flag, local, multi, paused, DropFlag};
+use weft_executor::{task_group, GroupError, Runtime, SpawnError, TaskGroup};
 use weft_sync::Event;
-
-/// Sets its flag when dropped (observes cancellation through destructors).
-struct DropFlag(Arc<AtomicBool>);
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.store(true, SeqCst);
-    }
-}
-
-fn flag() -> Arc<AtomicBool> {
-    Arc::new(AtomicBool::new(false))
-}
-
-fn local() -> LocalRuntime {
-    LocalRuntime::new().unwrap()
-}
-
-fn multi(n: usize) -> Runtime {
-    Runtime::builder().worker_threads(n).build().unwrap()
-}
 
 fn counting_runtime(n: usize) -> (Runtime, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -294,10 +277,7 @@ fn external_cancel_during_join_propagates_and_reports_failures() {
 // (asyncio gh-155433): the result is the timeout, not a silent success.
 #[test]
 fn timeout_wrapping_group_in_same_tick_as_group_cancel_is_elapsed() {
-    let rt = LocalRuntime::builder()
-        .start_paused(true)
-        .build_local()
-        .unwrap();
+    let rt = paused();
     rt.block_on(async {
         let r = weft_timer::timeout(
             Duration::from_millis(10),
@@ -316,10 +296,7 @@ fn timeout_wrapping_group_in_same_tick_as_group_cancel_is_elapsed() {
 // Item 7 bis: a child failing in the same tick as the deadline: the result is never a success.
 #[test]
 fn timeout_wrapping_group_in_same_tick_as_child_failure_is_never_ok() {
-    let rt = LocalRuntime::builder()
-        .start_paused(true)
-        .build_local()
-        .unwrap();
+    let rt = paused();
     rt.block_on(async {
         let mut g = TaskGroup::<(), String>::new();
         g.spawn(async {
@@ -618,10 +595,7 @@ fn panic_in_scoped_body_unwinds_and_cancels_children() {
 // ends, so the group still terminates.
 #[test]
 fn grace_period_allows_async_cleanup_then_hard_cancels() {
-    let rt = LocalRuntime::builder()
-        .start_paused(true)
-        .build_local()
-        .unwrap();
+    let rt = paused();
     rt.block_on(async {
         let grace = Duration::from_secs(1);
         let mut g = TaskGroup::<(), String>::new().grace_period(grace);

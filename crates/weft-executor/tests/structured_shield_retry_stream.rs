@@ -1,37 +1,25 @@
 //! shield (§2.8 item 13), retry under virtual time, and the stream generator.
 
 use std::future::pending;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
+use common::{flag, multi, paused, DropFlag};
 use futures_lite::StreamExt;
 use weft_executor::{
     retry, retry_if, shield, shutdown_shielded, stream, wait_shielded, LocalRuntime, RetryPolicy,
-    Runtime,
 };
 use weft_sync::Event;
 
-struct DropFlag(Arc<AtomicBool>);
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.store(true, SeqCst);
-    }
-}
-
-fn paused() -> LocalRuntime {
-    LocalRuntime::builder()
-        .start_paused(true)
-        .build_local()
-        .unwrap()
-}
-
 #[test]
 fn shield_survives_the_awaiter_being_dropped() {
-    let rt = Runtime::builder().worker_threads(2).build().unwrap();
+    let rt = multi(2);
     rt.block_on(async {
         let go = Arc::new(Event::new());
-        let finished = Arc::new(AtomicBool::new(false));
+        let finished = flag();
         let (g, f) = (go.clone(), finished.clone());
         let s = shield(async move {
             g.wait().await;
@@ -53,7 +41,7 @@ fn shield_survives_the_awaiter_being_dropped() {
 
 #[test]
 fn shutdown_reports_abandoned_shielded_work() {
-    let rt = Runtime::builder().worker_threads(1).build().unwrap();
+    let rt = multi(1);
     let go = Arc::new(Event::new());
     let g = go.clone();
     let report = rt.block_on(async move {
@@ -73,7 +61,7 @@ fn shutdown_reports_abandoned_shielded_work() {
 
 #[test]
 fn shielded_work_of_another_runtime_is_not_waited_for() {
-    let a = Runtime::builder().worker_threads(1).build().unwrap();
+    let a = multi(1);
     let b = LocalRuntime::new().unwrap();
     a.block_on(async { drop(shield(pending::<()>())) }); // detached, never finishes
     let report = b.block_on(wait_shielded(Duration::from_secs(10)));
@@ -174,7 +162,7 @@ fn generator_yields_in_order_and_runs_lazily() {
 #[test]
 fn dropping_the_stream_drops_the_generator() {
     paused().block_on(async {
-        let dropped = Arc::new(AtomicBool::new(false));
+        let dropped = flag();
         let d = DropFlag(dropped.clone());
         let mut s = stream(|y| async move {
             let _d = d;
@@ -194,7 +182,7 @@ fn dropping_the_stream_drops_the_generator() {
 
 #[test]
 fn run_waits_for_shielded_work_before_returning() {
-    let done = Arc::new(AtomicBool::new(false));
+    let done = flag();
     let d = done.clone();
     weft_executor::run(async move {
         // The awaiter is dropped at once; the shielded work still has 20 ms of "work" to do
