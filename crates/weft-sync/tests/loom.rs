@@ -1,4 +1,5 @@
-//! loom models for the waiter queue, Semaphore, Mutex, oneshot and the bounded channel.
+//! loom models for the waiter queue, Semaphore, Mutex, the lock-free oneshot and the bounded
+//! channel.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test --profile loom -p weft-sync --test loom`
 //! (`cargo xtask loom`). Compiles to nothing without `--cfg loom`.
@@ -108,6 +109,72 @@ fn oneshot_sender_dropped() {
         let (tx, rx) = channel::oneshot::channel::<u8>();
         let t = thread::spawn(move || drop(tx));
         assert!(block_on(rx).is_err());
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn oneshot_reregister_races_send() {
+    // The receiver registers one waker, then re-polls with another (block_on's) while the value
+    // is sent: the swap (clear RX_WAKER, rewrite the slot, set it again) must not lose the wake.
+    loom::model(|| {
+        let (tx, mut rx) = channel::oneshot::channel();
+        let t = thread::spawn(move || tx.send(5u8).unwrap());
+        let first = poll_once(std::pin::Pin::new(&mut rx));
+        let got = match first {
+            Poll::Ready(v) => v,
+            Poll::Pending => block_on(rx),
+        };
+        assert_eq!(got, Ok(5));
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn oneshot_close_races_send_loses_nothing() {
+    // `close` against `send`: either the send fails and returns the value, or it succeeded and
+    // the value is still there for `try_recv`; never both, never neither.
+    loom::model(|| {
+        let (tx, mut rx) = channel::oneshot::channel();
+        let t = thread::spawn(move || tx.send(String::from("v")).err());
+        rx.close();
+        let returned = t.join().unwrap();
+        let received = rx.try_recv().ok();
+        assert!(returned.is_some() != received.is_some());
+        assert_eq!(returned.or(received).as_deref(), Some("v"));
+        assert_eq!(rx.try_recv(), Err(channel::oneshot::TryRecvError::Closed));
+    });
+}
+
+#[test]
+fn oneshot_receiver_drop_races_send_drops_value_once() {
+    loom::model(|| {
+        let value = Arc::new(());
+        let (tx, rx) = channel::oneshot::channel();
+        let v2 = value.clone();
+        let t = thread::spawn(move || drop(tx.send(v2)));
+        drop(rx);
+        t.join().unwrap();
+        // Whichever side ended up owning it dropped it exactly once.
+        assert_eq!(Arc::strong_count(&value), 1);
+    });
+}
+
+#[test]
+fn oneshot_closed_wakes_sender() {
+    // `Sender::closed` registers its waker (possibly re-registering) while the receiver is
+    // dropped: it must complete.
+    loom::model(|| {
+        let (mut tx, rx) = channel::oneshot::channel::<u8>();
+        let t = thread::spawn(move || drop(rx));
+        {
+            let mut closed = pin!(tx.closed());
+            if poll_once(closed.as_mut()).is_pending() {
+                block_on(closed);
+            }
+        }
+        assert!(tx.is_closed());
+        assert!(tx.send(1).is_err());
         t.join().unwrap();
     });
 }

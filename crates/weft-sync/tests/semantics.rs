@@ -237,6 +237,56 @@ fn oneshot_basics() {
 }
 
 #[test]
+fn oneshot_wakes_the_latest_waker_once() {
+    // The receiver moves between "tasks" (wakers): only the waker of the last poll is woken, once,
+    // and a value sent while a poll was pending stays for the next poll.
+    use common::CountingWaker;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::atomic::Ordering;
+    use std::task::{Context, Waker};
+
+    let (tx, mut rx) = oneshot::channel::<u32>();
+    let (a, b) = (
+        Arc::new(CountingWaker::default()),
+        Arc::new(CountingWaker::default()),
+    );
+    let mut poll_with = |w: &Arc<CountingWaker>| {
+        let waker = Waker::from(w.clone());
+        Pin::new(&mut rx).poll(&mut Context::from_waker(&waker))
+    };
+    assert!(poll_with(&a).is_pending());
+    assert!(poll_with(&a).is_pending()); // same waker: kept
+    assert!(poll_with(&b).is_pending()); // replaced
+    tx.send(9).unwrap();
+    assert_eq!(a.count.load(Ordering::SeqCst), 0);
+    assert_eq!(b.count.load(Ordering::SeqCst), 1);
+    assert_eq!(poll_with(&a), Poll::Ready(Ok(9)));
+    // Completed: a later poll reports the channel closed instead of a second value.
+    assert_eq!(poll_with(&a), Poll::Ready(Err(oneshot::RecvError)));
+    assert_eq!(b.count.load(Ordering::SeqCst), 1);
+
+    // Sender dropped while the receiver waits: woken once, then `RecvError`.
+    let (tx, mut rx) = oneshot::channel::<u32>();
+    let c = Arc::new(CountingWaker::default());
+    let waker = Waker::from(c.clone());
+    assert!(Pin::new(&mut rx)
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    assert!(!tx.is_closed());
+    drop(tx);
+    assert_eq!(c.count.load(Ordering::SeqCst), 1);
+    assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
+
+    // A value sent and never received is dropped with the receiver, not leaked.
+    let v = Arc::new(());
+    let (tx, rx) = oneshot::channel();
+    tx.send(v.clone()).unwrap();
+    drop(rx);
+    assert_eq!(Arc::strong_count(&v), 1);
+}
+
+#[test]
 fn broadcast_lag_and_close() {
     let (tx, mut rx) = broadcast::channel(2);
     let mut late = tx.subscribe();

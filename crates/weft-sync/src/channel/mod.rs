@@ -32,6 +32,7 @@ use crate::loom::Arc;
 use crate::qcore::{Core, GetState, PutState, TryGet, TryPut};
 
 pub mod broadcast;
+#[allow(unsafe_code)]
 pub mod oneshot;
 pub mod watch;
 

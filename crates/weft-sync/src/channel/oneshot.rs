@@ -14,17 +14,20 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::loom::{Arc, Mutex};
+use crate::loom::atomic::{
+    AtomicUsize,
+    Ordering::{AcqRel, Acquire},
+};
+use crate::loom::{Arc, UnsafeCell};
 
 /// Creates a oneshot channel.
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let inner = Arc::new(Mutex::new(State {
-        value: None,
-        tx_alive: true,
-        rx_alive: true,
-        rx_waker: None,
-        tx_waker: None,
-    }));
+    let inner = Arc::new(Inner {
+        state: AtomicUsize::new(0),
+        value: UnsafeCell::new(None),
+        rx_waker: UnsafeCell::new(None),
+        tx_waker: UnsafeCell::new(None),
+    });
     (
         Sender {
             inner: inner.clone(),
@@ -33,14 +36,87 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     )
 }
 
-// A oneshot has at most one waiter on each side, so it keeps one waker slot per side instead of a
-// full `WaitList`.
-struct State<T> {
-    value: Option<T>,
-    tx_alive: bool,
-    rx_alive: bool,
-    rx_waker: Option<Waker>,
-    tx_waker: Option<Waker>,
+// Lock-free: one atomic state word and three slots whose ownership the bits decide.
+//
+// * `value`: the sender writes it, then sets `VALUE` (only while `RX_CLOSED` is clear, by CAS);
+//   from then on only the receiver touches it. If the CAS finds `RX_CLOSED`, the sender takes the
+//   value back (the receiver never reads the slot without `VALUE`).
+// * `rx_waker` (`tx_waker` mirrors it with `TX_WAKER` / `RX_CLOSED`): owned by the receiver while
+//   `RX_WAKER` is clear. To (re)register, the receiver clears `RX_WAKER`, and writes the slot only
+//   if that RMW shows the sender not yet done (`VALUE`/`TX_DONE` clear); then it sets `RX_WAKER`
+//   and re-checks the completion bits that RMW returns (a sender that completed in between saw no
+//   waker, so the receiver completes by itself). While `RX_WAKER` is set the slot is only read
+//   (`will_wake`, `wake_by_ref`), by both sides; the sender reads it only after the RMW that
+//   completed it returned `RX_WAKER` set. The slots are freed with the shared state.
+const VALUE: usize = 1;
+const TX_DONE: usize = 2;
+const RX_CLOSED: usize = 4;
+const RX_WAKER: usize = 8;
+const TX_WAKER: usize = 16;
+
+struct Inner<T> {
+    state: AtomicUsize,
+    value: UnsafeCell<Option<T>>,
+    rx_waker: UnsafeCell<Option<Waker>>,
+    tx_waker: UnsafeCell<Option<Waker>>,
+}
+
+// SAFETY: the slots are accessed following the protocol above (exclusive writes, shared reads
+// only of `Waker`s, which are `Sync`); `T` crosses threads, so it must be `Send`.
+unsafe impl<T: Send> Sync for Inner<T> {}
+
+impl<T> Inner<T> {
+    /// Wakes the waker in `slot`, whose bit the caller's RMW found set.
+    fn wake_slot(slot: &UnsafeCell<Option<Waker>>) {
+        slot.with(|p| {
+            // SAFETY: the bit guarding `slot` is set, so its owner only reads it until it sees
+            // the completion bit this thread has just set, after which it never writes it again.
+            let w = unsafe { &*p };
+            if let Some(w) = w {
+                w.wake_by_ref();
+            }
+        });
+    }
+
+    /// One registration step of the waker protocol for the side whose slot is `slot` (guarded by
+    /// `bit`), which waits for any bit of `done`. Returns the state word in which the wait ended
+    /// (some `done` bit set), or `None` when the waker is registered.
+    fn register(
+        &self,
+        slot: &UnsafeCell<Option<Waker>>,
+        bit: usize,
+        done: usize,
+        waker: &Waker,
+    ) -> Option<usize> {
+        let mut s = self.state.load(Acquire);
+        if s & done != 0 {
+            return Some(s);
+        }
+        if s & bit != 0 {
+            // SAFETY: `bit` is set, so the slot is only read (see the protocol above).
+            let same = slot.with(|p| unsafe { &*p }.as_ref().is_some_and(|w| w.will_wake(waker)));
+            if same {
+                return None;
+            }
+            s = self.state.fetch_and(!bit, AcqRel);
+            if s & done != 0 {
+                // The other side may be reading the slot: leave it alone.
+                return Some(s);
+            }
+        }
+        // SAFETY: `bit` is clear and the other side has not completed, so it will not read the
+        // slot before it sees `bit` set again (by the RMW below, which publishes this write).
+        slot.with_mut(|p| unsafe { *p = Some(waker.clone()) });
+        s = self.state.fetch_or(bit, AcqRel);
+        (s & done != 0).then_some(s)
+    }
+
+    /// Takes the value after `VALUE` was observed (`None` if it was already taken).
+    fn take_value(&self) -> Option<T> {
+        // SAFETY: `VALUE` is set, so the sender no longer touches the slot, and the only caller
+        // is the receiver, through `&mut self`.
+        self.value.with_mut(|p| unsafe { (*p).take() })
+    }
 }
 
 /// The sender was dropped without sending.
@@ -77,28 +153,44 @@ impl std::error::Error for TryRecvError {}
 
 /// Sends the one value.
 pub struct Sender<T> {
-    inner: Arc<Mutex<State<T>>>,
+    inner: Arc<Inner<T>>,
 }
 
 impl<T> Sender<T> {
     /// Sends `value`. Fails, returning it, if the receiver was dropped or closed.
     pub fn send(self, value: T) -> Result<(), T> {
-        let mut st = self.inner.lock();
-        if !st.rx_alive {
+        let inner = &self.inner;
+        let mut s = inner.state.load(Acquire);
+        if s & RX_CLOSED != 0 {
             return Err(value);
         }
-        st.value = Some(value);
-        let w = st.rx_waker.take();
-        drop(st);
-        if let Some(w) = w {
-            w.wake();
+        // SAFETY: `VALUE` is clear, so the receiver does not touch the slot; the `Release` half of
+        // the CAS below publishes this write.
+        inner.value.with_mut(|p| unsafe { *p = Some(value) });
+        loop {
+            if s & RX_CLOSED != 0 {
+                // SAFETY: `VALUE` was never set, so the slot is still the sender's.
+                let value = inner.value.with_mut(|p| unsafe { (*p).take() });
+                return Err(value.expect("oneshot value vanished"));
+            }
+            match inner
+                .state
+                .compare_exchange_weak(s, s | VALUE, AcqRel, Acquire)
+            {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
+        if s & RX_WAKER != 0 {
+            Inner::<T>::wake_slot(&inner.rx_waker);
         }
         Ok(())
+        // `self` drops here and sets `TX_DONE`; it does not wake again (`VALUE` is set).
     }
 
     /// `true` if the receiver was dropped or closed (a send would fail).
     pub fn is_closed(&self) -> bool {
-        !self.inner.lock().rx_alive
+        self.inner.state.load(Acquire) & RX_CLOSED != 0
     }
 
     /// Waits until the receiver is dropped or closed (useful to abandon work nobody awaits).
@@ -112,13 +204,9 @@ impl<T> Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let mut st = self.inner.lock();
-        st.tx_alive = false;
-        st.tx_waker = None;
-        let w = st.rx_waker.take();
-        drop(st);
-        if let Some(w) = w {
-            w.wake();
+        let s = self.inner.state.fetch_or(TX_DONE, AcqRel);
+        if s & (RX_WAKER | VALUE) == RX_WAKER {
+            Inner::<T>::wake_slot(&self.inner.rx_waker);
         }
     }
 }
@@ -138,12 +226,11 @@ pub struct Closed<'a, T> {
 impl<T> Future for Closed<'_, T> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut st = self.tx.inner.lock();
-        if !st.rx_alive {
-            return Poll::Ready(());
+        let inner = &self.tx.inner;
+        match inner.register(&inner.tx_waker, TX_WAKER, RX_CLOSED, cx.waker()) {
+            Some(_) => Poll::Ready(()),
+            None => Poll::Pending,
         }
-        st.tx_waker = Some(cx.waker().clone());
-        Poll::Pending
     }
 }
 
@@ -159,30 +246,35 @@ impl<T> fmt::Debug for Closed<'_, T> {
 /// Awaiting `&mut receiver` is cancel-safe: a value sent while a poll was pending stays in the
 /// channel for the next poll or `try_recv`.
 pub struct Receiver<T> {
-    inner: Arc<Mutex<State<T>>>,
+    inner: Arc<Inner<T>>,
 }
 
 impl<T> Receiver<T> {
     /// Takes the value if it has been sent.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let mut st = self.inner.lock();
-        match st.value.take() {
-            Some(v) => Ok(v),
-            None if st.tx_alive => Err(TryRecvError::Empty),
-            None => Err(TryRecvError::Closed),
+        let s = self.inner.state.load(Acquire);
+        if s & VALUE != 0 {
+            self.inner.take_value().ok_or(TryRecvError::Closed)
+        } else if s & TX_DONE != 0 {
+            Err(TryRecvError::Closed)
+        } else {
+            Err(TryRecvError::Empty)
         }
     }
 
     /// Prevents the sender from sending (its `send` fails); a value already sent can still be
     /// taken with `try_recv`.
     pub fn close(&mut self) {
-        let mut st = self.inner.lock();
-        st.rx_alive = false;
-        let w = st.tx_waker.take();
-        drop(st);
-        if let Some(w) = w {
-            w.wake();
+        self.close_inner();
+    }
+
+    /// Sets `RX_CLOSED`, wakes a waiting `Sender::closed`; returns the previous state.
+    fn close_inner(&self) -> usize {
+        let s = self.inner.state.fetch_or(RX_CLOSED, AcqRel);
+        if s & (RX_CLOSED | TX_WAKER) == TX_WAKER {
+            Inner::<T>::wake_slot(&self.inner.tx_waker);
         }
+        s
     }
 
     /// Blocks the current thread until the value arrives. For threads outside the runtime.
@@ -194,32 +286,20 @@ impl<T> Receiver<T> {
 impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut st = self.inner.lock();
-        if let Some(v) = st.value.take() {
-            return Poll::Ready(Ok(v));
+        let inner = &self.inner;
+        match inner.register(&inner.rx_waker, RX_WAKER, VALUE | TX_DONE, cx.waker()) {
+            None => Poll::Pending,
+            Some(s) if s & VALUE != 0 => Poll::Ready(inner.take_value().ok_or(RecvError)),
+            Some(_) => Poll::Ready(Err(RecvError)),
         }
-        if !st.tx_alive {
-            return Poll::Ready(Err(RecvError));
-        }
-        match &st.rx_waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => st.rx_waker = Some(cx.waker().clone()),
-        }
-        Poll::Pending
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let mut st = self.inner.lock();
-        st.rx_alive = false;
-        st.rx_waker = None;
-        let value = st.value.take();
-        let w = st.tx_waker.take();
-        drop(st);
-        drop(value);
-        if let Some(w) = w {
-            w.wake();
+        if self.close_inner() & VALUE != 0 {
+            // Drop an unreceived value now rather than with the last handle.
+            drop(self.inner.take_value());
         }
     }
 }
