@@ -602,10 +602,14 @@ where
             // permit (a sibling's cancellation can hand it the permit before its own `Task` is
             // dropped): a child that has not started never starts once the group stopped.
             let open = lock(&child.shared.st).phase == Phase::Open;
-            if let (Some(fut), true) = (fut, open) {
-                let out = AssertUnwindSafe(fut).catch_unwind().await;
-                child.complete(out);
-            }
+            // `filter` drops a child that must not start right here, before `child`'s accounting
+            // (a tail-expression `if let` would keep it alive until after `child` is dropped, so
+            // `join` could return while the child's destructors had not run yet).
+            let Some(fut) = fut.filter(|_| open) else {
+                return;
+            };
+            let out = AssertUnwindSafe(fut).catch_unwind().await;
+            child.complete(out);
         };
         let task = match name {
             Some(n) => crate::task::Builder::new().name(n).spawn(wrapper),
