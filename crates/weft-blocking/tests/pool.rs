@@ -47,6 +47,19 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Occupies one thread of `pool` with a job that runs until `release` sends (or is dropped), and
+/// returns once that job is running. The job's future resolves to whether it was released.
+fn hold_busy(pool: &BlockingPool) -> (mpsc::Sender<()>, weft_blocking::Unblocked<bool>) {
+    let (release, gate) = mpsc::channel::<()>();
+    let (started_tx, started) = mpsc::channel::<()>();
+    let busy = pool.run(move || {
+        started_tx.send(()).unwrap();
+        gate.recv_timeout(Duration::from_secs(10)).is_ok()
+    });
+    started.recv_timeout(Duration::from_secs(10)).unwrap();
+    (release, busy)
+}
+
 #[test]
 fn ten_thousand_jobs_never_exceed_limit() {
     const LIMIT: usize = 8;
@@ -136,13 +149,7 @@ fn idle_threads_exit_after_timeout() {
 #[test]
 fn cancelled_job_never_runs() {
     let pool = BlockingPool::builder().max_threads(1).build();
-    let (release, gate) = mpsc::channel::<()>();
-    let (started_tx, started) = mpsc::channel::<()>();
-    let busy = pool.run(move || {
-        started_tx.send(()).unwrap();
-        gate.recv_timeout(Duration::from_secs(10)).is_ok()
-    });
-    started.recv_timeout(Duration::from_secs(10)).unwrap();
+    let (release, busy) = hold_busy(&pool);
     let ran = Arc::new(AtomicBool::new(false));
     let r = ran.clone();
     let victim = pool.run(move || r.store(true, SeqCst));
@@ -172,13 +179,7 @@ fn panic_does_not_kill_the_pool() {
 #[test]
 fn shutdown_cancels_queued_and_reports_abandoned() {
     let pool = BlockingPool::builder().max_threads(1).build();
-    let (release, gate) = mpsc::channel::<()>();
-    let (started_tx, started) = mpsc::channel::<()>();
-    let busy = pool.run(move || {
-        started_tx.send(()).unwrap();
-        gate.recv_timeout(Duration::from_secs(10)).is_ok()
-    });
-    started.recv_timeout(Duration::from_secs(10)).unwrap();
+    let (release, busy) = hold_busy(&pool);
     let ran = Arc::new(AtomicUsize::new(0));
     let queued: Vec<_> = (0..2)
         .map(|_| {
@@ -300,13 +301,7 @@ fn no_job_is_stranded_while_threads_retire() {
 #[test]
 fn drain_waits_for_queued_and_running_jobs_and_keeps_the_pool_open() {
     let pool = BlockingPool::builder().max_threads(1).build();
-    let (release, gate) = mpsc::channel::<()>();
-    let (started_tx, started) = mpsc::channel::<()>();
-    let busy = pool.run(move || {
-        started_tx.send(()).unwrap();
-        gate.recv_timeout(Duration::from_secs(10)).is_ok()
-    });
-    started.recv_timeout(Duration::from_secs(10)).unwrap();
+    let (release, busy) = hold_busy(&pool);
     let ran = Arc::new(AtomicBool::new(false));
     let r = ran.clone();
     let queued = pool.run(move || r.store(true, SeqCst));
