@@ -1017,13 +1017,21 @@ impl Runtime {
         self.handle.shared.locals.len()
     }
 
-    /// Shuts down: stops the workers, waiting at most `timeout` for running polls to return, then
-    /// cancels every task still alive. Returns `true` if every worker stopped in time (workers
+    /// Shuts down: first gives [`shield`](crate::shield)ed work on this runtime up to `timeout`
+    /// to finish (naming what it abandons on stderr), then stops the workers, waiting at most the
+    /// rest of `timeout` for running polls to return, then cancels every task still alive.
+    /// Returns `true` if all shielded work finished and every worker stopped in time (workers
     /// stuck in a blocking poll are left running detached otherwise; the task stuck there, and
     /// tasks such a worker queues after it unblocks, may then never be cancelled).
     pub fn shutdown_timeout(self, timeout: Duration) -> bool {
+        let key = Arc::as_ptr(&self.handle.shared) as usize;
+        let report = crate::structured::wait_shielded_blocking(key, timeout);
+        if !report.is_clean() {
+            eprintln!("weft: Runtime::shutdown_timeout: {report}");
+        }
+        let rest = timeout.saturating_sub(report.waited());
         let threads = std::mem::take(&mut *lock(&self.threads));
-        self.handle.shared.shutdown(threads, Some(timeout))
+        self.handle.shared.shutdown(threads, Some(rest)) && report.is_clean()
     }
 }
 

@@ -197,3 +197,27 @@ fn run_waits_for_shielded_work_before_returning() {
         "run returned before the shielded work finished"
     );
 }
+
+#[test]
+fn shutdown_timeout_waits_for_shielded_work_then_reports_the_rest() {
+    // Finishes within the timeout: shutdown waits for it and reports a clean stop.
+    let rt = multi(2);
+    let done = flag();
+    let d = done.clone();
+    rt.block_on(async move {
+        drop(shield(async move {
+            weft_timer::sleep(Duration::from_millis(20)).await;
+            d.store(true, SeqCst);
+        }));
+    });
+    assert!(rt.shutdown_timeout(Duration::from_secs(10)));
+    assert!(
+        done.load(SeqCst),
+        "shutdown did not wait for the shielded work"
+    );
+
+    // Never finishes: shutdown gives up after the timeout and says so.
+    let rt = multi(2);
+    rt.block_on(async { drop(shield(pending::<()>())) });
+    assert!(!rt.shutdown_timeout(Duration::from_millis(20)));
+}

@@ -255,7 +255,12 @@ pub async fn wait_shielded(timeout: Duration) -> ShieldReport {
 /// inside `Runtime::block_on` just before it returns); a `LocalRuntime`'s shielded tasks need
 /// the very thread this would block, so use [`wait_shielded`] there.
 pub fn shutdown_shielded(timeout: Duration) -> ShieldReport {
-    let key = crate::context::executor_key();
+    wait_shielded_blocking(crate::context::executor_key(), timeout)
+}
+
+/// Blocks until the shielded tasks of the executor identified by `key` have finished, or
+/// `timeout` elapsed.
+pub(crate) fn wait_shielded_blocking(key: usize, timeout: Duration) -> ShieldReport {
     let start = Instant::now();
     let deadline = start + timeout;
     let (m, cv) = registry();
