@@ -1,8 +1,32 @@
 //! weft: an async runtime toolkit for Rust with every asyncio pattern.
 //!
 //! ```
-//! assert_eq!(weft::block_on(async { 40 + 2 }), 42);
+//! use std::time::Duration;
+//!
+//! let out = weft::run(async {
+//!     // asyncio.gather: run concurrently, results in argument order.
+//!     let (a, b) = weft::gather!(
+//!         async { weft::sleep(Duration::from_millis(2)).await; 1 },
+//!         async { 2 },
+//!     )
+//!     .await;
+//!     // asyncio.create_task + wait_for.
+//!     let task = weft::spawn(async { 40 });
+//!     weft::timeout(Duration::from_secs(1), task).await.unwrap().unwrap() + a + b - 1
+//! });
+//! assert_eq!(out, 42);
 //! ```
+//!
+//! | asyncio / aiofiles | weft |
+//! |---|---|
+//! | `asyncio.run`, `create_task`, `current_task` | [`run`], [`spawn`], [`task::current`], [`task::Builder`] (names) |
+//! | `TaskGroup`, `gather`, `wait`, `as_completed`, `shield` | [`TaskGroup`], [`gather!`], [`wait`], [`as_completed`], [`shield`] |
+//! | `sleep`, `wait_for`/`timeout`, `loop.call_later` | [`sleep`], [`timeout`], [`call_later`], [`time`] |
+//! | `Lock`, `Semaphore`, `Event`, `Condition`, `Queue` | [`sync`] (all cancel-safe) |
+//! | `open_connection`, `start_server` | [`net`], [`io`] |
+//! | `run_in_executor`, `to_thread`, aiofiles | [`spawn_blocking`], [`unblock`], [`BlockingPool`], [`fs`] |
+//!
+//! The side-by-side guide with every pattern is `docs/asyncio.md` in the repository.
 
 #![forbid(unsafe_code)]
 
