@@ -38,7 +38,7 @@ pub use weft_reactor::block_on;
 pub use structured::{
     as_completed, gather, gather_settled, race, retry, retry_if, shield, shutdown_shielded, stream,
     task_group, try_gather, wait, wait_shielded, GroupError, GroupHandle, GroupSpawner,
-    RetryPolicy, ReturnWhen, SpawnError, TaskGroup,
+    RetryPolicy, ReturnWhen, SpawnError, TaskError, TaskGroup,
 };
 
 /// Spawns a task on the runtime this thread runs in: a [`Runtime`]'s worker or `block_on`

@@ -213,3 +213,33 @@ fn wait_first_error_stops_at_an_err() {
         assert_eq!((i, f.await), (2, Ok(3)));
     });
 }
+
+// asyncio FIRST_EXCEPTION over tasks that return `Result`: `Task::flatten` makes the task's own
+// `Err` a failure for `wait`, which still cancels nothing.
+#[test]
+fn wait_first_error_sees_a_flattened_tasks_own_err() {
+    use weft_executor::{spawn, wait, ReturnWhen, TaskError};
+    let rt = multi(2);
+    rt.block_on(async {
+        let failing = spawn(async {
+            weft_executor::yield_now().await;
+            Err::<u32, &str>("bad")
+        })
+        .flatten();
+        let stuck = spawn(std::future::pending::<Result<u32, &str>>()).flatten();
+        let (done, pending) = wait(vec![failing, stuck], ReturnWhen::FirstError, None).await;
+        assert_eq!(done.len(), 1);
+        assert!(matches!(done[0], (0, Err(TaskError::Failed("bad")))));
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].0, 1);
+        // The pending task was not cancelled; cancelling it now reports Cancelled.
+        let (_, stuck) = pending.into_iter().next().unwrap();
+        let err = stuck.into_task().cancel().await.unwrap_err();
+        assert!(err.is_cancelled());
+        // A panicking task shows up as a join failure.
+        let panicked = spawn(async { panic!("boom") as Result<u32, &str> })
+            .flatten()
+            .await;
+        assert!(matches!(panicked, Err(TaskError::Join(ref e)) if e.is_panic()));
+    });
+}

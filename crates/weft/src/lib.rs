@@ -215,7 +215,7 @@ where
 pub use weft_executor::{
     as_completed, gather, gather_settled, race, retry, retry_if, shield, stream, task_group,
     try_gather, wait, wait_shielded, GroupError, GroupHandle, GroupSpawner, RetryPolicy,
-    ReturnWhen, SpawnError, TaskGroup,
+    ReturnWhen, SpawnError, TaskError, TaskGroup,
 };
 
 /// Structured concurrency: task groups, gather/race/wait/as_completed, shield, retry and the

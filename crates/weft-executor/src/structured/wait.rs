@@ -1,8 +1,12 @@
 //! `wait`: asyncio's `wait(aws, timeout=, return_when=)`, which never cancels anything.
 
+use std::fmt;
 use std::future::{poll_fn, Future};
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use crate::{JoinError, Task};
 
 use super::set::FutureSet;
 
@@ -11,7 +15,8 @@ use super::set::FutureSet;
 pub enum ReturnWhen {
     /// As soon as any future completes.
     FirstCompleted,
-    /// As soon as any future completes with `Err` (or when all have completed).
+    /// As soon as any future completes with `Err` (or when all have completed). For tasks whose
+    /// output is a `Result`, pass [`Task::flatten`]ed tasks so that their own `Err` counts.
     FirstError,
     /// When every future has completed.
     AllCompleted,
@@ -95,4 +100,82 @@ where
         .filter_map(|i| set.take(i).map(|f| (i, f)))
         .collect();
     (done, pending)
+}
+
+/// Why a task whose output is a `Result` failed: its own `Err`, or a [`JoinError`] (cancelled
+/// or panicked). The output of [`Task::flatten`].
+#[derive(Debug)]
+pub enum TaskError<E> {
+    /// The task ran to completion and returned `Err`.
+    Failed(E),
+    /// The task was cancelled or panicked.
+    Join(JoinError),
+}
+
+impl<E: fmt::Display> fmt::Display for TaskError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Failed(e) => write!(f, "task failed: {e}"),
+            TaskError::Join(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for TaskError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TaskError::Failed(e) => Some(e),
+            TaskError::Join(e) => Some(e),
+        }
+    }
+}
+
+impl<T, E> Task<Result<T, E>> {
+    /// Turns the task's `Result<Result<T, E>, JoinError>` into `Result<T, TaskError<E>>`, so that
+    /// the task's own `Err` counts as a failure for [`wait`] with [`ReturnWhen::FirstError`]
+    /// (asyncio's `FIRST_EXCEPTION`) and for `?`. Dropping the returned future cancels the task,
+    /// like dropping the `Task`.
+    ///
+    /// ```
+    /// use weft_executor::{spawn, wait, ReturnWhen, TaskError};
+    ///
+    /// weft_executor::run(async {
+    ///     let failing = spawn(async { Err::<u32, _>("bad input") }).flatten();
+    ///     let stuck = spawn(std::future::pending::<Result<u32, &str>>()).flatten();
+    ///     let (done, pending) = wait(vec![stuck, failing], ReturnWhen::FirstError, None).await;
+    ///     assert!(matches!(done[0], (1, Err(TaskError::Failed("bad input")))));
+    ///     assert_eq!(pending.len(), 1); // not cancelled: still there to await or drop
+    /// });
+    /// ```
+    #[doc(alias = "FIRST_EXCEPTION")]
+    pub fn flatten(self) -> Flatten<T, E> {
+        Flatten { task: self }
+    }
+}
+
+/// The future returned by [`Task::flatten`]; awaiting it is cancel-safe (the task keeps its
+/// result until awaited again), dropping it cancels the task.
+#[must_use = "dropping a Flatten cancels its task"]
+#[derive(Debug)]
+pub struct Flatten<T, E> {
+    task: Task<Result<T, E>>,
+}
+
+impl<T, E> Flatten<T, E> {
+    /// The task inside, for `detach`, `id`, `name` or `cancel`.
+    pub fn into_task(self) -> Task<Result<T, E>> {
+        self.task
+    }
+}
+
+impl<T, E> Future for Flatten<T, E> {
+    type Output = Result<T, TaskError<E>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.task).poll(cx).map(|r| match r {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(TaskError::Failed(e)),
+            Err(j) => Err(TaskError::Join(j)),
+        })
+    }
 }
