@@ -47,6 +47,21 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Runs `n` jobs on `pool` that all have to be running at the same time to finish (so the pool
+/// must start `n` threads), and waits for them.
+fn run_n_at_once(pool: &BlockingPool, n: usize) {
+    let gate = Gate::new(n);
+    let futs: Vec<_> = (0..n)
+        .map(|_| {
+            let g = gate.clone();
+            pool.run(move || g.wait())
+        })
+        .collect();
+    for f in futs {
+        assert!(block_on(f), "{n} jobs never ran at the same time");
+    }
+}
+
 /// Occupies one thread of `pool` with a job that runs until `release` sends (or is dropped), and
 /// returns once that job is running. The job's future resolves to whether it was released.
 fn hold_busy(pool: &BlockingPool) -> (mpsc::Sender<()>, weft_blocking::Unblocked<bool>) {
@@ -128,16 +143,7 @@ fn idle_threads_exit_after_timeout() {
         .max_threads(4)
         .idle_timeout(Duration::from_millis(50))
         .build();
-    let gate = Gate::new(4);
-    let futs: Vec<_> = (0..4)
-        .map(|_| {
-            let g = gate.clone();
-            pool.run(move || g.wait())
-        })
-        .collect();
-    for f in futs {
-        assert!(block_on(f));
-    }
+    run_n_at_once(&pool, 4);
     assert_eq!(pool.metrics().threads_started, 4);
     wait_until("idle threads to exit", || pool.metrics().threads == 0);
     let m = pool.metrics();
@@ -229,16 +235,7 @@ fn shutdown_waits_for_running_jobs() {
 #[test]
 fn lowering_the_limit_retires_threads() {
     let pool = BlockingPool::builder().max_threads(4).build();
-    let gate = Gate::new(4);
-    let futs: Vec<_> = (0..4)
-        .map(|_| {
-            let g = gate.clone();
-            pool.run(move || g.wait())
-        })
-        .collect();
-    for f in futs {
-        assert!(block_on(f));
-    }
+    run_n_at_once(&pool, 4);
     pool.set_max_threads(1);
     wait_until("threads above the new limit to exit", || {
         pool.metrics().threads <= 1
