@@ -113,13 +113,18 @@ where
 pub(crate) fn executor_key() -> usize {
     let key = CTX
         .try_with(|c| match c.borrow().as_ref().map(|x| &x.spawner) {
-            Some(Spawner::Multi(s)) => Some(Arc::as_ptr(s) as usize),
+            Some(Spawner::Multi(s)) => Some(multi_key(s)),
             Some(Spawner::Local(l)) => Some(Rc::as_ptr(l) as usize),
             None => None,
         })
         .ok()
         .flatten();
-    key.unwrap_or_else(|| Arc::as_ptr(&Runtime::global().handle().shared) as usize)
+    key.unwrap_or_else(|| multi_key(&Runtime::global().handle().shared))
+}
+
+/// The [`executor_key`] of a multi-threaded runtime.
+pub(crate) fn multi_key(shared: &Arc<Shared>) -> usize {
+    Arc::as_ptr(shared) as usize
 }
 
 /// Whether the runtime this thread runs in is in debug mode (`WEFT_DEBUG` outside any runtime).

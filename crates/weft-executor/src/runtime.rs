@@ -1024,7 +1024,7 @@ impl Runtime {
     /// stuck in a blocking poll are left running detached otherwise; the task stuck there, and
     /// tasks such a worker queues after it unblocks, may then never be cancelled).
     pub fn shutdown_timeout(self, timeout: Duration) -> bool {
-        let key = Arc::as_ptr(&self.handle.shared) as usize;
+        let key = crate::context::multi_key(&self.handle.shared);
         let report = crate::structured::wait_shielded_blocking(key, timeout);
         if !report.is_clean() {
             eprintln!("weft: Runtime::shutdown_timeout: {report}");
