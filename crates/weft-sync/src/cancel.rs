@@ -121,13 +121,62 @@ impl CancellationToken {
         }
     }
 
+    /// Owned version of [`cancelled`](CancellationToken::cancelled): the future holds the token,
+    /// so it is `'static` and can move into a spawned task.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe, as [`cancelled`](CancellationToken::cancelled).
+    ///
+    /// ```
+    /// use weft_sync::CancellationToken;
+    /// # futures_lite::future::block_on(async {
+    /// let token = CancellationToken::new();
+    /// let wait = token.clone().cancelled_owned();
+    /// token.cancel();
+    /// wait.await;
+    /// # });
+    /// ```
+    pub fn cancelled_owned(self) -> WaitForCancellationOwned {
+        WaitForCancellationOwned {
+            token: self,
+            key: None,
+        }
+    }
+
+    /// Owned version of [`run_until_cancelled`](CancellationToken::run_until_cancelled).
+    ///
+    /// ```
+    /// use weft_sync::CancellationToken;
+    /// # futures_lite::future::block_on(async {
+    /// let token = CancellationToken::new();
+    /// assert_eq!(token.clone().run_until_cancelled_owned(async { 1 }).await, Some(1));
+    /// token.cancel();
+    /// let never = std::future::pending::<()>();
+    /// assert_eq!(token.run_until_cancelled_owned(never).await, None);
+    /// # });
+    /// ```
+    pub async fn run_until_cancelled_owned<F: Future>(self, fut: F) -> Option<F::Output> {
+        self.run_until_cancelled(fut).await
+    }
+
     /// A guard that cancels the token when dropped (unless [`DropGuard::disarm`]ed).
     pub fn drop_guard(self) -> DropGuard {
         DropGuard { token: Some(self) }
     }
 
     /// Runs `fut` until it completes (`Some(output)`) or the token is cancelled (`None`; `fut`
-    /// is dropped).
+    /// is dropped). Cancellation is checked first on every poll, so an already cancelled token
+    /// never polls `fut`.
+    ///
+    /// ```
+    /// use weft_sync::CancellationToken;
+    /// # futures_lite::future::block_on(async {
+    /// let token = CancellationToken::new();
+    /// assert_eq!(token.run_until_cancelled(async { 7 }).await, Some(7));
+    /// token.cancel();
+    /// assert_eq!(token.run_until_cancelled(async { 7 }).await, None);
+    /// # });
+    /// ```
     ///
     /// # Cancel safety
     /// As cancel-safe as `fut`.
@@ -165,26 +214,67 @@ pub struct WaitForCancellation<'a> {
     key: Option<usize>,
 }
 
+impl Node {
+    /// The poll of a `cancelled()` future whose waiter key is `key`.
+    fn poll_cancelled(&self, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<()> {
+        if key.is_none() && self.cancelled.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        let mut wakes = WakeList::new();
+        let mut inner = self.inner.lock();
+        inner.waiters.poll_until(key, cx.waker(), &mut wakes, || {
+            self.cancelled.load(Ordering::SeqCst)
+        })
+    }
+
+    /// The drop of a `cancelled()` future.
+    fn forget_waiter(&self, key: &mut Option<usize>) {
+        if let Some(key) = key.take() {
+            let mut wakes = WakeList::new();
+            self.inner.lock().waiters.remove(key, &mut wakes);
+        }
+    }
+}
+
 impl Future for WaitForCancellation<'_> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let node = &this.token.node;
-        if this.key.is_none() && node.cancelled.load(Ordering::SeqCst) {
-            return Poll::Ready(());
-        }
-        let mut inner = node.inner.lock();
-        inner.waiters.poll_until(&mut this.key, cx.waker(), || {
-            node.cancelled.load(Ordering::SeqCst)
-        })
+        this.token.node.poll_cancelled(&mut this.key, cx)
     }
 }
 
 impl Drop for WaitForCancellation<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.token.node.inner.lock().waiters.remove(key);
-        }
+        self.token.node.forget_waiter(&mut self.key);
+    }
+}
+
+/// Future returned by [`CancellationToken::cancelled_owned`].
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitForCancellationOwned {
+    token: CancellationToken,
+    key: Option<usize>,
+}
+
+impl Future for WaitForCancellationOwned {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.token.node.poll_cancelled(&mut this.key, cx)
+    }
+}
+
+impl Drop for WaitForCancellationOwned {
+    fn drop(&mut self) {
+        self.token.node.forget_waiter(&mut self.key);
+    }
+}
+
+impl fmt::Debug for WaitForCancellationOwned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitForCancellationOwned")
+            .finish_non_exhaustive()
     }
 }
 

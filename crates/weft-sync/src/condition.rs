@@ -92,7 +92,12 @@ impl Condition {
         };
         drop(guard);
         waiter.await;
-        mutex.lock().await
+        // Notified. If this future is dropped while re-acquiring the lock, the notification
+        // must not die with it: pass it on to the next waiter (asyncio does the same).
+        let pass_on = PassOn(self);
+        let guard = mutex.lock().await;
+        std::mem::forget(pass_on);
+        guard
     }
 
     /// Waits until `predicate` returns `true` for the protected value, re-checking after every
@@ -130,6 +135,15 @@ impl fmt::Debug for Condition {
     }
 }
 
+/// Passes one notification on if dropped (a notified `wait` cancelled while re-locking).
+struct PassOn<'a>(&'a Condition);
+
+impl Drop for PassOn<'_> {
+    fn drop(&mut self) {
+        self.0.notify(1);
+    }
+}
+
 /// The "wait for a notification" part of [`Condition::wait`].
 struct CondWait<'a> {
     cond: &'a Condition,
@@ -143,8 +157,10 @@ impl Future for CondWait<'_> {
         if this.key.is_none() {
             return Poll::Ready(());
         }
+        let mut wakes = WakeList::new();
         let mut list = this.cond.waiters.lock();
-        list.poll_waiter(&mut this.key, cx.waker()).map(|_| ())
+        list.poll_waiter(&mut this.key, cx.waker(), &mut wakes)
+            .map(|_| ())
     }
 }
 
@@ -153,7 +169,7 @@ impl Drop for CondWait<'_> {
         if let Some(key) = self.key.take() {
             let mut wakes = WakeList::new();
             let mut list = self.cond.waiters.lock();
-            if list.remove(key).0 == WaitState::Notified {
+            if list.remove(key, &mut wakes).0 == WaitState::Notified {
                 // Pass the notification on.
                 list.notify_front(&mut wakes, |_| {});
             }

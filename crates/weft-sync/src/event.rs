@@ -11,8 +11,8 @@ use crate::waitlist::{WaitList, WakeList};
 /// A level-triggered flag (asyncio's `Event`): [`wait`](Event::wait) completes at once while the
 /// flag is set, and [`set`](Event::set) wakes every task waiting for it.
 ///
-/// Unlike tokio's `Notify`, no "permit" is stored: the flag itself is the state, and a task woken
-/// by `set` completes even if the flag is cleared again before it runs.
+/// Unlike [`Notify`](crate::Notify), no "permit" is stored: the flag itself is the state, and a
+/// task woken by `set` completes even if the flag is cleared again before it runs.
 ///
 /// ```
 /// use weft_sync::Event;
@@ -25,7 +25,6 @@ use crate::waitlist::{WaitList, WakeList};
 /// assert!(!ev.is_set());
 /// # });
 /// ```
-#[doc(alias = "Notify")]
 pub struct Event {
     state: Mutex<State>,
 }
@@ -115,15 +114,18 @@ impl Future for EventWait<'_> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        let mut wakes = WakeList::new();
         let st = &mut *this.event.state.lock();
-        st.waiters.poll_until(&mut this.key, cx.waker(), || st.set)
+        st.waiters
+            .poll_until(&mut this.key, cx.waker(), &mut wakes, || st.set)
     }
 }
 
 impl Drop for EventWait<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            self.event.state.lock().waiters.remove(key);
+            let mut wakes = WakeList::new();
+            self.event.state.lock().waiters.remove(key, &mut wakes);
         }
     }
 }

@@ -15,8 +15,9 @@
 //! |---|---|
 //! | [`Mutex`] | `asyncio.Lock` |
 //! | [`RwLock`] | (none) |
-//! | [`Semaphore`] | `asyncio.Semaphore` |
+//! | [`Semaphore`], [`BoundedSemaphore`] | `asyncio.Semaphore`, `asyncio.BoundedSemaphore` |
 //! | [`Event`] | `asyncio.Event` |
+//! | [`Notify`] | (none; tokio's `Notify`: a stored wake-up permit) |
 //! | [`Condition`] | `asyncio.Condition` |
 //! | [`Barrier`] | `asyncio.Barrier` |
 //! | [`Queue`], [`PriorityQueue`], [`LifoQueue`] | `asyncio.Queue`, `PriorityQueue`, `LifoQueue` |
@@ -35,6 +36,7 @@ mod event;
 mod loom;
 #[allow(unsafe_code)]
 mod mutex;
+mod notify;
 mod qcore;
 mod queue;
 #[allow(unsafe_code)]
@@ -42,19 +44,22 @@ mod rwlock;
 mod semaphore;
 mod waitlist;
 
-pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
-pub use cancel::{CancellationToken, DropGuard, WaitForCancellation};
+pub use barrier::{Barrier, BarrierWait, BarrierWaitResult, BrokenBarrierError, ZeroPartiesError};
+pub use cancel::{CancellationToken, DropGuard, WaitForCancellation, WaitForCancellationOwned};
 pub use condition::Condition;
 pub use event::{Event, EventWait};
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use notify::{Notified, Notify};
 pub use queue::{
     GenericQueue, Get, Join, LifoQueue, PriorityQueue, Put, Queue, QueueError, QueueShutDown,
     QueueStore,
 };
 pub use rwlock::{
+    MappedRwLockReadGuard, MappedRwLockWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard,
     RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
     TryLockError as RwTryLockError,
 };
 pub use semaphore::{
-    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+    AcquireError, BoundExceeded, BoundedSemaphore, OwnedSemaphorePermit, Semaphore,
+    SemaphorePermit, TryAcquireError,
 };

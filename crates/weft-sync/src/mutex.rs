@@ -102,6 +102,21 @@ impl<T> Mutex<T> {
         }
     }
 
+    /// `true` while the lock is held (or was handed to a waiter that has not resumed yet), i.e.
+    /// while `try_lock` would fail. asyncio's `Lock.locked`.
+    ///
+    /// ```
+    /// use weft_sync::Mutex;
+    /// let m = Mutex::new(());
+    /// let g = m.try_lock().unwrap();
+    /// assert!(m.locked());
+    /// drop(g);
+    /// assert!(!m.locked());
+    /// ```
+    pub fn locked(&self) -> bool {
+        self.sem.locked()
+    }
+
     /// Blocks the current thread until the lock is taken. For threads outside the runtime; calling
     /// it from async code can deadlock the executor.
     pub fn lock_blocking(&self) -> MutexGuard<'_, T> {

@@ -111,9 +111,44 @@ struct State<T, S> {
     closed: bool,
     immediate: bool,
     unfinished: usize,
-    getters: WaitList<Option<T>>,
-    putters: WaitList<bool>,
+    getters: WaitList<GetSlot<T>>,
+    putters: WaitList<PutSlot>,
     joiners: WaitList<()>,
+}
+
+/// The payload of a queued getter.
+#[derive(Debug)]
+struct GetSlot<T> {
+    /// A `Stream` receiver's waiter: it is woken when an item arrives but not handed one (the
+    /// item stays in the store, visible to everyone), because nothing guarantees that the stream
+    /// is ever polled again.
+    wake_only: bool,
+    /// The item handed to this getter (`None`: still waiting, woken-only, or the queue closed).
+    item: Option<T>,
+}
+
+/// The payload of a queued putter: it waits for `need` free slots.
+#[derive(Debug)]
+struct PutSlot {
+    need: usize,
+    /// Set by the notifier: `true` when `need` slots were reserved for it, `false` on close.
+    granted: bool,
+}
+
+/// Drops `items` one by one outside any lock; a panicking destructor does not stop the others
+/// from being dropped (the first panic is re-raised afterwards, unless already unwinding).
+pub(crate) fn drop_items<T>(items: Vec<T>) {
+    let mut first_panic = None;
+    for item in items {
+        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(item))) {
+            first_panic.get_or_insert(p);
+        }
+    }
+    if let Some(p) = first_panic {
+        if !std::thread::panicking() {
+            std::panic::resume_unwind(p);
+        }
+    }
 }
 
 impl<T, S: QueueStore<T>> State<T, S> {
@@ -121,24 +156,48 @@ impl<T, S: QueueStore<T>> State<T, S> {
         self.store.count() + self.reserved + self.handed
     }
 
+    /// Counts `n` discarded items as done (asyncio 3.13 `shutdown(immediate=True)`).
+    fn discarded(&mut self, n: usize, wakes: &mut WakeList) {
+        if n == 0 {
+            return;
+        }
+        self.unfinished = self.unfinished.saturating_sub(n);
+        if self.unfinished == 0 {
+            self.joiners.notify_all(wakes, |_| {});
+        }
+    }
+
     fn dispatch(&mut self, wakes: &mut WakeList) {
-        // Hand stored items to waiting getters.
-        while !self.getters.is_empty() {
+        // Hand stored items to waiting getters (wake stream waiters, which re-check).
+        while let Some(front) = self.getters.front() {
+            if self.store.count() == 0 {
+                break;
+            }
+            if front.wake_only {
+                self.getters.notify_front(wakes, |_| {});
+                continue;
+            }
             let Some(item) = self.store.pop() else { break };
             self.handed += 1;
-            self.getters.notify_front(wakes, |slot| *slot = Some(item));
+            self.getters
+                .notify_front(wakes, |slot| slot.item = Some(item));
         }
         if self.closed {
-            self.putters.notify_all(wakes, |granted| *granted = false);
+            self.putters.notify_all(wakes, |slot| slot.granted = false);
             if self.immediate || (self.store.count() == 0 && self.reserved == 0) {
                 self.getters
-                    .notify_all(wakes, |slot| debug_assert!(slot.is_none()));
+                    .notify_all(wakes, |slot| debug_assert!(slot.item.is_none()));
             }
         } else {
-            // Reserve free slots for waiting putters.
-            while !self.putters.is_empty() && self.used() < self.cap {
-                self.reserved += 1;
-                self.putters.notify_front(wakes, |granted| *granted = true);
+            // Reserve free slots for waiting putters (FIFO: a large `reserve_many` at the front
+            // blocks the ones behind it).
+            while let Some(front) = self.putters.front() {
+                let need = front.need;
+                if self.cap - self.used() < need {
+                    break;
+                }
+                self.reserved += need;
+                self.putters.notify_front(wakes, |slot| slot.granted = true);
             }
         }
     }
@@ -172,6 +231,12 @@ impl<T, S: QueueStore<T>> Core<T, S> {
     pub(crate) fn capacity(&self) -> Option<usize> {
         let cap = self.state.lock().cap;
         (cap != usize::MAX).then_some(cap)
+    }
+
+    /// Free slots right now (`None` if unbounded): the bound minus stored, handed and reserved.
+    pub(crate) fn free(&self) -> Option<usize> {
+        let st = self.state.lock();
+        (st.cap != usize::MAX).then(|| st.cap - st.used())
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -236,10 +301,7 @@ impl<T, S: QueueStore<T>> Core<T, S> {
             while let Some(item) = st.store.pop() {
                 drained.push(item);
             }
-            st.unfinished = st.unfinished.saturating_sub(drained.len());
-            if st.unfinished == 0 {
-                st.joiners.notify_all(&mut wakes, |_| {});
-            }
+            st.discarded(drained.len(), &mut wakes);
         }
         st.dispatch(&mut wakes);
         drop(st);
@@ -282,18 +344,160 @@ impl<T, S: QueueStore<T>> Core<T, S> {
     }
 }
 
+/// State machine of one pending reservation of `need` slots (the basis of `put`/`send` and of
+/// the channel's `reserve`).
+#[derive(Debug)]
+pub(crate) struct ReserveState {
+    need: usize,
+    key: Option<usize>,
+}
+
+impl ReserveState {
+    pub(crate) fn new(need: usize) -> Self {
+        ReserveState { need, key: None }
+    }
+
+    /// `Ready(Ok(()))` once `need` slots are reserved (counted in `reserved`; the caller owns
+    /// them), `Ready(Err(()))` when the queue is closed.
+    pub(crate) fn poll<T, S: QueueStore<T>>(
+        &mut self,
+        core: &Core<T, S>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), ()>> {
+        let mut wakes = WakeList::new();
+        let mut st = core.state.lock();
+        self.poll_locked(&mut st, cx, &mut wakes)
+    }
+
+    fn poll_locked<T, S: QueueStore<T>>(
+        &mut self,
+        st: &mut State<T, S>,
+        cx: &mut Context<'_>,
+        wakes: &mut WakeList,
+    ) -> Poll<Result<(), ()>> {
+        match ready!(st.putters.poll_waiter(&mut self.key, cx.waker(), wakes)) {
+            None => {
+                if st.closed {
+                    return Poll::Ready(Err(()));
+                }
+                if st.putters.is_empty() && st.cap - st.used() >= self.need {
+                    st.reserved += self.need;
+                    return Poll::Ready(Ok(()));
+                }
+                let slot = PutSlot {
+                    need: self.need,
+                    granted: false,
+                };
+                self.key = Some(st.putters.push_back(slot, cx.waker()));
+                Poll::Pending
+            }
+            Some(PutSlot { granted: false, .. }) => Poll::Ready(Err(())),
+            Some(PutSlot { granted: true, .. }) if st.closed => {
+                // Shut down after the slots were reserved: a put after `shutdown` fails, as in
+                // asyncio (the waiting putter is woken with `QueueShutDown`).
+                st.reserved -= self.need;
+                st.dispatch(wakes);
+                Poll::Ready(Err(()))
+            }
+            Some(PutSlot { granted: true, .. }) => Poll::Ready(Ok(())),
+        }
+    }
+
+    pub(crate) fn cancel<T, S: QueueStore<T>>(&mut self, core: &Core<T, S>) {
+        if let Some(key) = self.key.take() {
+            let mut wakes = WakeList::new();
+            let mut st = core.state.lock();
+            let (state, slot) = st.putters.remove(key, &mut wakes);
+            if state == WaitState::Notified && slot.granted {
+                // Pass the reserved slots on.
+                st.reserved -= slot.need;
+            }
+            // A large request that was blocking the front may be gone: re-dispatch either way.
+            st.dispatch(&mut wakes);
+            drop(st);
+            wakes.wake_all();
+        }
+    }
+}
+
+impl<T, S: QueueStore<T>> Core<T, S> {
+    /// Reserves `n` slots now if they are free and no putter is queued.
+    pub(crate) fn try_reserve(&self, n: usize) -> Result<(), TryPut<()>> {
+        let mut st = self.state.lock();
+        if st.closed {
+            return Err(TryPut::Closed(()));
+        }
+        if !st.putters.is_empty() || st.cap - st.used() < n {
+            return Err(TryPut::Full(()));
+        }
+        st.reserved += n;
+        Ok(())
+    }
+
+    /// Uses one reserved slot to insert `item`; `Err(item)` (slot released) if the queue was
+    /// closed meanwhile.
+    pub(crate) fn put_reserved(&self, item: T) -> Result<(), T> {
+        let mut wakes = WakeList::new();
+        let mut st = self.state.lock();
+        st.reserved -= 1;
+        if st.closed {
+            st.dispatch(&mut wakes);
+            drop(st);
+            return Err(item);
+        }
+        st.insert(item, &mut wakes);
+        drop(st);
+        wakes.wake_all();
+        Ok(())
+    }
+
+    /// Gives back `n` reserved slots unused.
+    pub(crate) fn release_reserved(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let mut wakes = WakeList::new();
+        let mut st = self.state.lock();
+        st.reserved -= n;
+        st.dispatch(&mut wakes);
+        drop(st);
+        wakes.wake_all();
+    }
+
+    /// Takes up to `limit` stored items into `buf` under one lock; returns how many.
+    pub(crate) fn try_get_many(&self, buf: &mut Vec<T>, limit: usize) -> usize {
+        let mut wakes = WakeList::new();
+        let mut st = self.state.lock();
+        if st.immediate {
+            return 0;
+        }
+        let mut n = 0;
+        while n < limit {
+            let Some(item) = st.store.pop() else { break };
+            buf.push(item);
+            n += 1;
+        }
+        if n > 0 {
+            st.dispatch(&mut wakes);
+        }
+        drop(st);
+        wakes.wake_all();
+        n
+    }
+}
+
 /// State machine of one pending put (the item lives here until a slot is reserved for it).
 #[derive(Debug)]
 pub(crate) struct PutState<T> {
     item: Option<T>,
-    key: Option<usize>,
+    reserve: ReserveState,
 }
 
 impl<T> PutState<T> {
     pub(crate) fn new(item: T) -> Self {
         PutState {
             item: Some(item),
-            key: None,
+            reserve: ReserveState::new(1),
         }
     }
 
@@ -305,61 +509,26 @@ impl<T> PutState<T> {
     ) -> Poll<Result<(), T>> {
         let mut wakes = WakeList::new();
         let mut st = core.state.lock();
-        let item = self
-            .item
-            .take()
-            .expect("put future polled after completion");
-        match st.putters.poll_waiter(&mut self.key, cx.waker()) {
-            Poll::Ready(None) => {
-                if st.closed {
-                    return Poll::Ready(Err(item));
-                }
-                if st.putters.is_empty() && st.used() < st.cap {
-                    st.insert(item, &mut wakes);
-                    drop(st);
-                    wakes.wake_all();
-                    return Poll::Ready(Ok(()));
-                }
-                self.item = Some(item);
-                self.key = Some(st.putters.push_back(false, cx.waker()));
-                Poll::Pending
-            }
-            Poll::Pending => {
-                self.item = Some(item);
-                Poll::Pending
-            }
-            Poll::Ready(Some(granted)) => {
-                if !granted {
-                    return Poll::Ready(Err(item));
-                }
-                st.reserved -= 1;
-                if st.immediate {
-                    st.dispatch(&mut wakes);
-                    drop(st);
-                    wakes.wake_all();
-                    return Poll::Ready(Err(item));
-                }
-                st.insert(item, &mut wakes);
-                drop(st);
-                wakes.wake_all();
-                Poll::Ready(Ok(()))
-            }
+        assert!(self.item.is_some(), "put future polled after completion");
+        let res = ready!(self.reserve.poll_locked(&mut st, cx, &mut wakes));
+        let item = self.item.take().expect("checked above");
+        if res.is_err() {
+            return Poll::Ready(Err(item));
         }
+        st.reserved -= 1;
+        st.insert(item, &mut wakes);
+        drop(st);
+        wakes.wake_all();
+        Poll::Ready(Ok(()))
+    }
+
+    /// Takes the item back (after `cancel`), e.g. when a timeout fired first.
+    pub(crate) fn take_item(&mut self) -> Option<T> {
+        self.item.take()
     }
 
     pub(crate) fn cancel<S: QueueStore<T>>(&mut self, core: &Core<T, S>) {
-        if let Some(key) = self.key.take() {
-            let mut wakes = WakeList::new();
-            let mut st = core.state.lock();
-            let (state, granted) = st.putters.remove(key);
-            if state == WaitState::Notified && granted {
-                // Pass the reserved slot on.
-                st.reserved -= 1;
-                st.dispatch(&mut wakes);
-            }
-            drop(st);
-            wakes.wake_all();
-        }
+        self.reserve.cancel(core);
     }
 }
 
@@ -367,11 +536,24 @@ impl<T> PutState<T> {
 #[derive(Debug, Default)]
 pub(crate) struct GetState {
     key: Option<usize>,
+    /// For a `Stream`: never be handed an item (see `GetSlot::wake_only`).
+    wake_only: bool,
 }
 
 impl GetState {
     pub(crate) fn new() -> Self {
-        GetState { key: None }
+        GetState {
+            key: None,
+            wake_only: false,
+        }
+    }
+
+    /// A getter for a `Stream` (woken when an item arrives, never handed one).
+    pub(crate) fn new_stream() -> Self {
+        GetState {
+            key: None,
+            wake_only: true,
+        }
     }
 
     /// `Err(())` when the queue is closed and drained.
@@ -381,9 +563,17 @@ impl GetState {
         cx: &mut Context<'_>,
     ) -> Poll<Result<T, ()>> {
         let mut wakes = WakeList::new();
+        let mut discard = None;
         let mut st = core.state.lock();
-        let res = match ready!(st.getters.poll_waiter(&mut self.key, cx.waker())) {
-            None => {
+        let res = match ready!(st
+            .getters
+            .poll_waiter(&mut self.key, cx.waker(), &mut wakes))
+        {
+            // Not queued, or a stream waiter that was woken: check the store.
+            None
+            | Some(GetSlot {
+                wake_only: true, ..
+            }) => {
                 if st.immediate {
                     return Poll::Ready(Err(()));
                 }
@@ -394,36 +584,70 @@ impl GetState {
                     }
                     None if st.closed && st.reserved == 0 => Err(()),
                     None => {
-                        self.key = Some(st.getters.push_back(None, cx.waker()));
+                        let slot = GetSlot {
+                            wake_only: self.wake_only,
+                            item: None,
+                        };
+                        self.key = Some(st.getters.push_back(slot, cx.waker()));
                         return Poll::Pending;
                     }
                 }
             }
             // Notified: handed an item, or `None` when the queue closed.
-            Some(Some(item)) => {
+            Some(GetSlot {
+                item: Some(item), ..
+            }) => {
                 st.handed -= 1;
-                st.dispatch(&mut wakes);
-                Ok(item)
+                if st.immediate {
+                    // Handed before an immediate shutdown: discarded, counted as done.
+                    st.discarded(1, &mut wakes);
+                    st.dispatch(&mut wakes);
+                    discard = Some(item);
+                    Err(())
+                } else {
+                    st.dispatch(&mut wakes);
+                    Ok(item)
+                }
             }
-            Some(None) => Err(()),
+            Some(GetSlot { item: None, .. }) => Err(()),
         };
         drop(st);
         wakes.wake_all();
+        if let Some(item) = discard {
+            drop_items(vec![item]);
+        }
         Poll::Ready(res)
     }
 
     pub(crate) fn cancel<T, S: QueueStore<T>>(&mut self, core: &Core<T, S>) {
         if let Some(key) = self.key.take() {
             let mut wakes = WakeList::new();
+            let mut discard = None;
             let mut st = core.state.lock();
-            if let (_, Some(item)) = st.getters.remove(key) {
-                // Pass the item on: back to the front of the queue, or to the next getter.
+            if let (
+                _,
+                GetSlot {
+                    item: Some(item), ..
+                },
+            ) = st.getters.remove(key, &mut wakes)
+            {
                 st.handed -= 1;
-                st.store.push_returned(item);
+                if st.immediate {
+                    // Nobody may read it any more: discard it (counted as done) so `join`
+                    // does not wait for it.
+                    st.discarded(1, &mut wakes);
+                    discard = Some(item);
+                } else {
+                    // Pass the item on: back to the front of the queue, or to the next getter.
+                    st.store.push_returned(item);
+                }
                 st.dispatch(&mut wakes);
             }
             drop(st);
             wakes.wake_all();
+            if let Some(item) = discard {
+                drop_items(vec![item]);
+            }
         }
     }
 }
@@ -440,14 +664,16 @@ impl JoinState {
         core: &Core<T, S>,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
+        let mut wakes = WakeList::new();
         let st = &mut *core.state.lock();
         st.joiners
-            .poll_until(&mut self.key, cx.waker(), || st.unfinished == 0)
+            .poll_until(&mut self.key, cx.waker(), &mut wakes, || st.unfinished == 0)
     }
 
     pub(crate) fn cancel<T, S: QueueStore<T>>(&mut self, core: &Core<T, S>) {
         if let Some(key) = self.key.take() {
-            core.state.lock().joiners.remove(key);
+            let mut wakes = WakeList::new();
+            core.state.lock().joiners.remove(key, &mut wakes);
         }
     }
 }

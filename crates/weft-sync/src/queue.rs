@@ -243,7 +243,7 @@ impl<T, S: QueueStore<T>> GenericQueue<T, S> {
     /// once. Calling it again is allowed (a later `true` still discards).
     pub fn shutdown(&self, immediate: bool) {
         let (_, drained) = self.core.close(immediate);
-        drop(drained);
+        crate::qcore::drop_items(drained);
     }
 
     /// `true` once [`shutdown`](GenericQueue::shutdown) was called.

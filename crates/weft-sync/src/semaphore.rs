@@ -37,7 +37,16 @@ pub struct Semaphore {
     /// the `waiters` lock) the fast paths stand aside, so the count changes only under the lock
     /// and permits go to the queue in FIFO order.
     count: AtomicUsize,
-    waiters: Mutex<WaitList<Waiter>>,
+    waiters: Mutex<Queue>,
+}
+
+/// The lock-protected half of a [`Semaphore`].
+#[derive(Debug, Default)]
+struct Queue {
+    list: WaitList<Waiter>,
+    /// Waiters that were handed permits and have not resumed (or been dropped) yet. While any
+    /// exist, `WAITERS` stays set: a newcomer cannot complete ahead of them (asyncio's order).
+    woken: usize,
 }
 
 const WAITERS: usize = 1;
@@ -60,13 +69,39 @@ struct Waiter {
     granted: bool,
 }
 
-/// The semaphore was closed: no permit will ever be handed out again.
+/// An `acquire*` failed: the semaphore was closed (no permit will ever be handed out again), or
+/// more than [`Semaphore::MAX_PERMITS`] permits were requested at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AcquireError(());
+pub struct AcquireError(AcquireErrorKind);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AcquireErrorKind {
+    Closed,
+    TooMany(usize),
+}
+
+impl AcquireError {
+    pub(crate) const CLOSED: AcquireError = AcquireError(AcquireErrorKind::Closed);
+
+    /// `true` if the semaphore was closed (rather than the request being too large).
+    pub fn is_closed(&self) -> bool {
+        self.0 == AcquireErrorKind::Closed
+    }
+}
 
 impl fmt::Display for AcquireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("semaphore closed: no permits will be handed out; stop acquiring")
+        match self.0 {
+            AcquireErrorKind::Closed => {
+                f.write_str("semaphore closed: no permits will be handed out; stop acquiring")
+            }
+            AcquireErrorKind::TooMany(n) => write!(
+                f,
+                "requested {n} permits at once, more than Semaphore::MAX_PERMITS ({}): it could \
+                 never be satisfied; request fewer",
+                Semaphore::MAX_PERMITS
+            ),
+        }
     }
 }
 
@@ -102,7 +137,7 @@ impl Semaphore {
     pub fn new(permits: usize) -> Self {
         Semaphore {
             count: AtomicUsize::new(permits.min(Self::MAX_PERMITS) << SHIFT),
-            waiters: Mutex::new(WaitList::new()),
+            waiters: Mutex::new(Queue::default()),
         }
     }
 
@@ -120,12 +155,53 @@ impl Semaphore {
     /// Permits already held stay valid and are still returned on drop.
     pub fn close(&self) {
         let mut wakes = WakeList::new();
-        let mut list = self.waiters.lock();
+        let mut q = self.waiters.lock();
         self.count.fetch_or(CLOSED, Ordering::AcqRel);
-        list.notify_all(&mut wakes, |w| w.granted = false);
-        self.count.fetch_and(!WAITERS, Ordering::AcqRel);
-        drop(list);
+        q.list.notify_all(&mut wakes, |w| w.granted = false);
+        self.settle(&q);
+        drop(q);
         wakes.wake_all();
+    }
+
+    /// `true` when an `acquire` would not complete at once: no permit is free, or others are
+    /// queued (or were handed permits and have not resumed yet). asyncio's `Semaphore.locked`.
+    pub fn locked(&self) -> bool {
+        let c = self.count.load(Ordering::Acquire);
+        c & WAITERS != 0 || permits(c) == 0
+    }
+
+    /// Removes up to `n` free permits from circulation for good and returns how many it removed
+    /// (fewer than `n` if fewer are free). Permits held by guards are not affected.
+    ///
+    /// ```
+    /// use weft_sync::Semaphore;
+    /// let sem = Semaphore::new(5);
+    /// assert_eq!(sem.forget_permits(3), 3);
+    /// assert_eq!(sem.forget_permits(3), 2);
+    /// assert_eq!(sem.available_permits(), 0);
+    /// ```
+    pub fn forget_permits(&self, n: usize) -> usize {
+        let mut c = self.count.load(Ordering::Acquire);
+        loop {
+            let k = permits(c).min(n);
+            match self.count.compare_exchange_weak(
+                c,
+                c - (k << SHIFT),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return k,
+                Err(actual) => c = actual,
+            }
+        }
+    }
+
+    /// Clears `WAITERS` once nobody is queued and no woken waiter is still to resume. Call with
+    /// the `waiters` lock held.
+    fn settle(&self, q: &Queue) {
+        if q.list.is_empty() && q.woken == 0 {
+            self.count.fetch_and(!WAITERS, Ordering::AcqRel);
+        }
     }
 
     /// `true` once [`close`](Semaphore::close) was called.
@@ -135,23 +211,31 @@ impl Semaphore {
 
     /// Hands permits to queued waiters in FIFO order, stopping at the first that cannot be
     /// served; clears `WAITERS` once the queue is empty. Call with the `waiters` lock held.
-    fn dispatch(&self, list: &mut WaitList<Waiter>, wakes: &mut WakeList) {
-        while let Some(w) = list.front() {
+    fn dispatch(&self, q: &mut Queue, wakes: &mut WakeList) {
+        while let Some(w) = q.list.front() {
             let need = w.need;
-            // `WAITERS` is set, so only lock holders change the count.
-            if permits(self.count.load(Ordering::Acquire)) < need {
-                break;
+            // `WAITERS` is set, so only lock holders change the count (but `forget_permits`
+            // may lower it, hence the CAS).
+            let c = self.count.load(Ordering::Acquire);
+            if permits(c) < need
+                || self
+                    .count
+                    .compare_exchange(c, c - (need << SHIFT), Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+            {
+                if permits(self.count.load(Ordering::Acquire)) < need {
+                    break;
+                }
+                continue;
             }
-            self.count.fetch_sub(need << SHIFT, Ordering::AcqRel);
-            list.notify_front(wakes, |w| w.granted = true);
+            q.list.notify_front(wakes, |w| w.granted = true);
+            q.woken += 1;
         }
-        if list.is_empty() {
-            self.count.fetch_and(!WAITERS, Ordering::AcqRel);
-        }
+        self.settle(q);
     }
 
     /// Adds permits with the `waiters` lock held, then dispatches.
-    fn release_locked(&self, n: usize, list: &mut WaitList<Waiter>, wakes: &mut WakeList) {
+    fn release_locked(&self, n: usize, q: &mut Queue, wakes: &mut WakeList) {
         let mut c = self.count.load(Ordering::Acquire);
         while let Err(actual) =
             self.count
@@ -159,7 +243,7 @@ impl Semaphore {
         {
             c = actual;
         }
-        self.dispatch(list, wakes);
+        self.dispatch(q, wakes);
     }
 
     pub(crate) fn release(&self, n: usize) {
@@ -180,10 +264,35 @@ impl Semaphore {
             }
         }
         let mut wakes = WakeList::new();
-        let mut list = self.waiters.lock();
-        self.release_locked(n, &mut list, &mut wakes);
-        drop(list);
+        let mut q = self.waiters.lock();
+        self.release_locked(n, &mut q, &mut wakes);
+        drop(q);
         wakes.wake_all();
+    }
+
+    /// Adds `n` permits unless that would make more than `bound` free; returns whether it did.
+    pub(crate) fn release_bounded(&self, n: usize, bound: usize) -> bool {
+        let mut wakes = WakeList::new();
+        let mut q = self.waiters.lock();
+        let mut c = self.count.load(Ordering::Acquire);
+        loop {
+            if permits(c).saturating_add(n) > bound {
+                return false;
+            }
+            match self.count.compare_exchange_weak(
+                c,
+                plus(c, n),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => c = actual,
+            }
+        }
+        self.dispatch(&mut q, &mut wakes);
+        drop(q);
+        wakes.wake_all();
+        true
     }
 
     pub(crate) fn try_acquire_raw(&self, n: usize) -> Result<(), TryAcquireError> {
@@ -225,8 +334,20 @@ impl Semaphore {
 
     /// Waits for `n` permits at once (strict FIFO: it will not be overtaken by smaller requests).
     ///
-    /// `n == 0` completes at once. A request for more than the semaphore will ever hold waits
-    /// until the semaphore is closed.
+    /// `n == 0` completes at once. `n > MAX_PERMITS` fails at once with an [`AcquireError`]
+    /// (it could never be satisfied); a request for more than the semaphore holds now but at
+    /// most `MAX_PERMITS` waits until enough are added, or until `close()`.
+    ///
+    /// ```
+    /// use weft_sync::Semaphore;
+    /// # futures_lite::future::block_on(async {
+    /// let sem = Semaphore::new(3);
+    /// let p = sem.acquire_many(2).await.unwrap();
+    /// assert_eq!(p.num_permits(), 2);
+    /// let err = sem.acquire_many(Semaphore::MAX_PERMITS + 1).await.unwrap_err();
+    /// assert!(!err.is_closed());
+    /// # });
+    /// ```
     ///
     /// # Cancel safety
     /// Cancel-safe, as [`acquire`](Semaphore::acquire).
@@ -299,7 +420,7 @@ impl fmt::Debug for Semaphore {
         d.field("permits", &permits(c))
             .field("closed", &(c & CLOSED != 0));
         match self.waiters.try_lock() {
-            Some(list) => d.field("waiters", &list.len()).finish(),
+            Some(q) => d.field("waiters", &q.list.len()).finish(),
             None => d.finish_non_exhaustive(),
         }
     }
@@ -332,20 +453,23 @@ impl AcquireState {
         let Some(key) = self.key else {
             return self.first_poll(sem, cx);
         };
-        let mut list = sem.waiters.lock();
-        match list.state(key) {
+        let mut wakes = WakeList::new();
+        let mut q = sem.waiters.lock();
+        match q.list.state(key) {
             WaitState::Waiting => {
-                list.update_waker(key, cx.waker());
+                q.list.update_waker(key, cx.waker(), &mut wakes);
                 Poll::Pending
             }
             WaitState::Notified => {
-                let w = list.take_notified(key);
+                let w = q.list.take_notified(key);
                 self.key = None;
                 self.done = true;
                 if w.granted {
+                    q.woken -= 1;
+                    sem.settle(&q);
                     Poll::Ready(Ok(()))
                 } else {
-                    Poll::Ready(Err(AcquireError(())))
+                    Poll::Ready(Err(AcquireError::CLOSED))
                 }
             }
         }
@@ -357,6 +481,10 @@ impl AcquireState {
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), AcquireError>> {
         let n = self.n;
+        if n > Semaphore::MAX_PERMITS {
+            self.done = true;
+            return Poll::Ready(Err(AcquireError(AcquireErrorKind::TooMany(n))));
+        }
         match sem.try_acquire_raw(n) {
             Ok(()) => {
                 self.done = true;
@@ -364,7 +492,7 @@ impl AcquireState {
             }
             Err(TryAcquireError::Closed) => {
                 self.done = true;
-                return Poll::Ready(Err(AcquireError(())));
+                return Poll::Ready(Err(AcquireError::CLOSED));
             }
             Err(TryAcquireError::NoPermits) if n == 0 => {
                 // Zero permits never wait, even behind a queue.
@@ -373,15 +501,16 @@ impl AcquireState {
             }
             Err(TryAcquireError::NoPermits) => {}
         }
-        let mut list = sem.waiters.lock();
+        let mut wakes = WakeList::new();
+        let mut q = sem.waiters.lock();
         let mut c = sem.count.load(Ordering::Acquire);
-        loop {
+        let queued_behind = loop {
             if c & CLOSED != 0 {
                 self.done = true;
-                return Poll::Ready(Err(AcquireError(())));
+                return Poll::Ready(Err(AcquireError::CLOSED));
             }
             if c & WAITERS != 0 {
-                break; // queue behind the others
+                break true; // queue behind the others
             }
             // Nobody queued: take the permits, or announce that we queue. Either CAS fails if a
             // fast-path release/acquire changed the count meanwhile; then re-check.
@@ -398,11 +527,11 @@ impl AcquireState {
                     self.done = true;
                     return Poll::Ready(Ok(()));
                 }
-                Ok(_) => break,
+                Ok(_) => break false,
                 Err(actual) => c = actual,
             }
-        }
-        let key = list.push_back(
+        };
+        let key = q.list.push_back(
             Waiter {
                 need: n,
                 granted: false,
@@ -410,6 +539,12 @@ impl AcquireState {
             cx.waker(),
         );
         self.key = Some(key);
+        if queued_behind {
+            // Permits may be free while earlier waiters that were handed theirs have not resumed
+            // yet: this waiter may be served right away, but it completes only on its next poll,
+            // after a wake-up, so it runs after them (asyncio's order), never ahead.
+            sem.dispatch(&mut q, &mut wakes);
+        }
         Poll::Pending
     }
 
@@ -417,16 +552,17 @@ impl AcquireState {
     pub(crate) fn cancel(&mut self, sem: &Semaphore) {
         if let Some(key) = self.key.take() {
             let mut wakes = WakeList::new();
-            let mut list = sem.waiters.lock();
-            let (state, w) = list.remove(key);
+            let mut q = sem.waiters.lock();
+            let (state, w) = q.list.remove(key, &mut wakes);
             if state == WaitState::Notified && w.granted {
-                sem.release_locked(w.need, &mut list, &mut wakes);
+                q.woken -= 1;
+                sem.release_locked(w.need, &mut q, &mut wakes);
             } else {
                 // The removed waiter may have been blocking the head of the queue; this also
                 // clears `WAITERS` if the queue is now empty.
-                sem.dispatch(&mut list, &mut wakes);
+                sem.dispatch(&mut q, &mut wakes);
             }
-            drop(list);
+            drop(q);
             wakes.wake_all();
         }
     }
@@ -467,6 +603,37 @@ impl SemaphorePermit<'_> {
         self.n = 0;
     }
 
+    /// Moves the permits of `other` into this guard.
+    ///
+    /// # Panics
+    /// If `other` belongs to a different semaphore (a bug in the caller: the permits would be
+    /// returned to the wrong one).
+    ///
+    /// ```
+    /// use weft_sync::Semaphore;
+    /// let sem = Semaphore::new(3);
+    /// let mut a = sem.try_acquire().unwrap();
+    /// a.merge(sem.try_acquire_many(2).unwrap());
+    /// assert_eq!(a.num_permits(), 3);
+    /// let b = a.split(1).unwrap();
+    /// assert_eq!((a.num_permits(), b.num_permits()), (2, 1));
+    /// assert!(a.split(5).is_none());
+    /// ```
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            std::ptr::eq(self.sem, other.sem),
+            "SemaphorePermit::merge: the permits belong to different semaphores"
+        );
+        self.n += std::mem::take(&mut other.n);
+    }
+
+    /// Splits `n` permits off into a new guard; `None` (and nothing changes) if this guard holds
+    /// fewer than `n`.
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        self.n = self.n.checked_sub(n)?;
+        Some(SemaphorePermit { sem: self.sem, n })
+    }
+
     /// How many permits this guard holds.
     pub fn num_permits(&self) -> usize {
         self.n
@@ -501,6 +668,37 @@ impl OwnedSemaphorePermit {
         self.n = 0;
     }
 
+    /// Moves the permits of `other` into this guard.
+    ///
+    /// # Panics
+    /// If `other` belongs to a different semaphore.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use weft_sync::Semaphore;
+    /// let sem = Arc::new(Semaphore::new(2));
+    /// let mut a = sem.clone().try_acquire_owned().unwrap();
+    /// a.merge(sem.clone().try_acquire_owned().unwrap());
+    /// let b = a.split(1).unwrap();
+    /// assert_eq!((a.num_permits(), b.num_permits()), (1, 1));
+    /// ```
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            Arc::ptr_eq(&self.sem, &other.sem),
+            "OwnedSemaphorePermit::merge: the permits belong to different semaphores"
+        );
+        self.n += std::mem::take(&mut other.n);
+    }
+
+    /// Splits `n` permits off into a new guard; `None` if this guard holds fewer than `n`.
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        self.n = self.n.checked_sub(n)?;
+        Some(OwnedSemaphorePermit {
+            sem: self.sem.clone(),
+            n,
+        })
+    }
+
     /// How many permits this guard holds.
     pub fn num_permits(&self) -> usize {
         self.n
@@ -523,5 +721,86 @@ impl fmt::Debug for OwnedSemaphorePermit {
         f.debug_struct("OwnedSemaphorePermit")
             .field("permits", &self.n)
             .finish()
+    }
+}
+
+/// A semaphore that refuses to hold more than its initial number of free permits (asyncio's
+/// `BoundedSemaphore`): [`release`](BoundedSemaphore::release) and
+/// [`add_permits`](BoundedSemaphore::add_permits) fail instead of raising the count above the
+/// bound, which catches "released more often than acquired" bugs.
+///
+/// Acquiring works as on [`Semaphore`] (same FIFO rule); it derefs to the inner semaphore for
+/// the read-only and acquire methods.
+///
+/// ```
+/// use weft_sync::BoundedSemaphore;
+/// # futures_lite::future::block_on(async {
+/// let sem = BoundedSemaphore::new(1);
+/// assert!(sem.release().is_err()); // already at the bound
+/// sem.acquire().await.unwrap().forget();
+/// assert!(sem.release().is_ok()); // manual release, asyncio style
+/// assert_eq!(sem.available_permits(), 1);
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct BoundedSemaphore {
+    sem: Semaphore,
+    bound: usize,
+}
+
+/// [`BoundedSemaphore::release`] or `add_permits` would exceed the bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoundExceeded {
+    bound: usize,
+}
+
+impl fmt::Display for BoundExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "BoundedSemaphore released too many times: it would hold more than its bound of {} \
+             free permits; release only permits that were acquired",
+            self.bound
+        )
+    }
+}
+
+impl std::error::Error for BoundExceeded {}
+
+impl BoundedSemaphore {
+    /// A semaphore with `permits` free permits, which is also its bound (capped at
+    /// [`Semaphore::MAX_PERMITS`]).
+    pub fn new(permits: usize) -> Self {
+        BoundedSemaphore {
+            sem: Semaphore::new(permits),
+            bound: permits.min(Semaphore::MAX_PERMITS),
+        }
+    }
+
+    /// The bound: the most free permits this semaphore may hold.
+    pub fn bound(&self) -> usize {
+        self.bound
+    }
+
+    /// Returns one permit (asyncio's `release`), e.g. after [`SemaphorePermit::forget`]; fails
+    /// if that would exceed the bound.
+    pub fn release(&self) -> Result<(), BoundExceeded> {
+        self.add_permits(1)
+    }
+
+    /// Adds `n` permits; fails (adding none) if that would exceed the bound.
+    pub fn add_permits(&self, n: usize) -> Result<(), BoundExceeded> {
+        if n == 0 || self.sem.release_bounded(n, self.bound) {
+            Ok(())
+        } else {
+            Err(BoundExceeded { bound: self.bound })
+        }
+    }
+}
+
+impl std::ops::Deref for BoundedSemaphore {
+    type Target = Semaphore;
+    fn deref(&self) -> &Semaphore {
+        &self.sem
     }
 }

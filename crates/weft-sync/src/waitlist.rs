@@ -106,12 +106,18 @@ impl<T> WaitList<T> {
         self.slab[key].state
     }
 
-    /// Stores `waker` for `key` if it differs from the one stored (a future may move between tasks).
-    pub(crate) fn update_waker(&mut self, key: usize, waker: &Waker) {
+    /// Stores `waker` for `key` if it differs from the one stored (a future may move between
+    /// tasks). The replaced waker goes to `wakes` to be dropped after the lock is released: its
+    /// `Drop` may touch this very primitive (tokio's `send_in_waker_drop` case).
+    pub(crate) fn update_waker(&mut self, key: usize, waker: &Waker, wakes: &mut WakeList) {
         let node = &mut self.slab[key];
         match &node.waker {
             Some(w) if w.will_wake(waker) => {}
-            _ => node.waker = Some(waker.clone()),
+            _ => {
+                if let Some(old) = node.waker.replace(waker.clone()) {
+                    wakes.discard(old);
+                }
+            }
         }
     }
 
@@ -164,12 +170,16 @@ impl<T> WaitList<T> {
     }
 
     /// Removes waiter `key` entirely (called by the future when it completes or is dropped) and
-    /// returns the state it was in together with its payload.
-    pub(crate) fn remove(&mut self, key: usize) -> (WaitState, T) {
+    /// returns the state it was in together with its payload. Its waker goes to `wakes`, to be
+    /// dropped after the lock is released.
+    pub(crate) fn remove(&mut self, key: usize, wakes: &mut WakeList) -> (WaitState, T) {
         if self.slab[key].state == WaitState::Waiting {
             self.unlink(key);
         }
         let node = self.slab.remove(key);
+        if let Some(w) = node.waker {
+            wakes.discard(w);
+        }
         (node.state, node.value)
     }
 
@@ -187,13 +197,14 @@ impl<T> WaitList<T> {
         &mut self,
         key: &mut Option<usize>,
         waker: &Waker,
+        wakes: &mut WakeList,
     ) -> Poll<Option<T>> {
         let Some(k) = *key else {
             return Poll::Ready(None);
         };
         match self.state(k) {
             WaitState::Waiting => {
-                self.update_waker(k, waker);
+                self.update_waker(k, waker, wakes);
                 Poll::Pending
             }
             WaitState::Notified => {
@@ -205,7 +216,11 @@ impl<T> WaitList<T> {
     }
 }
 
-/// Wakers collected under a lock, to be woken after it is released (on drop or [`WakeList::wake_all`]).
+/// Wakers collected under a lock, to be woken after it is released (on drop or
+/// [`WakeList::wake_all`]), and stale wakers to be *dropped* after it is released: a waker's `Drop`
+/// is user code that may touch the same primitive, so neither waking nor dropping one may happen
+/// under the primitive's lock. Declare the list before taking the lock, so it drops after the
+/// guard.
 ///
 /// The first waker is stored inline, so the common notification (zero or one waiter) allocates
 /// nothing and costs two branches to create, wake and drop; it sits on every channel operation's
@@ -215,6 +230,8 @@ impl<T> WaitList<T> {
 pub(crate) struct WakeList {
     first: Option<Waker>,
     rest: Vec<Waker>,
+    stale: Option<Waker>,
+    stale_rest: Vec<Waker>,
 }
 
 impl WaitList<()> {
@@ -226,9 +243,10 @@ impl WaitList<()> {
         &mut self,
         key: &mut Option<usize>,
         waker: &Waker,
+        wakes: &mut WakeList,
         is_done: impl FnOnce() -> bool,
     ) -> Poll<()> {
-        if ready!(self.poll_waiter(key, waker)).is_some() || is_done() {
+        if ready!(self.poll_waiter(key, waker, wakes)).is_some() || is_done() {
             return Poll::Ready(());
         }
         *key = Some(self.push_back((), waker));
@@ -248,6 +266,15 @@ impl WakeList {
             self.first = Some(w);
         } else {
             self.rest.push(w);
+        }
+    }
+
+    /// Keeps a waker that is no longer needed, to be dropped with the list (after the lock).
+    pub(crate) fn discard(&mut self, w: Waker) {
+        if self.stale.is_none() {
+            self.stale = Some(w);
+        } else {
+            self.stale_rest.push(w);
         }
     }
 
@@ -295,14 +322,14 @@ mod tests {
         let c = l.push_back(3, w);
         assert_eq!(l.len(), 3);
         // Remove the middle one while waiting.
-        assert_eq!(l.remove(b), (WaitState::Waiting, 2));
         let mut wakes = WakeList::new();
+        assert_eq!(l.remove(b, &mut wakes), (WaitState::Waiting, 2));
         assert!(l.notify_front(&mut wakes, |v| *v += 10));
         assert_eq!(l.state(a), WaitState::Notified);
         assert_eq!(l.state(c), WaitState::Waiting);
         assert_eq!(l.front(), Some(&3));
         assert_eq!(l.take_notified(a), 11);
-        assert_eq!(l.remove(c), (WaitState::Waiting, 3));
+        assert_eq!(l.remove(c, &mut wakes), (WaitState::Waiting, 3));
         assert!(l.is_empty());
         assert!(!l.notify_front(&mut wakes, |_| {}));
     }

@@ -29,7 +29,7 @@ use std::task::{Context, Poll};
 
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::Arc;
-use crate::qcore::{Core, GetState, PutState, TryGet, TryPut};
+use crate::qcore::{Core, GetState, PutState, ReserveState, TryGet, TryPut};
 
 pub mod broadcast;
 #[allow(unsafe_code)]
@@ -66,7 +66,7 @@ fn new_chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
         Sender { chan: chan.clone() },
         Receiver {
             chan,
-            stream: GetState::new(),
+            stream: GetState::new_stream(),
         },
     )
 }
@@ -176,6 +176,186 @@ impl fmt::Display for TryRecvError {
 
 impl std::error::Error for TryRecvError {}
 
+fn try_put_err(e: TryPut<()>) -> TrySendError<()> {
+    match e {
+        TryPut::Full(()) => TrySendError::Full(()),
+        TryPut::Closed(()) => TrySendError::Closed(()),
+    }
+}
+
+/// Why [`Sender::send_timeout`] failed; the message is returned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SendTimeoutError<T> {
+    /// The deadline passed while the channel was full.
+    Timeout(T),
+    /// The channel is closed.
+    Closed(T),
+}
+
+impl<T> SendTimeoutError<T> {
+    /// The message that could not be sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            SendTimeoutError::Timeout(t) | SendTimeoutError::Closed(t) => t,
+        }
+    }
+}
+
+impl<T> fmt::Debug for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
+            SendTimeoutError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => {
+                f.write_str("send timed out: the channel stayed full until the deadline")
+            }
+            SendTimeoutError::Closed(_) => f.write_str("sending on a closed channel"),
+        }
+    }
+}
+
+impl<T> std::error::Error for SendTimeoutError<T> {}
+
+/// Waits for `n` reserved slots (the future behind `reserve*`); gives them back if dropped
+/// after they were granted.
+struct ReserveRaw<'a, T> {
+    chan: &'a Chan<T>,
+    st: ReserveState,
+}
+
+impl<'a, T> ReserveRaw<'a, T> {
+    fn new(chan: &'a Chan<T>, n: usize) -> Self {
+        ReserveRaw {
+            chan,
+            st: ReserveState::new(n),
+        }
+    }
+}
+
+impl<T> Future for ReserveRaw<'_, T> {
+    type Output = Result<(), SendError<()>>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.st
+            .poll(&this.chan.core, cx)
+            .map_err(|()| SendError(()))
+    }
+}
+
+impl<T> Drop for ReserveRaw<'_, T> {
+    fn drop(&mut self) {
+        self.st.cancel(&self.chan.core);
+    }
+}
+
+/// One reserved slot, from [`Sender::reserve`]: [`send`](Permit::send) never waits. Dropping
+/// it unused gives the slot back.
+#[must_use = "the reserved slot is given back as soon as the permit is dropped"]
+pub struct Permit<'a, T> {
+    chan: &'a Chan<T>,
+}
+
+impl<T> Permit<'_, T> {
+    /// Sends `msg` into the reserved slot. If the channel was closed meanwhile, `msg` is
+    /// dropped (as in tokio).
+    pub fn send(self, msg: T) {
+        let chan = self.chan;
+        std::mem::forget(self);
+        drop(chan.core.put_reserved(msg));
+    }
+}
+
+impl<T> Drop for Permit<'_, T> {
+    fn drop(&mut self) {
+        self.chan.core.release_reserved(1);
+    }
+}
+
+impl<T> fmt::Debug for Permit<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit").finish_non_exhaustive()
+    }
+}
+
+/// `n` reserved slots, from [`Sender::reserve_many`]; yields one [`Permit`] per slot. The
+/// slots not taken are given back when it is dropped.
+#[must_use = "the reserved slots are given back as soon as this is dropped"]
+pub struct PermitIterator<'a, T> {
+    chan: &'a Chan<T>,
+    n: usize,
+}
+
+impl<'a, T> Iterator for PermitIterator<'a, T> {
+    type Item = Permit<'a, T>;
+    fn next(&mut self) -> Option<Permit<'a, T>> {
+        self.n = self.n.checked_sub(1)?;
+        Some(Permit { chan: self.chan })
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.n, Some(self.n))
+    }
+}
+
+impl<T> ExactSizeIterator for PermitIterator<'_, T> {}
+
+impl<T> Drop for PermitIterator<'_, T> {
+    fn drop(&mut self) {
+        self.chan.core.release_reserved(self.n);
+    }
+}
+
+impl<T> fmt::Debug for PermitIterator<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PermitIterator")
+            .field("remaining", &self.n)
+            .finish()
+    }
+}
+
+/// One reserved slot that owns its [`Sender`], from [`Sender::reserve_owned`].
+#[must_use = "the reserved slot is given back as soon as the permit is dropped"]
+pub struct OwnedPermit<T> {
+    sender: Option<Sender<T>>,
+}
+
+impl<T> OwnedPermit<T> {
+    /// Sends `msg` into the reserved slot (dropped if the channel closed meanwhile) and returns
+    /// the sender.
+    pub fn send(mut self, msg: T) -> Sender<T> {
+        let sender = self.sender.take().expect("present until consumed");
+        drop(sender.chan.core.put_reserved(msg));
+        sender
+    }
+
+    /// Gives the slot back unused and returns the sender.
+    pub fn release(mut self) -> Sender<T> {
+        let sender = self.sender.take().expect("present until consumed");
+        sender.chan.core.release_reserved(1);
+        sender
+    }
+}
+
+impl<T> Drop for OwnedPermit<T> {
+    fn drop(&mut self) {
+        if let Some(sender) = self.sender.take() {
+            sender.chan.core.release_reserved(1);
+        }
+    }
+}
+
+impl<T> fmt::Debug for OwnedPermit<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPermit").finish_non_exhaustive()
+    }
+}
+
 /// The sending half of an MPMC channel. Clone it for more producers.
 pub struct Sender<T> {
     chan: Arc<Chan<T>>,
@@ -200,6 +380,134 @@ impl<T> Sender<T> {
             TryPut::Full(t) => TrySendError::Full(t),
             TryPut::Closed(t) => TrySendError::Closed(t),
         })
+    }
+
+    /// Waits for a free slot and reserves it: the returned [`Permit`] sends one message
+    /// without waiting (or gives the slot back when dropped). Fails if the channel is closed.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: a slot reserved for a dropped `reserve` passes to the next sender.
+    ///
+    /// ```
+    /// use weft_sync::channel;
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = channel::bounded(1);
+    /// let permit = tx.reserve().await.unwrap();
+    /// assert!(tx.try_send(1).unwrap_err().is_full()); // the slot is taken
+    /// permit.send(2);
+    /// assert_eq!(rx.recv().await, Ok(2));
+    /// # });
+    /// ```
+    pub async fn reserve(&self) -> Result<Permit<'_, T>, SendError<()>> {
+        ReserveRaw::new(&self.chan, 1).await?;
+        Ok(Permit { chan: &self.chan })
+    }
+
+    /// Reserves a slot if one is free now (and no sender is queued).
+    pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        self.chan.core.try_reserve(1).map_err(try_put_err)?;
+        Ok(Permit { chan: &self.chan })
+    }
+
+    /// Waits for `n` free slots at once and reserves them (FIFO: a large request is not
+    /// overtaken by smaller ones). Fails if the channel is closed or `n` exceeds the bound.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe, as [`reserve`](Sender::reserve).
+    ///
+    /// ```
+    /// use weft_sync::channel;
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = channel::bounded(3);
+    /// for (i, permit) in tx.reserve_many(2).await.unwrap().enumerate() {
+    ///     permit.send(i);
+    /// }
+    /// assert!(tx.reserve_many(4).await.is_err()); // more than the bound
+    /// assert_eq!(rx.len(), 2);
+    /// # });
+    /// ```
+    pub async fn reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, SendError<()>> {
+        if self.chan.core.capacity().is_some_and(|cap| n > cap) {
+            return Err(SendError(()));
+        }
+        if n > 0 {
+            ReserveRaw::new(&self.chan, n).await?;
+        }
+        Ok(PermitIterator {
+            chan: &self.chan,
+            n,
+        })
+    }
+
+    /// Owned version of [`reserve`](Sender::reserve): the permit keeps the sender (returned by
+    /// [`OwnedPermit::send`]), so it can move into another task.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe, as [`reserve`](Sender::reserve) (the sender is dropped with the future).
+    ///
+    /// ```
+    /// use weft_sync::channel;
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = channel::bounded(1);
+    /// let permit = tx.reserve_owned().await.unwrap();
+    /// let tx = permit.send(5);
+    /// assert_eq!(rx.recv().await, Ok(5));
+    /// assert!(tx.try_reserve_owned().is_ok());
+    /// # });
+    /// ```
+    pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<()>> {
+        ReserveRaw::new(&self.chan, 1).await?;
+        Ok(OwnedPermit { sender: Some(self) })
+    }
+
+    /// Owned version of [`try_reserve`](Sender::try_reserve); on failure the sender comes back
+    /// inside the error.
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Self>> {
+        match self.chan.core.try_reserve(1) {
+            Ok(()) => Ok(OwnedPermit { sender: Some(self) }),
+            Err(TryPut::Full(())) => Err(TrySendError::Full(self)),
+            Err(TryPut::Closed(())) => Err(TrySendError::Closed(self)),
+        }
+    }
+
+    /// Sends `msg`, waiting while the channel is full, but gives up when `deadline` completes
+    /// first. weft-sync has no timer of its own: pass any future, e.g. `weft::sleep(d)`.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe, as [`send`](Sender::send).
+    ///
+    /// ```
+    /// use weft_sync::channel::{self, SendTimeoutError};
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, _rx) = channel::bounded(1);
+    /// tx.try_send(1).unwrap();
+    /// // A deadline that has already passed:
+    /// let r = tx.send_timeout(2, std::future::ready(())).await;
+    /// assert_eq!(r, Err(SendTimeoutError::Timeout(2)));
+    /// # });
+    /// ```
+    pub async fn send_timeout<F: Future>(
+        &self,
+        msg: T,
+        deadline: F,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let mut send = self.send(msg);
+        let mut deadline = std::pin::pin!(deadline);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(r) = Pin::new(&mut send).poll(cx) {
+                return Poll::Ready(r.map_err(|SendError(m)| SendTimeoutError::Closed(m)));
+            }
+            if deadline.as_mut().poll(cx).is_ready() {
+                send.st.cancel(&send.chan.core);
+                let msg = send
+                    .st
+                    .take_item()
+                    .expect("a pending send holds its message");
+                return Poll::Ready(Err(SendTimeoutError::Timeout(msg)));
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     /// Blocking version of [`send`](Sender::send), for threads outside the runtime.
@@ -232,8 +540,24 @@ impl<T> Sender<T> {
         self.chan.core.is_full()
     }
 
-    /// The capacity, `None` if unbounded.
+    /// Free slots now: how many messages can be sent before `send` waits (as tokio's
+    /// `capacity`); `None` if unbounded. Queued, reserved and handed-over messages count as
+    /// used. (This used to return the bound; that
+    /// is now [`max_capacity`](Sender::max_capacity).)
+    ///
+    /// ```
+    /// use weft_sync::channel;
+    /// let (tx, _rx) = channel::bounded(4);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(tx.capacity(), Some(3));
+    /// assert_eq!(tx.max_capacity(), Some(4));
+    /// ```
     pub fn capacity(&self) -> Option<usize> {
+        self.chan.core.free()
+    }
+
+    /// The bound given to [`bounded`]; `None` if unbounded.
+    pub fn max_capacity(&self) -> Option<usize> {
         self.chan.core.capacity()
     }
 
@@ -339,9 +663,47 @@ impl<T> Receiver<T> {
         self.chan.core.is_full()
     }
 
-    /// The capacity, `None` if unbounded.
+    /// Free slots now (see [`Sender::capacity`]); `None` if unbounded.
     pub fn capacity(&self) -> Option<usize> {
+        self.chan.core.free()
+    }
+
+    /// The bound given to [`bounded`]; `None` if unbounded.
+    pub fn max_capacity(&self) -> Option<usize> {
         self.chan.core.capacity()
+    }
+
+    /// Waits for at least one message, then takes up to `limit` queued messages into `buf`
+    /// (appending); returns how many. Returns `0` when the channel is closed and drained, or
+    /// when `limit == 0`.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: it waits only for the first message, like [`recv`](Receiver::recv).
+    ///
+    /// ```
+    /// use weft_sync::channel;
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, rx) = channel::unbounded();
+    /// for i in 0..5 {
+    ///     tx.try_send(i).unwrap();
+    /// }
+    /// let mut buf = Vec::new();
+    /// assert_eq!(rx.recv_many(&mut buf, 3).await, 3);
+    /// assert_eq!(rx.recv_many(&mut buf, 10).await, 2);
+    /// assert_eq!(buf, [0, 1, 2, 3, 4]);
+    /// drop(tx);
+    /// assert_eq!(rx.recv_many(&mut buf, 10).await, 0);
+    /// # });
+    /// ```
+    pub async fn recv_many(&self, buf: &mut Vec<T>, limit: usize) -> usize {
+        if limit == 0 {
+            return 0;
+        }
+        match self.recv().await {
+            Ok(first) => buf.push(first),
+            Err(RecvError) => return 0,
+        }
+        1 + self.chan.core.try_get_many(buf, limit - 1)
     }
 
     /// Number of live senders.
@@ -360,7 +722,7 @@ impl<T> Clone for Receiver<T> {
         self.chan.receivers.fetch_add(1, Ordering::SeqCst);
         Receiver {
             chan: self.chan.clone(),
-            stream: GetState::new(),
+            stream: GetState::new_stream(),
         }
     }
 }
@@ -369,7 +731,10 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         self.stream.cancel(&self.chan.core);
         if self.chan.receivers.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.chan.core.close(false);
+            // Nothing can receive the queued messages any more: drop them now (outside the
+            // lock, one by one, so a panicking destructor does not leak or abort the rest).
+            let (_, queued) = self.chan.core.close(true);
+            crate::qcore::drop_items(queued);
         }
     }
 }
@@ -385,8 +750,9 @@ impl<T> fmt::Debug for Receiver<T> {
 impl<T> futures_core::Stream for Receiver<T> {
     type Item = T;
 
-    /// Cancel-safe like [`Receiver::recv`]: a message handed to this receiver while it was
-    /// waiting stays reserved for the next `poll_next`, or is passed on if the receiver is dropped.
+    /// Cancel-safe: a pending `poll_next` is woken when a message arrives but is never handed
+    /// one (so dropping a `next()` future, or never polling the stream again, hides nothing):
+    /// the message stays in the channel, in order, for whichever receiver takes it first.
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
         this.stream.poll(&this.chan.core, cx).map(Result::ok)

@@ -32,7 +32,10 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         Sender {
             inner: inner.clone(),
         },
-        Receiver { inner },
+        Receiver {
+            inner,
+            terminated: false,
+        },
     )
 }
 
@@ -247,25 +250,67 @@ impl<T> fmt::Debug for Closed<'_, T> {
 /// channel for the next poll or `try_recv`.
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
+    /// The value or the error was returned (by `poll` or `try_recv`).
+    terminated: bool,
 }
 
 impl<T> Receiver<T> {
-    /// Takes the value if it has been sent.
+    /// Takes the value if it has been sent. After [`close`](Receiver::close) it returns the
+    /// value sent before the close, else [`TryRecvError::Closed`].
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let s = self.inner.state.load(Acquire);
-        if s & VALUE != 0 {
+        let r = if s & VALUE != 0 {
             self.inner.take_value().ok_or(TryRecvError::Closed)
-        } else if s & TX_DONE != 0 {
+        } else if s & (TX_DONE | RX_CLOSED) != 0 {
+            // After `RX_CLOSED` the sender can no longer set `VALUE`.
             Err(TryRecvError::Closed)
         } else {
             Err(TryRecvError::Empty)
+        };
+        if !matches!(r, Err(TryRecvError::Empty)) {
+            self.terminated = true;
         }
+        r
     }
 
     /// Prevents the sender from sending (its `send` fails); a value already sent can still be
-    /// taken with `try_recv`.
+    /// taken with `try_recv` or by awaiting; otherwise both report the channel closed.
+    ///
+    /// ```
+    /// use weft_sync::channel::oneshot;
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, mut rx) = oneshot::channel::<u8>();
+    /// rx.close();
+    /// assert!(tx.send(1).is_err());
+    /// assert_eq!(rx.await, Err(oneshot::RecvError));
+    /// # });
+    /// ```
     pub fn close(&mut self) {
         self.close_inner();
+    }
+
+    /// `true` once awaiting or `try_recv` has returned the value or the closed error: the
+    /// receiver must not be polled again (`futures::FusedFuture` semantics).
+    ///
+    /// ```
+    /// use weft_sync::channel::oneshot;
+    /// # futures_lite::future::block_on(async {
+    /// let (tx, mut rx) = oneshot::channel();
+    /// assert!(rx.is_empty() && !rx.is_terminated());
+    /// tx.send(1).unwrap();
+    /// assert!(!rx.is_empty());
+    /// assert_eq!((&mut rx).await, Ok(1));
+    /// assert!(rx.is_terminated() && rx.is_empty());
+    /// # });
+    /// ```
+    pub fn is_terminated(&self) -> bool {
+        self.terminated
+    }
+
+    /// `true` when no value is waiting to be received (not sent yet, already taken, or never
+    /// coming).
+    pub fn is_empty(&self) -> bool {
+        self.terminated || self.inner.state.load(Acquire) & VALUE == 0
     }
 
     /// Sets `RX_CLOSED`, wakes a waiting `Sender::closed`; returns the previous state.
@@ -286,12 +331,23 @@ impl<T> Receiver<T> {
 impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = &self.inner;
-        match inner.register(&inner.rx_waker, RX_WAKER, VALUE | TX_DONE, cx.waker()) {
-            None => Poll::Pending,
-            Some(s) if s & VALUE != 0 => Poll::Ready(inner.take_value().ok_or(RecvError)),
-            Some(_) => Poll::Ready(Err(RecvError)),
-        }
+        let this = self.get_mut();
+        let inner = &this.inner;
+        // `RX_CLOSED` is our own bit: once set, `VALUE` can no longer change, so a closed
+        // receiver without a value resolves to the error instead of waiting forever.
+        let s = inner.state.load(Acquire);
+        let done = if s & RX_CLOSED != 0 {
+            Some(s)
+        } else {
+            inner.register(&inner.rx_waker, RX_WAKER, VALUE | TX_DONE, cx.waker())
+        };
+        let r = match done {
+            None => return Poll::Pending,
+            Some(s) if s & VALUE != 0 => inner.take_value().ok_or(RecvError),
+            Some(_) => Err(RecvError),
+        };
+        this.terminated = true;
+        Poll::Ready(r)
     }
 }
 
