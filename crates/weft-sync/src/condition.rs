@@ -39,6 +39,7 @@ use crate::waitlist::{WaitList, WaitState, WakeList};
 /// futures_lite::future::zip(waiter, notifier).await;
 /// # });
 /// ```
+#[doc(alias = "Condvar")]
 pub struct Condition {
     waiters: StdMutex<WaitList<()>>,
 }

@@ -119,6 +119,7 @@ impl<T> Mutex<T> {
 
     /// Blocks the current thread until the lock is taken. For threads outside the runtime; calling
     /// it from async code can deadlock the executor.
+    #[doc(alias = "blocking_lock")]
     pub fn lock_blocking(&self) -> MutexGuard<'_, T> {
         crate::block::block_on(self.lock())
     }

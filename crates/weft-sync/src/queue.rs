@@ -222,6 +222,7 @@ impl<T, S: QueueStore<T>> GenericQueue<T, S> {
     }
 
     /// Number of items put and not yet marked done.
+    #[doc(alias = "_unfinished_tasks")]
     pub fn unfinished_tasks(&self) -> usize {
         self.core.unfinished()
     }
@@ -247,6 +248,7 @@ impl<T, S: QueueStore<T>> GenericQueue<T, S> {
     }
 
     /// `true` once [`shutdown`](GenericQueue::shutdown) was called.
+    #[doc(alias = "is_closed")]
     pub fn is_shut_down(&self) -> bool {
         self.core.is_closed()
     }

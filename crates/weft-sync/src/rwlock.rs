@@ -201,11 +201,13 @@ impl<T> RwLock<T> {
     }
 
     /// Blocking version of [`read`](RwLock::read), for threads outside the runtime.
+    #[doc(alias = "blocking_read")]
     pub fn read_blocking(&self) -> RwLockReadGuard<'_, T> {
         crate::block::block_on(self.read())
     }
 
     /// Blocking version of [`write`](RwLock::write), for threads outside the runtime.
+    #[doc(alias = "blocking_write")]
     pub fn write_blocking(&self) -> RwLockWriteGuard<'_, T> {
         crate::block::block_on(self.write())
     }

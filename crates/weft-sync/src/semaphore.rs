@@ -147,6 +147,7 @@ impl Semaphore {
     }
 
     /// Adds `n` permits (saturating at [`Semaphore::MAX_PERMITS`]) and wakes the waiters they satisfy.
+    #[doc(alias = "release")]
     pub fn add_permits(&self, n: usize) {
         self.release(n);
     }

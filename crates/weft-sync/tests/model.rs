@@ -25,6 +25,7 @@ enum SemOp {
     AddPermits(usize),
     /// Poll every woken future (what an executor would do).
     Drain,
+    Close,
 }
 
 fn sem_op() -> impl Strategy<Value = SemOp> {
@@ -36,6 +37,7 @@ fn sem_op() -> impl Strategy<Value = SemOp> {
         1 => (1usize..=2).prop_map(SemOp::TryAcquire),
         1 => (1usize..=2).prop_map(SemOp::AddPermits),
         2 => Just(SemOp::Drain),
+        1 => Just(SemOp::Close),
     ]
 }
 
@@ -67,8 +69,32 @@ proptest! {
         let mut total = initial;
         let mut pending: Vec<(usize, Acq)> = Vec::new(); // (need, future), in FIFO order
         let mut held: Vec<OwnedSemaphorePermit> = Vec::new();
+        let mut closed = false;
         for op in ops {
             match op {
+                SemOp::Close => {
+                    sem.close();
+                    closed = true;
+                    // Every pending acquire is woken: granted before the close (Ok) or failed.
+                    for (_, mut d) in pending.drain(..) {
+                        prop_assert!(d.woken(), "close must wake every waiter");
+                        match d.poll() {
+                            Poll::Ready(Ok(p)) => held.push(p),
+                            Poll::Ready(Err(e)) => prop_assert!(e.is_closed()),
+                            Poll::Pending => prop_assert!(false, "woken by close but pending"),
+                        }
+                    }
+                }
+                SemOp::Acquire(_) if closed => {
+                    let mut d = Driven::new(sem.clone().acquire_owned());
+                    prop_assert!(matches!(d.poll(), Poll::Ready(Err(_))), "acquire after close");
+                }
+                SemOp::TryAcquire(_) if closed => {
+                    prop_assert_eq!(
+                        sem.clone().try_acquire_owned().unwrap_err(),
+                        weft_sync::TryAcquireError::Closed
+                    );
+                }
                 SemOp::Acquire(n) => {
                     let mut d = Driven::new(sem.clone().acquire_many_owned(n));
                     match d.poll() {
@@ -143,6 +169,12 @@ enum QOp {
     TryGet,
     Close,
     Drain,
+    /// `shutdown(true)` (queues only).
+    ShutdownNow,
+    /// `task_done()` for an item gotten and not yet marked done (queues only).
+    TaskDone,
+    /// Polls a fresh `join()` once: ready iff no item is unfinished (queues only).
+    Join,
 }
 
 fn q_op() -> impl Strategy<Value = QOp> {
@@ -155,6 +187,15 @@ fn q_op() -> impl Strategy<Value = QOp> {
         2 => Just(QOp::TryGet),
         1 => Just(QOp::Close),
         4 => Just(QOp::Drain),
+    ]
+}
+
+fn queue_op() -> impl Strategy<Value = QOp> {
+    prop_oneof![
+        20 => q_op(),
+        1 => Just(QOp::ShutdownNow),
+        3 => Just(QOp::TaskDone),
+        2 => Just(QOp::Join),
     ]
 }
 
@@ -178,9 +219,38 @@ trait Target: Clone + Send + 'static {
     fn try_get(&self) -> Result<u32, bool>; // Err(closed?)
     fn len(&self) -> usize;
     fn close(&self);
+    /// The asyncio extras: `shutdown(true)`, `task_done`, unfinished count, a join future.
+    fn extras(&self) -> Option<&dyn QueueExtras> {
+        None
+    }
 }
 
-impl Target for Queue<u32> {
+trait QueueExtras {
+    fn shutdown_now(&self);
+    fn task_done(&self) -> bool;
+    fn unfinished(&self) -> usize;
+    fn join_ready(&self) -> bool;
+}
+
+impl<S: weft_sync::QueueStore<u32> + Send + 'static> QueueExtras
+    for weft_sync::GenericQueue<u32, S>
+{
+    fn shutdown_now(&self) {
+        self.shutdown(true)
+    }
+    fn task_done(&self) -> bool {
+        weft_sync::GenericQueue::task_done(self).is_ok()
+    }
+    fn unfinished(&self) -> usize {
+        self.unfinished_tasks()
+    }
+    fn join_ready(&self) -> bool {
+        let mut j = self.join();
+        common::poll_once(&mut Box::pin(&mut j)).is_ready()
+    }
+}
+
+impl<S: weft_sync::QueueStore<u32> + Send + 'static> Target for weft_sync::GenericQueue<u32, S> {
     fn put(&self, v: u32) -> Driven<Done> {
         let q = self.clone();
         Driven::new(async move { Done::Put(q.put(v).await.map_err(|e| e.0)) })
@@ -197,13 +267,17 @@ impl Target for Queue<u32> {
         })
     }
     fn try_get(&self) -> Result<u32, bool> {
-        Queue::try_get(self).map_err(|e| matches!(e, weft_sync::QueueError::ShutDown(())))
+        weft_sync::GenericQueue::try_get(self)
+            .map_err(|e| matches!(e, weft_sync::QueueError::ShutDown(())))
     }
     fn len(&self) -> usize {
-        Queue::len(self)
+        weft_sync::GenericQueue::len(self)
     }
     fn close(&self) {
         self.shutdown(false)
+    }
+    fn extras(&self) -> Option<&dyn QueueExtras> {
+        Some(self)
     }
 }
 
@@ -242,6 +316,10 @@ struct Model {
     put_ok: BTreeSet<u32>,
     got: Vec<u32>,
     closed: bool,
+    /// `shutdown(true)` happened: items may be discarded from then on.
+    immediate: bool,
+    /// Successful `task_done` calls.
+    done: usize,
 }
 
 impl Model {
@@ -255,7 +333,10 @@ impl Model {
                 prop_assert!(self.closed, "put failed on an open queue");
                 prop_assert_eq!(v, p.value, "failed put must return its item");
             }
-            Done::Got(Ok(v)) => self.got.push(v),
+            Done::Got(Ok(v)) => {
+                prop_assert!(!self.immediate, "get succeeded after shutdown(true)");
+                self.got.push(v)
+            }
             Done::Got(Err(())) => prop_assert!(self.closed, "get failed on an open queue"),
         }
         Ok(())
@@ -283,6 +364,8 @@ fn run_queue_model<Q: Target>(q: Q, cap: usize, ops: Vec<QOp>) -> Result<(), Tes
         put_ok: BTreeSet::new(),
         got: Vec::new(),
         closed: false,
+        immediate: false,
+        done: 0,
     };
     let mut pending: Vec<Pend> = Vec::new();
     for op in ops {
@@ -337,8 +420,31 @@ fn run_queue_model<Q: Target>(q: Q, cap: usize, ops: Vec<QOp>) -> Result<(), Tes
                     }),
                 }
             }
+            QOp::ShutdownNow => {
+                if let Some(x) = q.extras() {
+                    m.closed = true;
+                    m.immediate = true;
+                    x.shutdown_now();
+                }
+            }
+            QOp::TaskDone => {
+                if let Some(x) = q.extras() {
+                    if m.done < m.got.len() {
+                        prop_assert!(x.task_done(), "task_done failed for a gotten item");
+                        m.done += 1;
+                    }
+                }
+            }
+            QOp::Join => {
+                if let Some(x) = q.extras() {
+                    prop_assert_eq!(x.join_ready(), x.unfinished() == 0);
+                }
+            }
             QOp::TryGet => match q.try_get() {
-                Ok(v) => m.got.push(v),
+                Ok(v) => {
+                    prop_assert!(!m.immediate, "try_get succeeded after shutdown(true)");
+                    m.got.push(v)
+                }
                 Err(closed) => prop_assert!(!closed || m.closed),
             },
             QOp::Poll(i) if !pending.is_empty() => {
@@ -373,19 +479,40 @@ fn run_queue_model<Q: Target>(q: Q, cap: usize, ops: Vec<QOp>) -> Result<(), Tes
             }
             _ => {}
         }
-        // Conservation: every completed put is either gotten or still queued (items handed to a
-        // woken getter that has not run yet count as queued).
-        prop_assert_eq!(m.put_ok.len(), m.got.len() + q.len());
+        if !m.immediate {
+            // Conservation: every completed put is either gotten or still queued (items handed
+            // to a woken getter that has not run yet count as queued).
+            prop_assert_eq!(m.put_ok.len(), m.got.len() + q.len());
+            if let Some(x) = q.extras() {
+                prop_assert_eq!(x.unfinished(), m.put_ok.len() - m.done);
+            }
+        } else {
+            // After shutdown(true) only items handed to not-yet-resumed getters remain (and
+            // they will be discarded).
+            prop_assert!(q.len() <= pending.iter().filter(|p| !p.is_put).count());
+        }
         prop_assert!(q.len() <= cap, "capacity exceeded");
     }
     drop(pending);
-    // Drain everything left: the union of gotten and drained items is exactly what was put, once.
+    // Drain everything left: the union of gotten and drained items is exactly what was put, once
+    // (after shutdown(true), a subset: the rest was discarded and counted as done).
     while let Ok(v) = q.try_get() {
+        prop_assert!(!m.immediate);
         m.got.push(v);
     }
     let got: BTreeSet<u32> = m.got.iter().copied().collect();
     prop_assert_eq!(got.len(), m.got.len(), "an item was delivered twice");
-    prop_assert_eq!(got, m.put_ok, "an item was lost");
+    if m.immediate {
+        prop_assert!(got.is_subset(&m.put_ok), "an item came from nowhere");
+        prop_assert_eq!(q.len(), 0);
+        if let Some(x) = q.extras() {
+            // Discarded items count as done: only gotten, unmarked items remain unfinished.
+            prop_assert_eq!(x.unfinished(), m.got.len() - m.done);
+            prop_assert_eq!(x.join_ready(), m.got.len() == m.done);
+        }
+    } else {
+        prop_assert_eq!(got, m.put_ok, "an item was lost");
+    }
     Ok(())
 }
 
@@ -393,8 +520,21 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn queue_matches_model(cap in 1usize..4, ops in prop::collection::vec(q_op(), 1..60)) {
+    fn queue_matches_model(cap in 1usize..4, ops in prop::collection::vec(queue_op(), 1..60)) {
         run_queue_model(Queue::<u32>::bounded(cap), cap, ops)?;
+    }
+
+    #[test]
+    fn lifo_queue_matches_model(cap in 1usize..4, ops in prop::collection::vec(queue_op(), 1..60)) {
+        run_queue_model(weft_sync::LifoQueue::<u32>::bounded(cap), cap, ops)?;
+    }
+
+    #[test]
+    fn priority_queue_matches_model(
+        cap in 1usize..4,
+        ops in prop::collection::vec(queue_op(), 1..60),
+    ) {
+        run_queue_model(weft_sync::PriorityQueue::<u32>::bounded(cap), cap, ops)?;
     }
 
     #[test]

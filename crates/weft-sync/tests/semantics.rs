@@ -173,10 +173,26 @@ fn event_is_level_triggered() {
     assert!(!ev.is_set());
     ev.set();
     block_on(ev.wait()); // set: returns at once
+                         // `wait_blocking` really blocks: clear the flag, let a thread wait, and set it only once
+                         // the thread is parked in the queue (seen through `Debug`; bounded by a deadline).
+    ev.clear();
     let e4 = ev.clone();
-    std::thread::spawn(move || e4.wait_blocking())
-        .join()
-        .unwrap();
+    let t = std::thread::spawn(move || e4.wait_blocking());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !format!("{ev:?}").contains("waiters: 1") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "wait_blocking never queued"
+        );
+        assert!(
+            !t.is_finished(),
+            "wait_blocking returned while the event was clear"
+        );
+        std::thread::yield_now();
+    }
+    assert!(!t.is_finished());
+    ev.set();
+    t.join().unwrap();
 }
 
 #[test]

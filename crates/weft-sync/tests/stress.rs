@@ -37,13 +37,19 @@ fn acquire_many_mixed_sizes_does_not_starve_large_requests() {
         let sem = Arc::new(Semaphore::new(PERMITS));
         let done = Arc::new(AtomicBool::new(false));
         let small_iters = Arc::new(AtomicUsize::new(0));
+        // Each small task reports whether it stopped because the large one finished (`true`)
+        // or because it ran out of iterations (`false`: the large request was starved until
+        // the small ones gave up).
+        let stopped_by_done = Arc::new(AtomicUsize::new(0));
         let mut joins = Vec::new();
         for size in [1, 1, 2, 3, 1, 2] {
             let (sem, done, small_iters) = (sem.clone(), done.clone(), small_iters.clone());
+            let stopped_by_done = stopped_by_done.clone();
             joins.push(spawn(Box::pin(async move {
                 for _ in 0..SMALL_CAP {
                     if done.load(Ordering::SeqCst) {
-                        break;
+                        stopped_by_done.fetch_add(1, Ordering::SeqCst);
+                        return;
                     }
                     let p = sem.acquire_many(size).await.unwrap();
                     futures_lite::future::yield_now().await;
@@ -65,8 +71,12 @@ fn acquire_many_mixed_sizes_does_not_starve_large_requests() {
             j.await;
         }
         large.await;
-        assert!(done.load(Ordering::SeqCst), "large request starved");
-        assert!(small_iters.load(Ordering::SeqCst) < 6 * SMALL_CAP);
+        assert_eq!(
+            stopped_by_done.load(Ordering::SeqCst),
+            6,
+            "the large request was starved: small tasks ran {} iterations before it finished",
+            small_iters.load(Ordering::SeqCst)
+        );
         assert_eq!(sem.available_permits(), PERMITS);
     });
 }

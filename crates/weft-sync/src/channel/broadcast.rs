@@ -411,6 +411,7 @@ impl<T: Clone> Receiver<T> {
     }
 
     /// Blocking version of [`recv`](Receiver::recv), for threads outside the runtime.
+    #[doc(alias = "blocking_recv")]
     pub fn recv_blocking(&mut self) -> Result<T, RecvError> {
         crate::block::block_on(self.recv())
     }

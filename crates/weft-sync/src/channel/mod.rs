@@ -46,12 +46,15 @@ struct Chan<T> {
 ///
 /// # Panics
 /// If `cap == 0` (there is no rendezvous channel; use `bounded(1)`).
+#[doc(alias = "mpsc")]
+#[doc(alias = "channel")]
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     assert!(cap > 0, "channel capacity must be at least 1");
     new_chan(cap)
 }
 
 /// Creates an unbounded MPMC channel: `send` never waits.
+#[doc(alias = "unbounded_channel")]
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
     new_chan(usize::MAX)
 }
@@ -511,6 +514,7 @@ impl<T> Sender<T> {
     }
 
     /// Blocking version of [`send`](Sender::send), for threads outside the runtime.
+    #[doc(alias = "blocking_send")]
     pub fn send_blocking(&self, msg: T) -> Result<(), SendError<T>> {
         crate::block::block_on(self.send(msg))
     }
@@ -633,6 +637,7 @@ impl<T> Receiver<T> {
     }
 
     /// Blocking version of [`recv`](Receiver::recv), for threads outside the runtime.
+    #[doc(alias = "blocking_recv")]
     pub fn recv_blocking(&self) -> Result<T, RecvError> {
         crate::block::block_on(self.recv())
     }

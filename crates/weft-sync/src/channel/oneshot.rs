@@ -323,6 +323,7 @@ impl<T> Receiver<T> {
     }
 
     /// Blocks the current thread until the value arrives. For threads outside the runtime.
+    #[doc(alias = "blocking_recv")]
     pub fn recv_blocking(self) -> Result<T, RecvError> {
         crate::block::block_on(self)
     }
