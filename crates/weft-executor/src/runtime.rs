@@ -420,6 +420,23 @@ thread_local! {
     static LIFO: Cell<Option<Runnable>> = const { Cell::new(None) };
 }
 
+/// Whether this thread is inside a worker's scheduling loop (running a task of a multi-threaded
+/// runtime).
+pub(crate) fn on_worker() -> bool {
+    WORKER.try_with(|w| w.get().0 != 0).unwrap_or(false)
+}
+
+/// Panics if called from a task on a worker thread: blocking there stalls the worker and
+/// deadlocks if the awaited work is queued on it (its LIFO slot cannot be stolen).
+#[track_caller]
+pub(crate) fn assert_not_on_worker(what: &str) {
+    if on_worker() {
+        panic!(
+            "weft: {what} called inside a task on a worker thread of a multi-threaded Runtime:              blocking there stalls the worker and deadlocks on work queued on it; `.await`              the future instead, or move blocking code to spawn_blocking"
+        );
+    }
+}
+
 /// State shared by a runtime's threads and its tasks' schedule functions.
 pub(crate) struct Shared {
     injector: ConcurrentQueue<Runnable>,
@@ -981,7 +998,13 @@ impl Runtime {
     /// Runs `fut` to completion on this thread, with [`crate::spawn`] going to this runtime and
     /// [`crate::spawn_local`] to a local executor driven by this thread. Local tasks still alive
     /// when `fut` completes are cancelled.
+    ///
+    /// # Panics
+    /// Inside a task on a worker thread of a multi-threaded runtime (see [`crate::block_on`]).
+    #[track_caller]
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        assert_not_on_worker("Runtime::block_on");
+        let at = Location::caller();
         let _t = self.timers.as_ref().map(|t| t.enter());
         let core = Rc::new(LocalCore::new(
             self.handle.shared.cfg.clone(),
@@ -994,7 +1017,7 @@ impl Runtime {
         // Cancels the local tasks also when `fut` panics: they are kept alive only by the core's
         // registry (a reference cycle through their wakers), so skipping this leaked them.
         let _shutdown = crate::local::ShutdownOnDrop(core.clone());
-        weft_reactor::block_on(crate::local::drive(core, fut, false))
+        weft_reactor::block_on(crate::local::drive(core, fut, false, at))
     }
 
     /// Spawns a task on this runtime; see [`crate::spawn`].

@@ -154,18 +154,29 @@ pub(crate) fn run_runnable(r: Runnable, cfg: &crate::runtime::Config) {
 #[cold]
 fn run_timed(r: Runnable, cfg: &crate::runtime::Config) {
     let info = r.metadata().clone();
-    let start = std::time::Instant::now();
-    {
+    poll_timed(&info, cfg, || {
         let _g = CurrentGuard::enter(&r);
         r.run();
-    }
+    });
+}
+
+/// Runs one poll (`poll`) of `info`'s future, reporting it to the slow-poll hook if it took
+/// longer than the threshold (debug mode).
+pub(crate) fn poll_timed<R>(
+    info: &TaskInfo,
+    cfg: &crate::runtime::Config,
+    poll: impl FnOnce() -> R,
+) -> R {
+    let start = std::time::Instant::now();
+    let out = poll();
     let took = start.elapsed();
     if took > cfg.slow_poll_threshold {
         (cfg.on_slow_poll)(&SlowPoll {
-            task: info,
+            task: info.clone(),
             duration: took,
         });
     }
+    out
 }
 
 /// Information about the task being polled right now (asyncio's `current_task()`).
