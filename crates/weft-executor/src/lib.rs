@@ -32,12 +32,12 @@ use std::panic::Location;
 
 pub use local::LocalRuntime;
 pub use runtime::{Handle, Runtime, RuntimeBuilder};
-pub use task::{yield_now, JoinError, Task};
+pub use task::{yield_now, AbortHandle, JoinError, Task};
 
 pub use structured::{
     as_completed, gather, gather_settled, race, retry, retry_if, shield, shutdown_shielded, stream,
     task_group, try_gather, wait, wait_shielded, GroupError, GroupHandle, GroupSpawner,
-    RetryPolicy, ReturnWhen, SpawnError, TaskError, TaskGroup,
+    RetryPolicy, ReturnWhen, SpawnError, TaskError, TaskGroup, Waitable,
 };
 
 /// Spawns a task on the runtime this thread runs in: a [`Runtime`]'s worker or `block_on`

@@ -21,7 +21,7 @@ use weft_timer::Timers;
 use crate::context::{self, Ctx, Spawner};
 use crate::registry::Registry;
 use crate::runtime::{cancel_all, lock, report_alive, Config, RuntimeBuilder};
-use crate::task::{poll_timed, run_runnable, Runnable, Task, TaskInfo, Wrapped};
+use crate::task::{poll_timed, run_runnable, spawn_into, Runnable, Task, TaskInfo};
 
 /// The name the main future of `block_on` / `run` has in debug-mode reports.
 pub(crate) const MAIN_FUTURE_NAME: &str = "main future of block_on";
@@ -131,6 +131,8 @@ impl Drop for DrivingGuard {
 /// wake-ups from other threads (or while the driver is not running) go to the shared lock-free
 /// queue.
 pub(crate) struct LocalCore {
+    /// Process-unique id (see [`context::next_executor_id`]).
+    pub(crate) id: usize,
     pub(crate) shared: Arc<LocalShared>,
     fast: RefCell<VecDeque<Runnable>>,
     registry: Arc<Registry>,
@@ -141,6 +143,7 @@ pub(crate) struct LocalCore {
 impl LocalCore {
     pub(crate) fn new(cfg: Arc<Config>, timers: Option<Timers>) -> LocalCore {
         LocalCore {
+            id: context::next_executor_id(),
             shared: Arc::new(LocalShared {
                 queue: ConcurrentQueue::unbounded(),
                 waker: Mutex::new(None),
@@ -168,16 +171,11 @@ impl LocalCore {
             "weft: a local executor's tasks must be spawned on its own thread"
         );
         let sh = self.shared.clone();
-        let meta = info.clone();
-        let (runnable, task) = self.registry.insert_with(info.clone(), move |entry| {
-            let wrapped = Wrapped::new(fut, entry);
-            let (runnable, task) = async_task::Builder::new()
+        spawn_into(&self.registry, fut, info, move |wrapped, meta| {
+            async_task::Builder::new()
                 .metadata(meta)
-                .spawn_local(move |_| wrapped, move |r| sh.schedule(r));
-            (runnable.waker(), (runnable, task))
-        });
-        runnable.schedule();
-        Task::from_raw(task.fallible(), info)
+                .spawn_local(move |_| wrapped, move |r| sh.schedule(r))
+        })
     }
 
     /// Cancels every task still alive (listing them first in debug mode).
@@ -188,7 +186,7 @@ impl LocalCore {
         if self.cfg.debug {
             report_alive(&self.registry);
         }
-        cancel_all(&self.registry, || {
+        cancel_all(&self.registry, self.cfg.debug, || {
             let mut n = 0;
             loop {
                 let r = self.fast.borrow_mut().pop_front();

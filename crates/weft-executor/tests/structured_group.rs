@@ -715,3 +715,67 @@ fn a_child_finishing_after_its_cancel_does_not_detach_a_sibling() {
         });
     });
 }
+
+/// A child whose cleanup is slow and runs on a worker thread.
+fn slow_cleanup_child(g: &mut TaskGroup<(), String>, cleaned: &Arc<AtomicUsize>) {
+    struct Slow(Arc<AtomicUsize>);
+    impl Drop for Slow {
+        fn drop(&mut self) {
+            std::thread::sleep(Duration::from_millis(10));
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+    let s = Slow(cleaned.clone());
+    g.spawn(async move {
+        let _s = s;
+        pending::<Result<(), String>>().await
+    });
+}
+
+// Issue 14, defect 6: the awaitable forms guarantee the children's cleanup ran, every time.
+#[test]
+fn cancel_and_join_waits_for_every_childs_cleanup() {
+    common::within(60, || {
+        multi(2).block_on(async {
+            for _ in 0..10 {
+                let cleaned = Arc::new(AtomicUsize::new(0));
+                let mut g = TaskGroup::<(), String>::new();
+                for _ in 0..3 {
+                    slow_cleanup_child(&mut g, &cleaned);
+                }
+                weft_executor::yield_now().await;
+                assert!(g.cancel_and_join().await.unwrap().is_empty());
+                assert_eq!(
+                    cleaned.load(SeqCst),
+                    3,
+                    "cancel_and_join returned before cleanup"
+                );
+            }
+        });
+    });
+}
+
+#[test]
+fn cancelling_a_runners_group_from_outside_lets_its_join_wait_for_cleanup() {
+    common::within(60, || {
+        multi(2).block_on(async {
+            for _ in 0..10 {
+                let cleaned = Arc::new(AtomicUsize::new(0));
+                let mut g = TaskGroup::<(), String>::new();
+                for _ in 0..3 {
+                    slow_cleanup_child(&mut g, &cleaned);
+                }
+                let spawner = g.spawner();
+                let runner = weft_executor::spawn(g.join());
+                weft_executor::yield_now().await;
+                spawner.cancel();
+                assert!(runner.await.unwrap().unwrap().is_empty());
+                assert_eq!(
+                    cleaned.load(SeqCst),
+                    3,
+                    "the runner resolved before cleanup"
+                );
+            }
+        });
+    });
+}

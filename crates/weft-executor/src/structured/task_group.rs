@@ -730,9 +730,13 @@ where
 ///   handle that yields `None`, and the future is dropped without ever running.
 /// * [`TaskGroup::with_limit`]: at most `n` children run at a time (batch processing and rate
 ///   limiting with no hand-written semaphore).
-/// * **Dropping a group that was not joined cancels its children** (it cannot wait for them:
-///   `Drop` cannot await; debug mode says so on stderr). Failures that were recorded and never
-///   returned by `join` go to the runtime's unhandled-error hook, once each.
+/// * **Dropping a group that was not joined cancels its children without waiting for them**
+///   (`Drop` cannot await; debug mode says so on stderr). That includes dropping the `join`
+///   future and cancelling the task that owns the group: such a runner can resolve before its
+///   children's cleanup ran. To stop a group *and* know its children have stopped, await
+///   [`TaskGroup::cancel_and_join`], or call [`GroupSpawner::cancel`] from elsewhere and let
+///   the `join` in progress return. Failures that were recorded and never returned by `join`
+///   go to the runtime's unhandled-error hook, once each.
 ///
 /// ```
 /// use weft_executor::TaskGroup;
@@ -979,6 +983,23 @@ where
     /// the unhandled-error hook.
     pub async fn join(self) -> Result<Vec<T>, GroupError<E>> {
         poll_fn(|cx| self.poll_join(cx)).await
+    }
+
+    /// Cancels every child ([`TaskGroup::cancel`]) and waits until all of them have stopped
+    /// (their futures dropped, destructors run): the awaitable form of dropping a group.
+    /// Returns like [`TaskGroup::join`]: the values of children that had completed, or the
+    /// failures recorded before the cancellation.
+    ///
+    /// ```
+    /// weft_executor::run(async {
+    ///     let mut g = weft_executor::TaskGroup::<(), std::convert::Infallible>::new();
+    ///     g.spawn(std::future::pending());
+    ///     assert!(g.cancel_and_join().await.unwrap().is_empty());
+    /// });
+    /// ```
+    pub async fn cancel_and_join(self) -> Result<Vec<T>, GroupError<E>> {
+        self.cancel();
+        self.join().await
     }
 
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<Vec<T>, GroupError<E>>> {
