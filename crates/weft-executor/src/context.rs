@@ -114,7 +114,7 @@ pub(crate) fn executor_key() -> usize {
     let key = CTX
         .try_with(|c| match c.borrow().as_ref().map(|x| &x.spawner) {
             Some(Spawner::Multi(s)) => Some(multi_key(s)),
-            Some(Spawner::Local(l)) => Some(Rc::as_ptr(l) as usize),
+            Some(Spawner::Local(l)) => Some(l.id),
             None => None,
         })
         .ok()
@@ -124,7 +124,14 @@ pub(crate) fn executor_key() -> usize {
 
 /// The [`executor_key`] of a multi-threaded runtime.
 pub(crate) fn multi_key(shared: &Arc<Shared>) -> usize {
-    Arc::as_ptr(shared) as usize
+    shared.id
+}
+
+/// A process-unique executor id (never reused, unlike an address: shield entries of a dropped
+/// runtime must never count as a later runtime's).
+pub(crate) fn next_executor_id() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Whether the runtime this thread runs in is in debug mode (`WEFT_DEBUG` outside any runtime).

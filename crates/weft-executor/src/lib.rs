@@ -32,13 +32,12 @@ use std::panic::Location;
 
 pub use local::LocalRuntime;
 pub use runtime::{Handle, Runtime, RuntimeBuilder};
-pub use task::{yield_now, JoinError, Task};
-pub use weft_reactor::block_on;
+pub use task::{yield_now, AbortHandle, JoinError, Task};
 
 pub use structured::{
     as_completed, gather, gather_settled, race, retry, retry_if, shield, shutdown_shielded, stream,
     task_group, try_gather, wait, wait_shielded, GroupError, GroupHandle, GroupSpawner,
-    RetryPolicy, ReturnWhen, SpawnError, TaskError, TaskGroup,
+    RetryPolicy, ReturnWhen, SpawnError, TaskError, TaskGroup, Waitable,
 };
 
 /// Spawns a task on the runtime this thread runs in: a [`Runtime`]'s worker or `block_on`
@@ -85,6 +84,25 @@ where
     context::spawn_local(fut, task::TaskInfo::new(None, Location::caller()))
 }
 
+/// Runs `fut` to completion on this thread, driving I/O and timers while it waits (the
+/// reactor's [`weft_reactor::block_on`]); tasks it spawns go to the global runtime.
+///
+/// # Panics
+/// On a worker thread of a multi-threaded [`Runtime`] (inside a task): blocking there stalls
+/// that worker, and deadlocks when the awaited work is queued on it (a task it just spawned
+/// sits in its LIFO slot, which no other worker can steal). Await the future instead, or run
+/// the blocking code with `spawn_blocking`. Like tokio's "Cannot start a runtime from within a
+/// runtime".
+///
+/// ```
+/// assert_eq!(weft_executor::block_on(async { 1 + 1 }), 2);
+/// ```
+#[track_caller]
+pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
+    runtime::assert_not_on_worker("block_on");
+    weft_reactor::block_on(fut)
+}
+
 /// asyncio.run: runs `fut` to completion on a fresh multi-threaded runtime (default settings:
 /// `WEFT_THREADS`, `WEFT_DEBUG`), waits up to [`SHIELD_SHUTDOWN_TIMEOUT`] for [`shield`]ed work
 /// still running (naming what it abandons on stderr), then cancels and joins every task left
@@ -99,6 +117,7 @@ where
 /// ```
 /// assert_eq!(weft_executor::run(async { "done" }), "done");
 /// ```
+#[track_caller]
 pub fn run<F: Future>(fut: F) -> F::Output {
     let rt = Runtime::new().unwrap_or_else(|e| panic!("weft::run: cannot start the runtime: {e}"));
     let out = rt.block_on(async {

@@ -21,7 +21,10 @@ use weft_timer::Timers;
 use crate::context::{self, Ctx, Spawner};
 use crate::registry::Registry;
 use crate::runtime::{cancel_all, lock, report_alive, Config, RuntimeBuilder};
-use crate::task::{run_runnable, Runnable, Task, TaskInfo, Wrapped};
+use crate::task::{poll_timed, run_runnable, spawn_into, Runnable, Task, TaskInfo};
+
+/// The name the main future of `block_on` / `run` has in debug-mode reports.
+pub(crate) const MAIN_FUTURE_NAME: &str = "main future of block_on";
 
 /// Tasks run per poll of the local driver before it returns to `block_on` (which then polls I/O
 /// and timers at least every `IO_POLL_BUDGET` self-wakes).
@@ -128,6 +131,8 @@ impl Drop for DrivingGuard {
 /// wake-ups from other threads (or while the driver is not running) go to the shared lock-free
 /// queue.
 pub(crate) struct LocalCore {
+    /// Process-unique id (see [`context::next_executor_id`]).
+    pub(crate) id: usize,
     pub(crate) shared: Arc<LocalShared>,
     fast: RefCell<VecDeque<Runnable>>,
     registry: Arc<Registry>,
@@ -138,6 +143,7 @@ pub(crate) struct LocalCore {
 impl LocalCore {
     pub(crate) fn new(cfg: Arc<Config>, timers: Option<Timers>) -> LocalCore {
         LocalCore {
+            id: context::next_executor_id(),
             shared: Arc::new(LocalShared {
                 queue: ConcurrentQueue::unbounded(),
                 waker: Mutex::new(None),
@@ -165,16 +171,11 @@ impl LocalCore {
             "weft: a local executor's tasks must be spawned on its own thread"
         );
         let sh = self.shared.clone();
-        let meta = info.clone();
-        let (runnable, task) = self.registry.insert_with(info.clone(), move |entry| {
-            let wrapped = Wrapped::new(fut, entry);
-            let (runnable, task) = async_task::Builder::new()
+        spawn_into(&self.registry, fut, info, move |wrapped, meta| {
+            async_task::Builder::new()
                 .metadata(meta)
-                .spawn_local(move |_| wrapped, move |r| sh.schedule(r));
-            (runnable.waker(), (runnable, task))
-        });
-        runnable.schedule();
-        Task::from_raw(task.fallible(), info)
+                .spawn_local(move |_| wrapped, move |r| sh.schedule(r))
+        })
     }
 
     /// Cancels every task still alive (listing them first in debug mode).
@@ -185,7 +186,7 @@ impl LocalCore {
         if self.cfg.debug {
             report_alive(&self.registry);
         }
-        cancel_all(&self.registry, || {
+        cancel_all(&self.registry, self.cfg.debug, || {
             let mut n = 0;
             loop {
                 let r = self.fast.borrow_mut().pop_front();
@@ -231,8 +232,22 @@ impl Wake for MainWake {
 
 /// Runs `fut` while running the core's tasks; resolves with `fut`'s output. With `enter`, each
 /// poll makes the core this thread's context (for `run_until` awaited inside another executor).
-pub(crate) async fn drive<F: Future>(core: Rc<LocalCore>, fut: F, enter: bool) -> F::Output {
+///
+/// The main future counts against the driver's budget like a task, so a main future that keeps
+/// waking itself (`while !t.is_finished() { yield_now().await }`) still lets `block_on` poll I/O
+/// and timers; in debug mode its polls are timed like a task's (`at` is where `block_on` was
+/// called, shown in the slow-poll report).
+pub(crate) async fn drive<F: Future>(
+    core: Rc<LocalCore>,
+    fut: F,
+    enter: bool,
+    at: &'static Location<'static>,
+) -> F::Output {
     let mut fut = pin!(fut);
+    let main_info = core
+        .cfg
+        .debug
+        .then(|| TaskInfo::new(Some(Arc::from(MAIN_FUTURE_NAME)), at));
     let main = Arc::new(MainWake {
         woken: AtomicBool::new(true),
         shared: core.shared.clone(),
@@ -253,11 +268,16 @@ pub(crate) async fn drive<F: Future>(core: Rc<LocalCore>, fut: F, enter: bool) -
         let _d = DrivingGuard::enter(&core);
         let mut budget = LOCAL_BUDGET;
         loop {
-            if main.woken.swap(false, Ordering::SeqCst) {
+            if budget > 0 && main.woken.swap(false, Ordering::SeqCst) {
                 let mut mcx = Context::from_waker(&main_waker);
-                if let Poll::Ready(v) = fut.as_mut().poll(&mut mcx) {
+                let polled = match &main_info {
+                    None => fut.as_mut().poll(&mut mcx),
+                    Some(info) => poll_timed(info, &core.cfg, || fut.as_mut().poll(&mut mcx)),
+                };
+                if let Poll::Ready(v) = polled {
                     return Poll::Ready(v);
                 }
+                budget -= 1;
             }
             if budget == 0 {
                 cx.waker().wake_by_ref();
@@ -353,20 +373,27 @@ impl LocalRuntime {
     /// Runs `fut` to completion on this thread, running spawned tasks meanwhile. Tasks still
     /// alive afterwards stay alive (they run again at the next `block_on`) until the runtime is
     /// dropped.
+    ///
+    /// # Panics
+    /// Inside a task on a worker thread of a multi-threaded runtime (see [`crate::block_on`]).
+    #[track_caller]
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        crate::runtime::assert_not_on_worker("LocalRuntime::block_on");
+        let at = Location::caller();
         let _t = self.core.timers.as_ref().map(|t| t.enter());
         let _c = context::enter(Ctx {
             spawner: Spawner::Local(self.core.clone()),
             local: Some(self.core.clone()),
         });
-        weft_reactor::block_on(drive(self.core.clone(), fut, false))
+        weft_reactor::block_on(drive(self.core.clone(), fut, false, at))
     }
 
     /// Runs this runtime's tasks while awaiting `fut`, inside some other executor (like tokio's
     /// `LocalSet::run_until`). Dropping the returned future stops running the tasks (they stay
     /// alive, not cancelled); it is cancel-safe in that sense.
+    #[track_caller]
     pub fn run_until<F: Future>(&self, fut: F) -> impl Future<Output = F::Output> {
-        drive(self.core.clone(), fut, true)
+        drive(self.core.clone(), fut, true, Location::caller())
     }
 
     /// Spawns a `!Send` task; it runs while this runtime is being driven.

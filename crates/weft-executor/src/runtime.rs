@@ -19,7 +19,7 @@ use weft_timer::{Clock, Timers};
 use crate::context::{self, Ctx, Spawner};
 use crate::local::LocalCore;
 use crate::registry::Registry;
-use crate::task::{run_runnable, Runnable, SlowPoll, Task, TaskInfo, UnhandledError, Wrapped};
+use crate::task::{run_runnable, spawn_into, Runnable, SlowPoll, Task, TaskInfo, UnhandledError};
 
 /// The unhandled-error hook.
 pub(crate) type ErrorHook = Arc<dyn Fn(UnhandledError) + Send + Sync>;
@@ -316,6 +316,7 @@ impl RuntimeBuilder {
         let cfg = self.config();
         let timers = self.timers();
         let shared = Arc::new(Shared {
+            id: context::next_executor_id(),
             injector: ConcurrentQueue::unbounded(),
             locals: (0..n)
                 .map(|_| ConcurrentQueue::bounded(LOCAL_QUEUE_CAP))
@@ -420,8 +421,27 @@ thread_local! {
     static LIFO: Cell<Option<Runnable>> = const { Cell::new(None) };
 }
 
+/// Whether this thread is inside a worker's scheduling loop (running a task of a multi-threaded
+/// runtime).
+pub(crate) fn on_worker() -> bool {
+    WORKER.try_with(|w| w.get().0 != 0).unwrap_or(false)
+}
+
+/// Panics if called from a task on a worker thread: blocking there stalls the worker and
+/// deadlocks if the awaited work is queued on it (its LIFO slot cannot be stolen).
+#[track_caller]
+pub(crate) fn assert_not_on_worker(what: &str) {
+    if on_worker() {
+        panic!(
+            "weft: {what} called inside a task on a worker thread of a multi-threaded Runtime:              blocking there stalls the worker and deadlocks on work queued on it; `.await`              the future instead, or move blocking code to spawn_blocking"
+        );
+    }
+}
+
 /// State shared by a runtime's threads and its tasks' schedule functions.
 pub(crate) struct Shared {
+    /// Process-unique id (see [`context::next_executor_id`]).
+    pub(crate) id: usize,
     injector: ConcurrentQueue<Runnable>,
     locals: Box<[ConcurrentQueue<Runnable>]>,
     /// Sleeping workers: (index, the waker of its `block_on`).
@@ -443,19 +463,14 @@ impl Shared {
         F::Output: Send + 'static,
     {
         let sh = self.clone();
-        let meta = info.clone();
-        let (runnable, task) = self.registry.insert_with(info.clone(), move |entry| {
-            let wrapped = Wrapped::new(fut, entry);
-            let (runnable, task) = async_task::Builder::new().metadata(meta).spawn(
+        spawn_into(&self.registry, fut, info, move |wrapped, meta| {
+            async_task::Builder::new().metadata(meta).spawn(
                 move |_| wrapped,
                 async_task::WithInfo(move |r, i: async_task::ScheduleInfo| {
                     sh.schedule(r, i.woken_while_running)
                 }),
-            );
-            (runnable.waker(), (runnable, task))
-        });
-        runnable.schedule();
-        Task::from_raw(task.fallible(), info)
+            )
+        })
     }
 
     fn schedule(self: &Arc<Self>, r: Runnable, yielded: bool) {
@@ -546,8 +561,17 @@ impl Shared {
         !self.injector.is_empty() || self.locals.iter().any(|q| !q.is_empty())
     }
 
+    /// Wakes every sleeping worker (shutdown). Each is counted as searching, as [`Shared::notify`]
+    /// counts the worker it wakes: the woken worker leaves that state itself, so the counters
+    /// stay balanced instead of `num_searching` wrapping below zero.
     fn wake_all_idle(&self) {
-        let all = std::mem::take(&mut *lock(&self.idle));
+        let all = {
+            let mut idle = lock(&self.idle);
+            let all = std::mem::take(&mut *idle);
+            self.num_sleeping.fetch_sub(all.len(), Ordering::SeqCst);
+            self.num_searching.fetch_add(all.len(), Ordering::SeqCst);
+            all
+        };
         for (_, w) in all {
             w.wake();
         }
@@ -616,7 +640,7 @@ impl Shared {
         if self.cfg.debug {
             report_alive(&self.registry);
         }
-        cancel_all(&self.registry, || self.drain());
+        cancel_all(&self.registry, self.cfg.debug, || self.drain());
         all_stopped
     }
 }
@@ -635,10 +659,16 @@ pub(crate) fn report_alive(reg: &Registry) {
     }
 }
 
+/// Rounds of "drain the queues, wake every live task" shutdown tries before giving up.
+const CANCEL_ROUNDS: usize = 64;
+
 /// Cancels every live task of a closed executor: drops queued runnables and wakes the rest (a
-/// closed executor's schedule function drops them).
-pub(crate) fn cancel_all(reg: &Registry, mut drain: impl FnMut() -> usize) {
-    for _ in 0..64 {
+/// closed executor's schedule function drops them). Tasks still alive after
+/// [`CANCEL_ROUNDS`] rounds (a poll stuck on a worker that `shutdown_timeout` left behind, or a
+/// local task woken from another thread) are leaked: that is said on stderr, and in debug mode
+/// each of them is named.
+pub(crate) fn cancel_all(reg: &Registry, debug: bool, mut drain: impl FnMut() -> usize) {
+    for _ in 0..CANCEL_ROUNDS {
         drain();
         if reg.len() == 0 {
             return;
@@ -651,6 +681,22 @@ pub(crate) fn cancel_all(reg: &Registry, mut drain: impl FnMut() -> usize) {
             return;
         }
         thread::yield_now();
+    }
+    let left = reg.infos();
+    eprintln!(
+        "weft: {} task(s) could not be cancelled at shutdown (still in a poll on a stuck worker, \
+         or woken from another thread); they are leaked{}",
+        left.len(),
+        if debug {
+            ":"
+        } else {
+            " (WEFT_DEBUG=1 names them)"
+        }
+    );
+    if debug {
+        for t in left {
+            eprintln!("weft:   {t}");
+        }
     }
 }
 
@@ -981,7 +1027,13 @@ impl Runtime {
     /// Runs `fut` to completion on this thread, with [`crate::spawn`] going to this runtime and
     /// [`crate::spawn_local`] to a local executor driven by this thread. Local tasks still alive
     /// when `fut` completes are cancelled.
+    ///
+    /// # Panics
+    /// Inside a task on a worker thread of a multi-threaded runtime (see [`crate::block_on`]).
+    #[track_caller]
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        assert_not_on_worker("Runtime::block_on");
+        let at = Location::caller();
         let _t = self.timers.as_ref().map(|t| t.enter());
         let core = Rc::new(LocalCore::new(
             self.handle.shared.cfg.clone(),
@@ -994,7 +1046,7 @@ impl Runtime {
         // Cancels the local tasks also when `fut` panics: they are kept alive only by the core's
         // registry (a reference cycle through their wakers), so skipping this leaked them.
         let _shutdown = crate::local::ShutdownOnDrop(core.clone());
-        weft_reactor::block_on(crate::local::drive(core, fut, false))
+        weft_reactor::block_on(crate::local::drive(core, fut, false, at))
     }
 
     /// Spawns a task on this runtime; see [`crate::spawn`].
@@ -1071,6 +1123,26 @@ mod tests {
     /// Review finding: a spawn (or wake) from a foreign thread that passed the `closed` check just
     /// before shutdown drained the queues used to push its task into a queue nobody would ever
     /// run; the `Task` never resolved. Deterministic: the spawner is stopped inside the window.
+    /// Issue 14, defect 8: `wake_all_idle` took the sleeping workers off the idle list without
+    /// counting them as searching, so each one's exit decremented `num_searching` below zero.
+    #[test]
+    fn shutdown_leaves_the_idle_counters_balanced() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        let shared = rt.handle().shared.clone();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while shared.num_sleeping.load(SeqCst) < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the workers never went idle"
+            );
+            thread::yield_now();
+        }
+        drop(rt);
+        assert_eq!(shared.num_searching.load(SeqCst), 0);
+        assert_eq!(shared.num_sleeping.load(SeqCst), 0);
+    }
+
     #[test]
     fn spawn_racing_shutdown_never_strands_its_task() {
         let rt = Runtime::builder().worker_threads(1).build().unwrap();

@@ -8,17 +8,83 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::context;
 
-/// The async-task handle type used inside the crate.
-pub(crate) type RawTask<T> = async_task::FallibleTask<Outcome<T>, TaskInfo>;
+/// The async-task handle inside a [`Task`] (it resolves to `None` once the task is cancelled).
+pub(crate) type FallibleTask<T> = async_task::FallibleTask<Outcome<T>, Meta>;
+/// Former name of [`FallibleTask`] (it is async-task's fallible handle, not a raw task).
+#[allow(dead_code)]
+pub(crate) type RawTask<T> = FallibleTask<T>;
 /// A scheduled task, ready to be polled once.
-pub(crate) type Runnable = async_task::Runnable<TaskInfo>;
+pub(crate) type Runnable = async_task::Runnable<Meta>;
+
+/// What a task's allocation carries besides its future: its info and the abort flag that
+/// [`AbortHandle::abort`] sets (checked before every poll).
+pub(crate) struct Meta {
+    pub(crate) info: TaskInfo,
+    aborted: AtomicBool,
+}
+
+impl Meta {
+    pub(crate) fn new(info: TaskInfo) -> Meta {
+        Meta {
+            info,
+            aborted: AtomicBool::new(false),
+        }
+    }
+}
+
+/// A pointer to a task's [`Meta`], inside its allocation. Valid while the holder also holds a
+/// reference to the task (a `FallibleTask` or a `Waker` of it): async-task frees the allocation,
+/// which never moves, only when the last reference is gone.
+#[derive(Clone, Copy)]
+struct MetaRef(NonNull<Meta>);
+
+// SAFETY: `Meta` is `Send + Sync` (an `AtomicBool` and a `TaskInfo`), and a `MetaRef` is only
+// dereferenced to a shared reference while a task reference keeps it alive (see `MetaRef`).
+unsafe impl Send for MetaRef {}
+// SAFETY: as above.
+unsafe impl Sync for MetaRef {}
+
+impl MetaRef {
+    /// # Safety
+    /// The caller must hold a reference to the task (see [`MetaRef`]) for as long as it uses
+    /// the returned reference.
+    unsafe fn get<'a>(self) -> &'a Meta {
+        // SAFETY: guaranteed by the caller.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// Allocates and schedules a task for `fut`: registers it in `registry` (so shutdown can cancel
+/// it), lets `alloc` create the async-task task (`spawn` or `spawn_local`, with the executor's
+/// schedule function), and returns its handle. The one spawn path of every executor.
+#[inline]
+pub(crate) fn spawn_into<F: Future>(
+    registry: &Arc<crate::registry::Registry>,
+    fut: F,
+    info: TaskInfo,
+    alloc: impl FnOnce(Wrapped<F>, Meta) -> (Runnable, async_task::Task<Outcome<F::Output>, Meta>),
+) -> Task<F::Output> {
+    let (runnable, task) = registry.insert_with(info.clone(), move |entry| {
+        let (runnable, task) = alloc(Wrapped::new(fut, entry), Meta::new(info));
+        (runnable.waker(), (runnable, task))
+    });
+    let meta = MetaRef(NonNull::from(task.metadata()));
+    let task = Task {
+        inner: task.fallible(),
+        meta,
+        waker: runnable.waker(),
+    };
+    runnable.schedule();
+    task
+}
 
 /// A task's unique id: process-wide, never reused, assigned in spawn order.
 ///
@@ -128,7 +194,7 @@ struct CurrentGuard(Option<TaskInfo>);
 impl CurrentGuard {
     #[inline]
     fn enter(r: &Runnable) -> CurrentGuard {
-        CurrentGuard(CURRENT.with(|c| c.replace(Some(r.metadata().clone()))))
+        CurrentGuard(CURRENT.with(|c| c.replace(Some(r.metadata().info.clone()))))
     }
 }
 
@@ -143,7 +209,9 @@ impl Drop for CurrentGuard {
 /// Runs one scheduled task with [`current`] set, timing the poll when `debug` is on.
 #[inline]
 pub(crate) fn run_runnable(r: Runnable, cfg: &crate::runtime::Config) {
-    if cfg.debug {
+    if r.metadata().aborted.load(Ordering::Acquire) {
+        abort_now(r);
+    } else if cfg.debug {
         run_timed(r, cfg);
     } else {
         let _g = CurrentGuard::enter(&r);
@@ -151,21 +219,39 @@ pub(crate) fn run_runnable(r: Runnable, cfg: &crate::runtime::Config) {
     }
 }
 
+/// An aborted task is dropped instead of polled: async-task then drops its future (here, on
+/// the executor's thread) and resolves its `Task` to `Cancelled`.
+#[cold]
+fn abort_now(r: Runnable) {
+    drop(r);
+}
+
 #[cold]
 fn run_timed(r: Runnable, cfg: &crate::runtime::Config) {
-    let info = r.metadata().clone();
-    let start = std::time::Instant::now();
-    {
+    let info = r.metadata().info.clone();
+    poll_timed(&info, cfg, || {
         let _g = CurrentGuard::enter(&r);
         r.run();
-    }
+    });
+}
+
+/// Runs one poll (`poll`) of `info`'s future, reporting it to the slow-poll hook if it took
+/// longer than the threshold (debug mode).
+pub(crate) fn poll_timed<R>(
+    info: &TaskInfo,
+    cfg: &crate::runtime::Config,
+    poll: impl FnOnce() -> R,
+) -> R {
+    let start = std::time::Instant::now();
+    let out = poll();
     let took = start.elapsed();
     if took > cfg.slow_poll_threshold {
         (cfg.on_slow_poll)(&SlowPoll {
-            task: info,
+            task: info.clone(),
             duration: took,
         });
     }
+    out
 }
 
 /// Information about the task being polled right now (asyncio's `current_task()`).
@@ -317,13 +403,69 @@ impl<F: Future> Future for Wrapped<F> {
 /// ```
 #[must_use = "dropping a Task cancels it; use .detach() to run it in the background"]
 pub struct Task<T> {
-    inner: RawTask<T>,
-    info: TaskInfo,
+    inner: FallibleTask<T>,
+    meta: MetaRef,
+    /// Keeps the allocation (so `meta`) alive with the handle, and lets an [`AbortHandle`]
+    /// wake the task.
+    waker: Waker,
 }
 
 impl<T> Task<T> {
-    pub(crate) fn from_raw(inner: RawTask<T>, info: TaskInfo) -> Task<T> {
-        Task { inner, info }
+    fn meta(&self) -> &Meta {
+        // SAFETY: `self.inner` is a reference to the task for as long as `self` lives.
+        unsafe { self.meta.get() }
+    }
+
+    /// A cloneable handle that cancels this task from anywhere, while someone else awaits the
+    /// `Task` (tokio's `AbortHandle`).
+    ///
+    /// ```
+    /// weft_executor::run(async {
+    ///     let task = weft_executor::spawn(std::future::pending::<()>());
+    ///     let abort = task.abort_handle();
+    ///     std::thread::spawn(move || abort.abort()).join().unwrap();
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle {
+            meta: self.meta,
+            waker: self.waker.clone(),
+        }
+    }
+
+    /// asyncio's `wait_for(task, timeout)`: awaits the task for at most `d`. On expiry it
+    /// cancels the task **and waits until it has stopped** (its future dropped, destructors
+    /// run, on whatever thread runs it), then returns `Err(Elapsed)`. If the task completes
+    /// or panics before the cancellation reaches it, that result is returned instead.
+    ///
+    /// Plain `timeout(d, task)` differs: it drops the `Task`, which only *requests*
+    /// cancellation, so the task's cleanup may still be running when `timeout` returns.
+    ///
+    /// Cancel-safety: dropping the returned future drops the `Task`, which cancels the task
+    /// without waiting.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// weft_executor::run(async {
+    ///     let slow = weft_executor::spawn(weft_timer::sleep(Duration::from_secs(60)));
+    ///     assert!(slow.wait_for(Duration::from_millis(1)).await.is_err());
+    ///     let fast = weft_executor::spawn(async { 7 });
+    ///     assert_eq!(fast.wait_for(Duration::from_secs(5)).await.unwrap().unwrap(), 7);
+    /// });
+    /// ```
+    #[doc(alias = "timeout")]
+    pub async fn wait_for(
+        mut self,
+        d: Duration,
+    ) -> Result<Result<T, JoinError>, weft_timer::Elapsed> {
+        match weft_timer::timeout(d, &mut self).await {
+            Ok(r) => Ok(r),
+            Err(elapsed) => match self.cancel().await {
+                Err(JoinError::Cancelled) => Err(elapsed),
+                done => Ok(done),
+            },
+        }
     }
 
     /// Lets the task keep running in the background; its output is dropped.
@@ -355,17 +497,57 @@ impl<T> Task<T> {
 
     /// The task's id.
     pub fn id(&self) -> Id {
-        self.info.id
+        self.info().id
     }
 
     /// The task's name, if any.
     pub fn name(&self) -> Option<&str> {
-        self.info.name()
+        self.info().name()
     }
 
     /// The task's id, name and spawn location.
     pub fn info(&self) -> &TaskInfo {
-        &self.info
+        &self.meta().info
+    }
+}
+
+/// Cancels a task from anywhere (from [`Task::abort_handle`]; cloneable, `Send`, `Sync`).
+///
+/// [`AbortHandle::abort`] requests cancellation now: the task's future is dropped instead of
+/// being polled again (a poll in progress finishes first), and its [`Task`] resolves to
+/// [`JoinError::Cancelled`] unless the task had completed. Aborting a finished task does
+/// nothing. Holding an `AbortHandle` keeps the task's allocation (not its future) alive.
+#[derive(Clone)]
+pub struct AbortHandle {
+    meta: MetaRef,
+    waker: Waker,
+}
+
+impl AbortHandle {
+    fn meta(&self) -> &Meta {
+        // SAFETY: `self.waker` is a reference to the task for as long as `self` lives.
+        unsafe { self.meta.get() }
+    }
+
+    /// Requests the task's cancellation (see [`AbortHandle`]).
+    pub fn abort(&self) {
+        self.meta().aborted.store(true, Ordering::Release);
+        // Scheduling the task makes the executor look at the flag (and drop it) soon; a task
+        // woken while running is re-scheduled after its poll.
+        self.waker.wake_by_ref();
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        self.meta().info.id
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("id", &self.id().0)
+            .finish()
     }
 }
 
@@ -379,7 +561,7 @@ impl<T: Send + 'static, E: fmt::Display + Send + 'static> Task<Result<T, E>> {
     /// hook of the runtime the watcher runs on.
     #[track_caller]
     pub fn detach_or_report(self) {
-        let info = self.info.clone();
+        let info = self.info().clone();
         crate::spawn(async move {
             match self.await {
                 Ok(Ok(_)) | Err(JoinError::Cancelled) => {}
@@ -410,8 +592,8 @@ impl<T> Future for Task<T> {
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
-            .field("id", &self.info.id.0)
-            .field("name", &self.info.name)
+            .field("id", &self.info().id.0)
+            .field("name", &self.info().name)
             .field("finished", &self.is_finished())
             .finish()
     }

@@ -58,3 +58,41 @@ fn task_awaited_across_runtime_drop_resolves() {
         assert!(waiter.join().unwrap().unwrap_err().is_cancelled());
     });
 }
+
+/// Issue 14, defect 8: a task that cannot be cancelled at shutdown (its poll is stuck on a worker
+/// `shutdown_timeout` left behind) used to be leaked silently; it is said on stderr, and named
+/// in debug mode.
+#[test]
+fn tasks_that_cannot_be_cancelled_at_shutdown_are_reported() {
+    const TEST: &str = "tasks_that_cannot_be_cancelled_at_shutdown_are_reported";
+    if std::env::var_os("WEFT_TEST_CHILD").is_some() {
+        let rt = weft_executor::Runtime::builder()
+            .worker_threads(1)
+            .debug(true)
+            .build()
+            .unwrap();
+        let (started_tx, started_rx) = mpsc::channel::<()>();
+        let (_never_tx, never_rx) = mpsc::channel::<()>();
+        rt.block_on(async {
+            weft_executor::task::Builder::new()
+                .name("stuck-in-poll")
+                .spawn(async move {
+                    started_tx.send(()).unwrap();
+                    let _ = never_rx.recv();
+                })
+                .detach();
+        });
+        started_rx.recv().unwrap();
+        assert!(!rt.shutdown_timeout(std::time::Duration::from_millis(20)));
+        std::mem::forget(_never_tx);
+        return;
+    }
+    let out = common::run_as_child(TEST, "WEFT_TEST_CHILD");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("1 task(s) could not be cancelled at shutdown")
+            && err.contains("stuck-in-poll"),
+        "{err}"
+    );
+}

@@ -243,3 +243,64 @@ fn wait_first_error_sees_a_flattened_tasks_own_err() {
         assert!(matches!(panicked, Err(TaskError::Join(ref e)) if e.is_panic()));
     });
 }
+
+/// Tasks that finish (setting `done`) only once `gate` is set.
+fn gated_tasks(
+    n: usize,
+    gate: &Arc<weft_sync::Event>,
+    done: &Arc<std::sync::atomic::AtomicUsize>,
+) -> Vec<weft_executor::Task<Result<(), ()>>> {
+    (0..n)
+        .map(|_| {
+            let (gate, done) = (gate.clone(), done.clone());
+            weft_executor::spawn(async move {
+                gate.wait().await;
+                done.fetch_add(1, SeqCst);
+                Ok(())
+            })
+        })
+        .collect()
+}
+
+// Issue 14, defect 4: dropping the `wait` future (a timeout around it) used to drop, so cancel,
+// every task it held. It detaches them now: they run to completion.
+#[test]
+fn dropping_wait_does_not_cancel_owned_tasks() {
+    common::within(60, || {
+        multi(2).block_on(async {
+            let gate = Arc::new(weft_sync::Event::new());
+            let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let tasks = gated_tasks(3, &gate, &done);
+            let r = weft_timer::timeout(
+                Duration::from_millis(1),
+                wait(tasks, ReturnWhen::AllCompleted, None),
+            )
+            .await;
+            assert!(r.is_err(), "the tasks cannot finish before the gate opens");
+            gate.set();
+            while done.load(SeqCst) < 3 {
+                weft_executor::yield_now().await;
+            }
+        });
+    });
+}
+
+// Lent tasks stay reachable: after the dropped `wait`, the caller still awaits every one.
+#[test]
+fn dropping_wait_on_borrowed_tasks_leaves_them_reachable() {
+    common::within(60, || {
+        multi(2).block_on(async {
+            let gate = Arc::new(weft_sync::Event::new());
+            let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut tasks = gated_tasks(3, &gate, &done);
+            let waiter = wait(tasks.iter_mut(), ReturnWhen::FirstCompleted, None);
+            let r = weft_timer::timeout(Duration::from_millis(1), waiter).await;
+            assert!(r.is_err());
+            gate.set();
+            for t in tasks {
+                assert_eq!(t.await.unwrap(), Ok(()));
+            }
+            assert_eq!(done.load(SeqCst), 3);
+        });
+    });
+}

@@ -643,3 +643,139 @@ fn token_fires_on_cancel_without_grace() {
         assert!(g.join().await.unwrap().is_empty());
     });
 }
+
+// Issue 14, defect 1: a finished child's handle kept the group's slot index for its task, and a
+// later child reused that index, so `a.cancel()` after `a` finished cancelled `b`.
+#[test]
+fn cancelling_a_finished_child_never_cancels_a_later_one() {
+    local().block_on(async {
+        let mut g = TaskGroup::<u32, String>::new();
+        let a = g.spawn(async { Ok(1) });
+        for _ in 0..100 {
+            weft_executor::yield_now().await;
+        }
+        assert!(a.is_finished());
+        let b_dropped = flag();
+        let d = DropFlag(b_dropped.clone());
+        let b = g.spawn(async move {
+            let _d = d;
+            pending::<Result<u32, String>>().await
+        });
+        weft_executor::yield_now().await;
+        a.cancel();
+        for _ in 0..10 {
+            weft_executor::yield_now().await;
+        }
+        assert!(
+            !b_dropped.load(SeqCst) && !b.is_finished(),
+            "cancelling the finished child `a` cancelled the later child `b`"
+        );
+        g.cancel();
+        assert_eq!(g.join().await.unwrap(), [1]);
+        assert!(b_dropped.load(SeqCst));
+    });
+}
+
+// Issue 14, defect 1 (racy variant): a child that completes after `handle.cancel()` (it was
+// mid-poll, so the cancel could not stop it) used to detach whichever sibling had reused its
+// slot; that sibling then escaped fail-fast cancellation and `join` never returned.
+#[test]
+fn a_child_finishing_after_its_cancel_does_not_detach_a_sibling() {
+    common::within(60, || {
+        let rt = multi(2);
+        rt.block_on(async {
+            let (started_tx, started_rx) = mpsc::channel::<()>();
+            let (go_tx, go_rx) = mpsc::channel::<()>();
+            let mut g = TaskGroup::<(), String>::new();
+            let a = g.spawn(async move {
+                started_tx.send(()).unwrap();
+                // Blocks inside one poll, so `a.cancel()` cannot stop it.
+                let _ = go_rx.recv_timeout(Duration::from_secs(20));
+                Ok(())
+            });
+            started_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+            a.cancel();
+            let b_dropped = flag();
+            let d = DropFlag(b_dropped.clone());
+            let _b = g.spawn(async move {
+                let _d = d;
+                pending::<Result<(), String>>().await
+            });
+            go_tx.send(()).unwrap();
+            while g.live() > 1 {
+                weft_executor::yield_now().await;
+            }
+            g.spawn(async { Err("fail".to_string()) });
+            let err = g.join().await.unwrap_err();
+            assert_eq!(err.errors().collect::<Vec<_>>(), [&"fail".to_string()]);
+            assert!(
+                b_dropped.load(SeqCst),
+                "the sibling escaped fail-fast cancellation"
+            );
+        });
+    });
+}
+
+/// A child whose cleanup is slow and runs on a worker thread.
+fn slow_cleanup_child(g: &mut TaskGroup<(), String>, cleaned: &Arc<AtomicUsize>) {
+    struct Slow(Arc<AtomicUsize>);
+    impl Drop for Slow {
+        fn drop(&mut self) {
+            std::thread::sleep(Duration::from_millis(10));
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+    let s = Slow(cleaned.clone());
+    g.spawn(async move {
+        let _s = s;
+        pending::<Result<(), String>>().await
+    });
+}
+
+// Issue 14, defect 6: the awaitable forms guarantee the children's cleanup ran, every time.
+#[test]
+fn cancel_and_join_waits_for_every_childs_cleanup() {
+    common::within(60, || {
+        multi(2).block_on(async {
+            for _ in 0..10 {
+                let cleaned = Arc::new(AtomicUsize::new(0));
+                let mut g = TaskGroup::<(), String>::new();
+                for _ in 0..3 {
+                    slow_cleanup_child(&mut g, &cleaned);
+                }
+                weft_executor::yield_now().await;
+                assert!(g.cancel_and_join().await.unwrap().is_empty());
+                assert_eq!(
+                    cleaned.load(SeqCst),
+                    3,
+                    "cancel_and_join returned before cleanup"
+                );
+            }
+        });
+    });
+}
+
+#[test]
+fn cancelling_a_runners_group_from_outside_lets_its_join_wait_for_cleanup() {
+    common::within(60, || {
+        multi(2).block_on(async {
+            for _ in 0..10 {
+                let cleaned = Arc::new(AtomicUsize::new(0));
+                let mut g = TaskGroup::<(), String>::new();
+                for _ in 0..3 {
+                    slow_cleanup_child(&mut g, &cleaned);
+                }
+                let spawner = g.spawner();
+                let runner = weft_executor::spawn(g.join());
+                weft_executor::yield_now().await;
+                spawner.cancel();
+                assert!(runner.await.unwrap().unwrap().is_empty());
+                assert_eq!(
+                    cleaned.load(SeqCst),
+                    3,
+                    "the runner resolved before cleanup"
+                );
+            }
+        });
+    });
+}

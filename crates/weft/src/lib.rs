@@ -39,7 +39,8 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use weft_blocking::{unblock, BlockingPool};
-pub use weft_reactor::{block_on, Async};
+pub use weft_executor::block_on;
+pub use weft_reactor::Async;
 pub use weft_timer::{call_at, call_later, interval, sleep, sleep_until, timeout, timeout_at};
 
 /// Time: sleeps, intervals, timeouts, timer callbacks and the virtual clock for tests.

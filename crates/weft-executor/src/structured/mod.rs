@@ -38,4 +38,4 @@ pub use stream::{stream, Generator, YieldNow, Yielder};
 pub use task_group::{
     task_group, Failure, FailureKind, GroupError, GroupHandle, GroupSpawner, SpawnError, TaskGroup,
 };
-pub use wait::{wait, Flatten, ReturnWhen, TaskError, WaitResult};
+pub use wait::{wait, Flatten, ReturnWhen, TaskError, WaitResult, Waitable};

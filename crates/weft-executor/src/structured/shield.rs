@@ -15,8 +15,16 @@ use crate::task::TaskInfo;
 use crate::{JoinError, Task};
 
 struct Entry {
+    /// The executor the shielded task runs on ([`crate::context::executor_key`]).
     key: usize,
+    /// Never reused (the slab index is): identifies this shield when its info is filled in.
+    token: u64,
     info: Option<TaskInfo>,
+}
+
+fn next_token() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 #[derive(Default)]
@@ -92,9 +100,12 @@ where
     F::Output: Send + 'static,
 {
     let key = crate::context::executor_key();
-    let id = lock(&registry().0)
-        .entries
-        .insert(Entry { key, info: None });
+    let token = next_token();
+    let id = lock(&registry().0).entries.insert(Entry {
+        key,
+        token,
+        info: None,
+    });
     let tracked = Tracked { fut: Some(fut), id };
     let task = crate::spawn(async move {
         let mut t = tracked;
@@ -105,7 +116,8 @@ where
         }
     });
     if let Some(e) = lock(&registry().0).entries.get_mut(id) {
-        if e.key == key {
+        // The shielded work may have finished already and its slot been reused.
+        if e.token == token {
             e.info = Some(task.info().clone());
         }
     }
@@ -171,6 +183,8 @@ impl<T> fmt::Debug for Shield<T> {
 pub struct ShieldReport {
     waited: Duration,
     abandoned: Vec<TaskInfo>,
+    /// Abandoned entries whose task info was not known yet (a shield still being spawned).
+    unnamed: usize,
 }
 
 impl ShieldReport {
@@ -185,36 +199,54 @@ impl ShieldReport {
         &self.abandoned
     }
 
+    /// Number of shielded tasks still running when the timeout expired, including any not
+    /// listed in [`ShieldReport::abandoned`] (caught while still being spawned).
+    pub fn abandoned_count(&self) -> usize {
+        self.abandoned.len() + self.unnamed
+    }
+
     /// True if every shielded task finished in time.
     pub fn is_clean(&self) -> bool {
-        self.abandoned.is_empty()
+        self.abandoned_count() == 0
     }
 }
 
 impl fmt::Display for ShieldReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.abandoned.is_empty() {
+        if self.is_clean() {
             return write!(f, "all shielded work finished (waited {:?})", self.waited);
         }
         write!(
             f,
             "{} shielded task(s) still running after {:?}, abandoned:",
-            self.abandoned.len(),
+            self.abandoned_count(),
             self.waited
         )?;
         for t in &self.abandoned {
             write!(f, " [{t}]")?;
         }
+        if self.unnamed > 0 {
+            write!(f, " and {} still being spawned", self.unnamed)?;
+        }
         Ok(())
     }
 }
 
-fn remaining(r: &Registry, key: usize) -> Vec<TaskInfo> {
-    r.entries
-        .iter()
-        .filter(|(_, e)| e.key == key)
-        .filter_map(|(_, e)| e.info.clone())
-        .collect()
+/// The report of what is left of executor `key`'s shielded work after waiting `waited`.
+fn report(r: &Registry, key: usize, waited: Duration) -> ShieldReport {
+    let mut abandoned = Vec::new();
+    let mut unnamed = 0;
+    for (_, e) in r.entries.iter().filter(|(_, e)| e.key == key) {
+        match &e.info {
+            Some(i) => abandoned.push(i.clone()),
+            None => unnamed += 1,
+        }
+    }
+    ShieldReport {
+        waited,
+        abandoned,
+        unnamed,
+    }
 }
 
 fn any_left(r: &Registry, key: usize) -> bool {
@@ -241,11 +273,7 @@ pub async fn wait_shielded(timeout: Duration) -> ShieldReport {
         sleep.as_mut().poll(cx)
     })
     .await;
-    let abandoned = remaining(&lock(&registry().0), key);
-    ShieldReport {
-        waited: start.elapsed(),
-        abandoned,
-    }
+    report(&lock(&registry().0), key, start.elapsed())
 }
 
 /// Blocking form of [`wait_shielded`] for shutdown paths outside async code: blocks this thread
@@ -275,8 +303,42 @@ pub(crate) fn wait_shielded_blocking(key: usize, timeout: Duration) -> ShieldRep
             .unwrap_or_else(|e| e.into_inner())
             .0;
     }
-    ShieldReport {
-        waited: start.elapsed(),
-        abandoned: remaining(&r, key),
+    report(&r, key, start.elapsed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 14, defect 8: an entry whose task info was not recorded yet was left out of the
+    /// report, so `is_clean()` said true although work was abandoned.
+    #[test]
+    fn an_entry_without_info_is_not_clean() {
+        let key = crate::context::next_executor_id();
+        let id = lock(&registry().0).entries.insert(Entry {
+            key,
+            token: next_token(),
+            info: None,
+        });
+        let report = wait_shielded_blocking(key, Duration::from_millis(1));
+        lock(&registry().0).entries.remove(id);
+        assert!(!report.is_clean(), "{report}");
+        assert_eq!(report.abandoned_count(), 1);
+        assert!(
+            report.to_string().contains("1 still being spawned"),
+            "{report}"
+        );
+    }
+
+    /// Executor keys are never reused, unlike the addresses they used to be.
+    #[test]
+    fn executor_keys_are_never_reused() {
+        let key = || {
+            crate::LocalRuntime::new()
+                .unwrap()
+                .block_on(async { crate::context::executor_key() })
+        };
+        let (a, b) = (key(), key());
+        assert_ne!(a, b);
     }
 }

@@ -12,7 +12,6 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_lite::FutureExt;
-use slab::Slab;
 use weft_sync::{CancellationToken, Semaphore};
 
 use super::set::lock;
@@ -253,7 +252,9 @@ struct State<T, E> {
     slots: BTreeMap<u64, Arc<Slot<T>>>,
     next_seq: u64,
     failures: Vec<Failure<E>>,
-    tasks: Slab<Task<()>>,
+    /// Child tasks still running, keyed by spawn sequence number (never reused, so a stale
+    /// handle can never reach another child's task).
+    tasks: BTreeMap<u64, Task<()>>,
     joiner: Option<Waker>,
     /// The concurrency limit for children spawned from now on.
     limit: Option<Arc<Semaphore>>,
@@ -273,18 +274,15 @@ struct Shared<T, E> {
     st: Mutex<State<T, E>>,
 }
 
-/// A child's group (type-erased) and its key in the group's task slab.
-type CtlRef = (Arc<dyn Ctl>, Arc<Mutex<Option<usize>>>);
-
 /// Type-erased control of a group, for [`GroupHandle::cancel`].
 trait Ctl: Send + Sync {
-    fn cancel_child(&self, key: usize);
+    fn cancel_child(&self, seq: u64);
     fn forget(&self, seq: u64);
 }
 
 impl<T: Send, E: Send> Ctl for Shared<T, E> {
-    fn cancel_child(&self, key: usize) {
-        let t = lock(&self.st).tasks.try_remove(key);
+    fn cancel_child(&self, seq: u64) {
+        let t = lock(&self.st).tasks.remove(&seq);
         drop(t);
     }
 
@@ -337,7 +335,7 @@ impl<T, E> Shared<T, E> {
 fn stop<T, E>(st: &mut State<T, E>, shared: Weak<Shared<T, E>>) -> Vec<Task<()>> {
     st.token.cancel();
     match st.grace {
-        None => st.tasks.drain().collect(),
+        None => std::mem::take(&mut st.tasks).into_values().collect(),
         Some(d) => {
             if !st.reaper && !st.tasks.is_empty() {
                 st.reaper = true;
@@ -355,7 +353,9 @@ fn spawn_reaper<T: Send + 'static, E: Send + 'static>(shared: Weak<Shared<T, E>>
         let Some(sh) = shared.upgrade() else {
             return;
         };
-        let tasks: Vec<Task<()>> = lock(&sh.st).tasks.drain().collect();
+        let tasks: Vec<Task<()>> = std::mem::take(&mut lock(&sh.st).tasks)
+            .into_values()
+            .collect();
         drop(sh);
         if crate::context::debug_mode() {
             for t in &tasks {
@@ -376,12 +376,10 @@ struct Child<F, T, E> {
     fut: Option<F>,
     slot: Arc<Slot<T>>,
     shared: Arc<Shared<T, E>>,
-    key: Arc<Mutex<Option<usize>>>,
 }
 
 impl<F, T, E> Child<F, T, E> {
     fn complete(&mut self, out: Result<Result<T, E>, Box<dyn Any + Send>>) {
-        let own = *lock(&self.key);
         let failure = match out {
             Ok(Ok(v)) => {
                 self.slot.set(Out::Value(v));
@@ -395,10 +393,8 @@ impl<F, T, E> Child<F, T, E> {
             let mut to_drop = Vec::new();
             let mut joiner = None;
             let mut unreported = None;
-            if let Some(k) = own {
-                if let Some(t) = st.tasks.try_remove(k) {
-                    t.detach();
-                }
+            if let Some(t) = st.tasks.remove(&self.slot.seq) {
+                t.detach();
             }
             if let Some(kind) = failure {
                 self.slot.set(Out::Failed);
@@ -428,18 +424,20 @@ impl<F, T, E> Drop for Child<F, T, E> {
         // The user's future (and its destructors) first, then the accounting.
         self.fut = None;
         self.slot.set(Out::Cancelled);
-        let joiner = {
+        let (joiner, own) = {
             let mut st = lock(&self.shared.st);
+            // Still there if the child never completed (refused start, runtime shutdown).
+            let own = st.tasks.remove(&self.slot.seq);
             st.live -= 1;
             if !matches!(lock(&self.slot.st).0, Out::Value(_)) {
                 st.slots.remove(&self.slot.seq);
             }
-            if st.live == 0 {
-                st.joiner.take()
-            } else {
-                None
-            }
+            let joiner = if st.live == 0 { st.joiner.take() } else { None };
+            (joiner, own)
         };
+        if let Some(t) = own {
+            t.detach();
+        }
         if let Some(w) = joiner {
             w.wake();
         }
@@ -461,7 +459,7 @@ impl<F, T, E> Drop for Child<F, T, E> {
 pub struct GroupHandle<T> {
     slot: Arc<Slot<T>>,
     info: Option<TaskInfo>,
-    ctl: Option<CtlRef>,
+    ctl: Option<Arc<dyn Ctl>>,
 }
 
 impl<T> GroupHandle<T> {
@@ -479,10 +477,8 @@ impl<T> GroupHandle<T> {
     /// group goes on. Awaiting the handle then gives `None`, unless the child had already
     /// succeeded.
     pub fn cancel(&self) {
-        if let Some((ctl, key)) = &self.ctl {
-            if let Some(k) = *lock(key) {
-                ctl.cancel_child(k);
-            }
+        if let Some(ctl) = &self.ctl {
+            ctl.cancel_child(self.slot.seq);
         }
     }
 }
@@ -508,7 +504,7 @@ impl<T> Future for GroupHandle<T> {
             }
         };
         drop(g);
-        if let Some((ctl, _)) = &self.ctl {
+        if let Some(ctl) = &self.ctl {
             ctl.forget(self.slot.seq);
         }
         Poll::Ready(Some(taken))
@@ -558,7 +554,6 @@ where
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let key = Arc::new(Mutex::new(None));
         let limit;
         // Register the child before it can run, so that a child completing (or failing) at once
         // is already counted by the group when its outcome is processed.
@@ -587,7 +582,6 @@ where
             fut: Some(fut),
             slot: slot.clone(),
             shared: self.shared.clone(),
-            key: key.clone(),
         };
         let wrapper = async move {
             // Locals drop in reverse order: the user's future before `child`'s accounting.
@@ -618,13 +612,15 @@ where
         let info = task.info().clone();
         let cancel_now = {
             let mut st = lock(&self.shared.st);
-            if task.is_finished() {
+            // The child may already have completed or been dropped (it removed no entry then):
+            // its outcome is set under this same lock order, so it is seen here.
+            let done = task.is_finished() || !matches!(lock(&slot.st).0, Out::Pending);
+            if done {
                 task.detach();
                 None
             } else if st.phase == Phase::Open || st.phase == Phase::Finished {
                 // (`Finished` cannot happen while this child is live.)
-                let mut k = lock(&key);
-                *k = Some(st.tasks.insert(task));
+                st.tasks.insert(slot.seq, task);
                 None
             } else {
                 // The group started cancelling while we spawned: this child goes too.
@@ -635,7 +631,7 @@ where
         Ok(GroupHandle {
             slot,
             info: Some(info),
-            ctl: Some((self.shared.clone() as Arc<dyn Ctl>, key)),
+            ctl: Some(self.shared.clone() as Arc<dyn Ctl>),
         })
     }
 
@@ -734,9 +730,13 @@ where
 ///   handle that yields `None`, and the future is dropped without ever running.
 /// * [`TaskGroup::with_limit`]: at most `n` children run at a time (batch processing and rate
 ///   limiting with no hand-written semaphore).
-/// * **Dropping a group that was not joined cancels its children** (it cannot wait for them:
-///   `Drop` cannot await; debug mode says so on stderr). Failures that were recorded and never
-///   returned by `join` go to the runtime's unhandled-error hook, once each.
+/// * **Dropping a group that was not joined cancels its children without waiting for them**
+///   (`Drop` cannot await; debug mode says so on stderr). That includes dropping the `join`
+///   future and cancelling the task that owns the group: such a runner can resolve before its
+///   children's cleanup ran. To stop a group *and* know its children have stopped, await
+///   [`TaskGroup::cancel_and_join`], or call [`GroupSpawner::cancel`] from elsewhere and let
+///   the `join` in progress return. Failures that were recorded and never returned by `join`
+///   go to the runtime's unhandled-error hook, once each.
 ///
 /// ```
 /// use weft_executor::TaskGroup;
@@ -794,7 +794,7 @@ where
                         slots: BTreeMap::new(),
                         next_seq: 0,
                         failures: Vec::new(),
-                        tasks: Slab::new(),
+                        tasks: BTreeMap::new(),
                         joiner: None,
                         limit: limit.map(|n| Arc::new(Semaphore::new(n.max(1)))),
                         fmt_err: None,
@@ -983,6 +983,23 @@ where
     /// the unhandled-error hook.
     pub async fn join(self) -> Result<Vec<T>, GroupError<E>> {
         poll_fn(|cx| self.poll_join(cx)).await
+    }
+
+    /// Cancels every child ([`TaskGroup::cancel`]) and waits until all of them have stopped
+    /// (their futures dropped, destructors run): the awaitable form of dropping a group.
+    /// Returns like [`TaskGroup::join`]: the values of children that had completed, or the
+    /// failures recorded before the cancellation.
+    ///
+    /// ```
+    /// weft_executor::run(async {
+    ///     let mut g = weft_executor::TaskGroup::<(), std::convert::Infallible>::new();
+    ///     g.spawn(std::future::pending());
+    ///     assert!(g.cancel_and_join().await.unwrap().is_empty());
+    /// });
+    /// ```
+    pub async fn cancel_and_join(self) -> Result<Vec<T>, GroupError<E>> {
+        self.cancel();
+        self.join().await
     }
 
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<Vec<T>, GroupError<E>>> {

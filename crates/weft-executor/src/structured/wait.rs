@@ -9,6 +9,63 @@ use std::time::Duration;
 use crate::{JoinError, Task};
 
 use super::set::FutureSet;
+use super::{GroupHandle, Shield};
+
+/// A future [`wait`] can hold: `Unpin`, plus what happens to it if the `wait` future is
+/// dropped before it returns ([`Waitable::release`]). `wait` never cancels: a dropped `wait`
+/// *detaches* the [`Task`]s it holds (they keep running; their panics reach the
+/// unhandled-error hook), and leaves borrowed futures (`&mut fut`, e.g. `tasks.iter_mut()`)
+/// with their owner, who can still await them.
+///
+/// Implemented for [`Task`], [`Flatten`], [`Shield`], [`GroupHandle`], `&mut F`, `Box<F>`,
+/// `Pin<Box<F>>` and `std::future::{Ready, Pending}`; implement it for your own future types
+/// (the default `release` drops the future).
+pub trait Waitable: Future + Unpin {
+    /// Called on each future still held when a `wait` future is dropped. Default: drop it.
+    fn release(self)
+    where
+        Self: Sized,
+    {
+    }
+}
+
+impl<T> Waitable for Task<T> {
+    /// Detaches the task: it keeps running.
+    fn release(self) {
+        self.detach();
+    }
+}
+
+impl<T, E> Waitable for Flatten<T, E> {
+    /// Detaches the task: it keeps running.
+    fn release(self) {
+        self.task.detach();
+    }
+}
+
+/// Dropping a `Shield` already lets the work go on.
+impl<T> Waitable for Shield<T> {}
+/// Dropping a `GroupHandle` only stops observing: the group still runs and joins the child.
+impl<T> Waitable for GroupHandle<T> {}
+/// A borrowed future stays with its owner.
+impl<F: Future + Unpin + ?Sized> Waitable for &mut F {}
+impl<F: Future + Unpin + ?Sized> Waitable for Box<F> {}
+impl<F: Future + ?Sized> Waitable for Pin<Box<F>> {}
+impl<T> Waitable for std::future::Ready<T> {}
+impl<T> Waitable for std::future::Pending<T> {}
+
+/// The futures of one `wait` call; whatever is still in it when it drops is released.
+struct Held<F: Waitable>(FutureSet<F>);
+
+impl<F: Waitable> Drop for Held<F> {
+    fn drop(&mut self) {
+        for i in 0..self.0.len() {
+            if let Some(f) = self.0.take(i) {
+                f.release();
+            }
+        }
+    }
+}
 
 /// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,11 +92,15 @@ pub type WaitResult<F, O> = (Vec<(usize, O)>, Vec<(usize, F)>);
 /// `Result`s (a `Task`'s output is `Result<T, JoinError>`); an `Err` is what
 /// [`ReturnWhen::FirstError`] looks for.
 ///
-/// Futures must be `Unpin` (tasks are; box other futures with `Box::pin`).
+/// Futures must be [`Waitable`] (tasks are; box other futures with `Box::pin`, or pass
+/// `&mut` borrows such as `tasks.iter_mut()`).
 ///
-/// Cancel-safety: **not** cancel-safe. If the `wait` future is dropped, the futures it holds are
-/// dropped with it (tasks are then cancelled). Await it to completion, or bound it with the
-/// `timeout` argument rather than by dropping it.
+/// Dropping the `wait` future (a `timeout` around it, or cancelling the task that awaits it)
+/// cancels nothing either: each future it still holds is [released](Waitable::release), so
+/// tasks it owned are **detached** and keep running, and borrowed futures stay with their
+/// owner. To keep the tasks *reachable* across a drop, lend them:
+/// `wait(tasks.iter_mut(), ..)`. Other owned futures (boxed ones) are dropped, since nothing
+/// else could ever poll them.
 ///
 /// ```
 /// use std::time::Duration;
@@ -68,9 +129,10 @@ pub async fn wait<I, F, T, E>(
 ) -> WaitResult<F, Result<T, E>>
 where
     I: IntoIterator<Item = F>,
-    F: Future<Output = Result<T, E>> + Unpin,
+    F: Waitable<Output = Result<T, E>>,
 {
-    let mut set = FutureSet::new(futs);
+    let mut held = Held(FutureSet::new(futs));
+    let set = &mut held.0;
     let mut done = Vec::new();
     let mut sleep = timeout.map(|d| Box::pin(weft_timer::sleep(d)));
     poll_fn(|cx| loop {
@@ -96,6 +158,7 @@ where
         }
     })
     .await;
+    let set = &mut held.0;
     let pending = (0..set.len())
         .filter_map(|i| set.take(i).map(|f| (i, f)))
         .collect();
