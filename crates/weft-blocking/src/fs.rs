@@ -98,6 +98,16 @@ fn wrap(op: &'static str, path: &Path, to: Option<&Path>, e: io::Error) -> io::E
     )
 }
 
+/// Runs `f` on the global pool; a pool that cannot run it (shut down, no thread) is an
+/// `io::Error` carrying the [`PoolError`](crate::PoolError).
+async fn run<T, F>(f: F) -> io::Result<T>
+where
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    unblock(f).checked().await?
+}
+
 /// Runs `f(path)` on the pool and names the path in its error.
 async fn on_path<T, F>(op: &'static str, path: &Path, f: F) -> io::Result<T>
 where
@@ -105,7 +115,7 @@ where
     T: Send + 'static,
 {
     let path = path.to_owned();
-    unblock(move || f(&path).map_err(|e| wrap(op, &path, None, e))).await
+    run(move || f(&path).map_err(|e| wrap(op, &path, None, e))).await
 }
 
 async fn on_paths<T, F>(op: &'static str, from: &Path, to: &Path, f: F) -> io::Result<T>
@@ -114,7 +124,7 @@ where
     T: Send + 'static,
 {
     let (from, to) = (from.to_owned(), to.to_owned());
-    unblock(move || f(&from, &to).map_err(|e| wrap(op, &from, Some(&to), e))).await
+    run(move || f(&from, &to).map_err(|e| wrap(op, &from, Some(&to), e))).await
 }
 
 /// Reads a whole file ([`std::fs::read`]). Not cancel-safe (see the module docs).
@@ -297,10 +307,14 @@ impl Stream for ReadDir {
         let this = self.get_mut();
         loop {
             match &mut this.0 {
-                ReadDirInner::Busy(job) => {
-                    let st = std::task::ready!(Pin::new(job).poll(cx));
-                    this.0 = ReadDirInner::Idle(Some(st));
-                }
+                ReadDirInner::Busy(job) => match std::task::ready!(job.poll_checked(cx)) {
+                    Ok(st) => this.0 = ReadDirInner::Idle(Some(st)),
+                    Err(why) => {
+                        // The listing was dropped with the job: report why, then end.
+                        this.0 = ReadDirInner::Idle(None);
+                        return Poll::Ready(Some(Err(why.into())));
+                    }
+                },
                 ReadDirInner::Idle(st) => {
                     let Some(s) = st.as_mut() else {
                         return Poll::Ready(None);
@@ -334,8 +348,6 @@ impl Stream for ReadDir {
     }
 }
 
-use std::future::Future;
-
 impl fmt::Debug for ReadDir {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadDir").finish_non_exhaustive()
@@ -360,7 +372,7 @@ impl DirEntry {
     /// Metadata of the entry (not following symlinks). Cancel-safe (read-only).
     pub async fn metadata(&self) -> io::Result<Metadata> {
         let e = self.0.clone();
-        unblock(move || {
+        run(move || {
             e.metadata()
                 .map_err(|err| wrap("get metadata of", &e.path(), None, err))
         })
@@ -370,7 +382,7 @@ impl DirEntry {
     /// The entry's file type (usually free on Linux). Cancel-safe (read-only).
     pub async fn file_type(&self) -> io::Result<FileType> {
         let e = self.0.clone();
-        unblock(move || {
+        run(move || {
             e.file_type()
                 .map_err(|err| wrap("get file type of", &e.path(), None, err))
         })
@@ -569,13 +581,10 @@ impl File {
         }
     }
 
-    /// Writes buffered bytes, moves the OS cursor back over unread read-ahead, and waits for
-    /// in-flight work, so the OS file matches the logical state.
+    /// Writes buffered bytes, moves the OS cursor back over unread read-ahead (seekable files
+    /// only), and waits for in-flight work, so the OS file matches the logical state.
     async fn settle(&mut self) -> io::Result<()> {
-        futures_lite::AsyncWriteExt::flush(&mut self.io).await?;
-        // A zero seek from the current position discards read-ahead and rewinds the cursor.
-        futures_lite::AsyncSeekExt::seek(&mut self.io, SeekFrom::Current(0)).await?;
-        Ok(())
+        self.io.settle().await
     }
 
     /// Flushes buffered writes, then syncs data and metadata to disk
@@ -584,7 +593,7 @@ impl File {
     pub async fn sync_all(&mut self) -> io::Result<()> {
         futures_lite::AsyncWriteExt::flush(&mut self.io).await?;
         let f = self.file.clone();
-        unblock(move || f.sync_all()).await
+        run(move || f.sync_all()).await
     }
 
     /// Flushes buffered writes, then syncs data to disk ([`std::fs::File::sync_data`]).
@@ -592,7 +601,7 @@ impl File {
     pub async fn sync_data(&mut self) -> io::Result<()> {
         futures_lite::AsyncWriteExt::flush(&mut self.io).await?;
         let f = self.file.clone();
-        unblock(move || f.sync_data()).await
+        run(move || f.sync_data()).await
     }
 
     /// Truncates or extends the file ([`std::fs::File::set_len`]) after writing buffered bytes;
@@ -601,20 +610,20 @@ impl File {
     pub async fn set_len(&mut self, size: u64) -> io::Result<()> {
         self.settle().await?;
         let f = self.file.clone();
-        unblock(move || f.set_len(size)).await
+        run(move || f.set_len(size)).await
     }
 
     /// Metadata of the open file (buffered writes not yet flushed are not counted in its size).
     /// Cancel-safe (read-only).
     pub async fn metadata(&self) -> io::Result<Metadata> {
         let f = self.file.clone();
-        unblock(move || f.metadata()).await
+        run(move || f.metadata()).await
     }
 
     /// Changes the file's permissions. Not cancel-safe (see the module docs).
     pub async fn set_permissions(&self, perm: Permissions) -> io::Result<()> {
         let f = self.file.clone();
-        unblock(move || f.set_permissions(perm)).await
+        run(move || f.set_permissions(perm)).await
     }
 
     /// A second handle to the same open file (sharing the OS cursor), after writing buffered
@@ -622,7 +631,7 @@ impl File {
     pub async fn try_clone(&mut self) -> io::Result<File> {
         self.settle().await?;
         let f = self.file.clone();
-        let clone = unblock(move || f.try_clone()).await?;
+        let clone = run(move || f.try_clone()).await?;
         Ok(File::from_std(clone))
     }
 
@@ -634,7 +643,7 @@ impl File {
         drop(io.into_inner().await);
         match Arc::try_unwrap(file) {
             Ok(f) => Ok(f),
-            Err(shared) => unblock(move || shared.try_clone()).await,
+            Err(shared) => run(move || shared.try_clone()).await,
         }
     }
 }

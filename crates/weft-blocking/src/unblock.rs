@@ -11,6 +11,7 @@ use std::task::{Context, Poll, Waker};
 use futures_core::Stream;
 use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 
+use crate::error::PoolError;
 use crate::pool::{BlockingPool, Unblocked};
 
 /// Default buffer size of an [`Unblock`]: 8 KiB for I/O, 8192 items for iterators.
@@ -39,8 +40,8 @@ struct Core<T> {
     read_res: Option<io::Result<()>>,
     /// Whether the last fill filled the whole buffer (a short read hints at EOF: no read-ahead).
     last_fill_full: bool,
-    /// Whether `io` can seek (probed on the first fill of a value with `rewind`); read-ahead is
-    /// only done on seekable values, whose reads do not wait for a peer.
+    /// Whether `io` can seek (probed on the first fill of a value with `rewind`, `None` before
+    /// and for plain values); read-ahead and rewinding are only done on seekable values.
     seekable: Option<bool>,
     wbuf: Vec<u8>,
     write_err: Option<io::Error>,
@@ -114,6 +115,13 @@ impl<T> Core<T> {
         }
     }
 
+    /// A file-mode value that turned out not to be seekable (a FIFO, tty, socket opened as a
+    /// `fs::File`): its reads and writes are independent streams, so a write or failed seek
+    /// must keep unread input instead of "rewinding" over it.
+    fn unseekable(&self) -> bool {
+        self.rewind.is_some() && self.seekable == Some(false)
+    }
+
     /// Drops unread read-ahead (`front` bytes the reader's buffer held, then `rbuf`), moving a
     /// seekable value's cursor back over it.
     fn discard_read(&mut self, front: usize) -> io::Result<()> {
@@ -133,11 +141,10 @@ impl<T: Read> Core<T> {
     /// One `read` call of up to `size` bytes into `rbuf` (on a pool thread).
     fn fill(&mut self, size: usize) {
         if self.seekable.is_none() {
-            self.seekable = Some(match (self.rewind, self.io.as_mut()) {
+            if let (Some(rewind), Some(io)) = (self.rewind, self.io.as_mut()) {
                 // A zero seek from the current position: fails (ESPIPE) on pipes, ttys, sockets.
-                (Some(rewind), Some(io)) => rewind(io, 0).is_ok(),
-                _ => false,
-            });
+                self.seekable = Some(rewind(io, 0).is_ok());
+            }
         }
         // `rbuf` holds consumed bytes from an earlier fill: `resize` only zeroes the part beyond
         // its current length, so a reused buffer of the same size costs nothing to prepare.
@@ -315,8 +322,24 @@ enum State<T> {
     Idle(Box<Core<T>>),
     Busy(Unblocked<Box<Core<T>>>),
     Streaming(Arc<dyn PipeCtl>, Unblocked<Box<Core<T>>>),
-    /// A blocking operation panicked and took the value with it.
-    Lost,
+    /// The value is gone: a blocking operation panicked and took it with it (`None`), or the
+    /// pool never ran the operation (shut down, no thread), which dropped it.
+    Lost(Option<PoolError>),
+}
+
+/// Why the value of an `Unblock` in state `Lost` is gone.
+fn lost_message(why: &Option<PoolError>) -> String {
+    match why {
+        None => "Unblock: the value was lost because a blocking operation panicked".to_string(),
+        Some(e) => format!("Unblock: the value was dropped because {e}"),
+    }
+}
+
+fn lost_error(why: &Option<PoolError>) -> io::Error {
+    match why {
+        None => io::Error::other(lost_message(why)),
+        Some(e) => e.clone().into(),
+    }
 }
 
 /// Runs a blocking `Read`/`Write`/`Seek` value or an `Iterator` on the global blocking pool and
@@ -415,7 +438,8 @@ impl<T: Send + 'static> Unblock<T> {
         self.rd.reset(); // the caller may move the cursor: no read-ahead until reads resume
         match &mut self.state {
             State::Idle(core) => core.io(),
-            _ => panic!("Unblock: the value was lost because a blocking operation panicked"),
+            State::Lost(why) => panic!("{}", lost_message(why)),
+            _ => unreachable!("Unblock: not idle after poll_idle"),
         }
     }
 
@@ -431,8 +455,8 @@ impl<T: Send + 'static> Unblock<T> {
         R: Send + 'static,
     {
         futures_lite::future::poll_fn(|cx| self.poll_idle(cx).map(|_| ())).await;
-        if matches!(self.state, State::Lost) {
-            panic!("Unblock: the value was lost because a blocking operation panicked");
+        if let State::Lost(why) = &self.state {
+            panic!("{}", lost_message(why));
         }
         self.rd.reset();
         let slot: Arc<Mutex<Option<R>>> = Arc::new(Mutex::new(None));
@@ -457,12 +481,13 @@ impl<T: Send + 'static> Unblock<T> {
     pub async fn into_inner(mut self) -> T {
         let _ = futures_lite::future::poll_fn(|cx| self.poll_flush_inner(cx)).await;
         futures_lite::future::poll_fn(|cx| self.poll_idle(cx).map(|_| ())).await;
-        match std::mem::replace(&mut self.state, State::Lost) {
+        match std::mem::replace(&mut self.state, State::Lost(None)) {
             State::Idle(mut core) => {
                 core.wbuf.clear();
                 core.io.take().expect("Unblock: value already taken")
             }
-            _ => panic!("Unblock: the value was lost because a blocking operation panicked"),
+            State::Lost(why) => panic!("{}", lost_message(&why)),
+            _ => unreachable!("Unblock: not idle after poll_idle"),
         }
     }
 
@@ -482,7 +507,7 @@ impl<T: Send + 'static> Unblock<T> {
 
     /// Moves the core to a pool thread to run `op` on it.
     fn start(&mut self, op: impl FnOnce(&mut Core<T>) + Send + 'static) {
-        let State::Idle(mut core) = std::mem::replace(&mut self.state, State::Lost) else {
+        let State::Idle(mut core) = std::mem::replace(&mut self.state, State::Lost(None)) else {
             unreachable!("Unblock::start called while busy")
         };
         core.seek_res = None;
@@ -495,26 +520,27 @@ impl<T: Send + 'static> Unblock<T> {
     /// Waits until no operation is in flight; then `self.state` is `Idle`.
     fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
-            match std::mem::replace(&mut self.state, State::Lost) {
+            match std::mem::replace(&mut self.state, State::Lost(None)) {
                 State::Idle(core) => {
                     self.state = State::Idle(core);
                     return Poll::Ready(Ok(()));
                 }
-                State::Busy(mut job) => match Pin::new(&mut job).poll(cx) {
+                State::Busy(mut job) => match job.poll_checked(cx) {
                     Poll::Pending => {
                         self.state = State::Busy(job);
                         return Poll::Pending;
                     }
-                    Poll::Ready(core) => self.state = State::Idle(core),
+                    Poll::Ready(Ok(core)) => self.state = State::Idle(core),
+                    Poll::Ready(Err(why)) => self.state = State::Lost(Some(why)),
                 },
                 State::Streaming(pipe, job) => {
                     pipe.close();
                     self.state = State::Busy(job);
                 }
-                State::Lost => {
-                    return Poll::Ready(Err(io::Error::other(
-                        "Unblock: the value was lost because a blocking operation panicked",
-                    )))
+                State::Lost(why) => {
+                    let err = lost_error(&why);
+                    self.state = State::Lost(why);
+                    return Poll::Ready(Err(err));
                 }
             }
         }
@@ -542,8 +568,6 @@ impl<T: Send + 'static> Unblock<T> {
         }
     }
 }
-
-use std::future::Future;
 
 impl<T: Read + Send + 'static> Unblock<T> {
     /// Makes unread bytes available in the reader's buffer (`Ok(true)`), or delivers the
@@ -643,8 +667,12 @@ impl<T: Write + Send + 'static> AsyncWrite for Unblock<T> {
             if let Some(e) = core.write_err.take() {
                 return Poll::Ready(Err(e));
             }
-            let front = rd.take_unread();
-            if front + core.unread() > 0 && core.rewind.is_some() {
+            if core.unseekable() {
+                // A FIFO or tty: input and output are separate streams. Keep the unread input
+                // for the next read (rewinding would fail with ESPIPE and lose it).
+                rd.reset();
+            } else if rd.unread() + core.unread() > 0 && core.rewind.is_some() {
+                let front = rd.take_unread();
                 // The write goes where the reader is, not after the read-ahead.
                 this.start(move |core| {
                     if let Err(e) = core.discard_read(front) {
@@ -652,8 +680,10 @@ impl<T: Write + Send + 'static> AsyncWrite for Unblock<T> {
                     }
                 });
                 continue;
+            } else {
+                rd.take_unread();
+                let _ = core.discard_read(0); // no rewind: just forget the read-ahead
             }
-            let _ = core.discard_read(0); // no rewind: just forget the read-ahead
             if buf.is_empty() {
                 return Poll::Ready(Ok(0));
             }
@@ -701,6 +731,15 @@ impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
                 this.start(Core::drain_writes);
                 continue;
             }
+            if core.unseekable() {
+                // The seek fails (ESPIPE) and must not take the unread input with it.
+                rd.reset();
+                this.start(move |core| {
+                    let res = core.io().seek(pos);
+                    core.seek_res = Some((pos, res));
+                });
+                continue;
+            }
             // Unread bytes, in the reader's buffer and read ahead, are before the OS cursor.
             let front = rd.take_unread();
             this.start(move |core| {
@@ -745,7 +784,7 @@ where
                     Poll::Ready(None) => {
                         // The pump finished: wait for it to hand the iterator back.
                         let State::Streaming(_, job2) =
-                            std::mem::replace(&mut this.state, State::Lost)
+                            std::mem::replace(&mut this.state, State::Lost(None))
                         else {
                             unreachable!()
                         };
@@ -755,7 +794,7 @@ where
             }
             match this.poll_idle(cx) {
                 Poll::Pending => return Poll::Pending,
-                // The iterator was lost to a panic: end the stream.
+                // The iterator was lost (a panic, or the pool never ran the pump): end the stream.
                 Poll::Ready(Err(_)) => return Poll::Ready(None),
                 Poll::Ready(Ok(())) => {}
             }
@@ -775,7 +814,8 @@ where
                 space: Condvar::new(),
             });
             let feed = pipe.clone();
-            let State::Idle(mut core) = std::mem::replace(&mut this.state, State::Lost) else {
+            let State::Idle(mut core) = std::mem::replace(&mut this.state, State::Lost(None))
+            else {
                 unreachable!()
             };
             let job = this.pool.run(move || {
@@ -803,7 +843,7 @@ where
 
 impl<T: Send + 'static> Drop for Unblock<T> {
     fn drop(&mut self) {
-        match std::mem::replace(&mut self.state, State::Lost) {
+        match std::mem::replace(&mut self.state, State::Lost(None)) {
             State::Idle(core) => {
                 if !core.wbuf.is_empty() && core.write_err.is_none() {
                     // Write the buffered bytes on the pool, not on this (async) thread.
@@ -815,7 +855,7 @@ impl<T: Send + 'static> Drop for Unblock<T> {
                 pipe.close();
                 job.detach();
             }
-            State::Lost => {}
+            State::Lost(_) => {}
         }
     }
 }
@@ -826,7 +866,7 @@ impl<T: Send + 'static> fmt::Debug for Unblock<T> {
             State::Idle(_) => "idle",
             State::Busy(_) => "busy",
             State::Streaming(..) => "streaming",
-            State::Lost => "lost",
+            State::Lost(_) => "lost",
         };
         f.debug_struct("Unblock")
             .field("state", &state)
@@ -862,6 +902,23 @@ impl<T: Seek + Send + 'static> Unblock<T> {
         self.set_rewind(rewind_fn::<T>);
         self.rd.adaptive = true;
         self
+    }
+
+    /// Writes buffered bytes and, on a seekable value, moves the OS cursor back over unread
+    /// read-ahead, so the OS state matches the logical one. An unseekable value keeps its
+    /// unread input (there is no cursor to move).
+    pub(crate) async fn settle(&mut self) -> io::Result<()>
+    where
+        T: Write,
+    {
+        futures_lite::future::poll_fn(|cx| self.poll_flush_inner(cx)).await?;
+        futures_lite::future::poll_fn(|cx| self.poll_idle(cx)).await?;
+        if self.core().unseekable() {
+            return Ok(());
+        }
+        // A zero seek from the current position discards read-ahead and rewinds the cursor.
+        futures_lite::AsyncSeekExt::seek(self, SeekFrom::Current(0)).await?;
+        Ok(())
     }
 }
 
