@@ -50,7 +50,7 @@ fn lost_error(why: &Option<PoolError>) -> io::Error {
 }
 
 /// Runs a blocking `Read`/`Write`/`Seek` value or an `Iterator` on the global blocking pool and
-/// exposes it as [`AsyncRead`]/[`AsyncBufRead`]/[`AsyncWrite`]/[`AsyncSeek`] or [`Stream`].
+/// exposes it as [`AsyncRead`](futures_io::AsyncRead)/[`AsyncBufRead`](futures_io::AsyncBufRead)/[`AsyncWrite`](futures_io::AsyncWrite)/[`AsyncSeek`](futures_io::AsyncSeek) or [`Stream`](futures_core::Stream).
 ///
 /// Each blocking operation moves the value to a pool thread and back; no thread is held between
 /// operations (except while an iterator is being streamed).
