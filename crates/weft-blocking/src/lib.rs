@@ -19,10 +19,12 @@
 
 #![forbid(unsafe_code)]
 
+mod error;
 pub mod fs;
 mod pool;
 mod unblock;
 
+pub use error::PoolError;
 pub use pool::{
     BlockingPool, BlockingPoolBuilder, PoolMetrics, ShutdownReport, Unblocked,
     DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_THREADS, MAX_THREADS_CAP,

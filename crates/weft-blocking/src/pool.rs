@@ -1,8 +1,10 @@
 //! The elastic thread pool: [`BlockingPool`], its builder, metrics and shutdown report.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
+use std::io;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
@@ -13,6 +15,8 @@ use std::time::{Duration, Instant};
 use async_task::{FallibleTask, Runnable};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use crate::error::PoolError;
+
 /// Default thread limit of the global pool (override with `WEFT_MAX_BLOCKING_THREADS`).
 pub const DEFAULT_MAX_THREADS: usize = 512;
 /// Upper bound accepted for any thread limit (Go's limit, also used by smol's `blocking`).
@@ -21,6 +25,36 @@ pub const MAX_THREADS_CAP: usize = 10_000;
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Payload = Box<dyn Any + Send + 'static>;
+
+/// Starts a pool thread: given the configured `std::thread::Builder` and the thread's main
+/// function, spawn it (or fail). See [`BlockingPoolBuilder::spawner`].
+type Spawner =
+    Arc<dyn Fn(std::thread::Builder, Box<dyn FnOnce() + Send>) -> io::Result<()> + Send + Sync>;
+
+/// How a job ended without producing its value.
+enum Failure {
+    /// The job panicked: the payload is re-raised where the result is awaited.
+    Panic(Payload),
+    /// The pool never ran the job.
+    Refused(PoolError),
+}
+
+thread_local! {
+    /// Set while this thread "runs" refused jobs: their futures return the refusal instead of
+    /// calling the closure (so the awaiter learns *why*, instead of a bare cancellation).
+    static REFUSING: RefCell<Option<PoolError>> = const { RefCell::new(None) };
+}
+
+/// Completes `runnable` with `why` on this thread: its closure is dropped without running.
+fn refuse(runnable: Runnable, why: &PoolError) {
+    REFUSING.with(|r| *r.borrow_mut() = Some(why.clone()));
+    runnable.run();
+    REFUSING.with(|r| *r.borrow_mut() = None);
+}
+
+fn refusal() -> Option<PoolError> {
+    REFUSING.with(|r| r.borrow().clone())
+}
 
 /// Parses `WEFT_MAX_BLOCKING_THREADS`: missing or invalid means the default; the builder clamps.
 fn max_threads_from_env(value: Option<&str>) -> usize {
@@ -40,6 +74,7 @@ struct Inner {
     max_threads: AtomicUsize,
     idle_timeout: Duration,
     stack_size: Option<usize>,
+    spawner: Option<Spawner>,
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
     /// Live threads (including ones being started).
@@ -95,12 +130,25 @@ pub struct BlockingPool {
 }
 
 /// Builder for a dedicated [`BlockingPool`]; see [`BlockingPool::builder`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BlockingPoolBuilder {
     max_threads: usize,
     name: String,
     idle_timeout: Duration,
     stack_size: Option<usize>,
+    spawner: Option<Spawner>,
+}
+
+impl fmt::Debug for BlockingPoolBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingPoolBuilder")
+            .field("max_threads", &self.max_threads)
+            .field("name", &self.name)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("stack_size", &self.stack_size)
+            .field("spawner", &self.spawner.as_ref().map(|_| "custom"))
+            .finish()
+    }
 }
 
 impl Default for BlockingPoolBuilder {
@@ -110,6 +158,7 @@ impl Default for BlockingPoolBuilder {
             name: "weft-blocking".to_string(),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             stack_size: None,
+            spawner: None,
         }
     }
 }
@@ -139,6 +188,34 @@ impl BlockingPoolBuilder {
         self
     }
 
+    /// Starts the pool's threads with `spawn(builder, main)` instead of `builder.spawn(main)`:
+    /// `builder` carries the thread name and stack size, and `spawn` must either start a thread
+    /// running `main` and return `Ok`, or return the error (a hook to pin threads, count them, or
+    /// simulate the OS refusing to start one).
+    ///
+    /// If no thread can be started while the pool has none, queued jobs fail with
+    /// [`PoolError::NoThread`] instead of waiting forever.
+    ///
+    /// ```
+    /// use weft_blocking::{BlockingPool, PoolError};
+    ///
+    /// let pool = BlockingPool::builder()
+    ///     .spawner(|_builder, _main| Err(std::io::Error::from(std::io::ErrorKind::WouldBlock)))
+    ///     .build();
+    /// let res = futures_lite::future::block_on(pool.run(|| 1).checked());
+    /// assert!(matches!(res, Err(PoolError::NoThread(_))));
+    /// ```
+    pub fn spawner<F>(mut self, spawn: F) -> Self
+    where
+        F: Fn(std::thread::Builder, Box<dyn FnOnce() + Send>) -> io::Result<()>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.spawner = Some(Arc::new(spawn));
+        self
+    }
+
     /// Builds the pool. No thread starts until the first job arrives.
     pub fn build(self) -> BlockingPool {
         let (tx, rx) = crossbeam_channel::unbounded();
@@ -148,6 +225,7 @@ impl BlockingPoolBuilder {
                 max_threads: AtomicUsize::new(self.max_threads),
                 idle_timeout: self.idle_timeout,
                 stack_size: self.stack_size,
+                spawner: self.spawner,
                 tx,
                 rx,
                 threads: AtomicUsize::new(0),
@@ -247,11 +325,13 @@ impl BlockingPool {
     {
         let inner = self.inner.clone();
         let job = async move {
-            let out = catch_unwind(AssertUnwindSafe(f));
-            if out.is_err() {
-                inner.panicked.fetch_add(1, SeqCst);
+            if let Some(why) = refusal() {
+                return Err(Failure::Refused(why));
             }
-            out
+            catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
+                inner.panicked.fetch_add(1, SeqCst);
+                Failure::Panic(p)
+            })
         };
         let sched = self.inner.clone();
         let (runnable, task) = async_task::spawn(job, move |r| sched.schedule(r));
@@ -328,7 +408,7 @@ impl BlockingPool {
 
     /// Shuts the pool down: cancels queued jobs that have not started (they never run; awaiting
     /// them panics with a message saying the pool was shut down, which an executor reports as a
-    /// panicked task), then waits up to `timeout` for running jobs, and reports what it
+    /// panicked task; [`Unblocked::checked`] returns [`PoolError::Shutdown`]), then waits up to `timeout` for running jobs, and reports what it
     /// abandoned. Jobs submitted after shutdown are cancelled the same way. Idle threads exit.
     ///
     /// This blocks the calling thread for up to `timeout`. Calling it again waits again for jobs
@@ -338,7 +418,7 @@ impl BlockingPool {
         let inner = &self.inner;
         inner.shutdown.store(true, SeqCst);
         fence(SeqCst);
-        let cancelled = inner.drain();
+        let cancelled = inner.drain(&PoolError::Shutdown);
         let threads = inner.threads.load(SeqCst);
         for _ in 0..threads {
             inner.send_wake();
@@ -366,8 +446,8 @@ impl fmt::Debug for BlockingPool {
 impl Inner {
     fn schedule(self: &Arc<Self>, runnable: Runnable) {
         if self.shutdown.load(SeqCst) {
-            // Cancels the job: its future is dropped without running.
-            drop(runnable);
+            // The job never runs; its awaiter learns that the pool was shut down.
+            refuse(runnable, &PoolError::Shutdown);
             return;
         }
         self.pending.fetch_add(1, SeqCst);
@@ -376,7 +456,7 @@ impl Inner {
         fence(SeqCst);
         if self.shutdown.load(SeqCst) {
             // `shutdown` may have drained before our send: drain again.
-            self.drain();
+            self.drain(&PoolError::Shutdown);
             return;
         }
         self.grow();
@@ -423,13 +503,13 @@ impl Inner {
         left
     }
 
-    /// Cancels every queued job; returns how many there were.
-    fn drain(&self) -> usize {
+    /// Fails every queued job with `why` (they never run); returns how many there were.
+    fn drain(&self, why: &PoolError) -> usize {
         let mut n = 0;
         while let Ok(msg) = self.rx.try_recv() {
             match msg {
                 Msg::Run(r) => {
-                    drop(r);
+                    refuse(r, why);
                     n += 1;
                     self.job_done();
                 }
@@ -476,10 +556,19 @@ impl Inner {
                 b = b.stack_size(s);
             }
             let me = self.clone();
-            if b.spawn(move || me.worker()).is_err() {
-                // Out of threads: give the slot back; running threads keep draining the queue.
+            let spawned = match &self.spawner {
+                Some(spawn) => spawn(b, Box::new(move || me.worker())),
+                None => b.spawn(move || me.worker()).map(drop),
+            };
+            if let Err(e) = spawned {
+                // Out of threads: give the slot back. Running threads keep draining the queue;
+                // with none left, nothing ever would: fail the queued jobs instead of stranding
+                // them.
                 self.idle.fetch_sub(1, SeqCst);
-                self.threads.fetch_sub(1, SeqCst);
+                if self.threads.fetch_sub(1, SeqCst) == 1 {
+                    fence(SeqCst);
+                    self.drain(&PoolError::NoThread(Arc::new(e)));
+                }
                 return;
             }
             self.threads_started.fetch_add(1, SeqCst);
@@ -513,7 +602,7 @@ impl Inner {
                     self.running.fetch_add(1, SeqCst);
                     fence(SeqCst);
                     if self.shutdown.load(SeqCst) {
-                        drop(runnable);
+                        refuse(runnable, &PoolError::Shutdown);
                     } else {
                         // Others may be waiting behind us while nobody is idle.
                         self.grow();
@@ -561,13 +650,15 @@ impl Inner {
 ///   other jobs) and re-raised with [`std::panic::resume_unwind`] when this future is polled, so
 ///   an executor's `catch_unwind` around the task (weft's `spawn_blocking`) turns it into
 ///   `JoinError::Panicked` with the original payload.
-/// - **Shutdown:** if the pool is shut down before the job starts, polling this future panics
-///   with "the blocking pool was shut down before this job started".
+/// - **Shutdown, no threads:** if the pool is shut down before the job starts, or has no thread
+///   and cannot start one, the job never runs and polling this future panics with the
+///   [`PoolError`] message ("the blocking pool was shut down before this job started", "... could
+///   not start one"). Use [`checked`](Self::checked) to get the [`PoolError`] as a value.
 /// - **Cancel-safety:** cancel-safe in the sense above: dropping it never leaves the job half
 ///   done *by the drop*, but a started job still completes.
 #[must_use = "dropping an Unblocked cancels the job if it has not started"]
 pub struct Unblocked<T> {
-    task: Option<FallibleTask<Result<T, Payload>>>,
+    task: Option<FallibleTask<Result<T, Failure>>>,
 }
 
 impl<T> Unblocked<T> {
@@ -591,8 +682,34 @@ impl<T> Unblocked<T> {
         let task = self.task.take()?;
         match task.cancel().await? {
             Ok(v) => Some(v),
-            Err(p) => resume_unwind(p),
+            Err(Failure::Panic(p)) => resume_unwind(p),
+            Err(Failure::Refused(_)) => None,
         }
+    }
+
+    /// Waits for the job like `.await`, but returns a [`PoolError`] instead of panicking when
+    /// the pool never ran it (shut down, or no thread could be started). A panic in the job is
+    /// still re-raised. Cancel-safe like awaiting the `Unblocked`.
+    pub async fn checked(mut self) -> Result<T, PoolError> {
+        futures_lite::future::poll_fn(|cx| self.poll_checked(cx)).await
+    }
+
+    /// Poll form of [`checked`](Self::checked).
+    pub fn poll_checked(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, PoolError>> {
+        let task = self
+            .task
+            .as_mut()
+            .expect("`Unblocked` polled after completion");
+        let out = std::task::ready!(Pin::new(task).poll(cx));
+        self.task = None;
+        Poll::Ready(match out {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(Failure::Panic(payload))) => resume_unwind(payload),
+            Some(Err(Failure::Refused(why))) => Err(why),
+            // Only our own paths drop a runnable, and they refuse it instead; a bare
+            // cancellation can only come from a shutdown racing a drop.
+            None => Err(PoolError::Shutdown),
+        })
     }
 }
 
@@ -600,20 +717,9 @@ impl<T> Future for Unblocked<T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let task = self
-            .task
-            .as_mut()
-            .expect("`Unblocked` polled after completion");
-        match Pin::new(task).poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(out) => {
-                self.task = None;
-                match out {
-                    Some(Ok(v)) => Poll::Ready(v),
-                    Some(Err(payload)) => resume_unwind(payload),
-                    None => panic!("the blocking pool was shut down before this job started"),
-                }
-            }
+        match std::task::ready!(self.poll_checked(cx)) {
+            Ok(v) => Poll::Ready(v),
+            Err(why) => panic!("{why}"),
         }
     }
 }

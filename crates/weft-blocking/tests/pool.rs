@@ -1,12 +1,35 @@
 //! Pool behaviour: limits, growth, idle exit, cancellation, panics, shutdown.
 
+use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_lite::future::block_on;
-use weft_blocking::{unblock, BlockingPool};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use weft_blocking::{unblock, BlockingPool, PoolError, Unblock};
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// Runs `f` on its own thread and fails the test if it does not return within 20 s (a
+/// stranded job would otherwise hang the test forever).
+fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("timed out: {what}"),
+    }
+}
 
 /// A barrier with a deadline: `wait` returns false instead of hanging forever.
 struct Gate {
@@ -200,7 +223,7 @@ fn shutdown_cancels_queued_and_reports_abandoned() {
     assert!(block_on(busy), "a running job completes after shutdown");
     for q in queued {
         let err = catch_unwind(AssertUnwindSafe(|| block_on(q))).unwrap_err();
-        let msg = err.downcast_ref::<&str>().copied().unwrap_or_default();
+        let msg = panic_message(&*err);
         assert!(msg.contains("shut down"), "{msg}");
     }
     assert_eq!(ran.load(SeqCst), 0);
@@ -315,4 +338,101 @@ fn drain_waits_for_queued_and_running_jobs_and_keeps_the_pool_open() {
     block_on(queued);
     assert!(!pool.is_shutdown());
     assert_eq!(block_on(pool.run(|| 4)), 4);
+}
+
+/// A pool whose thread spawner fails while `fail` is set (simulating the OS thread limit).
+fn flaky_pool(fail: Arc<AtomicBool>) -> BlockingPool {
+    BlockingPool::builder()
+        .max_threads(2)
+        .spawner(move |builder, main| {
+            if fail.load(SeqCst) {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "Resource temporarily unavailable (simulated)",
+                ));
+            }
+            builder.spawn(main).map(drop)
+        })
+        .build()
+}
+
+#[test]
+fn no_thread_can_start_fails_jobs_instead_of_stranding_them() {
+    let fail = Arc::new(AtomicBool::new(true));
+    let pool = flaky_pool(fail.clone());
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = ran.clone();
+    let job = pool.run(move || r.store(true, SeqCst));
+    let res = within("a job on a pool that cannot start a thread", move || {
+        block_on(job.checked())
+    });
+    let err = res.unwrap_err();
+    assert!(matches!(err, PoolError::NoThread(_)), "{err:?}");
+    assert!(err.to_string().contains("could not start one"), "{err}");
+    assert!(err.to_string().contains("simulated"), "{err}");
+    assert!(!ran.load(SeqCst), "a refused job never runs");
+    assert_eq!(pool.metrics().queued_jobs, 0);
+
+    // Awaiting it directly panics with the same message (an executor reports a panicked task).
+    let p = pool.clone();
+    let panic = within("awaiting a refused job", move || {
+        catch_unwind(AssertUnwindSafe(|| block_on(p.run(|| 1)))).unwrap_err()
+    });
+    assert!(panic_message(&*panic).contains("could not start one"));
+
+    // Through `Unblock`, the error is an `io::Error` saying why.
+    let p = pool.clone();
+    let io_err = within("an Unblock read on that pool", move || {
+        let mut u = Unblock::new(io::Cursor::new(vec![1u8; 10])).on_pool(&p);
+        let mut buf = [0u8; 4];
+        block_on(u.read(&mut buf)).unwrap_err()
+    });
+    assert_eq!(io_err.kind(), io::ErrorKind::WouldBlock);
+    assert!(
+        io_err.to_string().contains("could not start one"),
+        "{io_err}"
+    );
+
+    // Once threads can start again, the pool works.
+    fail.store(false, SeqCst);
+    let p = pool.clone();
+    assert_eq!(
+        within("a job after recovery", move || block_on(p.run(|| 7))),
+        7
+    );
+}
+
+#[test]
+fn unblock_after_shutdown_says_the_pool_was_shut_down() {
+    let pool = BlockingPool::builder().max_threads(1).build();
+    let mut u = Unblock::new(io::Cursor::new(Vec::new())).on_pool(&pool);
+    block_on(u.write_all(b"abc")).unwrap();
+    pool.shutdown(Duration::from_secs(10));
+    assert!(matches!(
+        block_on(pool.run(|| 1).checked()),
+        Err(PoolError::Shutdown)
+    ));
+    let (e1, e2) = within("Unblock::flush after shutdown", move || {
+        let e1 = block_on(u.flush()).unwrap_err();
+        let e2 = block_on(u.flush()).unwrap_err();
+        (e1, e2)
+    });
+    for e in [e1, e2] {
+        let msg = e.to_string();
+        assert!(msg.contains("shut down"), "{msg}");
+        assert!(!msg.contains("panicked"), "{msg}");
+        assert!(e.get_ref().unwrap().downcast_ref::<PoolError>().is_some());
+    }
+    let pool2 = pool.clone();
+    let msg = within("Unblock::get_mut after shutdown", move || {
+        let mut u = Unblock::new(io::Cursor::new(vec![0u8])).on_pool(&pool2);
+        let mut b = [0u8; 1];
+        let _ = block_on(u.read(&mut b));
+        let p = catch_unwind(AssertUnwindSafe(|| {
+            block_on(u.get_mut());
+        }))
+        .unwrap_err();
+        panic_message(&*p)
+    });
+    assert!(msg.contains("shut down"), "{msg}");
 }

@@ -45,6 +45,11 @@ pub use std::fs::{FileType, Metadata, Permissions};
 use crate::pool::Unblocked;
 use crate::{unblock, Unblock};
 
+mod mode;
+mod temp;
+
+pub use temp::{tempdir, tempfile, tempfile_in, NamedTempFile, TempDir};
+
 /// The error inside an `io::Error` returned by this module: which operation failed on which
 /// path(s), and the underlying error (also available as [`Error::source`]).
 #[derive(Debug)]
@@ -98,6 +103,16 @@ fn wrap(op: &'static str, path: &Path, to: Option<&Path>, e: io::Error) -> io::E
     )
 }
 
+/// Runs `f` on the global pool; a pool that cannot run it (shut down, no thread) is an
+/// `io::Error` carrying the [`PoolError`](crate::PoolError).
+async fn run<T, F>(f: F) -> io::Result<T>
+where
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    unblock(f).checked().await?
+}
+
 /// Runs `f(path)` on the pool and names the path in its error.
 async fn on_path<T, F>(op: &'static str, path: &Path, f: F) -> io::Result<T>
 where
@@ -105,7 +120,7 @@ where
     T: Send + 'static,
 {
     let path = path.to_owned();
-    unblock(move || f(&path).map_err(|e| wrap(op, &path, None, e))).await
+    run(move || f(&path).map_err(|e| wrap(op, &path, None, e))).await
 }
 
 async fn on_paths<T, F>(op: &'static str, from: &Path, to: &Path, f: F) -> io::Result<T>
@@ -114,7 +129,7 @@ where
     T: Send + 'static,
 {
     let (from, to) = (from.to_owned(), to.to_owned());
-    unblock(move || f(&from, &to).map_err(|e| wrap(op, &from, Some(&to), e))).await
+    run(move || f(&from, &to).map_err(|e| wrap(op, &from, Some(&to), e))).await
 }
 
 /// Reads a whole file ([`std::fs::read`]). Not cancel-safe (see the module docs).
@@ -228,6 +243,71 @@ pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
     on_path("check existence of", path.as_ref(), |p| p.try_exists()).await
 }
 
+/// Whether `path` exists (following symlinks); `false` on any error, like Python's
+/// `os.path.exists` / `aiofiles.os.path.exists`. Use [`try_exists`] to see errors.
+/// Cancel-safe (read-only).
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// assert!(weft_blocking::fs::exists("Cargo.toml").await);
+/// assert!(!weft_blocking::fs::exists("no/such/file").await);
+/// # });
+/// ```
+pub async fn exists(path: impl AsRef<Path>) -> bool {
+    try_exists(path).await.unwrap_or(false)
+}
+
+/// Whether `path` is a regular file (following symlinks); `false` on any error
+/// (`os.path.isfile`). Cancel-safe (read-only).
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// assert!(weft_blocking::fs::is_file("Cargo.toml").await);
+/// assert!(!weft_blocking::fs::is_file("src").await);
+/// # });
+/// ```
+pub async fn is_file(path: impl AsRef<Path>) -> bool {
+    metadata(path).await.is_ok_and(|m| m.is_file())
+}
+
+/// Whether `path` is a directory (following symlinks); `false` on any error
+/// (`os.path.isdir`). Cancel-safe (read-only).
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// assert!(weft_blocking::fs::is_dir("src").await);
+/// assert!(!weft_blocking::fs::is_dir("Cargo.toml").await);
+/// # });
+/// ```
+pub async fn is_dir(path: impl AsRef<Path>) -> bool {
+    metadata(path).await.is_ok_and(|m| m.is_dir())
+}
+
+/// Opens a file with a Python/`aiofiles.open` mode string: `"r"` (read), `"w"` (write, create,
+/// truncate), `"a"` (append, create), `"x"` (write, create, fail if it exists), each optionally
+/// with `+` (read and write) and `b` or `t` (accepted and ignored: pick text or bytes by
+/// method, `read_to_string`/[`File::lines`] or `read`/`read_to_end`). An invalid mode is an
+/// `InvalidInput` error naming the valid ones. Not cancel-safe (see [`OpenOptions::open`]).
+///
+/// ```
+/// use futures_lite::{AsyncWriteExt, StreamExt};
+/// # futures_lite::future::block_on(async {
+/// let dir = weft_blocking::fs::TempDir::new().await?;
+/// let path = dir.path().join("log.txt");
+/// let mut f = weft_blocking::fs::open(&path, "a").await?; // aiofiles.open(path, "a")
+/// f.write_all(b"one\ntwo\n").await?;
+/// f.flush().await?;
+/// let lines: Vec<String> = weft_blocking::fs::open(&path, "r").await?.lines().try_collect().await?;
+/// assert_eq!(lines, ["one", "two"]);
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+#[doc(alias = "aiofiles.open")]
+pub async fn open(path: impl AsRef<Path>, mode: &str) -> io::Result<File> {
+    let path = path.as_ref();
+    let opts = OpenOptions::from_mode(mode).map_err(|e| wrap("open", path, None, e))?;
+    opts.open(path).await
+}
+
 /// Changes permissions ([`std::fs::set_permissions`]). Not cancel-safe (see the module docs).
 pub async fn set_permissions(path: impl AsRef<Path>, perm: Permissions) -> io::Result<()> {
     on_path("set permissions of", path.as_ref(), move |p| {
@@ -297,10 +377,14 @@ impl Stream for ReadDir {
         let this = self.get_mut();
         loop {
             match &mut this.0 {
-                ReadDirInner::Busy(job) => {
-                    let st = std::task::ready!(Pin::new(job).poll(cx));
-                    this.0 = ReadDirInner::Idle(Some(st));
-                }
+                ReadDirInner::Busy(job) => match std::task::ready!(job.poll_checked(cx)) {
+                    Ok(st) => this.0 = ReadDirInner::Idle(Some(st)),
+                    Err(why) => {
+                        // The listing was dropped with the job: report why, then end.
+                        this.0 = ReadDirInner::Idle(None);
+                        return Poll::Ready(Some(Err(why.into())));
+                    }
+                },
                 ReadDirInner::Idle(st) => {
                     let Some(s) = st.as_mut() else {
                         return Poll::Ready(None);
@@ -334,8 +418,6 @@ impl Stream for ReadDir {
     }
 }
 
-use std::future::Future;
-
 impl fmt::Debug for ReadDir {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadDir").finish_non_exhaustive()
@@ -360,7 +442,7 @@ impl DirEntry {
     /// Metadata of the entry (not following symlinks). Cancel-safe (read-only).
     pub async fn metadata(&self) -> io::Result<Metadata> {
         let e = self.0.clone();
-        unblock(move || {
+        run(move || {
             e.metadata()
                 .map_err(|err| wrap("get metadata of", &e.path(), None, err))
         })
@@ -370,7 +452,7 @@ impl DirEntry {
     /// The entry's file type (usually free on Linux). Cancel-safe (read-only).
     pub async fn file_type(&self) -> io::Result<FileType> {
         let e = self.0.clone();
-        unblock(move || {
+        run(move || {
             e.file_type()
                 .map_err(|err| wrap("get file type of", &e.path(), None, err))
         })
@@ -405,6 +487,17 @@ impl Default for OpenOptions {
 }
 
 impl OpenOptions {
+    /// Options for a Python/C mode string (`"r"`, `"w+"`, `"ab"`, `"x"`; see [`open`]).
+    ///
+    /// ```
+    /// let opts = weft_blocking::fs::OpenOptions::from_mode("r+b")?; // read and write, no create
+    /// assert!(weft_blocking::fs::OpenOptions::from_mode("rw").is_err());
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn from_mode(mode: &str) -> io::Result<OpenOptions> {
+        mode::parse(mode)
+    }
+
     /// All options off (like [`std::fs::OpenOptions::new`]).
     pub fn new() -> OpenOptions {
         OpenOptions(std::fs::OpenOptions::new())
@@ -560,6 +653,24 @@ impl File {
         OpenOptions::new()
     }
 
+    /// The file's lines as a [`Stream`] of `io::Result<String>`, without the `\n` (or `\r\n`)
+    /// (`async for line in f`; Python keeps the newline). A line that is not UTF-8 is an
+    /// `InvalidData` error. Reads go through the file's buffer and read-ahead, so this is as fast
+    /// as reading the bytes. To keep the `File`, use `futures_lite::AsyncBufReadExt::lines` on
+    /// `&mut file`. The stream is cancel-safe: the bytes of a partial line stay in it.
+    ///
+    /// ```
+    /// use futures_lite::StreamExt;
+    /// # futures_lite::future::block_on(async {
+    /// let mut lines = weft_blocking::fs::File::open("Cargo.toml").await?.lines();
+    /// let first = lines.next().await.unwrap()?;
+    /// assert_eq!(first, "[package]");
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    pub fn lines(self) -> futures_lite::io::Lines<File> {
+        futures_lite::AsyncBufReadExt::lines(self)
+    }
+
     /// Wraps an open `std::fs::File` (its current position is kept).
     pub fn from_std(file: std::fs::File) -> File {
         let file = Arc::new(file);
@@ -569,13 +680,10 @@ impl File {
         }
     }
 
-    /// Writes buffered bytes, moves the OS cursor back over unread read-ahead, and waits for
-    /// in-flight work, so the OS file matches the logical state.
+    /// Writes buffered bytes, moves the OS cursor back over unread read-ahead (seekable files
+    /// only), and waits for in-flight work, so the OS file matches the logical state.
     async fn settle(&mut self) -> io::Result<()> {
-        futures_lite::AsyncWriteExt::flush(&mut self.io).await?;
-        // A zero seek from the current position discards read-ahead and rewinds the cursor.
-        futures_lite::AsyncSeekExt::seek(&mut self.io, SeekFrom::Current(0)).await?;
-        Ok(())
+        self.io.settle().await
     }
 
     /// Flushes buffered writes, then syncs data and metadata to disk
@@ -584,7 +692,7 @@ impl File {
     pub async fn sync_all(&mut self) -> io::Result<()> {
         futures_lite::AsyncWriteExt::flush(&mut self.io).await?;
         let f = self.file.clone();
-        unblock(move || f.sync_all()).await
+        run(move || f.sync_all()).await
     }
 
     /// Flushes buffered writes, then syncs data to disk ([`std::fs::File::sync_data`]).
@@ -592,7 +700,7 @@ impl File {
     pub async fn sync_data(&mut self) -> io::Result<()> {
         futures_lite::AsyncWriteExt::flush(&mut self.io).await?;
         let f = self.file.clone();
-        unblock(move || f.sync_data()).await
+        run(move || f.sync_data()).await
     }
 
     /// Truncates or extends the file ([`std::fs::File::set_len`]) after writing buffered bytes;
@@ -601,20 +709,96 @@ impl File {
     pub async fn set_len(&mut self, size: u64) -> io::Result<()> {
         self.settle().await?;
         let f = self.file.clone();
-        unblock(move || f.set_len(size)).await
+        run(move || f.set_len(size)).await
+    }
+
+    /// Reads up to `buf.len()` bytes at `offset` without moving the position (`pread`, like
+    /// [`std::os::unix::fs::FileExt::read_at`]); returns how many (0 at end of file). Bytes you
+    /// wrote and not yet flushed are written first, so the read sees them; read-ahead is kept
+    /// (a positional read does not move the OS cursor). One pool job per call, reading into a
+    /// pool-side buffer that is then copied into `buf`. Cancel-safe (a dropped read changes
+    /// nothing; the pending writes it flushed stay written).
+    ///
+    /// ```
+    /// use futures_lite::AsyncWriteExt;
+    /// # futures_lite::future::block_on(async {
+    /// let mut f = weft_blocking::fs::tempfile().await?;
+    /// f.write_all(b"hello world").await?;
+    /// let mut buf = [0u8; 5];
+    /// assert_eq!(f.read_at(&mut buf, 6).await?, 5);
+    /// assert_eq!(&buf, b"world");
+    /// f.write_all_at(b"W", 6).await?;
+    /// f.read_exact_at(&mut buf, 6).await?;
+    /// assert_eq!(&buf, b"World");
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    #[cfg(unix)]
+    pub async fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        futures_lite::AsyncWriteExt::flush(&mut self.io).await?;
+        let f = self.file.clone();
+        let len = buf.len();
+        let (n, data) = run(move || {
+            let mut data = vec![0u8; len];
+            let n = std::os::unix::fs::FileExt::read_at(&*f, &mut data, offset)?;
+            Ok((n, data))
+        })
+        .await?;
+        buf[..n].copy_from_slice(&data[..n]);
+        Ok(n)
+    }
+
+    /// Reads exactly `buf.len()` bytes at `offset` without moving the position (an
+    /// `UnexpectedEof` error if the file ends first), in one pool job. Same rules as
+    /// [`read_at`](Self::read_at).
+    #[cfg(unix)]
+    pub async fn read_exact_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        futures_lite::AsyncWriteExt::flush(&mut self.io).await?;
+        let f = self.file.clone();
+        let len = buf.len();
+        let data = run(move || {
+            let mut data = vec![0u8; len];
+            std::os::unix::fs::FileExt::read_exact_at(&*f, &mut data, offset)?;
+            Ok(data)
+        })
+        .await?;
+        buf.copy_from_slice(&data);
+        Ok(())
+    }
+
+    /// Writes up to `buf.len()` bytes at `offset` without moving the position (`pwrite`, like
+    /// [`std::os::unix::fs::FileExt::write_at`]); returns how many. Buffered writes go out
+    /// first and read-ahead is dropped (the OS cursor is moved back over it), so later reads
+    /// see the new bytes. On Linux, a file opened in append mode appends instead (a `pwrite`
+    /// quirk). Not cancel-safe: dropped after the job started, the bytes are still written.
+    #[cfg(unix)]
+    pub async fn write_at(&mut self, buf: &[u8], offset: u64) -> io::Result<usize> {
+        self.settle().await?;
+        let f = self.file.clone();
+        let data = buf.to_vec();
+        run(move || std::os::unix::fs::FileExt::write_at(&*f, &data, offset)).await
+    }
+
+    /// Writes all of `buf` at `offset` without moving the position, in one pool job. Same rules
+    /// as [`write_at`](Self::write_at).
+    #[cfg(unix)]
+    pub async fn write_all_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.settle().await?;
+        let f = self.file.clone();
+        let data = buf.to_vec();
+        run(move || std::os::unix::fs::FileExt::write_all_at(&*f, &data, offset)).await
     }
 
     /// Metadata of the open file (buffered writes not yet flushed are not counted in its size).
     /// Cancel-safe (read-only).
     pub async fn metadata(&self) -> io::Result<Metadata> {
         let f = self.file.clone();
-        unblock(move || f.metadata()).await
+        run(move || f.metadata()).await
     }
 
     /// Changes the file's permissions. Not cancel-safe (see the module docs).
     pub async fn set_permissions(&self, perm: Permissions) -> io::Result<()> {
         let f = self.file.clone();
-        unblock(move || f.set_permissions(perm)).await
+        run(move || f.set_permissions(perm)).await
     }
 
     /// A second handle to the same open file (sharing the OS cursor), after writing buffered
@@ -622,7 +806,7 @@ impl File {
     pub async fn try_clone(&mut self) -> io::Result<File> {
         self.settle().await?;
         let f = self.file.clone();
-        let clone = unblock(move || f.try_clone()).await?;
+        let clone = run(move || f.try_clone()).await?;
         Ok(File::from_std(clone))
     }
 
@@ -634,7 +818,7 @@ impl File {
         drop(io.into_inner().await);
         match Arc::try_unwrap(file) {
             Ok(f) => Ok(f),
-            Err(shared) => unblock(move || shared.try_clone()).await,
+            Err(shared) => run(move || shared.try_clone()).await,
         }
     }
 }

@@ -1,0 +1,140 @@
+//! `fs::File` on values that cannot seek (a FIFO, a pty) opened read+write: a write or a seek
+//! after a partial read must keep the unread input and must not fail with ESPIPE.
+#![cfg(unix)]
+
+use std::ffi::CString;
+use std::io::{self, Read, SeekFrom, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use futures_lite::future::block_on;
+use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use weft_blocking::fs::{File, OpenOptions};
+
+/// Runs `f` on its own thread and fails if it takes more than 20 s (a read on a FIFO or pty
+/// that has no data would block forever).
+fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("timed out: {what}"),
+    }
+}
+
+fn fifo_path() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "weft-fifo-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ))
+}
+
+#[test]
+fn fifo_partial_read_then_write_keeps_input_and_does_not_seek() {
+    let path = fifo_path();
+    let _ = std::fs::remove_file(&path);
+    let c = CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(rc, 0, "mkfifo: {}", io::Error::last_os_error());
+    let p = path.clone();
+    let result = within("FIFO read/write", move || {
+        block_on(async move {
+            // O_RDWR on a FIFO does not block on Linux and keeps a writer and a reader open.
+            let mut f = OpenOptions::new().read(true).write(true).open(&p).await?;
+            f.write_all(b"hello world").await?;
+            f.flush().await?;
+            let mut head = [0u8; 5];
+            f.read_exact(&mut head).await?; // one fill got all 11 bytes: 6 stay buffered
+            assert_eq!(&head, b"hello");
+            f.write_all(b"!").await?;
+            f.flush().await?; // before the fix: "Illegal seek", and " world" was gone
+                              // A seek fails as on std (ESPIPE) and loses nothing either.
+            let seek = f.seek(SeekFrom::Current(0)).await.unwrap_err();
+            assert_eq!(seek.raw_os_error(), Some(libc::ESPIPE), "{seek}");
+            let mut rest = [0u8; 7];
+            f.read_exact(&mut rest).await?;
+            assert_eq!(&rest, b" world!");
+            // The handle can still be converted back (no rewind on an unseekable file).
+            let std_file = f.into_std().await?;
+            drop(std_file);
+            io::Result::Ok(())
+        })
+    });
+    let _ = std::fs::remove_file(&path);
+    result.unwrap();
+}
+
+/// Opens a pty pair in raw mode (no echo, no line editing): (master, slave).
+fn open_pty() -> io::Result<(std::fs::File, std::fs::File)> {
+    // SAFETY: plain libc calls on a descriptor we own; every return value is checked, and the
+    // descriptors are moved into `OwnedFd`s (closed on drop) as soon as they exist.
+    unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        if m < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let master = OwnedFd::from_raw_fd(m);
+        if libc::grantpt(m) != 0 || libc::unlockpt(m) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut name = [0 as libc::c_char; 128];
+        if libc::ptsname_r(m, name.as_mut_ptr(), name.len()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let s = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+        if s < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let slave = OwnedFd::from_raw_fd(s);
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(s, &mut t) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        libc::cfmakeraw(&mut t);
+        if libc::tcsetattr(s, libc::TCSANOW, &t) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((master.into(), slave.into()))
+    }
+}
+
+#[test]
+fn pty_partial_read_then_write_keeps_input_and_does_not_seek() {
+    let (master, mut slave) = match open_pty() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("skipped: no pty available here ({e})");
+            return;
+        }
+    };
+    slave.write_all(b"abcdef").unwrap();
+    let (to_slave, from_slave) = within("pty read/write", move || {
+        block_on(async move {
+            let mut m = File::from_std(master);
+            let mut two = [0u8; 2];
+            m.read_exact(&mut two).await?;
+            assert_eq!(&two, b"ab");
+            m.write_all(b"zz").await?;
+            m.flush().await?; // before the fix: "Illegal seek", and "cdef" was gone
+            let mut rest = [0u8; 4];
+            m.read_exact(&mut rest).await?;
+            io::Result::Ok((rest, m))
+        })
+        .map(|(rest, m)| {
+            let mut got = [0u8; 2];
+            slave.read_exact(&mut got).unwrap();
+            drop(m);
+            (got, rest)
+        })
+    })
+    .unwrap();
+    assert_eq!(&from_slave, b"cdef");
+    assert_eq!(&to_slave, b"zz");
+}
