@@ -211,6 +211,15 @@ where
     spawn(unblock(f))
 }
 
+// >>> compat exports
+/// Interop with tokio-based crates and hyper (features `tokio` and `hyper`): everything from
+/// `weft_compat`. See `docs/ecosystem.md`.
+#[cfg(any(feature = "tokio", feature = "hyper"))]
+pub mod compat {
+    pub use weft_compat::*;
+}
+// <<< compat exports
+
 // >>> structured exports
 pub use weft_executor::{
     as_completed, gather, gather_settled, race, retry, retry_if, shield, stream, task_group,
