@@ -218,6 +218,11 @@ where
 pub mod compat {
     pub use weft_compat::*;
 }
+
+/// `docs/ecosystem.md`, compiled and run as doctests when both compat features are on.
+#[cfg(all(doctest, feature = "tokio", feature = "hyper"))]
+#[doc = include_str!("../../../docs/ecosystem.md")]
+pub struct EcosystemGuide;
 // <<< compat exports
 
 // >>> structured exports
