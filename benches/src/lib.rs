@@ -11,6 +11,10 @@ use std::time::Duration;
 
 use criterion::Criterion;
 
+pub mod http_load;
+pub mod hyper_server;
+pub mod rounds;
+
 /// Worker threads given to every multi-threaded runtime (weft `Runtime`, tokio `multi_thread`,
 /// smol's `async-executor` pool). The reference machine has 2 cores.
 pub const WORKERS: usize = 2;

@@ -5,8 +5,12 @@
 //!   first failing step and names it.
 //! - `loom`: only the loom models (`--cfg loom`), every crate with a `tests/loom.rs`.
 //! - `bench [ARGS..]`: the side-by-side benchmarks in `benches/` (weft vs tokio vs smol).
+//! - `syscalls [--quick] [RUNTIME..]`: system calls per request of hyper's server on weft, tokio
+//!   and smol under `strace -f -c` (see `syscalls.rs`). Not part of `ci`.
 
 #![forbid(unsafe_code)]
+
+mod syscalls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -152,8 +156,11 @@ fn main() -> ExitCode {
             s.cmd.args(&args[1..]);
             run(vec![s])
         }
+        Some("syscalls") => syscalls::main(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci | loom | bench [criterion args..]>");
+            eprintln!(
+                "usage: cargo xtask <ci | loom | bench [criterion args..] | syscalls [--quick]>"
+            );
             ExitCode::FAILURE
         }
     }

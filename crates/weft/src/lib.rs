@@ -212,6 +212,20 @@ where
     spawn(unblock(f))
 }
 
+// >>> compat exports
+/// Interop with tokio-based crates and hyper (features `tokio` and `hyper`): everything from
+/// `weft_compat`. See `docs/ecosystem.md`.
+#[cfg(any(feature = "tokio", feature = "hyper"))]
+pub mod compat {
+    pub use weft_compat::*;
+}
+
+/// `docs/ecosystem.md`, compiled and run as doctests when both compat features are on.
+#[cfg(all(doctest, feature = "tokio", feature = "hyper"))]
+#[doc = include_str!("../../../docs/ecosystem.md")]
+pub struct EcosystemGuide;
+// <<< compat exports
+
 // >>> structured exports
 pub use weft_executor::{
     as_completed, gather, gather_settled, race, retry, retry_if, shield, stream, task_group,

@@ -1,0 +1,128 @@
+//! hyper's HTTP/1.1 server (hello world, keep-alive) on weft, tokio and smol, one server thread
+//! each, under the same load: issue 13's workload (see `weft_benches::hyper_server`).
+//!
+//! The load generator (`weft_benches::http_load`) runs on the benchmark thread: 64 keep-alive
+//! connections, one request in flight per connection, for a fixed time per turn. Rounds are
+//! interleaved (each round runs every server once, in a rotating order); the table gives the
+//! median requests/s over rounds with its min–max, and the median over rounds of each round's
+//! p50/p99 latency. If `wrk` is installed and `WEFT_BENCH_WRK=1`, the same rounds also run
+//! `wrk -t1 -c64 --latency` against each server.
+//!
+//! `cargo bench -p weft-benches --bench http_server -- --quick` (3 rounds × 1.5 s, under 20 s),
+//! `-- --test` (one 0.2 s round, a smoke test), no flag: 7 rounds × 4 s.
+
+use std::process::Command;
+
+use weft_benches::http_load::{run_load, LoadConfig};
+use weft_benches::hyper_server::{HttpServer, ServerRt};
+use weft_benches::rounds::{rotation, Mode, Summary};
+
+/// Connections of the load generator (as `wrk -c64` in issue 13).
+const CONNS: usize = 64;
+
+fn main() {
+    let mode = Mode::from_env();
+    let servers: Vec<HttpServer> = ServerRt::ALL
+        .iter()
+        .map(|&rt| HttpServer::start(rt).unwrap_or_else(|e| panic!("start {rt:?} server: {e}")))
+        .collect();
+    let cfg = LoadConfig {
+        conns: CONNS,
+        duration: mode.turn(),
+        max_requests: u64::MAX,
+    };
+    // Warm-up: connections, allocator, caches.
+    for s in &servers {
+        let warm = LoadConfig {
+            duration: mode.turn() / 4,
+            ..cfg
+        };
+        run_load(s.addr(), warm).expect("warm-up load");
+    }
+
+    let n = servers.len();
+    let mut rps = vec![Vec::new(); n];
+    let mut p50 = vec![Vec::new(); n];
+    let mut p99 = vec![Vec::new(); n];
+    let mut errors = vec![0u64; n];
+    for round in 0..mode.rounds() {
+        for i in rotation(n, round) {
+            let r = run_load(servers[i].addr(), cfg).expect("load");
+            rps[i].push(r.rps());
+            p50[i].push(f64::from(r.latency_us(0.50)));
+            p99[i].push(f64::from(r.latency_us(0.99)));
+            errors[i] += r.errors;
+        }
+    }
+
+    println!(
+        "\n## http_server: hyper HTTP/1.1 hello world, 1 server thread, {CONNS} keep-alive \
+         connections ({} rounds × {:?}, interleaved)\n",
+        mode.rounds(),
+        mode.turn()
+    );
+    println!("| runtime | requests/s median (min–max) | p50 µs | p99 µs | errors |");
+    println!("|---|---|---|---|---|");
+    let sums: Vec<Summary> = rps.iter().map(|v| Summary::of(v)).collect();
+    for (i, s) in servers.iter().enumerate() {
+        println!(
+            "| {} | {} | {:.0} | {:.0} | {} |",
+            s.runtime().name(),
+            sums[i],
+            Summary::of(&p50[i]).median,
+            Summary::of(&p99[i]).median,
+            errors[i]
+        );
+    }
+    for (i, s) in servers.iter().enumerate().skip(1) {
+        let p99_ratio = Summary::of(&p99[0]).median / Summary::of(&p99[i]).median.max(1.0);
+        println!(
+            "weft/{}: throughput {:.2}× (above 1 = weft faster), p99 {:.2}× (below 1 = weft better){}",
+            s.runtime().name(),
+            sums[0].median / sums[i].median,
+            p99_ratio,
+            if sums[0].is_noisy() || sums[i].is_noisy() {
+                " [noisy: spread beyond ±15 %]"
+            } else {
+                ""
+            }
+        );
+    }
+
+    if std::env::var_os("WEFT_BENCH_WRK").is_some_and(|v| v != "0") {
+        wrk_rounds(&servers, mode);
+    }
+}
+
+/// The same interleaved rounds with `wrk -t1 -c64`, if it is installed.
+fn wrk_rounds(servers: &[HttpServer], mode: Mode) {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        println!("\nwrk: not installed, skipped (the built-in load generator above needs none)");
+        return;
+    }
+    let secs = mode.turn().as_secs().max(1).to_string();
+    let mut rps = vec![Vec::new(); servers.len()];
+    for round in 0..mode.rounds() {
+        for i in rotation(servers.len(), round) {
+            let url = format!("http://{}/", servers[i].addr());
+            let out = Command::new("wrk")
+                .args(["-t1", "-c64", "-d", &secs, "--latency", &url])
+                .output();
+            let Ok(out) = out else { continue };
+            let text = String::from_utf8_lossy(&out.stdout);
+            if let Some(v) = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+            {
+                rps[i].push(v);
+            }
+        }
+    }
+    println!("\n| runtime (wrk -t1 -c64) | requests/s median (min–max) |\n|---|---|");
+    for (i, s) in servers.iter().enumerate() {
+        if !rps[i].is_empty() {
+            println!("| {} | {} |", s.runtime().name(), Summary::of(&rps[i]));
+        }
+    }
+}

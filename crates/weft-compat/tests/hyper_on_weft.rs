@@ -1,0 +1,300 @@
+//! hyper's HTTP/1.1 server and client running on weft through `weft_compat::hyper`, on loopback,
+//! with no tokio anywhere.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::rt::{Executor, Timer};
+use hyper::{Request, Response};
+use weft_compat::hyper::{HyperIo, WeftExecutor, WeftSleep, WeftTimer};
+use weft_reactor::net::{TcpListener, TcpStream};
+
+/// Every test runs under this bound, so a lost wake-up fails instead of hanging.
+const WATCHDOG: Duration = Duration::from_secs(30);
+
+fn run<F: Future + Send + 'static>(fut: F) -> F::Output
+where
+    F::Output: Send,
+{
+    weft_executor::run(async move {
+        weft_timer::timeout(WATCHDOG, fut)
+            .await
+            .expect("watchdog: test did not finish in 30 s (lost wake-up?)")
+    })
+}
+
+/// Answers `/echo` with the request body and everything else with the path.
+async fn handle(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_string();
+    let body = if path == "/echo" {
+        req.into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default()
+    } else {
+        Bytes::from(path)
+    };
+    Ok(Response::new(Full::new(body)))
+}
+
+/// Serves every accepted connection with hyper's HTTP/1.1 server, each on its own weft task.
+fn spawn_server(
+    listener: TcpListener,
+    header_timeout: Option<Duration>,
+) -> weft_executor::Task<()> {
+    weft_executor::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.expect("accept");
+            WeftExecutor::new().execute(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(WeftTimer::new())
+                    .header_read_timeout(header_timeout)
+                    .serve_connection(
+                        HyperIo::new(stream).with_vectored_writes(true),
+                        hyper::service::service_fn(handle),
+                    )
+                    .await;
+            });
+        }
+    })
+}
+
+async fn client(
+    addr: std::net::SocketAddr,
+) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (send, conn) = hyper::client::conn::http1::handshake(HyperIo::new(stream))
+        .await
+        .expect("handshake");
+    WeftExecutor::new().execute(async move {
+        let _ = conn.await;
+    });
+    send
+}
+
+async fn get(
+    send: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    path: &str,
+    body: &'static [u8],
+) -> (hyper::StatusCode, Bytes) {
+    send.ready().await.expect("connection ready");
+    let req = Request::post(path)
+        .header("host", "localhost")
+        .body(Full::new(Bytes::from_static(body)))
+        .unwrap();
+    let resp = send.send_request(req).await.expect("send_request");
+    let status = resp.status();
+    (
+        status,
+        resp.into_body().collect().await.expect("body").to_bytes(),
+    )
+}
+
+#[test]
+fn hyper_server_on_weft_answers_hyper_client_on_weft_with_keep_alive() {
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _server = spawn_server(listener, None);
+
+        let mut send = client(addr).await;
+        for i in 0..20 {
+            let path = format!("/req/{i}");
+            let (status, body) = get(&mut send, &path, b"").await;
+            assert_eq!(status, 200);
+            assert_eq!(body, path.as_bytes());
+        }
+        // A body large enough to take several reads on both sides.
+        static BIG: [u8; 300_000] = [7u8; 300_000];
+        let (status, body) = get(&mut send, "/echo", &BIG).await;
+        assert_eq!(status, 200);
+        assert_eq!(body.len(), BIG.len());
+        assert!(body.iter().all(|&b| b == 7));
+    });
+}
+
+#[test]
+fn many_concurrent_connections_each_get_their_own_answers() {
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _server = spawn_server(listener, Some(Duration::from_secs(30)));
+
+        let tasks: Vec<_> = (0..16)
+            .map(|c| {
+                weft_executor::spawn(async move {
+                    let mut send = client(addr).await;
+                    for i in 0..10 {
+                        let path = format!("/c{c}/r{i}");
+                        assert_eq!(get(&mut send, &path, b"").await.1, path.as_bytes());
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("client task");
+        }
+    });
+}
+
+#[test]
+fn header_read_timeout_closes_a_connection_that_never_finishes_its_head() {
+    run(async {
+        let timeout = Duration::from_millis(100);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = weft_executor::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            hyper::server::conn::http1::Builder::new()
+                .timer(WeftTimer::new())
+                .header_read_timeout(timeout)
+                .serve_connection(HyperIo::new(stream), hyper::service::service_fn(handle))
+                .await
+        });
+
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let start = Instant::now();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n")
+            .await
+            .unwrap(); // no final CRLF
+        let mut rest = Vec::new();
+        // The server gives up on the head and closes; hyper may send a 408 first.
+        let _ = stream.read_to_end(&mut rest).await;
+        assert!(
+            start.elapsed() >= timeout,
+            "closed after {:?}, before the {timeout:?} header timeout",
+            start.elapsed()
+        );
+        let text = String::from_utf8_lossy(&rest);
+        assert!(
+            rest.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "got {text:?}"
+        );
+        let err = server
+            .await
+            .unwrap()
+            .expect_err("serve_connection must fail on the timeout");
+        assert!(err.is_timeout(), "expected a timeout error, got {err}");
+    });
+}
+
+#[test]
+fn header_read_timeout_does_not_fire_while_requests_keep_coming() {
+    // hyper resets its header timer for every request (WeftTimer::reset in place): 30 requests
+    // spread over more than one timeout period on one connection must all succeed.
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _server = spawn_server(listener, Some(Duration::from_millis(50)));
+        let mut send = client(addr).await;
+        for i in 0..30 {
+            let path = format!("/{i}");
+            assert_eq!(get(&mut send, &path, b"").await.1, path.as_bytes());
+            weft_timer::sleep(Duration::from_millis(5)).await;
+        }
+    });
+}
+
+#[test]
+fn timer_reset_moves_a_weft_sleep_in_place_and_replaces_a_foreign_one() {
+    let timers = weft_timer::Timers::new(weft_timer::Clock::paused());
+    let _g = timers.enter();
+    let timer = WeftTimer::new();
+    let t0 = timer.now();
+    assert_eq!(t0, timers.now(), "now() reads weft's (paused) clock");
+
+    let mut sleep = timer.sleep(Duration::from_secs(60));
+    futures_lite::future::block_on(async {
+        assert!(futures_lite::future::poll_once(&mut sleep).await.is_none());
+        timer.reset(&mut sleep, t0 + Duration::from_secs(1));
+        assert!(
+            sleep.as_ref().get_ref().is::<WeftSleep>(),
+            "reset kept the WeftSleep"
+        );
+        timers.advance(Duration::from_secs(1));
+        assert!(
+            futures_lite::future::poll_once(&mut sleep).await.is_some(),
+            "fired at the new deadline"
+        );
+    });
+
+    /// A sleep from another timer implementation.
+    struct Foreign;
+    impl Future for Foreign {
+        type Output = ();
+        fn poll(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<()> {
+            std::task::Poll::Pending
+        }
+    }
+    impl hyper::rt::Sleep for Foreign {}
+    let mut foreign: std::pin::Pin<Box<dyn hyper::rt::Sleep>> = Box::pin(Foreign);
+    timer.reset(&mut foreign, timers.now() + Duration::from_secs(2));
+    assert!(
+        foreign.as_ref().get_ref().is::<WeftSleep>(),
+        "a foreign sleep is replaced"
+    );
+}
+
+#[test]
+fn a_reader_claiming_more_than_its_buffer_is_an_error_not_a_panic() {
+    struct Liar;
+    impl futures_io::AsyncRead for Liar {
+        fn poll_read(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut [u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            std::task::Poll::Ready(Ok(buf.len() + 1))
+        }
+    }
+    impl futures_io::AsyncWrite for Liar {
+        fn poll_write(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            std::task::Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+    let err = run(async {
+        let (mut send, conn) =
+            hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(HyperIo::new(Liar))
+                .await
+                .unwrap();
+        let conn = weft_executor::spawn(conn);
+        let req = Request::get("/")
+            .header("host", "x")
+            .body(Empty::new())
+            .unwrap();
+        let sent = send
+            .send_request(req)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"));
+        let conn = conn.await.unwrap().map_err(|e| format!("{e:?}"));
+        format!("{sent:?} {conn:?}")
+    });
+    let msg = err;
+    assert!(msg.contains("broken reader"), "{msg}");
+}
