@@ -1,0 +1,416 @@
+//! The client: [`Client`], its builder, requests, responses, the pool, connecting, TLS,
+//! redirects and retries.
+
+pub(crate) mod body;
+pub(crate) mod builder;
+pub(crate) mod connect;
+pub(crate) mod deadline;
+pub(crate) mod pool;
+pub mod redirect;
+pub(crate) mod request;
+pub(crate) mod response;
+pub(crate) mod retry;
+pub(crate) mod send;
+pub(crate) mod tls;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::header::LOCATION;
+use http::{HeaderMap, Method, Uri};
+
+pub use body::Body;
+pub use builder::ClientBuilder;
+pub use pool::PoolStats;
+pub use request::{IntoUrl, RequestBuilder};
+pub use response::{BodyReader, BodyStream, Response};
+pub use retry::Retry;
+
+use connect::Connector;
+use deadline::Deadlines;
+use pool::{Pool, PoolKey, Pooled, Slot};
+use redirect::{Action, Attempt, Policy};
+use request::RequestParts;
+use response::BodyState;
+use send::Prepared;
+
+use crate::error::{Error, ErrorKind, TimeoutKind};
+use crate::proto::h1::decode::Decoder;
+use crate::proto::h1::role::host_header;
+
+/// The settings every request of a client uses.
+pub(crate) struct Config {
+    pub(crate) headers: HeaderMap,
+    pub(crate) base_url: Option<Uri>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) read_timeout: Option<Duration>,
+    pub(crate) total_timeout: Option<Duration>,
+    pub(crate) pool_acquire_timeout: Option<Duration>,
+    pub(crate) redirect: Policy,
+    pub(crate) retry: Retry,
+    pub(crate) max_body_size: u64,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) pool: Pool,
+    pub(crate) connector: Connector,
+    pub(crate) cfg: Config,
+}
+
+/// An HTTP/1.1 client with a connection pool: aiohttp's `ClientSession`.
+///
+/// Cheap to clone; clones share the pool. Idle connections are closed when the last clone and
+/// the last response are dropped (nothing runs in the background after that).
+///
+/// ```no_run
+/// # weft_reactor::block_on(async {
+/// let client = weft_http::Client::new();
+/// let resp = client.get("http://127.0.0.1:8080/").header("accept", "text/plain").send().await?;
+/// let text = resp.error_for_status()?.text().await?;
+/// # let _ = text;
+/// # Ok::<(), weft_http::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("pool", &self.inner.pool.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Client {
+    fn default() -> Client {
+        Client::new()
+    }
+}
+
+/// The body a request attempt sends, and the copy kept for replays.
+struct BodySource {
+    template: Option<Body>,
+    once: Option<Body>,
+}
+
+impl BodySource {
+    fn new(body: Body) -> BodySource {
+        match body.try_clone() {
+            Some(_) => BodySource {
+                template: Some(body),
+                once: None,
+            },
+            None => BodySource {
+                template: None,
+                once: Some(body),
+            },
+        }
+    }
+
+    fn take(&mut self) -> Option<Body> {
+        match &self.template {
+            Some(t) => t.try_clone(),
+            None => self.once.take(),
+        }
+    }
+
+    fn put_back(&mut self, b: Body) {
+        if self.template.is_none() {
+            self.once = Some(b);
+        }
+    }
+
+    fn is_replayable(&self) -> bool {
+        self.template.is_some() || self.once.is_some()
+    }
+}
+
+/// A failed attempt.
+struct AttemptError {
+    err: Error,
+    /// Never written on a reused connection: re-send at once on another.
+    stale: bool,
+}
+
+impl From<Error> for AttemptError {
+    fn from(err: Error) -> AttemptError {
+        AttemptError { err, stale: false }
+    }
+}
+
+impl Client {
+    /// A client with the default settings ([`ClientBuilder::new`]).
+    ///
+    /// # Panics
+    ///
+    /// Never in practice: the default configuration always builds.
+    pub fn new() -> Client {
+        ClientBuilder::new()
+            .build()
+            .expect("the default client configuration builds")
+    }
+
+    /// A builder for a configured client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A request with `method` to `url`.
+    pub fn request(&self, method: Method, url: impl IntoUrl) -> RequestBuilder {
+        let url = url.into_url(self.inner.cfg.base_url.as_ref());
+        RequestBuilder::new(self.clone(), method, url)
+    }
+
+    /// A GET request.
+    pub fn get(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// A POST request.
+    pub fn post(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// A PUT request.
+    pub fn put(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+
+    /// A PATCH request.
+    pub fn patch(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::PATCH, url)
+    }
+
+    /// A DELETE request.
+    pub fn delete(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
+
+    /// A HEAD request.
+    pub fn head(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+
+    /// Sends an `http::Request` (its URI must be absolute).
+    pub async fn execute(&self, req: http::Request<Body>) -> Result<Response, Error> {
+        let (parts, body) = req.into_parts();
+        let uri = parts.uri.into_url(self.inner.cfg.base_url.as_ref())?;
+        self.execute_parts(RequestParts {
+            method: parts.method,
+            uri,
+            headers: parts.headers,
+            body,
+            timeout: None,
+            tls_server_name: None,
+        })
+        .await
+    }
+
+    /// The pool's counters: open, idle, in use, waiting, created, reused.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.inner.pool.stats()
+    }
+
+    pub(crate) async fn execute_parts(&self, req: RequestParts) -> Result<Response, Error> {
+        let total = req.timeout.or(self.inner.cfg.total_timeout);
+        let deadline = total.map(|d| Instant::now() + d);
+        let url = req.uri.clone();
+        let fut = self.follow_redirects(req, deadline);
+        match deadline {
+            Some(at) => match weft_timer::timeout_at(at, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::timeout(TimeoutKind::Total).with_url(&url)),
+            },
+            None => fut.await,
+        }
+    }
+
+    async fn follow_redirects(
+        &self,
+        req: RequestParts,
+        deadline: Option<Instant>,
+    ) -> Result<Response, Error> {
+        let RequestParts {
+            mut method,
+            mut uri,
+            mut headers,
+            body,
+            timeout: _,
+            tls_server_name,
+        } = req;
+        let cfg = &self.inner.cfg;
+        for (k, v) in cfg.headers.iter() {
+            if !headers.contains_key(k) {
+                headers.insert(k.clone(), v.clone());
+            }
+        }
+        let mut body = BodySource::new(body);
+        let mut history = vec![uri.clone()];
+        loop {
+            let resp = self
+                .send_with_retries(
+                    &method,
+                    &uri,
+                    &headers,
+                    &mut body,
+                    tls_server_name.as_deref(),
+                    deadline,
+                )
+                .await
+                .map_err(|e| e.with_url(&uri))?;
+            if !redirect::is_redirect(resp.status()) {
+                return Ok(resp);
+            }
+            let Some(loc) = resp.headers().get(LOCATION) else {
+                return Ok(resp);
+            };
+            let loc = String::from_utf8_lossy(loc.as_bytes()).into_owned();
+            let next = redirect::resolve(&uri, &loc).map_err(|e| e.with_url(&uri))?;
+            let status = resp.status();
+            match cfg.redirect.decide(&Attempt {
+                status,
+                next: &next,
+                previous: &history,
+            }) {
+                Action::Stop => return Ok(resp),
+                Action::TooMany => {
+                    return Err(Error::new(ErrorKind::TooManyRedirects(
+                        history.len().saturating_sub(1).max(cfg.redirect.limit()),
+                    ))
+                    .with_url(&uri))
+                }
+                Action::Follow => {}
+            }
+            drop(resp);
+            let new_method = redirect::next_method(status, &method);
+            if new_method != method && new_method == Method::GET {
+                redirect::strip_body_headers(&mut headers);
+                body = BodySource::new(Body::empty());
+            } else if !body.is_replayable() {
+                return Err(Error::new(ErrorKind::RedirectBodyNotReplayable).with_url(&uri));
+            }
+            method = new_method;
+            if redirect::origin(&uri) != redirect::origin(&next) {
+                redirect::strip_credentials(&mut headers);
+            }
+            history.push(next.clone());
+            uri = next;
+        }
+    }
+
+    async fn send_with_retries(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &mut BodySource,
+        tls_name: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Result<Response, Error> {
+        let cfg = &self.inner.cfg;
+        let mut retries = 0u32;
+        let mut stale_resends = 0u32;
+        loop {
+            let Some(b) = body.take() else {
+                return Err(Error::new(ErrorKind::RedirectBodyNotReplayable));
+            };
+            match self
+                .send_once(method, uri, headers, b, body, tls_name, deadline)
+                .await
+            {
+                Ok(r) => return Ok(r),
+                Err(AttemptError { stale: true, .. }) if stale_resends < 3 => {
+                    stale_resends += 1;
+                }
+                Err(AttemptError { err, .. }) => {
+                    let replayable = body.template.is_some();
+                    if replayable && cfg.retry.should_retry(retries, method, &err) {
+                        let delay = cfg.retry.delay(retries);
+                        retries += 1;
+                        if !delay.is_zero() {
+                            weft_timer::sleep(delay).await;
+                        }
+                        continue;
+                    }
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send_once(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Body,
+        source: &mut BodySource,
+        tls_name: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Result<Response, AttemptError> {
+        let inner = &*self.inner;
+        let https = uri.scheme_str() == Some("https");
+        let host = uri.host().unwrap_or("");
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let key = PoolKey::new(https, host, port, tls_name);
+        let checkout = inner.pool.checkout(key);
+        let slot = match inner.cfg.pool_acquire_timeout {
+            Some(d) => weft_timer::timeout(d, checkout)
+                .await
+                .map_err(|_| Error::new(ErrorKind::PoolAcquireTimeout))?,
+            None => checkout.await,
+        };
+        let mut pooled: Pooled = match slot {
+            Slot::Reused(p) => p,
+            Slot::Connect(permit) => {
+                let connect = inner.connector.connect(permit.key());
+                let conn = match inner.cfg.connect_timeout {
+                    Some(d) => weft_timer::timeout(d, connect)
+                        .await
+                        .map_err(|_| Error::timeout(TimeoutKind::Connect))??,
+                    None => connect.await?,
+                };
+                permit.complete(conn)
+            }
+        };
+        let reused = pooled.is_reused();
+        let host_value = host_header(host, port, https);
+        let prepared = Prepared {
+            method,
+            uri,
+            host: &host_value,
+            headers,
+        };
+        if let Err(f) = send::write_request(pooled.conn(), &prepared, body).await {
+            if let Some(b) = f.body {
+                source.put_back(b);
+            }
+            return Err(AttemptError {
+                err: f.err,
+                stale: reused && f.never_written,
+            });
+        }
+        let mut deadlines = Deadlines::new(inner.cfg.read_timeout, deadline);
+        let head = send::read_head(pooled.conn(), *method == Method::HEAD, &mut deadlines).await?;
+        let decoder = Decoder::new(head.body);
+        let state = BodyState::new(
+            pooled,
+            decoder,
+            head.keep_alive,
+            deadlines,
+            inner.cfg.max_body_size,
+        );
+        Ok(Response::new(
+            head.status,
+            head.version,
+            head.headers,
+            uri.clone(),
+            state,
+        ))
+    }
+}

@@ -1,0 +1,439 @@
+//! Responses and their bodies: buffered (`bytes`, `text`, `json`), chunks, a `Stream`, lines,
+//! and `AsyncRead`. The body reader returns the connection to the pool at the end of the body
+//! when the reuse rules allow it, and a dropped, unfinished body is drained within a small budget
+//! from what is already buffered or readable at once, else its connection is closed.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_io::AsyncRead;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, StatusCode, Uri, Version};
+
+use super::deadline::Deadlines;
+use super::pool::Pooled;
+use crate::error::{Error, ErrorKind, ProtocolError};
+use crate::proto::h1::decode::Decoder;
+use crate::proto::h1::io::is_buffer_limit;
+use crate::proto::h1::{MAX_CHUNK_LINE, MAX_TRAILER_BYTES};
+
+/// How much a dropped, unfinished body may still be read to save its connection.
+pub(crate) const DRAIN_BUDGET: usize = 64 * 1024;
+/// The most bytes buffered while decoding a body (a chunk line or a trailer section).
+const BODY_WINDOW: usize = MAX_TRAILER_BYTES + MAX_CHUNK_LINE + 8;
+
+/// The body half of a response: the connection and how to decode what comes from it.
+pub(crate) struct BodyState {
+    conn: Option<Pooled>,
+    decoder: Decoder,
+    keep_alive: bool,
+    deadlines: Deadlines,
+    trailers: Option<HeaderMap>,
+    max_body: u64,
+}
+
+impl BodyState {
+    pub(crate) fn new(
+        conn: Pooled,
+        decoder: Decoder,
+        keep_alive: bool,
+        deadlines: Deadlines,
+        max_body: u64,
+    ) -> BodyState {
+        let mut b = BodyState {
+            conn: Some(conn),
+            decoder,
+            keep_alive,
+            deadlines,
+            trailers: None,
+            max_body,
+        };
+        if b.decoder.is_done() {
+            b.finish();
+        }
+        b
+    }
+
+    /// The body is complete: return the connection if the reuse rules allow it.
+    fn finish(&mut self) {
+        self.trailers = self.decoder.take_trailers();
+        self.deadlines.clear();
+        if let Some(mut pooled) = self.conn.take() {
+            // Extra bytes after a complete response poison the connection.
+            if self.keep_alive && pooled.conn().rbuf.is_empty() {
+                pooled.release();
+            }
+        }
+    }
+
+    fn fail(&mut self, e: Error) -> Error {
+        self.conn = None;
+        self.deadlines.clear();
+        e
+    }
+
+    /// Delivers at most `max` bytes of body data to `out`. `Ok(false)` is the end of the body.
+    pub(crate) fn poll_data(
+        &mut self,
+        cx: &mut Context<'_>,
+        max: usize,
+        out: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
+    ) -> Poll<Result<bool, Error>> {
+        loop {
+            let Some(pooled) = self.conn.as_mut() else {
+                return Poll::Ready(Ok(false));
+            };
+            if self.decoder.is_done() {
+                self.finish();
+                return Poll::Ready(Ok(false));
+            }
+            let conn = pooled.conn();
+            if !conn.rbuf.is_empty() {
+                let d = match self.decoder.decode_max(conn.rbuf.filled(), max) {
+                    Ok(d) => d,
+                    Err(e) => return Poll::Ready(Err(self.fail(e))),
+                };
+                if !d.data.is_empty() {
+                    let r = out(&conn.rbuf.filled()[d.data]);
+                    conn.rbuf.consume(d.consumed);
+                    if let Err(e) = r {
+                        return Poll::Ready(Err(self.fail(e)));
+                    }
+                    if self.decoder.is_done() {
+                        self.finish();
+                    }
+                    return Poll::Ready(Ok(true));
+                }
+                conn.rbuf.consume(d.consumed);
+                if d.consumed > 0 || self.decoder.is_done() {
+                    continue;
+                }
+            }
+            match conn.poll_fill(cx, BODY_WINDOW) {
+                Poll::Ready(Ok(0)) => {
+                    if let Err(e) = self.decoder.eof() {
+                        return Poll::Ready(Err(self.fail(e)));
+                    }
+                    self.keep_alive = false;
+                }
+                Poll::Ready(Ok(_)) => {
+                    self.deadlines.progress();
+                    if let Err(e) = self.deadlines.check_total() {
+                        return Poll::Ready(Err(self.fail(e)));
+                    }
+                }
+                Poll::Ready(Err(e)) if is_buffer_limit(&e) => {
+                    return Poll::Ready(Err(
+                        self.fail(Error::protocol(ProtocolError::TrailersTooLarge))
+                    ))
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.fail(Error::io(e)))),
+                Poll::Pending => {
+                    if let Err(e) = self.deadlines.poll(cx) {
+                        return Poll::Ready(Err(self.fail(e)));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    fn remaining_hint(&self) -> Option<u64> {
+        self.decoder.remaining()
+    }
+}
+
+impl Drop for BodyState {
+    fn drop(&mut self) {
+        if self.conn.is_none() {
+            return;
+        }
+        // Drain what is buffered or readable right now, within the budget; else close.
+        let mut budget = DRAIN_BUDGET;
+        let mut cx = Context::from_waker(Waker::noop());
+        while self.conn.is_some() && budget > 0 {
+            let mut got = 0;
+            match self.poll_data(&mut cx, budget, &mut |d| {
+                got = d.len();
+                Ok(())
+            }) {
+                Poll::Ready(Ok(true)) => budget = budget.saturating_sub(got),
+                _ => break,
+            }
+        }
+        // Still unfinished: `self.conn` drops here and the connection is closed.
+        self.conn = None;
+    }
+}
+
+/// An HTTP response. The body is read with [`bytes`](Response::bytes),
+/// [`text`](Response::text), [`chunk`](Response::chunk), [`bytes_stream`](Response::bytes_stream),
+/// [`lines`](Response::lines) or [`into_reader`](Response::into_reader).
+///
+/// Dropping a response before its body is read drains up to 64 KiB that is already there and
+/// then reuses the connection; a larger unread body closes the connection.
+pub struct Response {
+    status: StatusCode,
+    version: Version,
+    headers: HeaderMap,
+    url: Uri,
+    body: BodyState,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("url", &self.url)
+            .field("status", &self.status)
+            .field("version", &self.version)
+            .field("headers", &self.headers)
+            .finish()
+    }
+}
+
+impl Response {
+    pub(crate) fn new(
+        status: StatusCode,
+        version: Version,
+        headers: HeaderMap,
+        url: Uri,
+        body: BodyState,
+    ) -> Response {
+        Response {
+            status,
+            version,
+            headers,
+            url,
+            body,
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The HTTP version of the response.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The final URL, after redirects.
+    pub fn url(&self) -> &Uri {
+        &self.url
+    }
+
+    /// The body length from `Content-Length`, when the body is framed by it.
+    pub fn content_length(&self) -> Option<u64> {
+        self.body.remaining_hint()
+    }
+
+    /// The trailer fields of a chunked body, once the body has been read to the end.
+    pub fn trailers(&self) -> Option<&HeaderMap> {
+        self.body.trailers.as_ref()
+    }
+
+    /// Turns a 4xx or 5xx status into [`ErrorKind::Status`] (aiohttp's `raise_for_status`).
+    ///
+    /// ```
+    /// # fn demo(resp: weft_http::Response) -> Result<(), weft_http::Error> {
+    /// let resp = resp.error_for_status()?; // Err(e) with e.status() == Some(404) for a 404
+    /// # let _ = resp; Ok(()) }
+    /// ```
+    pub fn error_for_status(self) -> Result<Response, Error> {
+        match self.error_for_status_ref() {
+            Ok(_) => Ok(self),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Like [`error_for_status`](Response::error_for_status), borrowing.
+    pub fn error_for_status_ref(&self) -> Result<&Response, Error> {
+        if self.status.is_client_error() || self.status.is_server_error() {
+            Err(Error::new(ErrorKind::Status(self.status)).with_url(&self.url))
+        } else {
+            Ok(self)
+        }
+    }
+
+    /// The next chunk of the body, `None` at its end. Cancel-safe: a cancelled call loses no
+    /// byte (data is consumed only when it is returned).
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        let url = self.url.clone();
+        let mut chunk = None;
+        let more = poll_fn(|cx| {
+            self.body.poll_data(cx, usize::MAX, &mut |d| {
+                chunk = Some(Bytes::copy_from_slice(d));
+                Ok(())
+            })
+        })
+        .await
+        .map_err(|e| e.with_url(&url))?;
+        Ok(if more { chunk } else { None })
+    }
+
+    /// The whole body, up to the client's `max_body_size` (default 64 MiB).
+    pub async fn bytes(mut self) -> Result<Bytes, Error> {
+        let max = self.body.max_body;
+        let hint = self
+            .body
+            .remaining_hint()
+            .unwrap_or(0)
+            .min(max)
+            .min(1 << 24);
+        let mut v: Vec<u8> = Vec::with_capacity(hint as usize);
+        loop {
+            let more = poll_fn(|cx| {
+                self.body.poll_data(cx, usize::MAX, &mut |d| {
+                    if (v.len() + d.len()) as u64 > max {
+                        return Err(Error::new(ErrorKind::BodyTooLarge(max)));
+                    }
+                    v.extend_from_slice(d);
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(|e| e.with_url(&self.url))?;
+            if !more {
+                return Ok(Bytes::from(v));
+            }
+        }
+    }
+
+    /// The body as text, decoded with the charset of `Content-Type` (UTF-8 by default;
+    /// ISO-8859-1/US-ASCII are understood; invalid sequences become U+FFFD).
+    pub async fn text(self) -> Result<String, Error> {
+        let latin1 = self
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|ct| {
+                ct.split(';')
+                    .skip(1)
+                    .filter_map(|p| p.trim().split_once('='))
+                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+                    .map(|(_, v)| v.trim().trim_matches('"').to_ascii_lowercase())
+            })
+            .is_some_and(|cs| matches!(cs.as_str(), "iso-8859-1" | "latin1" | "latin-1"));
+        let b = self.bytes().await?;
+        if latin1 {
+            return Ok(b.iter().map(|&c| c as char).collect());
+        }
+        Ok(match String::from_utf8(b.to_vec()) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
+    }
+
+    /// The body parsed as JSON.
+    #[cfg(feature = "json")]
+    pub async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
+        let url = self.url.clone();
+        let b = self.bytes().await?;
+        serde_json::from_slice(&b)
+            .map_err(|e| Error::new(ErrorKind::Decode).with_source(e).with_url(&url))
+    }
+
+    /// The body as a `Stream` of chunks.
+    pub fn bytes_stream(self) -> BodyStream {
+        BodyStream { resp: self }
+    }
+
+    /// The body as an `AsyncRead` (and, through `futures_lite::io::BufReader`, `AsyncBufRead`).
+    pub fn into_reader(self) -> BodyReader {
+        BodyReader { resp: self }
+    }
+
+    /// The body's lines (without `\n` or `\r\n`), as a `Stream`.
+    pub fn lines(self) -> impl Stream<Item = Result<String, Error>> + Send + Unpin {
+        use futures_lite::{AsyncBufReadExt, StreamExt};
+        futures_lite::io::BufReader::new(self.into_reader())
+            .lines()
+            .map(|r| r.map_err(Error::io))
+    }
+}
+
+/// The body of a [`Response`] as a `Stream` of `Bytes` chunks.
+pub struct BodyStream {
+    resp: Response,
+}
+
+impl fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyStream")
+            .field("url", &self.resp.url)
+            .finish()
+    }
+}
+
+impl Stream for BodyStream {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let resp = &mut self.resp;
+        let mut chunk = None;
+        match resp.body.poll_data(cx, usize::MAX, &mut |d| {
+            chunk = Some(Bytes::copy_from_slice(d));
+            Ok(())
+        }) {
+            Poll::Ready(Ok(true)) => Poll::Ready(chunk.map(Ok)),
+            Poll::Ready(Ok(false)) => Poll::Ready(None),
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e.with_url(&resp.url)))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The body of a [`Response`] as an `AsyncRead`. Errors are `io::Error`s wrapping an
+/// [`Error`] (`get_ref()` and downcast to see it).
+pub struct BodyReader {
+    resp: Response,
+}
+
+impl fmt::Debug for BodyReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyReader")
+            .field("url", &self.resp.url)
+            .finish()
+    }
+}
+
+impl BodyReader {
+    /// The response this reads from (status, headers, ...).
+    pub fn response(&self) -> &Response {
+        &self.resp
+    }
+}
+
+impl AsyncRead for BodyReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let mut n = 0;
+        let max = buf.len();
+        match self.resp.body.poll_data(cx, max, &mut |d| {
+            buf[..d.len()].copy_from_slice(d);
+            n = d.len();
+            Ok(())
+        }) {
+            Poll::Ready(Ok(_)) => Poll::Ready(Ok(n)),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e.into_io())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}

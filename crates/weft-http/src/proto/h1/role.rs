@@ -1,0 +1,130 @@
+//! Request head encoding: one buffer, written in one go.
+//!
+//! The `http` crate's types already refuse CR, LF and NUL in methods, paths, header names and
+//! values, so nothing written here can split the message (aiohttp CVE-2023-49081/49082).
+
+use std::io::Write;
+
+use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::{HeaderMap, Method, Uri};
+
+/// How the request body is framed on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestFraming {
+    /// No body and no `Content-Length` (GET, HEAD, ... without a body).
+    None,
+    /// `Content-Length: n`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked` (a stream of unknown length).
+    Chunked,
+}
+
+/// Appends the request head to `dst`.
+///
+/// `host` is the `Host` value (used unless `headers` has one). Framing headers in `headers` are
+/// replaced by the ones `framing` implies.
+pub(crate) fn encode_head(
+    dst: &mut Vec<u8>,
+    method: &Method,
+    uri: &Uri,
+    host: &str,
+    headers: &HeaderMap,
+    framing: RequestFraming,
+) {
+    dst.extend_from_slice(method.as_str().as_bytes());
+    dst.push(b' ');
+    match uri.path_and_query() {
+        Some(pq) if !pq.as_str().is_empty() => {
+            let s = pq.as_str();
+            if !s.starts_with('/') && s != "*" {
+                dst.push(b'/');
+            }
+            dst.extend_from_slice(s.as_bytes());
+        }
+        _ => dst.push(b'/'),
+    }
+    dst.extend_from_slice(b" HTTP/1.1\r\n");
+    if !headers.contains_key(HOST) {
+        dst.extend_from_slice(b"host: ");
+        dst.extend_from_slice(host.as_bytes());
+        dst.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in headers {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+            continue;
+        }
+        dst.extend_from_slice(name.as_str().as_bytes());
+        dst.extend_from_slice(b": ");
+        dst.extend_from_slice(value.as_bytes());
+        dst.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        RequestFraming::None => {}
+        RequestFraming::Length(n) => {
+            let _ = write!(dst, "content-length: {n}\r\n");
+        }
+        RequestFraming::Chunked => dst.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    dst.extend_from_slice(b"\r\n");
+}
+
+/// The `Host` header value for `uri`: host, plus the port when it is not the scheme's default.
+pub(crate) fn host_header(host: &str, port: u16, https: bool) -> String {
+    let default = if https { 443 } else { 80 };
+    if port == default {
+        host.to_string()
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn get_head() {
+        let mut out = Vec::new();
+        let mut h = HeaderMap::new();
+        h.insert("accept", HeaderValue::from_static("*/*"));
+        h.insert("content-length", HeaderValue::from_static("99"));
+        let uri: Uri = "http://example.com:8080/a?b=1".parse().unwrap();
+        encode_head(
+            &mut out,
+            &Method::GET,
+            &uri,
+            &host_header("example.com", 8080, false),
+            &h,
+            RequestFraming::None,
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "GET /a?b=1 HTTP/1.1\r\nhost: example.com:8080\r\naccept: */*\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn post_with_length_and_root_path() {
+        let mut out = Vec::new();
+        let uri: Uri = "https://example.com".parse().unwrap();
+        encode_head(
+            &mut out,
+            &Method::POST,
+            &uri,
+            &host_header("example.com", 443, true),
+            &HeaderMap::new(),
+            RequestFraming::Length(3),
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "POST / HTTP/1.1\r\nhost: example.com\r\ncontent-length: 3\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn header_values_cannot_carry_crlf() {
+        assert!(HeaderValue::from_str("a\r\nInjected: 1").is_err());
+        assert!("http://h/a\r\nb".parse::<Uri>().is_err());
+    }
+}

@@ -1,0 +1,253 @@
+//! The request and response API against the loopback test server.
+
+mod common;
+
+use common::{ok, resp, run, Server, Step};
+use futures_lite::{AsyncReadExt, StreamExt};
+use weft_http::{Body, Bytes, Client, ErrorKind, Method, StatusCode};
+
+#[test]
+fn get_text_and_headers() {
+    let srv = Server::ok("hello");
+    run(10, async {
+        let client = Client::new();
+        let r = client
+            .get(srv.url("/a?b=1"))
+            .header("x-test", "1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "text/plain");
+        assert_eq!(r.content_length(), Some(5));
+        assert_eq!(r.url().path(), "/a");
+        assert_eq!(r.text().await.unwrap(), "hello");
+    });
+    let seen = srv.seen();
+    assert_eq!(seen[0].method, "GET");
+    assert_eq!(seen[0].path, "/a?b=1");
+    assert_eq!(seen[0].header_all("x-test"), ["1"]);
+    assert_eq!(seen[0].header_all("host"), [srv.addr().to_string()]);
+    assert_eq!(
+        seen[0].header_all("user-agent"),
+        [weft_http::DEFAULT_USER_AGENT]
+    );
+}
+
+#[test]
+fn methods_query_form_auth_and_bodies() {
+    let srv = Server::ok("");
+    run(10, async {
+        let c = Client::new();
+        for m in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            c.request(m, srv.url("/m"))
+                .body("data")
+                .send()
+                .await
+                .unwrap();
+        }
+        c.get(srv.url("/q"))
+            .query([("a b", "1&2"), ("c", "d")])
+            .send()
+            .await
+            .unwrap();
+        c.post(srv.url("/f"))
+            .form([("k", "v w")])
+            .send()
+            .await
+            .unwrap();
+        c.get(srv.url("/auth"))
+            .basic_auth("user", Some("pass"))
+            .send()
+            .await
+            .unwrap();
+        c.get(srv.url("/bearer"))
+            .bearer_auth("tok")
+            .send()
+            .await
+            .unwrap();
+        c.post(srv.url("/empty")).send().await.unwrap();
+        let chunks = futures_lite::stream::iter(vec![
+            Ok::<_, std::io::Error>(Bytes::from_static(b"ab")),
+            Ok(Bytes::from_static(b"cd")),
+        ]);
+        c.post(srv.url("/stream"))
+            .body(Body::wrap_stream(chunks, None))
+            .send()
+            .await
+            .unwrap();
+        let big = vec![7u8; 200_000];
+        c.put(srv.url("/big")).body(big).send().await.unwrap();
+        let head = c.head(srv.url("/h")).send().await.unwrap();
+        assert_eq!(
+            head.content_length(),
+            Some(0),
+            "a HEAD response has no body"
+        );
+    });
+    let seen = srv.seen();
+    let by_path = |p: &str| seen.iter().find(|s| s.path.starts_with(p)).unwrap().clone();
+    assert_eq!(seen[0].method, "POST");
+    assert_eq!(seen[0].body, b"data");
+    assert_eq!(seen[3].method, "DELETE");
+    assert_eq!(by_path("/q").path, "/q?a+b=1%262&c=d");
+    let f = by_path("/f");
+    assert_eq!(f.body, b"k=v+w");
+    assert_eq!(
+        f.header_all("content-type"),
+        ["application/x-www-form-urlencoded"]
+    );
+    assert_eq!(
+        by_path("/auth").header_all("authorization"),
+        ["Basic dXNlcjpwYXNz"]
+    );
+    assert_eq!(
+        by_path("/bearer").header_all("authorization"),
+        ["Bearer tok"]
+    );
+    assert_eq!(by_path("/empty").header_all("content-length"), ["0"]);
+    let s = by_path("/stream");
+    assert_eq!(s.body, b"abcd");
+    assert_eq!(s.header_all("transfer-encoding"), ["chunked"]);
+    assert_eq!(by_path("/big").body.len(), 200_000);
+    assert_eq!(by_path("/h").method, "HEAD");
+}
+
+#[test]
+fn chunked_response_stream_lines_reader_and_trailers() {
+    let body = b"5\r\nline1\r\n6\r\n\nline2\r\n1\r\n\n\r\n0\r\nX-Checksum: abc\r\n\r\n".to_vec();
+    let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let full = [head, body].concat();
+    let srv = Server::start(move |_| Step::Reply(full.clone()));
+    run(10, async {
+        let c = Client::new();
+        let mut r = c.get(srv.url("/")).send().await.unwrap();
+        let mut all = Vec::new();
+        while let Some(ch) = r.chunk().await.unwrap() {
+            all.extend_from_slice(&ch);
+        }
+        assert_eq!(all, b"line1\nline2\n");
+        assert_eq!(r.trailers().unwrap()["x-checksum"], "abc");
+
+        let lines: Vec<String> = c
+            .get(srv.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .lines()
+            .map(|l| l.unwrap())
+            .collect()
+            .await;
+        assert_eq!(lines, ["line1", "line2"]);
+
+        let mut s = String::new();
+        c.get(srv.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .into_reader()
+            .read_to_string(&mut s)
+            .await
+            .unwrap();
+        assert_eq!(s, "line1\nline2\n");
+
+        let n: usize = c
+            .get(srv.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .bytes_stream()
+            .map(|b| b.unwrap().len())
+            .fold(0, |a, b| a + b)
+            .await;
+        assert_eq!(n, 12);
+        assert_eq!(
+            c.pool_stats().connections_created,
+            1,
+            "all on one connection"
+        );
+    });
+}
+
+#[test]
+fn status_errors_and_interim_responses() {
+    let srv = Server::start(|s| match s.path.as_str() {
+        "/404" => Step::Reply(resp("404 Not Found", "", b"nope")),
+        "/continue" => {
+            Step::Reply([b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(), ok("after")].concat())
+        }
+        "/204" => Step::Reply(b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()),
+        "/latin1" => Step::Reply(resp(
+            "200 OK",
+            "Content-Type: text/plain; charset=ISO-8859-1\r\n",
+            b"caf\xe9",
+        )),
+        _ => Step::Reply(ok("x")),
+    });
+    run(10, async {
+        let c = Client::new();
+        let r = c.get(srv.url("/404")).send().await.unwrap();
+        let e = r.error_for_status().unwrap_err();
+        assert_eq!(e.status(), Some(StatusCode::NOT_FOUND));
+        assert!(e.to_string().contains("404"), "{e}");
+        assert_eq!(
+            c.get(srv.url("/continue"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+            "after"
+        );
+        let r = c.get(srv.url("/204")).send().await.unwrap();
+        assert_eq!(r.status(), 204);
+        assert_eq!(r.bytes().await.unwrap().len(), 0);
+        assert_eq!(
+            c.get(srv.url("/latin1"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+            "café"
+        );
+        assert_eq!(c.pool_stats().connections_created, 1);
+    });
+}
+
+#[test]
+fn bad_urls_are_builder_errors() {
+    run(10, async {
+        let c = Client::new();
+        for bad in ["ftp://x/", "no-scheme", "http://", "http://exa mple.com/"] {
+            let e = c.get(bad).send().await.unwrap_err();
+            assert!(matches!(e.kind(), ErrorKind::Builder(_)), "{bad}: {e}");
+        }
+        let c = Client::builder()
+            .base_url("http://127.0.0.1:1/api/")
+            .build()
+            .unwrap();
+        let e = c.get("v1").send().await.unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Connect, "{e}");
+        assert_eq!(e.url().unwrap().path(), "/api/v1");
+    });
+}
+
+#[test]
+fn body_size_cap() {
+    let srv = Server::start(|_| Step::Reply(ok(&"x".repeat(10_000))));
+    run(10, async {
+        let c = Client::builder().max_body_size(1000).build().unwrap();
+        let e = c
+            .get(srv.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::BodyTooLarge(1000));
+    });
+}

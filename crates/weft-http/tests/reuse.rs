@@ -1,0 +1,363 @@
+//! Connection reuse rules (research/http.md §6 items 1-5 and 12).
+
+mod common;
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{fd_count, ok, resp, run, wait_until, Server, Step};
+use weft_http::{Body, Bytes, Client, ErrorKind, Retry};
+
+/// §6.1: an idle pooled connection whose peer sends FIN is evicted without a new request.
+#[test]
+fn idle_fin_is_evicted_without_a_request() {
+    let srv = Server::start(|_| Step::ReplyClose(ok("bye")));
+    run(20, async {
+        let before = fd_count();
+        // A long idle timeout: only the reactor watch can evict it in time.
+        let c = Client::builder()
+            .idle_timeout(Duration::from_secs(600))
+            .build()
+            .unwrap();
+        let r = c.get(srv.url("/")).send().await.unwrap();
+        assert_eq!(r.text().await.unwrap(), "bye");
+        wait_until("the reactor evicts the closed idle connection", || {
+            c.pool_stats().idle == 0 && c.pool_stats().open == 0
+        })
+        .await;
+        wait_until("its descriptor is closed", || fd_count() <= before).await;
+    });
+}
+
+/// §6.2: a GET whose pooled connection closes under it is retried when asked; a streamed POST
+/// is not (the error says the connection closed); a POST never written is re-sent.
+#[test]
+fn stale_connection_retries() {
+    // Connection 0 answers once, then closes when the next request arrives.
+    let srv = Server::start(|s| {
+        if s.conn == 0 && s.index == 1 {
+            Step::Close
+        } else {
+            Step::Reply(ok("ok"))
+        }
+    });
+    run(20, async {
+        let c = Client::builder()
+            .retry(Retry::idempotent(2).backoff(Duration::ZERO))
+            .build()
+            .unwrap();
+        c.get(srv.url("/1"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let r = c.get(srv.url("/2")).send().await.unwrap();
+        assert_eq!(r.text().await.unwrap(), "ok");
+        assert_eq!(c.pool_stats().connections_created, 2);
+    });
+
+    let srv = Server::start(|s| {
+        if s.conn == 0 && s.index == 1 {
+            Step::Close
+        } else {
+            Step::Reply(ok("ok"))
+        }
+    });
+    run(20, async {
+        let c = Client::builder()
+            .retry(Retry::idempotent(2).backoff(Duration::ZERO))
+            .build()
+            .unwrap();
+        c.get(srv.url("/1"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let stream =
+            futures_lite::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from_static(b"x"))]);
+        let e = c
+            .post(srv.url("/2"))
+            .body(Body::wrap_stream(stream, None))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::IncompleteMessage, "{e}");
+        assert!(e.to_string().contains("closed before the response"), "{e}");
+    });
+
+    // Without a retry policy a GET that may have reached the server is not re-sent.
+    let srv = Server::start(|s| {
+        if s.conn == 0 && s.index == 1 {
+            Step::Close
+        } else {
+            Step::Reply(ok("ok"))
+        }
+    });
+    run(20, async {
+        let c = Client::new();
+        c.get(srv.url("/1"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let e = c.get(srv.url("/2")).send().await.unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::IncompleteMessage, "{e}");
+    });
+    assert_eq!(srv.seen().len(), 2);
+
+    // The server resets the idle connection: a POST is sent on a new connection, once.
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(Some(tx));
+    let srv = Server::start(move |s| {
+        if s.index == 0 && s.conn == 0 {
+            Step::ReplyReset(ok("first"), tx.lock().unwrap().take())
+        } else {
+            Step::Reply(ok("second"))
+        }
+    });
+    run(20, async {
+        let c = Client::new();
+        assert_eq!(
+            c.get(srv.url("/1"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+            "first"
+        );
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("server reset the connection");
+        let r = c.post(srv.url("/2")).body("payload").send().await.unwrap();
+        assert_eq!(r.text().await.unwrap(), "second");
+    });
+    let posts: Vec<_> = srv
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1, "the POST reached the server exactly once");
+}
+
+/// §6.3: dropping a response with 1 MiB unread closes the connection; a small buffered rest is
+/// drained and the connection reused.
+#[test]
+fn dropped_bodies() {
+    let big = "x".repeat(1 << 20);
+    let srv = Server::start(move |s| match s.path.as_str() {
+        "/big" => Step::Reply(ok(&big)),
+        _ => Step::Reply(ok("small body")),
+    });
+    run(20, async {
+        let c = Client::new();
+        let r = c.get(srv.url("/big")).send().await.unwrap();
+        drop(r);
+        c.get(srv.url("/small"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(
+            c.pool_stats().connections_created,
+            2,
+            "the 1 MiB body was not drained"
+        );
+        let r = c.get(srv.url("/small")).send().await.unwrap();
+        drop(r);
+        c.get(srv.url("/small"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(
+            c.pool_stats().connections_created,
+            2,
+            "the small body was drained, reused"
+        );
+        assert!(c.pool_stats().connections_reused >= 2);
+    });
+}
+
+/// §6.4: `Connection: close`, HTTP/1.0 without keep-alive and close-delimited bodies are never
+/// reused.
+#[test]
+fn non_reusable_responses() {
+    let srv = Server::start(|s| match s.path.as_str() {
+        "/close" => Step::Reply(resp("200 OK", "Connection: close\r\n", b"c")),
+        "/http10" => Step::Reply(b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx".to_vec()),
+        "/http10ka" => Step::Reply(
+            b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx".to_vec(),
+        ),
+        "/delimited" => Step::ReplyClose(b"HTTP/1.1 200 OK\r\n\r\nuntil close".to_vec()),
+        _ => Step::Reply(ok("k")),
+    });
+    run(20, async {
+        let c = Client::new();
+        let mut created = 0;
+        for (path, reused) in [
+            ("/close", false),
+            ("/http10", false),
+            ("/delimited", false),
+            ("/http10ka", true),
+            ("/keep", true),
+        ] {
+            let body = c
+                .get(srv.url(path))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            assert!(!body.is_empty());
+            created += 1;
+            let stats = c.pool_stats();
+            assert_eq!(stats.connections_created, created, "{path}");
+            assert_eq!(
+                stats.idle,
+                usize::from(reused),
+                "{path}: idle after the response"
+            );
+            if reused {
+                // The next request takes the pooled connection.
+                created -= 1;
+            }
+        }
+        let r = c.get(srv.url("/delimited")).send().await.unwrap();
+        assert_eq!(r.text().await.unwrap(), "until close");
+    });
+}
+
+/// §6.5: bytes after a complete response poison the connection.
+#[test]
+fn extra_bytes_poison_the_connection() {
+    let srv = Server::start(|s| match s.path.as_str() {
+        "/extra" => Step::Reply([ok("one"), b"HTTP/1.1 200 OK\r\n".to_vec()].concat()),
+        _ => Step::Reply(ok("two")),
+    });
+    run(20, async {
+        let c = Client::new();
+        assert_eq!(
+            c.get(srv.url("/extra"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+            "one"
+        );
+        assert_eq!(
+            c.get(srv.url("/next"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+            "two"
+        );
+        assert_eq!(c.pool_stats().connections_created, 2);
+    });
+}
+
+/// Bytes that arrive on an idle connection later are seen by the reactor watch.
+#[test]
+fn late_garbage_on_idle_connection_evicts_it() {
+    let srv = Server::start(|s| match s.path.as_str() {
+        "/late" => Step::Drip(
+            ok("one"),
+            vec![b"garbage".to_vec()],
+            Duration::from_millis(20),
+        ),
+        _ => Step::Reply(ok("two")),
+    });
+    run(20, async {
+        let c = Client::builder()
+            .idle_timeout(Duration::from_secs(600))
+            .build()
+            .unwrap();
+        assert_eq!(
+            c.get(srv.url("/late"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+            "one"
+        );
+        wait_until("the garbage evicts the idle connection", || {
+            c.pool_stats().open == 0
+        })
+        .await;
+        assert_eq!(
+            c.get(srv.url("/next"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+            "two"
+        );
+        assert_eq!(c.pool_stats().connections_created, 2);
+    });
+}
+
+/// §6.12: a host contacted once has its connection closed after `idle_timeout`.
+#[test]
+fn idle_sweeper_closes_after_idle_timeout() {
+    let srv = Server::ok("hi");
+    run(20, async {
+        let c = Client::builder()
+            .idle_timeout(Duration::from_millis(100))
+            .build()
+            .unwrap();
+        c.get(srv.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(c.pool_stats().idle, 1);
+        wait_until("the sweeper closes the idle connection", || {
+            c.pool_stats().open == 0
+        })
+        .await;
+        wait_until("the server sees the close", || srv.open() == 0).await;
+    });
+}
+
+/// Dropping the client closes idle connections: nothing outlives it.
+#[test]
+fn dropping_the_client_closes_idle_connections() {
+    let srv = Server::ok("hi");
+    run(20, async {
+        let c = Client::new();
+        for _ in 0..3 {
+            c.get(srv.url("/"))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+        }
+        assert_eq!(srv.accepted(), 1);
+        drop(c);
+        wait_until("the server sees the close", || srv.open() == 0).await;
+    });
+}

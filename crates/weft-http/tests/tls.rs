@@ -1,0 +1,226 @@
+//! TLS with certificates made at test time: valid, wrong host, expired, untrusted; the pool key
+//! (research/http.md §6 item 11); truncation of close-delimited bodies (§6 item 4).
+
+mod common;
+
+use std::time::Duration;
+
+use common::tls::{untrusted_server, Pki};
+use common::{ok, run, wait_until, Server, Step};
+use weft_http::{Certificate, Client, ErrorKind, TlsFailure};
+
+fn client(pki: &Pki, srv: &Server) -> Client {
+    Client::builder()
+        .add_root_certificate(Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+        .resolve("a.test", srv.addr())
+        .resolve("b.test", srv.addr())
+        .resolve("other.test", srv.addr())
+        .idle_timeout(Duration::from_secs(600))
+        .build()
+        .unwrap()
+}
+
+fn url(srv: &Server, host: &str, path: &str) -> String {
+    format!("https://{host}:{}{path}", srv.addr().port())
+}
+
+#[test]
+fn valid_certificate_works_and_connections_are_reused() {
+    let pki = Pki::new();
+    let srv = Server::start_with(
+        |_| Step::Reply(ok("secure")),
+        Some(pki.server(&["a.test"], false)),
+    );
+    run(30, async {
+        let c = client(&pki, &srv);
+        for _ in 0..3 {
+            let r = c.get(url(&srv, "a.test", "/")).send().await.unwrap();
+            assert_eq!(r.text().await.unwrap(), "secure");
+        }
+        // Session tickets arriving on the idle connection do not evict it.
+        weft_timer::sleep(Duration::from_millis(50)).await;
+        let r = c.get(url(&srv, "a.test", "/")).send().await.unwrap();
+        assert_eq!(r.text().await.unwrap(), "secure");
+        assert_eq!(c.pool_stats().connections_created, 1);
+    });
+    assert_eq!(srv.accepted(), 1);
+}
+
+fn tls_failure(e: &weft_http::Error) -> TlsFailure {
+    match e.kind() {
+        ErrorKind::Tls(f) => f.clone(),
+        k => panic!("expected a TLS error, got {k:?}: {e}"),
+    }
+}
+
+#[test]
+fn wrong_host_is_rejected_and_says_so() {
+    let pki = Pki::new();
+    let srv = Server::start_with(
+        |_| Step::Reply(ok("x")),
+        Some(pki.server(&["other.test"], false)),
+    );
+    run(30, async {
+        let e = client(&pki, &srv)
+            .get(url(&srv, "a.test", "/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(tls_failure(&e), TlsFailure::WrongHost);
+        assert!(e.to_string().contains("wrong host"), "{e}");
+        assert!(e.is_connect());
+    });
+}
+
+#[test]
+fn expired_is_rejected_and_says_so() {
+    let pki = Pki::new();
+    let srv = Server::start_with(
+        |_| Step::Reply(ok("x")),
+        Some(pki.server(&["a.test"], true)),
+    );
+    run(30, async {
+        let e = client(&pki, &srv)
+            .get(url(&srv, "a.test", "/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(tls_failure(&e), TlsFailure::Expired);
+        assert!(e.to_string().contains("expired"), "{e}");
+    });
+}
+
+#[test]
+fn untrusted_is_rejected_unless_dangerously_allowed() {
+    let srv = Server::start_with(
+        |_| Step::Reply(ok("anyway")),
+        Some(untrusted_server(&["a.test"])),
+    );
+    run(30, async {
+        let pki = Pki::new();
+        let e = client(&pki, &srv)
+            .get(url(&srv, "a.test", "/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(tls_failure(&e), TlsFailure::Untrusted);
+        assert!(e.to_string().contains("trusted root"), "{e}");
+        let c = Client::builder()
+            .danger_accept_invalid_certs(true)
+            .resolve("a.test", srv.addr())
+            .build()
+            .unwrap();
+        let r = c.get(url(&srv, "a.test", "/")).send().await.unwrap();
+        assert_eq!(r.text().await.unwrap(), "anyway");
+    });
+}
+
+/// Two host names on one IP never share a TLS connection; a server-name override gets its own.
+#[test]
+fn pool_key_includes_the_tls_name() {
+    let pki = Pki::new();
+    let srv = Server::start_with(
+        |_| Step::Reply(ok("k")),
+        Some(pki.server(&["a.test", "b.test", "127.0.0.1"], false)),
+    );
+    run(30, async {
+        let c = client(&pki, &srv);
+        c.get(url(&srv, "a.test", "/"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        c.get(url(&srv, "b.test", "/"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(c.pool_stats().connections_created, 2);
+        c.get(url(&srv, "a.test", "/"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(
+            c.pool_stats().connections_created,
+            2,
+            "a.test reused its own"
+        );
+        let ip_url = format!("https://127.0.0.1:{}/", srv.addr().port());
+        c.get(&ip_url)
+            .tls_server_name("a.test")
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(
+            c.pool_stats().connections_created,
+            3,
+            "override: its own connection"
+        );
+        c.get(&ip_url)
+            .tls_server_name("b.test")
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(c.pool_stats().connections_created, 4);
+        let e = c
+            .get(&ip_url)
+            .tls_server_name("other.test")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(tls_failure(&e), TlsFailure::WrongHost);
+    });
+}
+
+/// A close-delimited body over TLS that ends without close_notify is a truncation error.
+#[test]
+fn tls_close_delimited_without_close_notify_is_an_error() {
+    let pki = Pki::new();
+    let srv = Server::start_with(
+        |_| Step::ReplyClose(b"HTTP/1.1 200 OK\r\n\r\nmaybe truncated".to_vec()),
+        Some(pki.server(&["a.test"], false)),
+    );
+    run(30, async {
+        let c = client(&pki, &srv);
+        let r = c.get(url(&srv, "a.test", "/")).send().await.unwrap();
+        let e = r.bytes().await.unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::IncompleteMessage, "{e}");
+    });
+}
+
+/// An idle TLS connection closed by the server is evicted by the reactor watch.
+#[test]
+fn tls_idle_close_is_evicted() {
+    let pki = Pki::new();
+    let srv = Server::start_with(
+        |_| Step::ReplyClose(ok("bye")),
+        Some(pki.server(&["a.test"], false)),
+    );
+    run(30, async {
+        let c = client(&pki, &srv);
+        c.get(url(&srv, "a.test", "/"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        wait_until("the closed TLS connection is evicted", || {
+            c.pool_stats().open == 0
+        })
+        .await;
+    });
+}
