@@ -344,7 +344,108 @@ fn pingpong(c: &mut Criterion) {
     g.finish();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Interleaved mode (issue 15): `WEFT_SYNC_ROUNDS=N cargo xtask bench --bench sync` runs the
+// contended Mutex and the 5-producer MPMC workloads N rounds, every peer once per round in turn
+// (so load on a shared machine hits all of them alike), and prints the median, the 10th/90th
+// percentiles and min/max of each, plus weft's median ratio to each peer. A bimodal workload
+// shows as a wide p10..p90 spread.
+
+fn timed(f: impl FnOnce()) -> f64 {
+    let t = std::time::Instant::now();
+    f();
+    t.elapsed().as_secs_f64() * 1e6
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn interleaved(rounds: usize) {
+    let rt = tokio_rt();
+    type Case<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let groups: Vec<(&str, Vec<Case<'_>>)> = vec![
+        (
+            "mutex_contended (8 tasks x 1000)",
+            vec![
+                (
+                    "weft",
+                    Box::new(|| contended_mutex!(rt, weft_sync::Mutex::new(0usize))),
+                ),
+                (
+                    "tokio",
+                    Box::new(|| contended_mutex!(rt, tokio::sync::Mutex::new(0usize))),
+                ),
+                (
+                    "async-lock",
+                    Box::new(|| contended_mutex!(rt, async_lock::Mutex::new(0usize))),
+                ),
+            ],
+        ),
+        (
+            "mpsc_bounded_full (5 producers, cap 100)",
+            vec![
+                ("weft", Box::new(|| mpsc_weft(&rt, Some(CAP_FULL)))),
+                ("tokio", Box::new(|| mpsc_tokio(&rt, Some(CAP_FULL)))),
+                (
+                    "async-channel",
+                    Box::new(|| mpsc_async_channel(&rt, Some(CAP_FULL))),
+                ),
+                ("flume", Box::new(|| mpsc_flume(&rt, Some(CAP_FULL)))),
+            ],
+        ),
+        (
+            "mpsc_bounded (5 producers, roomy)",
+            vec![
+                ("weft", Box::new(|| mpsc_weft(&rt, Some(CAP_ROOMY)))),
+                ("tokio", Box::new(|| mpsc_tokio(&rt, Some(CAP_ROOMY)))),
+                (
+                    "async-channel",
+                    Box::new(|| mpsc_async_channel(&rt, Some(CAP_ROOMY))),
+                ),
+                ("flume", Box::new(|| mpsc_flume(&rt, Some(CAP_ROOMY)))),
+            ],
+        ),
+    ];
+    for (name, cases) in &groups {
+        let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); cases.len()];
+        for (_, f) in cases {
+            f(); // warm-up
+        }
+        for _ in 0..rounds {
+            for (i, (_, f)) in cases.iter().enumerate() {
+                samples[i].push(timed(f));
+            }
+        }
+        println!("{name}: {rounds} interleaved rounds, microseconds");
+        let mut medians = Vec::new();
+        for (i, (peer, _)) in cases.iter().enumerate() {
+            let v = &mut samples[i];
+            v.sort_by(f64::total_cmp);
+            let med = quantile(v, 0.5);
+            medians.push(med);
+            println!(
+                "  {peer:<14} median {med:>9.1}  p10 {:>9.1}  p90 {:>9.1}  min {:>9.1}  max {:>9.1}",
+                quantile(v, 0.1),
+                quantile(v, 0.9),
+                v[0],
+                v[v.len() - 1]
+            );
+        }
+        for (i, (peer, _)) in cases.iter().enumerate().skip(1) {
+            println!("  weft/{peer}: {:.2}", medians[0] / medians[i]);
+        }
+    }
+}
+
 fn main() {
+    if let Some(rounds) = std::env::var("WEFT_SYNC_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        interleaved(rounds.max(1));
+        return;
+    }
     let mut c = config().configure_from_args();
     mutex(&mut c);
     semaphore(&mut c);
