@@ -12,7 +12,7 @@ use common::{flag, local, multi, paused, DropFlag};
 use weft_executor::{task_group, GroupError, Runtime, SpawnError, TaskGroup};
 use weft_sync::Event;
 
-fn counting_runtime(n: usize) -> (Runtime, Arc<Mutex<Vec<String>>>) {
+fn counting_runtime(n: usize) -> (common::Watched, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     let rt = Runtime::builder()
@@ -20,7 +20,7 @@ fn counting_runtime(n: usize) -> (Runtime, Arc<Mutex<Vec<String>>>) {
         .on_unhandled_error(move |e| s.lock().unwrap().push(e.to_string()))
         .build()
         .unwrap();
-    (rt, seen)
+    (common::Watched::new(rt), seen)
 }
 
 // §2.8 item 1: all succeed, results in spawn order.
@@ -414,14 +414,16 @@ fn unhandled_hook_fires_once_for_dropped_group_and_never_for_joined() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = mpsc::channel::<()>();
     let (s, tx) = (seen.clone(), Mutex::new(tx));
-    let rt = Runtime::builder()
-        .worker_threads(1)
-        .on_unhandled_error(move |e| {
-            s.lock().unwrap().push(e.to_string());
-            let _ = tx.lock().unwrap().send(());
-        })
-        .build()
-        .unwrap();
+    let rt = common::Watched::new(
+        Runtime::builder()
+            .worker_threads(1)
+            .on_unhandled_error(move |e| {
+                s.lock().unwrap().push(e.to_string());
+                let _ = tx.lock().unwrap().send(());
+            })
+            .build()
+            .unwrap(),
+    );
     rt.block_on(async {
         let mut g = TaskGroup::<(), String>::new();
         g.spawn(async { Err("observed".into()) });
@@ -526,9 +528,20 @@ fn handle_cancel_cancels_one_child() {
         let mut g = TaskGroup::<u32, String>::new();
         let h = g.spawn(async { pending().await });
         g.spawn(async { Ok(7) });
-        weft_executor::yield_now().await;
+        for _ in 0..10 {
+            weft_executor::yield_now().await;
+        }
+        assert_eq!(
+            g.live(),
+            1,
+            "the second child finished, the first still runs"
+        );
         h.cancel();
-        assert!(h.is_finished() || g.live() <= 2);
+        for _ in 0..10 {
+            weft_executor::yield_now().await;
+        }
+        assert!(h.is_finished(), "the cancelled child is still running");
+        assert_eq!(g.live(), 0);
         assert_eq!(g.join().await.unwrap(), [7]);
         assert_eq!(h.await, None);
     });

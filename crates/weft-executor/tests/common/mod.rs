@@ -24,9 +24,82 @@ pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'stat
     }
 }
 
-/// A multi-threaded runtime with `n` workers and default settings.
-pub fn multi(n: usize) -> Runtime {
-    Runtime::builder().worker_threads(n).build().unwrap()
+/// Aborts the test process (with a message naming the test) if it is still alive after `secs`
+/// seconds: a lost wake-up fails the run instead of hanging it. Disarmed when dropped.
+pub fn watchdog(secs: u64) -> Watchdog {
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("<unnamed>")
+        .to_string();
+    let (tx, rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(Duration::from_secs(secs)) {
+            eprintln!("watchdog: test {name} still running after {secs} s (a lost wake-up?)");
+            std::process::abort();
+        }
+    });
+    Watchdog(tx)
+}
+
+/// See [`watchdog`].
+pub struct Watchdog(#[allow(dead_code)] mpsc::Sender<()>);
+
+/// A runtime with a [`watchdog`] armed for as long as it lives (its shutdown included).
+pub struct Watched {
+    rt: Option<Runtime>,
+    _dog: Watchdog,
+}
+
+impl Watched {
+    /// Wraps `rt`, arming a 60 s watchdog.
+    pub fn new(rt: Runtime) -> Watched {
+        Watched {
+            rt: Some(rt),
+            _dog: watchdog(60),
+        }
+    }
+}
+
+impl Watched {
+    /// [`Runtime::shutdown_timeout`], still watched.
+    pub fn shutdown_timeout(mut self, d: Duration) -> bool {
+        self.rt.take().unwrap().shutdown_timeout(d)
+    }
+}
+
+impl std::ops::Deref for Watched {
+    type Target = Runtime;
+    fn deref(&self) -> &Runtime {
+        self.rt.as_ref().unwrap()
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        // Shut the runtime down while the watchdog is still armed.
+        drop(self.rt.take());
+    }
+}
+
+/// A multi-threaded runtime with `n` workers and default settings, watched by a
+/// [`watchdog`].
+pub fn multi(n: usize) -> Watched {
+    Watched::new(Runtime::builder().worker_threads(n).build().unwrap())
+}
+
+/// A multi-threaded runtime from `b` whose workers each enter `timers`, real-time timers that
+/// only those workers drive (the no-op external driver keeps the timer crate's fallback thread
+/// away, and no other thread enters them): a task's sleep then fires only if its worker's
+/// `block_on` gets to process timers, which a test waiting on a plain channel cannot do for it.
+pub fn with_worker_only_timers(b: weft_executor::RuntimeBuilder) -> (Runtime, weft_timer::Timers) {
+    let timers = weft_timer::Timers::new(weft_timer::Clock::real());
+    timers.set_driver(Arc::new(|| {}));
+    let t = timers.clone();
+    let rt = b
+        .on_thread_start(move || std::mem::forget(t.enter()))
+        .build()
+        .unwrap();
+    (rt, timers)
 }
 
 /// A local runtime with default settings.
