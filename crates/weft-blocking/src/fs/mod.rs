@@ -592,8 +592,9 @@ impl Seek for ArcFile {
 /// Read bytes, and EOF or errors, come out in order; the bytes live in the `File`, so a dropped
 /// read future loses none. A sequentially read `File` holds two buffers of up to 128 KiB.
 ///
-/// **Writes** are buffered (8 KiB); a write after reads lands at the logical position (unread
-/// read-ahead is given back to the OS first).
+/// **Writes** are buffered: 8 KiB, doubling up to 128 KiB while the file is written
+/// sequentially (a seek starts again at 8 KiB); a write after reads lands at the logical position
+/// (unread read-ahead is given back to the OS first).
 ///
 /// **The drop rule:** bytes written with `write`/`write_all` and not yet flushed are *not lost*
 /// when the `File` is dropped: the drop hands them to the blocking pool, which writes them (in

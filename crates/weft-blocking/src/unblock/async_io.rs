@@ -122,15 +122,16 @@ impl<T: Write + Send + 'static> AsyncWrite for Unblock<T> {
             if buf.is_empty() {
                 return Poll::Ready(Ok(0));
             }
-            if core.wbuf.len() < core.cap {
-                let n = (core.cap - core.wbuf.len()).min(buf.len());
-                if core.wbuf.capacity() == 0 {
-                    core.wbuf.reserve_exact(core.cap);
+            if core.wbuf.len() < core.wcap {
+                let n = (core.wcap - core.wbuf.len()).min(buf.len());
+                if core.wbuf.capacity() < core.wcap {
+                    core.wbuf.reserve_exact(core.wcap - core.wbuf.len());
                 }
                 core.wbuf.extend_from_slice(&buf[..n]);
                 core.needs_flush = true;
                 return Poll::Ready(Ok(n));
             }
+            core.grow_writes();
             this.start(Core::drain_writes);
         }
     }
@@ -175,7 +176,8 @@ impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
                 });
                 continue;
             }
-            // Unread bytes, in the reader's buffer and read ahead, are before the OS cursor.
+            core.wcap = core.cap; // random access: writes start small again
+                                  // Unread bytes, in the reader's buffer and read ahead, are before the OS cursor.
             let front = rd.take_unread();
             this.start(move |core| {
                 let unread = (front + core.unread()) as i64;

@@ -24,6 +24,10 @@ pub(super) struct Core<T> {
     /// and for plain values); read-ahead and rewinding are only done on seekable values.
     pub(super) seekable: Option<bool>,
     pub(super) wbuf: Vec<u8>,
+    /// How many bytes `wbuf` takes before it is written: `cap`, growing (file mode, `wgrow`)
+    /// while writes fill it up without a seek in between, up to [`WRITE_BUFFER_MAX`].
+    pub(super) wcap: usize,
+    pub(super) wgrow: bool,
     pub(super) write_err: Option<io::Error>,
     pub(super) needs_flush: bool,
     pub(super) seek_res: Option<(SeekFrom, io::Result<u64>)>,
@@ -33,6 +37,9 @@ pub(super) struct Core<T> {
     /// Set for seekable values (files): moves the OS cursor back over unread read-ahead.
     pub(super) rewind: Option<RewindFn<T>>,
 }
+
+/// Largest write buffer of a file written sequentially (see `Core::wcap`).
+pub(super) const WRITE_BUFFER_MAX: usize = 128 * 1024;
 
 pub(super) fn write_fn<T: Write>(io: &mut T, buf: &[u8]) -> io::Result<usize> {
     io.write(buf)
@@ -51,6 +58,17 @@ impl<T> Core<T> {
 
     pub(super) fn unread(&self) -> usize {
         self.rbuf.len() - self.rpos
+    }
+
+    /// The write buffer is full and goes out: a file written sequentially gets a bigger one
+    /// next time (fewer pool round trips and `write` calls).
+    pub(super) fn grow_writes(&mut self) {
+        if self.wgrow {
+            self.wcap = self
+                .wcap
+                .saturating_mul(2)
+                .min(WRITE_BUFFER_MAX.max(self.cap));
+        }
     }
 
     /// Writes the whole write buffer (on a pool thread). Errors are kept for the next write/flush.

@@ -111,6 +111,8 @@ impl<T: Send + 'static> Unblock<T> {
                 last_fill_full: false,
                 seekable: None,
                 wbuf: Vec::new(),
+                wcap: cap,
+                wgrow: false,
                 write_err: None,
                 needs_flush: false,
                 seek_res: None,
@@ -305,10 +307,14 @@ impl<T: Send + 'static> fmt::Debug for Unblock<T> {
 }
 
 impl<T: Seek + Send + 'static> Unblock<T> {
-    /// File mode: a write after a read seeks back over unread read-ahead, and sequential reads
-    /// grow their fills and read ahead (if the value turns out to be seekable).
+    /// File mode: a write after a read seeks back over unread read-ahead, sequential reads grow
+    /// their fills and read ahead (if the value turns out to be seekable), and sequential
+    /// writes grow the write buffer.
     pub(crate) fn file_mode(mut self) -> Unblock<T> {
         self.set_rewind(rewind_fn::<T>);
+        if let State::Idle(core) = &mut self.state {
+            core.wgrow = true;
+        }
         self.rd.adaptive = true;
         self
     }

@@ -291,3 +291,128 @@ fn empty_read_is_ok_zero() {
         Poll::Ready(Ok(0))
     ));
 }
+
+/// A seekable in-memory sink that logs the length of every `write` call.
+#[derive(Default)]
+struct Sink {
+    data: Vec<u8>,
+    pos: usize,
+    writes: Arc<Mutex<Vec<usize>>>,
+}
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writes.lock().unwrap().push(buf.len());
+        let end = self.pos + buf.len();
+        if self.data.len() < end {
+            self.data.resize(end, 0);
+        }
+        self.data[self.pos..end].copy_from_slice(buf);
+        self.pos = end;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Seek for Sink {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let SeekFrom::Start(p) = pos else {
+            unreachable!("the test only seeks from the start")
+        };
+        self.pos = p as usize;
+        Ok(p)
+    }
+}
+
+impl Read for Sink {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Ok(0)
+    }
+}
+
+#[test]
+fn file_mode_grows_the_write_buffer_while_writing_sequentially() {
+    use futures_lite::AsyncWriteExt;
+    let sink = Sink::default();
+    let writes = sink.writes.clone();
+    let src = data(1024 * K);
+    let mut u = Unblock::new(sink).file_mode();
+    block_on(async {
+        for chunk in src.chunks(4 * K) {
+            u.write_all(chunk).await.unwrap();
+        }
+        u.flush().await.unwrap();
+    });
+    let sizes = writes.lock().unwrap().clone();
+    assert_eq!(
+        &sizes[..6],
+        [8 * K, 16 * K, 32 * K, 64 * K, 128 * K, 128 * K]
+    );
+    assert!(sizes.iter().all(|&s| s <= 128 * K));
+    assert_eq!(sizes.iter().sum::<usize>(), src.len());
+    // After a seek, writes start small again.
+    writes.lock().unwrap().clear();
+    block_on(async {
+        u.seek(SeekFrom::Start(0)).await.unwrap();
+        for chunk in src[..32 * K].chunks(4 * K) {
+            u.write_all(chunk).await.unwrap();
+        }
+        u.flush().await.unwrap();
+    });
+    assert_eq!(*writes.lock().unwrap(), [8 * K, 16 * K, 8 * K]);
+    let inner = block_on(u.into_inner());
+    assert_eq!(inner.data, src);
+}
+
+#[test]
+fn plain_unblock_keeps_its_write_buffer_size() {
+    use futures_lite::AsyncWriteExt;
+    let sink = Sink::default();
+    let writes = sink.writes.clone();
+    let mut u = Unblock::new(sink);
+    block_on(async {
+        for chunk in data(64 * K).chunks(4 * K) {
+            u.write_all(chunk).await.unwrap();
+        }
+        u.flush().await.unwrap();
+    });
+    assert!(writes
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|&s| s == DEFAULT_CAPACITY));
+}
+
+#[test]
+fn a_panicking_iterator_re_raises_in_the_consumer_instead_of_hanging() {
+    use futures_lite::StreamExt;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let it = (0..10u32).map(|i| if i == 5 { panic!("iterator boom") } else { i });
+        let mut s = Unblock::new(it);
+        let mut got = Vec::new();
+        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            block_on(async {
+                while let Some(i) = s.next().await {
+                    got.push(i);
+                }
+            })
+        }));
+        let msg = res
+            .unwrap_err()
+            .downcast_ref::<&str>()
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        // Afterwards the stream just ends.
+        let after = block_on(s.next());
+        let _ = tx.send((got, msg, after));
+    });
+    let (got, msg, after) = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the stream of a panicking iterator never ended");
+    assert_eq!(got, [0, 1, 2, 3, 4]);
+    assert_eq!(msg, "iterator boom");
+    assert_eq!(after, None);
+}
