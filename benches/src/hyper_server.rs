@@ -58,11 +58,22 @@ impl ServerRt {
     }
 }
 
-/// The body of every response.
+/// The body of the response to `/`.
 pub const HELLO: &[u8] = b"Hello, World!";
 
-async fn hello(_req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::new(Full::new(Bytes::from_static(HELLO))))
+/// The largest body `/bytes/<n>` serves.
+pub const MAX_BODY: usize = 64 * 1024;
+
+static BODY: [u8; MAX_BODY] = [b'x'; MAX_BODY];
+
+/// `/` answers [`HELLO`]; `/bytes/<n>` answers `n` bytes (at most [`MAX_BODY`]), for the HTTP
+/// client benchmark.
+async fn hello(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let body = match req.uri().path().strip_prefix("/bytes/") {
+        Some(n) => &BODY[..n.parse::<usize>().unwrap_or(0).min(MAX_BODY)],
+        None => HELLO,
+    };
+    Ok(Response::new(Full::new(Bytes::from_static(body))))
 }
 
 /// Serves one connection with hyper's HTTP/1.1 server; identical settings for every runtime.

@@ -298,3 +298,87 @@ fn a_reader_claiming_more_than_its_buffer_is_an_error_not_a_panic() {
     let msg = err;
     assert!(msg.contains("broken reader"), "{msg}");
 }
+
+#[test]
+fn an_upgraded_connection_is_a_futures_io_stream_through_hyper_to_futures() {
+    use weft_compat::hyper::HyperToFutures;
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _server = weft_executor::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service =
+                hyper::service::service_fn(|mut req: Request<hyper::body::Incoming>| async move {
+                    // Echo everything sent after the 101, through weft's futures-io helpers.
+                    WeftExecutor::new().execute(async move {
+                        let upgraded = hyper::upgrade::on(&mut req).await.expect("upgrade");
+                        let (r, mut w) = futures_lite::io::split(HyperToFutures::new(upgraded));
+                        let _ = futures_lite::io::copy(r, &mut w).await;
+                        let _ = w.close().await;
+                    });
+                    Ok::<_, Infallible>(
+                        Response::builder()
+                            .status(101)
+                            .header("connection", "upgrade")
+                            .header("upgrade", "echo")
+                            .body(Empty::<Bytes>::new())
+                            .unwrap(),
+                    )
+                });
+            hyper::server::conn::http1::Builder::new()
+                .serve_connection(HyperIo::new(stream), service)
+                .with_upgrades()
+                .await
+                .unwrap();
+        });
+
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n")
+            .await
+            .unwrap();
+        // Read the 101 head, byte by byte so nothing after it is consumed.
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b).await.expect("101 head");
+            head.push(b[0]);
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
+        s.write_all(b"ping over the upgraded connection")
+            .await
+            .unwrap();
+        let mut back = [0u8; 33];
+        s.read_exact(&mut back).await.unwrap();
+        assert_eq!(&back, b"ping over the upgraded connection");
+    });
+}
+
+#[test]
+fn an_executor_with_a_handle_spawns_on_that_runtime_from_any_thread() {
+    let rt = weft_executor::Runtime::builder()
+        .worker_threads(1)
+        .thread_name("pinned-rt")
+        .build()
+        .unwrap();
+    let exec = WeftExecutor::with_handle(rt.handle());
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Called from a plain thread, in no runtime at all.
+    std::thread::spawn(move || {
+        exec.execute(async move {
+            let _ = tx.send(std::thread::current().name().map(str::to_owned));
+        });
+    })
+    .join()
+    .unwrap();
+    let name = rx
+        .recv_timeout(WATCHDOG)
+        .expect("watchdog: the task never ran");
+    assert!(
+        name.as_deref().is_some_and(|n| n.starts_with("pinned-rt")),
+        "ran on {name:?}"
+    );
+}

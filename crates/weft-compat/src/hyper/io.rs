@@ -153,3 +153,91 @@ impl<T: fmt::Debug> fmt::Debug for HyperIo<T> {
             .finish()
     }
 }
+
+pin_project_lite::pin_project! {
+    /// hyper I/O ([`hyper::rt::Read`] + [`hyper::rt::Write`]) seen through futures-io's
+    /// `AsyncRead`/`AsyncWrite`: typically the `hyper::upgrade::Upgraded` connection of a
+    /// WebSocket or CONNECT request, to use with weft's I/O helpers. `poll_close` is hyper's
+    /// `poll_shutdown`. The reverse of [`HyperIo`].
+    ///
+    /// ```
+    /// use futures_lite::AsyncReadExt;
+    /// use weft_compat::hyper::{HyperIo, HyperToFutures};
+    ///
+    /// weft_executor::run(async {
+    ///     let hyper_side = HyperIo::new(futures_lite::io::Cursor::new(b"round trip".to_vec()));
+    ///     let mut back = HyperToFutures::new(hyper_side);
+    ///     let mut s = String::new();
+    ///     back.read_to_string(&mut s).await.unwrap();
+    ///     assert_eq!(s, "round trip");
+    /// });
+    /// ```
+    #[derive(Debug)]
+    pub struct HyperToFutures<T> {
+        #[pin]
+        inner: T,
+    }
+}
+
+impl<T> HyperToFutures<T> {
+    /// Wraps `inner`.
+    pub fn new(inner: T) -> HyperToFutures<T> {
+        HyperToFutures { inner }
+    }
+
+    /// The wrapped object.
+    pub fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
+    /// The wrapped object, mutably.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+
+    /// Unwraps the object.
+    pub fn into_inner(self) -> T {
+        self.inner
+    }
+}
+
+impl<T: ::hyper::rt::Read> AsyncRead for HyperToFutures<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut rb = ::hyper::rt::ReadBuf::new(buf);
+        match self.project().inner.poll_read(cx, rb.unfilled()) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: ::hyper::rt::Write> AsyncWrite for HyperToFutures<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.project().inner.poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.project().inner.poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_shutdown(cx)
+    }
+}

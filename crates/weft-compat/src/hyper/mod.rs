@@ -12,6 +12,9 @@
 //! | `rt::Timer` | [`WeftTimer`]: `weft::sleep`/`sleep_until`, reset in place |
 //! | `rt::Read + rt::Write` | [`HyperIo<T>`] around any futures-io `AsyncRead + AsyncWrite` |
 //!
+//! The other direction, [`HyperToFutures<T>`], shows hyper I/O (an upgraded connection from
+//! `hyper::upgrade::on`, for WebSockets or CONNECT tunnels) as futures-io streams.
+//!
 //! # A hyper server on weft
 //!
 //! ```
@@ -58,5 +61,5 @@ mod io;
 mod timer;
 
 pub use executor::WeftExecutor;
-pub use io::HyperIo;
+pub use io::{HyperIo, HyperToFutures};
 pub use timer::{WeftSleep, WeftTimer};
