@@ -125,6 +125,40 @@ pub mod fs {
     pub use weft_blocking::fs::*;
 }
 
+// >>> http exports
+/// HTTP/1.1 client: a pooled [`http::Client`] (aiohttp's `ClientSession`), rustls TLS, strict
+/// framing, timeouts, redirects and retries (everything from [`weft_http`]).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use weft::http::{Client, Policy, Retry};
+///
+/// weft::run(async {
+///     let client = Client::builder()
+///         .pool_max_per_host(8)
+///         .pool_max_total(64)
+///         .connect_timeout(Duration::from_secs(5))
+///         .read_timeout(Duration::from_secs(10))
+///         .redirect(Policy::limited(10))
+///         .retry(Retry::idempotent(3).backoff(Duration::from_millis(100)))
+///         .build()?;
+///     let resp = client.get("http://127.0.0.1:8080/").send().await?;
+///     let text = resp.error_for_status()?.text().await?;
+///     println!("{text}");
+///     Ok::<(), weft::http::Error>(())
+/// })
+/// .unwrap();
+/// ```
+pub mod http {
+    pub use weft_http::*;
+}
+
+/// The HTTP guide (`docs/http.md`), compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/http.md")]
+pub struct HttpGuide;
+// <<< http exports
+
 /// The traits most weft programs need in scope: `use weft::prelude::*;`.
 pub mod prelude {
     pub use futures_lite::{AsyncBufRead, AsyncRead, AsyncWrite, Future, Stream};
