@@ -138,3 +138,34 @@ fn pty_partial_read_then_write_keeps_input_and_does_not_seek() {
     assert_eq!(&from_slave, b"cdef");
     assert_eq!(&to_slave, b"zz");
 }
+
+#[test]
+fn positional_io_on_a_fifo_is_espipe_and_keeps_input() {
+    let path = fifo_path().with_extension("pos");
+    let _ = std::fs::remove_file(&path);
+    let c = CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(rc, 0, "mkfifo: {}", io::Error::last_os_error());
+    let p = path.clone();
+    let result = within("FIFO positional I/O", move || {
+        block_on(async move {
+            let mut f = OpenOptions::new().read(true).write(true).open(&p).await?;
+            f.write_all(b"abcdef").await?;
+            f.flush().await?;
+            let mut two = [0u8; 2];
+            f.read_exact(&mut two).await?;
+            let mut b = [0u8; 2];
+            let e = f.read_at(&mut b, 0).await.unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(libc::ESPIPE), "{e}");
+            let e = f.write_at(b"zz", 0).await.unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(libc::ESPIPE), "{e}");
+            let mut rest = [0u8; 4];
+            f.read_exact(&mut rest).await?;
+            assert_eq!(&rest, b"cdef");
+            io::Result::Ok(())
+        })
+    });
+    let _ = std::fs::remove_file(&path);
+    result.unwrap();
+}

@@ -589,6 +589,8 @@ impl Seek for ArcFile {
 /// A seek, write, `set_len`, `try_clone`, `into_std`, EOF or read error ends the streak: the next
 /// read is a plain 8 KiB fill. Read-ahead is only done on seekable files (not on pipes, ttys or
 /// sockets opened as a `File`, whose reads can wait for a peer), and stops after a short read.
+/// On such an unseekable file, a write or a (failing) seek after a partial read keeps the unread
+/// input for the next read: input and output are separate streams there.
 /// Read bytes, and EOF or errors, come out in order; the bytes live in the `File`, so a dropped
 /// read future loses none. A sequentially read `File` holds two buffers of up to 128 KiB.
 ///

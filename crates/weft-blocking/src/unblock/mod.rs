@@ -70,7 +70,9 @@ fn lost_error(why: &Option<PoolError>) -> io::Error {
 ///   future loses nothing, because the in-flight operation finishes and its result (bytes read,
 ///   error) is kept in the `Unblock` (never in the future) for the next call. Reads and writes
 ///   on the same value share one position: a write after a read discards unread read-ahead (a
-///   seekable value created through [`fs::File`](crate::fs::File) seeks back over it).
+///   seekable value created through [`fs::File`](crate::fs::File) seeks back over it; an
+///   unseekable `fs::File`, a FIFO or tty, keeps it for the next read, since its input and output
+///   are separate streams).
 ///
 /// ```
 /// use futures_lite::{AsyncReadExt, StreamExt};
