@@ -245,7 +245,7 @@ fn main() {
     let turn = match mode {
         Mode::Test => Duration::from_millis(50),
         Mode::Quick => Duration::from_millis(600),
-        Mode::Full => Duration::from_secs(2),
+        Mode::Full => Duration::from_secs(1),
     };
     println!(
         "\n## http_client: GET against hyper's server on 1 tokio thread ({} rounds × {:?}, \
