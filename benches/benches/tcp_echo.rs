@@ -7,7 +7,7 @@
 //! round runs each runtime in a rotating order); a turn is a few iterations, its sample the mean
 //! time per iteration; the table gives the median over rounds and the min–max.
 //!
-//! `cargo bench -p weft-benches --bench tcp_echo -- --quick` (3 rounds, a few seconds),
+//! `cargo bench -p weft-benches --bench tcp_echo -- --quick` (3 rounds per case, about 15 s),
 //! `-- --test` (1 round of 1 iteration), no flag: 7 rounds.
 
 use std::net::SocketAddr;
