@@ -285,6 +285,9 @@ impl HttpClient for Ureq {
 // and put `Box::new(Weft { .. })` FIRST in `clients` in `main`, so the ratios are weft/peer.
 
 fn main() {
+    if !weft_benches::rounds::selected("http_client") {
+        return;
+    }
     let mode = Mode::from_env();
     let server = HttpServer::start(ServerRt::Tokio).expect("start the hyper server");
     let clients: Vec<Box<dyn HttpClient>> = vec![

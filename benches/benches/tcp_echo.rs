@@ -206,6 +206,9 @@ impl Echo for SmolEcho {
 }
 
 fn main() {
+    if !weft_benches::rounds::selected("tcp_echo") {
+        return;
+    }
     let mode = Mode::from_env();
     let contenders: Vec<Box<dyn Echo>> = vec![
         Box::new(WeftEcho::new()),
