@@ -1,5 +1,6 @@
 //! HTTP/1.1 clients against the same local hyper server (issue 19's HTTP group, plain HTTP):
-//! hyper-util's pooled legacy `Client`, reqwest and ureq, at 1 and 64 concurrent requests, with
+//! hyper-util's pooled legacy `Client` (on tokio, and on weft through `weft_compat`'s
+//! `WeftConnector`), reqwest and ureq, at 1 and 64 concurrent requests, with
 //! 1 KiB and 64 KiB response bodies. weft's own `weft::http::Client` joins at merge (see
 //! `WEFT_HTTP_CLIENT` below).
 //!
@@ -141,6 +142,66 @@ impl HttpClient for HyperUtil {
     }
 }
 
+/// hyper-util's pooled client on weft (`weft_compat::hyper::WeftConnector`), to separate the
+/// runtime from the client: same client code as [`HyperUtil`], weft instead of tokio.
+struct HyperUtilOnWeft {
+    rt: weft_executor::Runtime,
+    client: hyper_util::client::legacy::Client<weft_compat::hyper::WeftConnector, Empty<Bytes>>,
+}
+
+impl HyperUtilOnWeft {
+    fn new() -> HyperUtilOnWeft {
+        use weft_compat::hyper::{WeftConnector, WeftExecutor, WeftTimer};
+        let rt = weft_executor::Runtime::builder()
+            .worker_threads(1)
+            .thread_name("weft-client")
+            .build()
+            .expect("weft runtime");
+        let client =
+            hyper_util::client::legacy::Client::builder(WeftExecutor::with_handle(rt.handle()))
+                .timer(WeftTimer::new())
+                .pool_timer(WeftTimer::new())
+                .pool_max_idle_per_host(64)
+                .build(WeftConnector::new());
+        HyperUtilOnWeft { rt, client }
+    }
+}
+
+impl HttpClient for HyperUtilOnWeft {
+    fn name(&self) -> &'static str {
+        "hyper-util/weft"
+    }
+    fn turn(&self, url: &str, conc: usize, dur: Duration, len: usize) -> Turn {
+        let uri: hyper::Uri = url.parse().expect("uri");
+        let start = Instant::now();
+        let deadline = start + dur;
+        let parts = self.rt.block_on(async {
+            let tasks: Vec<_> = (0..conc)
+                .map(|_| {
+                    let (client, uri) = (self.client.clone(), uri.clone());
+                    self.rt.spawn(async move {
+                        let mut lat = Vec::new();
+                        while Instant::now() < deadline {
+                            let t0 = Instant::now();
+                            let resp = client.get(uri.clone()).await.expect("request");
+                            let body = resp.into_body().collect().await.expect("body");
+                            assert_eq!(body.to_bytes().len(), len, "wrong body length");
+                            lat.push(micros(t0));
+                        }
+                        lat
+                    })
+                })
+                .collect();
+            let mut parts = Vec::new();
+            for t in tasks {
+                parts.push(t.await.expect("client task"));
+            }
+            parts
+        });
+        merge(start, parts)
+    }
+}
+
 struct Reqwest {
     rt: tokio::runtime::Runtime,
     client: reqwest::Client,
@@ -224,10 +285,14 @@ impl HttpClient for Ureq {
 // and put `Box::new(Weft { .. })` FIRST in `clients` in `main`, so the ratios are weft/peer.
 
 fn main() {
+    if !weft_benches::rounds::selected("http_client") {
+        return;
+    }
     let mode = Mode::from_env();
     let server = HttpServer::start(ServerRt::Tokio).expect("start the hyper server");
     let clients: Vec<Box<dyn HttpClient>> = vec![
         Box::new(HyperUtil::new()),
+        Box::new(HyperUtilOnWeft::new()),
         Box::new(Reqwest {
             rt: current_thread(),
             client: reqwest::Client::builder()
@@ -245,7 +310,7 @@ fn main() {
     let turn = match mode {
         Mode::Test => Duration::from_millis(50),
         Mode::Quick => Duration::from_millis(600),
-        Mode::Full => Duration::from_secs(2),
+        Mode::Full => Duration::from_secs(1),
     };
     println!(
         "\n## http_client: GET against hyper's server on 1 tokio thread ({} rounds × {:?}, \

@@ -21,6 +21,9 @@ use weft_benches::rounds::{rotation, Mode, Summary};
 const CONNS: usize = 64;
 
 fn main() {
+    if !weft_benches::rounds::selected("http_server") {
+        return;
+    }
     let mode = Mode::from_env();
     let servers: Vec<HttpServer> = ServerRt::ALL
         .iter()

@@ -1,12 +1,13 @@
 //! TCP echo (issue 13): 50 connections × 200 round trips of 64 B over loopback, on weft, tokio
-//! and smol, each on its own 2-worker runtime running both the echo server and the clients.
+//! and smol, each on its own 2-worker runtime running both the echo server and the clients; also
+//! with 1 and 100 connections (issue 19's I/O group).
 //!
-//! One iteration: 50 client tasks each connect, then 200 times write 64 B and read the echo
+//! One iteration: N client tasks each connect, then 200 times write 64 B and read the echo
 //! back; the server runs one echo task per accepted connection. Rounds are interleaved (every
 //! round runs each runtime in a rotating order); a turn is a few iterations, its sample the mean
 //! time per iteration; the table gives the median over rounds and the min–max.
 //!
-//! `cargo bench -p weft-benches --bench tcp_echo -- --quick` (3 rounds, a few seconds),
+//! `cargo bench -p weft-benches --bench tcp_echo -- --quick` (3 rounds per case, about 15 s),
 //! `-- --test` (1 round of 1 iteration), no flag: 7 rounds.
 
 use std::net::SocketAddr;
@@ -16,7 +17,8 @@ use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
 use weft_benches::rounds::{rotation, Mode, Summary};
 use weft_benches::{tokio_rt, weft_rt, SmolRt, WORKERS};
 
-const CONNS: usize = 50;
+/// Connection counts: issue 13's 50, and issue 19's 1 and 100.
+const CONNS: [usize; 3] = [50, 1, 100];
 const ROUND_TRIPS: usize = 200;
 const MSG: usize = 64;
 
@@ -44,7 +46,7 @@ macro_rules! client_body {
 /// A runtime under test: runs one iteration, returns its wall time.
 trait Echo {
     fn name(&self) -> &'static str;
-    fn iteration(&self) -> Duration;
+    fn iteration(&self, conns: usize) -> Duration;
 }
 
 struct WeftEcho {
@@ -75,11 +77,11 @@ impl Echo for WeftEcho {
     fn name(&self) -> &'static str {
         "weft"
     }
-    fn iteration(&self) -> Duration {
+    fn iteration(&self, conns: usize) -> Duration {
         let addr = self.addr;
         let start = Instant::now();
         self.rt.block_on(async {
-            let clients: Vec<_> = (0..CONNS)
+            let clients: Vec<_> = (0..conns)
                 .map(|_| {
                     weft::spawn(async move {
                         client_body!(
@@ -126,12 +128,12 @@ impl Echo for TokioEcho {
     fn name(&self) -> &'static str {
         "tokio"
     }
-    fn iteration(&self) -> Duration {
+    fn iteration(&self, conns: usize) -> Duration {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let addr = self.addr;
         let start = Instant::now();
         self.rt.block_on(async {
-            let clients: Vec<_> = (0..CONNS)
+            let clients: Vec<_> = (0..conns)
                 .map(|_| {
                     tokio::spawn(async move {
                         client_body!(
@@ -180,11 +182,11 @@ impl Echo for SmolEcho {
     fn name(&self) -> &'static str {
         "smol"
     }
-    fn iteration(&self) -> Duration {
+    fn iteration(&self, conns: usize) -> Duration {
         let addr = self.addr;
         let start = Instant::now();
         self.rt.block_on(async {
-            let clients: Vec<_> = (0..CONNS)
+            let clients: Vec<_> = (0..conns)
                 .map(|_| {
                     self.rt.spawn(async move {
                         client_body!(
@@ -204,38 +206,43 @@ impl Echo for SmolEcho {
 }
 
 fn main() {
+    if !weft_benches::rounds::selected("tcp_echo") {
+        return;
+    }
     let mode = Mode::from_env();
     let contenders: Vec<Box<dyn Echo>> = vec![
         Box::new(WeftEcho::new()),
         Box::new(TokioEcho::new()),
         Box::new(SmolEcho::new()),
     ];
-    for c in &contenders {
-        c.iteration(); // warm-up
-    }
-    let n = contenders.len();
-    let mut samples = vec![Vec::new(); n];
-    for round in 0..mode.rounds() {
-        for i in rotation(n, round) {
-            let iters = iterations(mode);
-            let total: Duration = (0..iters).map(|_| contenders[i].iteration()).sum();
-            samples[i].push(total.as_secs_f64() * 1e6 / iters as f64);
+    for conns in CONNS {
+        for c in &contenders {
+            c.iteration(conns); // warm-up
         }
-    }
-    println!(
-        "\n## tcp_echo: {CONNS} connections × {ROUND_TRIPS} round trips of {MSG} B, {WORKERS} \
-         workers ({} rounds, interleaved)\n",
-        mode.rounds()
-    );
-    println!("| runtime | µs per iteration, median (min–max) | weft/this |\n|---|---|---|");
-    let sums: Vec<Summary> = samples.iter().map(|s| Summary::of(s)).collect();
-    for (i, c) in contenders.iter().enumerate() {
+        let n = contenders.len();
+        let mut samples = vec![Vec::new(); n];
+        for round in 0..mode.rounds() {
+            for i in rotation(n, round) {
+                let iters = iterations(mode);
+                let total: Duration = (0..iters).map(|_| contenders[i].iteration(conns)).sum();
+                samples[i].push(total.as_secs_f64() * 1e6 / iters as f64);
+            }
+        }
         println!(
-            "| {} | {} | {:.2} |",
-            c.name(),
-            sums[i],
-            sums[0].median / sums[i].median
+            "\n## tcp_echo: {conns} connection(s) × {ROUND_TRIPS} round trips of {MSG} B, {WORKERS} \
+             workers ({} rounds, interleaved)\n",
+            mode.rounds()
         );
+        println!("| runtime | µs per iteration, median (min–max) | weft/this |\n|---|---|---|");
+        let sums: Vec<Summary> = samples.iter().map(|s| Summary::of(s)).collect();
+        for (i, c) in contenders.iter().enumerate() {
+            println!(
+                "| {} | {} | {:.2} |",
+                c.name(),
+                sums[i],
+                sums[0].median / sums[i].median
+            );
+        }
+        println!("(time ratio: below 1 = weft faster)");
     }
-    println!("(time ratio: below 1 = weft faster)");
 }

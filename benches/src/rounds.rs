@@ -51,6 +51,17 @@ impl Mode {
     }
 }
 
+/// Whether the benchmark `name` should run: criterion-style filters (positional arguments, as in
+/// `cargo bench -p weft-benches -- sync_mpsc`) select the benchmarks whose name contains one of
+/// them; with no filter everything runs.
+pub fn selected(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
+}
+
 /// Median and spread of one contender's samples.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Summary {

@@ -65,6 +65,16 @@ fn has_strace() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Whether strace may trace a child here (ptrace can be forbidden in containers).
+fn can_trace() -> bool {
+    Command::new("strace")
+        .args(["-f", "-c", "-o", "/dev/null", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Makes sure strace is there, installing it with apt-get if not. `false`: not available.
 fn ensure_strace() -> bool {
     if has_strace() {
@@ -198,6 +208,13 @@ pub fn main(args: &[String]) -> ExitCode {
         eprintln!(
             "xtask syscalls: strace is not available and could not be installed (apt-get failed); \
              nothing measured. Install strace and run `cargo xtask syscalls` again."
+        );
+        return ExitCode::SUCCESS;
+    }
+    if !can_trace() {
+        eprintln!(
+            "xtask syscalls: strace is installed but cannot trace here (`strace -f -c true` \
+             failed: ptrace is probably not permitted in this container); nothing measured."
         );
         return ExitCode::SUCCESS;
     }

@@ -56,9 +56,14 @@
 //! # let _ = WeftExecutor::new();
 //! ```
 
+#[cfg(feature = "hyper-util")]
+mod connector;
 mod executor;
 mod io;
 mod timer;
+
+#[cfg(feature = "hyper-util")]
+pub use connector::{ConnectError, WeftConnector};
 
 pub use executor::WeftExecutor;
 pub use io::{HyperIo, HyperToFutures};

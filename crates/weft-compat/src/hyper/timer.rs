@@ -13,8 +13,7 @@ use weft_timer::Timers;
 /// Sleeps are [`weft_timer::Sleep`]s (1 ms resolution, never early, O(1) cancel on drop) on the
 /// [`Timers`] current when the sleep is created, so a runtime started with a paused clock
 /// drives hyper's timeouts with virtual time too. [`reset`](::hyper::rt::Timer::reset) moves a
-/// registered sleep in place instead of allocating a new one (hyper resets its header-read
-/// timer for every request on a keep-alive connection). [`now`](::hyper::rt::Timer::now) reads
+/// registered sleep in place instead of allocating a new one. [`now`](::hyper::rt::Timer::now) reads
 /// the same clock.
 ///
 /// ```
