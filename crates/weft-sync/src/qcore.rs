@@ -36,6 +36,9 @@ pub trait QueueStore<T>: sealed::Sealed + Default {
     fn push_returned(&mut self, item: T);
     #[doc(hidden)]
     fn count(&self) -> usize;
+    /// An empty store with room for `n` items.
+    #[doc(hidden)]
+    fn with_room(n: usize) -> Self;
 }
 
 impl<T> sealed::Sealed for VecDeque<T> {}
@@ -51,6 +54,9 @@ impl<T> QueueStore<T> for VecDeque<T> {
     }
     fn count(&self) -> usize {
         VecDeque::len(self)
+    }
+    fn with_room(n: usize) -> Self {
+        VecDeque::with_capacity(n)
     }
 }
 
@@ -68,6 +74,9 @@ impl<T> QueueStore<T> for Vec<T> {
     fn count(&self) -> usize {
         Vec::len(self)
     }
+    fn with_room(n: usize) -> Self {
+        Vec::with_capacity(n)
+    }
 }
 
 impl<T> sealed::Sealed for BinaryHeap<Reverse<T>> {}
@@ -83,6 +92,9 @@ impl<T: Ord> QueueStore<T> for BinaryHeap<Reverse<T>> {
     }
     fn count(&self) -> usize {
         BinaryHeap::len(self)
+    }
+    fn with_room(n: usize) -> Self {
+        BinaryHeap::with_capacity(n)
     }
 }
 
@@ -214,7 +226,9 @@ impl<T, S: QueueStore<T>> Core<T, S> {
     pub(crate) fn new(cap: usize) -> Self {
         Core {
             state: Mutex::new(State {
-                store: S::default(),
+                // Bounded: room for the bound up front (capped), so the hot path under the lock
+                // does not reallocate while the queue fills.
+                store: S::with_room(if cap == usize::MAX { 0 } else { cap.min(1024) }),
                 cap,
                 reserved: 0,
                 handed: 0,

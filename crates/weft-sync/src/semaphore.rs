@@ -233,6 +233,16 @@ impl Semaphore {
 
     /// `true` when an `acquire` would not complete at once: no permit is free, or others are
     /// queued (or were handed permits and have not resumed yet). asyncio's `Semaphore.locked`.
+    ///
+    /// ```
+    /// use weft_sync::Semaphore;
+    /// let sem = Semaphore::new(1);
+    /// assert!(!sem.locked());
+    /// let p = sem.try_acquire().unwrap();
+    /// assert!(sem.locked());
+    /// drop(p);
+    /// assert!(!sem.locked());
+    /// ```
     pub fn locked(&self) -> bool {
         let c = self.count.load(Ordering::Acquire);
         permits(c) == 0 || (c & WAITERS != 0 && !self.may_barge())
