@@ -98,6 +98,9 @@ impl<T: Ord> QueueStore<T> for BinaryHeap<Reverse<T>> {
     }
 }
 
+/// Most memory a bounded queue reserves for its items when it is created.
+const PREALLOC_BYTES: usize = 16 * 1024;
+
 /// Result of a non-blocking put.
 pub(crate) enum TryPut<T> {
     Full(T),
@@ -226,9 +229,13 @@ impl<T, S: QueueStore<T>> Core<T, S> {
     pub(crate) fn new(cap: usize) -> Self {
         Core {
             state: Mutex::new(State {
-                // Bounded: room for the bound up front (capped), so the hot path under the lock
-                // does not reallocate while the queue fills.
-                store: S::with_room(if cap == usize::MAX { 0 } else { cap.min(1024) }),
+                // Bounded: room for the bound up front (capped at `PREALLOC_BYTES`), so the hot
+                // path under the lock does not reallocate while the queue fills.
+                store: S::with_room(if cap == usize::MAX {
+                    0
+                } else {
+                    cap.min(PREALLOC_BYTES / std::mem::size_of::<T>().max(1))
+                }),
                 cap,
                 reserved: 0,
                 handed: 0,
