@@ -407,7 +407,9 @@ fn interleaved(rounds: usize) {
             ],
         ),
     ];
-    for (name, cases) in &groups {
+    // `WEFT_SYNC_FILTER=mutex` keeps the workloads whose name contains it.
+    let filter = std::env::var("WEFT_SYNC_FILTER").unwrap_or_default();
+    for (name, cases) in groups.iter().filter(|(n, _)| n.contains(filter.as_str())) {
         let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); cases.len()];
         for (_, f) in cases {
             f(); // warm-up
@@ -425,8 +427,11 @@ fn interleaved(rounds: usize) {
             let med = quantile(v, 0.5);
             medians.push(med);
             println!(
-                "  {peer:<14} median {med:>9.1}  p10 {:>9.1}  p90 {:>9.1}  min {:>9.1}  max {:>9.1}",
+                "  {peer:<14} median {med:>9.1}  p10 {:>9.1}  p25 {:>9.1}  p75 {:>9.1}  p90 {:>9.1}  \
+                 min {:>9.1}  max {:>9.1}",
                 quantile(v, 0.1),
+                quantile(v, 0.25),
+                quantile(v, 0.75),
                 quantile(v, 0.9),
                 v[0],
                 v[v.len() - 1]

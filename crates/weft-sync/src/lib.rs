@@ -5,7 +5,9 @@
 //! `docs/sync.md`), so all of them share the same guarantees:
 //!
 //! * **FIFO, hand-off fairness.** Waiters are served in arrival order and the resource (permits,
-//!   the lock, an item, a slot) is handed directly to the woken waiter, so nobody can barge in.
+//!   an item, a slot) is handed directly to the woken waiter, so nobody can barge in. The
+//!   exception is [`Mutex`], which lets newcomers barge until a waiter has waited 1 ms (Go's
+//!   rule), for speed under contention.
 //! * **Cancel safety.** Dropping a pending `lock`, `acquire`, `get`, `put`, `send`, `recv` or
 //!   `wait` loses no permit, no item and no wake-up: whatever had already been handed to the
 //!   dropped waiter is passed to the next one.

@@ -10,9 +10,12 @@ use crate::semaphore::Semaphore;
 
 /// An async mutual-exclusion lock (asyncio's `Lock`, but owning the data it protects).
 ///
-/// Built on a one-permit [`Semaphore`], so it is strictly FIFO: the lock is handed directly to the
-/// longest waiter on unlock, and newcomers (including `try_lock`) cannot barge in while anyone is
-/// queued. Prefer `std::sync::Mutex` when the guard is never held across an `.await`.
+/// Fairness follows Go's `sync.Mutex`: unlock frees the lock and wakes the longest waiter, but
+/// until that waiter runs anyone may take the lock (so a task that unlocks and re-locks does not
+/// pay a task switch per iteration). Waiters stay in FIFO order, and one that keeps losing for
+/// 1 ms switches the mutex to strict FIFO hand-off until the queue drains, so nobody starves.
+/// See `docs/sync.md` ("Fairness"). Prefer `std::sync::Mutex` when the guard is never held
+/// across an `.await`.
 ///
 /// ```
 /// use weft_sync::Mutex;
@@ -32,7 +35,7 @@ pub struct Mutex<T> {
 // thread access to the `T`; moving the `T` between threads needs `T: Send`.
 unsafe impl<T: Send> Sync for Mutex<T> {}
 
-/// `try_lock` failed: the mutex is held (or others are queued for it).
+/// `try_lock` failed: the mutex is held (or, while a waiter is starving, others are queued).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TryLockError(());
 
@@ -48,7 +51,7 @@ impl<T> Mutex<T> {
     /// Creates an unlocked mutex holding `value`.
     pub fn new(value: T) -> Self {
         Mutex {
-            sem: Semaphore::new(1),
+            sem: Semaphore::new_barging(1),
             data: UnsafeCell::new(value),
         }
     }
@@ -67,7 +70,7 @@ impl<T> Mutex<T> {
         }
     }
 
-    /// Takes the lock if it is free and nobody is queued.
+    /// Takes the lock if it is free (and no queued waiter is starving; see the type docs).
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         match self.sem.try_acquire_raw(1) {
             Ok(()) => Ok(MutexGuard {

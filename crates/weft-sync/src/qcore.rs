@@ -36,6 +36,9 @@ pub trait QueueStore<T>: sealed::Sealed + Default {
     fn push_returned(&mut self, item: T);
     #[doc(hidden)]
     fn count(&self) -> usize;
+    /// An empty store with room for `n` items.
+    #[doc(hidden)]
+    fn with_room(n: usize) -> Self;
 }
 
 impl<T> sealed::Sealed for VecDeque<T> {}
@@ -51,6 +54,9 @@ impl<T> QueueStore<T> for VecDeque<T> {
     }
     fn count(&self) -> usize {
         VecDeque::len(self)
+    }
+    fn with_room(n: usize) -> Self {
+        VecDeque::with_capacity(n)
     }
 }
 
@@ -68,6 +74,9 @@ impl<T> QueueStore<T> for Vec<T> {
     fn count(&self) -> usize {
         Vec::len(self)
     }
+    fn with_room(n: usize) -> Self {
+        Vec::with_capacity(n)
+    }
 }
 
 impl<T> sealed::Sealed for BinaryHeap<Reverse<T>> {}
@@ -84,7 +93,13 @@ impl<T: Ord> QueueStore<T> for BinaryHeap<Reverse<T>> {
     fn count(&self) -> usize {
         BinaryHeap::len(self)
     }
+    fn with_room(n: usize) -> Self {
+        BinaryHeap::with_capacity(n)
+    }
 }
+
+/// Most memory a bounded queue reserves for its items when it is created.
+const PREALLOC_BYTES: usize = 16 * 1024;
 
 /// Result of a non-blocking put.
 pub(crate) enum TryPut<T> {
@@ -214,7 +229,13 @@ impl<T, S: QueueStore<T>> Core<T, S> {
     pub(crate) fn new(cap: usize) -> Self {
         Core {
             state: Mutex::new(State {
-                store: S::default(),
+                // Bounded: room for the bound up front (capped at `PREALLOC_BYTES`), so the hot
+                // path under the lock does not reallocate while the queue fills.
+                store: S::with_room(if cap == usize::MAX {
+                    0
+                } else {
+                    cap.min(PREALLOC_BYTES / std::mem::size_of::<T>().max(1))
+                }),
                 cap,
                 reserved: 0,
                 handed: 0,

@@ -5,7 +5,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::loom::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::loom::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::loom::{Arc, Mutex};
 use crate::waitlist::{WaitList, WaitState, WakeList};
 
@@ -38,7 +40,27 @@ pub struct Semaphore {
     /// and permits go to the queue in FIFO order.
     count: AtomicUsize,
     waiters: Mutex<Queue>,
+    /// `Some` for the Go-style barging mode used by [`Mutex`](crate::Mutex); `None` (strict
+    /// FIFO hand-off) for `Semaphore` and `RwLock`.
+    barging: Option<Barging>,
 }
+
+/// Go's `sync.Mutex` rule: while no waiter has waited [`STARVE_AFTER`], a release does not hand
+/// the permit over; it frees it and wakes the head waiter, and anyone may take it (the releasing
+/// task re-locking at once, typically: no task switch). A head waiter that fails to get it after
+/// waiting that long switches the semaphore to strict FIFO hand-off (`starving`) until the queue
+/// is empty or its head has waited less than that.
+#[derive(Debug, Default)]
+struct Barging {
+    /// The head waiter was woken to retry and has not polled since. While set, releases need
+    /// not take the lock to wake it again. Cleared (then the count re-checked) by whoever polls
+    /// or re-dispatches, so a release racing with it either sees it clear or its permit is seen.
+    poked: AtomicBool,
+    starving: AtomicBool,
+}
+
+/// How long the head waiter may lose to bargers before hand-off becomes strict.
+const STARVE_AFTER: Duration = Duration::from_millis(1);
 
 /// The lock-protected half of a [`Semaphore`].
 #[derive(Debug, Default)]
@@ -67,6 +89,8 @@ fn plus(count: usize, n: usize) -> usize {
 struct Waiter {
     need: usize,
     granted: bool,
+    /// When it queued (barging mode only, for the starvation rule).
+    since: Option<Instant>,
 }
 
 /// An `acquire*` failed: the semaphore was closed (no permit will ever be handed out again), or
@@ -138,6 +162,49 @@ impl Semaphore {
         Semaphore {
             count: AtomicUsize::new(permits.min(Self::MAX_PERMITS) << SHIFT),
             waiters: Mutex::new(Queue::default()),
+            barging: None,
+        }
+    }
+
+    /// A semaphore in barging mode (see [`Barging`]), for `Mutex`.
+    pub(crate) fn new_barging(permits: usize) -> Self {
+        Semaphore {
+            barging: Some(Barging::default()),
+            ..Semaphore::new(permits)
+        }
+    }
+
+    /// `true` when newcomers may take free permits past queued waiters right now.
+    fn may_barge(&self) -> bool {
+        self.barging
+            .as_ref()
+            .is_some_and(|b| !b.starving.load(Ordering::SeqCst))
+    }
+
+    /// The count, read with a read-modify-write: unlike a load, it cannot return a value older
+    /// than the latest in the word's modification order, which the `poked` protocol relies on
+    /// (clear `poked`, then read the count; a release adds to the count, then swaps `poked`:
+    /// one of the two sides must see the other).
+    fn count_now(&self) -> usize {
+        self.count.fetch_add(0, Ordering::SeqCst)
+    }
+
+    /// Takes `n` free permits by CAS regardless of `WAITERS` (barging); `false` if too few.
+    fn barge(&self, n: usize) -> bool {
+        let mut c = self.count_now();
+        loop {
+            if c & CLOSED != 0 || permits(c) < n {
+                return false;
+            }
+            match self.count.compare_exchange_weak(
+                c,
+                c - (n << SHIFT),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => c = actual,
+            }
         }
     }
 
@@ -166,9 +233,19 @@ impl Semaphore {
 
     /// `true` when an `acquire` would not complete at once: no permit is free, or others are
     /// queued (or were handed permits and have not resumed yet). asyncio's `Semaphore.locked`.
+    ///
+    /// ```
+    /// use weft_sync::Semaphore;
+    /// let sem = Semaphore::new(1);
+    /// assert!(!sem.locked());
+    /// let p = sem.try_acquire().unwrap();
+    /// assert!(sem.locked());
+    /// drop(p);
+    /// assert!(!sem.locked());
+    /// ```
     pub fn locked(&self) -> bool {
         let c = self.count.load(Ordering::Acquire);
-        c & WAITERS != 0 || permits(c) == 0
+        permits(c) == 0 || (c & WAITERS != 0 && !self.may_barge())
     }
 
     /// Removes up to `n` free permits from circulation for good and returns how many it removed
@@ -213,6 +290,21 @@ impl Semaphore {
     /// Hands permits to queued waiters in FIFO order, stopping at the first that cannot be
     /// served; clears `WAITERS` once the queue is empty. Call with the `waiters` lock held.
     fn dispatch(&self, q: &mut Queue, wakes: &mut WakeList) {
+        if let Some(b) = &self.barging {
+            if !b.starving.load(Ordering::SeqCst) {
+                // Barging: wake the head to retry if it could proceed. Clear `poked` before
+                // reading the count (see `Barging::poked`).
+                b.poked.store(false, Ordering::SeqCst);
+                if let Some(w) = q.list.front() {
+                    if permits(self.count_now()) >= w.need {
+                        b.poked.store(true, Ordering::SeqCst);
+                        q.list.wake_front(wakes);
+                    }
+                }
+                self.settle(q);
+                return;
+            }
+        }
         while let Some(w) = q.list.front() {
             let need = w.need;
             // `WAITERS` is set, so only lock holders change the count (but `forget_permits`
@@ -232,6 +324,18 @@ impl Semaphore {
             q.list.notify_front(wakes, |w| w.granted = true);
             q.woken += 1;
         }
+        if let Some(b) = &self.barging {
+            // Starving: leave strict mode once the head has not waited long (or none is left).
+            let calm = q
+                .list
+                .front()
+                .and_then(|w| w.since)
+                .is_none_or(|t| t.elapsed() < STARVE_AFTER);
+            if calm {
+                b.starving.store(false, Ordering::SeqCst);
+                return self.dispatch(q, wakes);
+            }
+        }
         self.settle(q);
     }
 
@@ -249,6 +353,28 @@ impl Semaphore {
 
     pub(crate) fn release(&self, n: usize) {
         if n == 0 {
+            return;
+        }
+        if let Some(b) = &self.barging {
+            // Free the permits whether or not anyone waits; then wake the head unless it was
+            // already woken and has not polled since (`poked`), or hand over when starving.
+            let mut c = self.count.load(Ordering::SeqCst);
+            while let Err(actual) =
+                self.count
+                    .compare_exchange_weak(c, plus(c, n), Ordering::SeqCst, Ordering::SeqCst)
+            {
+                c = actual;
+            }
+            if c & WAITERS == 0
+                || (!b.starving.load(Ordering::SeqCst) && b.poked.swap(true, Ordering::SeqCst))
+            {
+                return;
+            }
+            let mut wakes = WakeList::new();
+            let mut q = self.waiters.lock();
+            self.dispatch(&mut q, &mut wakes);
+            drop(q);
+            wakes.wake_all();
             return;
         }
         // Fast path: nobody is queued.
@@ -297,12 +423,13 @@ impl Semaphore {
     }
 
     pub(crate) fn try_acquire_raw(&self, n: usize) -> Result<(), TryAcquireError> {
+        let barge = self.may_barge();
         let mut c = self.count.load(Ordering::Acquire);
         loop {
             if c & CLOSED != 0 {
                 return Err(TryAcquireError::Closed);
             }
-            if c & WAITERS != 0 || permits(c) < n {
+            if (c & WAITERS != 0 && !barge) || permits(c) < n {
                 return Err(TryAcquireError::NoPermits);
             }
             match self.count.compare_exchange_weak(
@@ -458,6 +585,33 @@ impl AcquireState {
         let mut q = sem.waiters.lock();
         match q.list.state(key) {
             WaitState::Waiting => {
+                if let Some(b) = &sem.barging {
+                    if q.list.front_key() == Some(key) && !b.starving.load(Ordering::SeqCst) {
+                        // The head retries; clear `poked` before looking at the count.
+                        b.poked.store(false, Ordering::SeqCst);
+                        if sem.barge(self.n) {
+                            q.list.remove(key, &mut wakes);
+                            self.key = None;
+                            self.done = true;
+                            sem.dispatch(&mut q, &mut wakes);
+                            return Poll::Ready(Ok(()));
+                        }
+                        let since = q.list.front().and_then(|w| w.since);
+                        if since.is_some_and(|t| t.elapsed() >= STARVE_AFTER) {
+                            // Lost to bargers for too long: strict hand-off from now on.
+                            b.starving.store(true, Ordering::SeqCst);
+                            sem.dispatch(&mut q, &mut wakes);
+                            if q.list.state(key) == WaitState::Notified {
+                                q.list.take_notified(key);
+                                q.woken -= 1;
+                                sem.settle(&q);
+                                self.key = None;
+                                self.done = true;
+                                return Poll::Ready(Ok(()));
+                            }
+                        }
+                    }
+                }
                 q.list.update_waker(key, cx.waker(), &mut wakes);
                 Poll::Pending
             }
@@ -511,6 +665,10 @@ impl AcquireState {
                 return Poll::Ready(Err(AcquireError::CLOSED));
             }
             if c & WAITERS != 0 {
+                if sem.may_barge() && sem.barge(n) {
+                    self.done = true;
+                    return Poll::Ready(Ok(()));
+                }
                 break true; // queue behind the others
             }
             // Nobody queued: take the permits, or announce that we queue. Either CAS fails if a
@@ -536,11 +694,12 @@ impl AcquireState {
             Waiter {
                 need: n,
                 granted: false,
+                since: sem.barging.is_some().then(Instant::now),
             },
             cx.waker(),
         );
         self.key = Some(key);
-        if queued_behind {
+        if queued_behind || sem.barging.is_some() {
             // Permits may be free while earlier waiters that were handed theirs have not resumed
             // yet: this waiter may be served right away, but it completes only on its next poll,
             // after a wake-up, so it runs after them (asyncio's order), never ahead.

@@ -121,6 +121,23 @@ impl<T> WaitList<T> {
         }
     }
 
+    /// The key of the front (oldest waiting) waiter.
+    pub(crate) fn front_key(&self) -> Option<usize> {
+        (self.head != NIL).then_some(self.head)
+    }
+
+    /// Queues a wake-up of the front waiter without unlinking or notifying it (it stays first
+    /// in line and re-checks when polled). Returns `false` if the list is empty.
+    pub(crate) fn wake_front(&self, wakes: &mut WakeList) -> bool {
+        if self.head == NIL {
+            return false;
+        }
+        if let Some(w) = &self.slab[self.head].waker {
+            wakes.push(w.clone());
+        }
+        true
+    }
+
     /// The payload of the front (oldest waiting) waiter.
     pub(crate) fn front(&self) -> Option<&T> {
         (self.head != NIL).then(|| &self.slab[self.head].value)

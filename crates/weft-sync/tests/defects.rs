@@ -363,3 +363,35 @@ fn invalid_inputs_are_errors_not_hangs() {
         _ => panic!("acquire_many above MAX_PERMITS must fail at once"),
     }
 }
+
+// ---- Mutex fairness: Go-style barging with a starvation switch ------------------------------
+
+#[test]
+fn mutex_waiter_that_keeps_losing_gets_strict_hand_off() {
+    let m = Arc::new(Mutex::new(0u32));
+    let mut held = Some(m.clone().try_lock_owned().unwrap());
+    let m2 = m.clone();
+    let mut waiter = Driven::new(async move {
+        *m2.lock().await += 1;
+    });
+    assert!(waiter.poll().is_pending());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut barged = 0u32;
+    loop {
+        assert!(std::time::Instant::now() < deadline, "the waiter starved");
+        drop(held.take()); // unlock: wakes the waiter (no hand-off while it is not starving)
+        match m.clone().try_lock_owned() {
+            Ok(g) => {
+                barged += 1;
+                held = Some(g);
+                // The waiter loses the race; after ~1 ms of losing it switches to hand-off.
+                assert!(waiter.poll().is_pending(), "got the lock while it was held");
+            }
+            Err(_) => break, // hand-off: the unlock above went to the waiter
+        }
+    }
+    assert!(barged > 0, "barging is allowed at first");
+    assert!(waiter.woken());
+    assert!(waiter.poll().is_ready());
+    assert_eq!(*m.try_lock().unwrap(), 1);
+}

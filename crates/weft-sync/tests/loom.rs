@@ -399,3 +399,19 @@ fn cancellation_reaches_child_waiter() {
         canceller.join().unwrap();
     });
 }
+
+#[test]
+fn mutex_barging_unlock_races_waiter_no_lost_wakeup() {
+    // The holder unlocks and re-locks (barging) while a queued waiter polls: the lazy wake-up
+    // (`poked`) must never leave the waiter asleep with the lock free.
+    loom::model(|| {
+        let m = Arc::new(Mutex::new(0usize));
+        let guard = m.try_lock().unwrap();
+        let m2 = m.clone();
+        let waiter = thread::spawn(move || *block_on(m2.lock()) += 1);
+        drop(guard);
+        *block_on(m.lock()) += 1;
+        waiter.join().unwrap();
+        assert_eq!(*m.try_lock().unwrap(), 2);
+    });
+}

@@ -543,3 +543,94 @@ proptest! {
         run_queue_model(Chan(tx, rx), cap, ops)?;
     }
 }
+
+#[derive(Debug, Clone)]
+enum MutexOp {
+    Lock,
+    Poll(usize),
+    DropPending(usize),
+    Unlock,
+    TryLock,
+    Drain,
+}
+
+fn mutex_op() -> impl Strategy<Value = MutexOp> {
+    prop_oneof![
+        3 => Just(MutexOp::Lock),
+        2 => any::<usize>().prop_map(MutexOp::Poll),
+        2 => any::<usize>().prop_map(MutexOp::DropPending),
+        3 => Just(MutexOp::Unlock),
+        1 => Just(MutexOp::TryLock),
+        2 => Just(MutexOp::Drain),
+    ]
+}
+
+type Lock = Driven<weft_sync::OwnedMutexGuard<u32>>;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The barging `Mutex`: never two holders, and no lost wake-up: once every woken waiter has
+    /// run, a free lock has no one waiting for it.
+    #[test]
+    fn mutex_matches_model(ops in prop::collection::vec(mutex_op(), 1..80)) {
+        let m = Arc::new(weft_sync::Mutex::new(0u32));
+        let mut pending: Vec<Lock> = Vec::new();
+        let mut held: Option<weft_sync::OwnedMutexGuard<u32>> = None;
+        for op in ops {
+            match op {
+                MutexOp::Lock => {
+                    let mut d = Driven::new(m.clone().lock_owned());
+                    match d.poll() {
+                        Poll::Ready(g) => {
+                            prop_assert!(held.is_none(), "two holders");
+                            held = Some(g);
+                        }
+                        Poll::Pending => pending.push(d),
+                    }
+                }
+                MutexOp::Poll(i) if !pending.is_empty() => {
+                    let i = i % pending.len();
+                    if let Poll::Ready(g) = pending[i].poll() {
+                        prop_assert!(held.is_none(), "two holders");
+                        held = Some(g);
+                        pending.remove(i);
+                    }
+                }
+                MutexOp::DropPending(i) if !pending.is_empty() => {
+                    let i = i % pending.len();
+                    pending.remove(i);
+                }
+                MutexOp::Unlock => {
+                    if let Some(mut g) = held.take() {
+                        *g += 1;
+                    }
+                }
+                MutexOp::TryLock => {
+                    if let Ok(g) = m.clone().try_lock_owned() {
+                        prop_assert!(held.is_none(), "two holders");
+                        held = Some(g);
+                    }
+                }
+                MutexOp::Drain => {
+                    // What an executor does: poll woken futures until none is woken.
+                    while let Some(i) = pending.iter().position(|d| d.woken()) {
+                        if let Poll::Ready(g) = pending[i].poll() {
+                            prop_assert!(held.is_none(), "two holders");
+                            held = Some(g);
+                            pending.remove(i);
+                        }
+                    }
+                    if held.is_none() {
+                        prop_assert!(pending.is_empty(), "lock free, waiters asleep: lost wake-up");
+                    }
+                }
+                _ => {}
+            }
+            prop_assert!(held.is_none() || m.locked(), "held but not locked()");
+        }
+        drop(pending);
+        drop(held);
+        prop_assert!(m.try_lock().is_ok());
+    }
+}
