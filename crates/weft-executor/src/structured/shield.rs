@@ -79,15 +79,17 @@ impl<F> Drop for Tracked<F> {
 ///
 /// weft_executor::run(async {
 ///     let saved = Arc::new(AtomicBool::new(false));
-///     let s = saved.clone();
+///     let may_finish = Arc::new(weft_sync::Event::new());
+///     let (s, go) = (saved.clone(), may_finish.clone());
 ///     let save = weft_executor::shield(async move {
-///         weft_timer::sleep(Duration::from_millis(5)).await;
+///         go.wait().await; // the work is still running when the caller gives up
 ///         s.store(true, Ordering::SeqCst);
 ///     });
 ///     // The caller gives up (a timeout, a cancelled request)...
 ///     let r = weft_timer::timeout(Duration::from_millis(1), save).await;
 ///     assert!(r.is_err());
 ///     // ...but the shielded work goes on.
+///     may_finish.set();
 ///     let report = weft_executor::wait_shielded(Duration::from_secs(5)).await;
 ///     assert!(report.is_clean());
 ///     assert!(saved.load(Ordering::SeqCst));
