@@ -180,10 +180,10 @@ pub(crate) async fn read_head(
         }
         if first_wait && conn.rbuf.is_empty() {
             // The answer cannot be there yet: wait for readability instead of a read that
-            // would return EAGAIN.
-            first_wait = false;
+            // would return EAGAIN. Polled again once woken, so the readiness is consumed here
+            // and not mistaken later (by the idle watch) for news on an idle connection.
             match conn.io.poll_read_ready(cx) {
-                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Ok(())) => first_wait = false,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::io(e))),
                 Poll::Pending => {
                     deadlines.poll(cx)?;
