@@ -54,6 +54,7 @@ pub struct ClientBuilder {
     resolve: HashMap<String, Vec<SocketAddr>>,
     nodelay: bool,
     max_body_size: u64,
+    max_decoded_size: u64,
     error: Option<Error>,
 }
 
@@ -86,6 +87,11 @@ impl ClientBuilder {
         let mut headers = HeaderMap::new();
         headers.insert(USER_AGENT, HeaderValue::from_static(DEFAULT_USER_AGENT));
         headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        #[cfg(feature = "gzip")]
+        headers.insert(
+            http::header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate"),
+        );
         ClientBuilder {
             headers,
             base_url: None,
@@ -108,6 +114,7 @@ impl ClientBuilder {
             resolve: HashMap::new(),
             nodelay: true,
             max_body_size: 64 << 20,
+            max_decoded_size: 64 << 20,
             error: None,
         }
     }
@@ -261,6 +268,14 @@ impl ClientBuilder {
         self
     }
 
+    /// The most bytes a `gzip`/`deflate` body may decode to, in every body API (default
+    /// 64 MiB): a decompression bomb fails with `BodyTooLarge` instead of filling memory.
+    /// Bodies are decoded only with the `gzip` feature, which also sends `Accept-Encoding`.
+    pub fn max_decoded_size(mut self, n: u64) -> ClientBuilder {
+        self.max_decoded_size = n;
+        self
+    }
+
     fn set_error(&mut self, e: Error) {
         if self.error.is_none() {
             self.error = Some(e);
@@ -310,6 +325,7 @@ impl ClientBuilder {
                     redirect: self.redirect,
                     retry: self.retry,
                     max_body_size: self.max_body_size,
+                    max_decoded_size: self.max_decoded_size,
                 },
             }),
         })

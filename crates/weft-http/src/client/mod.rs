@@ -5,6 +5,7 @@ pub(crate) mod body;
 pub(crate) mod builder;
 pub(crate) mod connect;
 pub(crate) mod deadline;
+pub(crate) mod decompress;
 pub(crate) mod pool;
 pub mod redirect;
 pub(crate) mod request;
@@ -50,6 +51,7 @@ pub(crate) struct Config {
     pub(crate) redirect: Policy,
     pub(crate) retry: Retry,
     pub(crate) max_body_size: u64,
+    pub(crate) max_decoded_size: u64,
 }
 
 pub(crate) struct ClientInner {
@@ -398,17 +400,27 @@ impl Client {
         let mut deadlines = Deadlines::new(inner.cfg.read_timeout, deadline);
         let head = send::read_head(pooled.conn(), *method == Method::HEAD, &mut deadlines).await?;
         let decoder = Decoder::new(head.body);
+        let mut headers = head.headers;
+        let inflate = if *method == Method::HEAD {
+            None
+        } else {
+            decompress::Inflate::for_headers(&headers, inner.cfg.max_decoded_size)
+        };
+        if inflate.is_some() {
+            decompress::strip_encoding_headers(&mut headers);
+        }
         let state = BodyState::new(
             pooled,
             decoder,
             head.keep_alive,
             deadlines,
             inner.cfg.max_body_size,
+            inflate,
         );
         Ok(Response::new(
             head.status,
             head.version,
-            head.headers,
+            headers,
             uri.clone(),
             state,
         ))
