@@ -251,3 +251,71 @@ fn body_size_cap() {
         assert_eq!(e.kind(), &ErrorKind::BodyTooLarge(1000));
     });
 }
+
+#[test]
+fn observer_sees_the_trace_signals() {
+    use std::sync::{Arc, Mutex};
+    use weft_http::Event;
+    let target = Server::ok("end");
+    let to = target.url("/end");
+    let srv = Server::start(move |s| {
+        if s.path == "/start" {
+            Step::Reply(common::redirect("302 Found", &to))
+        } else {
+            Step::Reply(ok("x"))
+        }
+    });
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let l = log.clone();
+    run(10, async {
+        let c = Client::builder()
+            .observer(move |e: &Event<'_>| {
+                let name = match e {
+                    Event::RequestStart { .. } => "start".to_string(),
+                    Event::RequestEnd { status, .. } => {
+                        format!("end {}", status.map_or(0, |s| s.as_u16()))
+                    }
+                    Event::DnsResolved { .. } => "dns".into(),
+                    Event::TlsHandshake { .. } => "tls".into(),
+                    Event::ConnectionCreated { .. } => "create".into(),
+                    Event::ConnectionReused { .. } => "reuse".into(),
+                    Event::Redirect { status, .. } => format!("redirect {status}"),
+                    Event::Retry { .. } => "retry".into(),
+                    _ => "other".into(),
+                };
+                l.lock().unwrap().push(name);
+            })
+            .build()
+            .unwrap();
+        c.get(srv.url("/start"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        c.get(srv.url("/again"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+    });
+    let log = log.lock().unwrap().clone();
+    assert_eq!(
+        log,
+        [
+            "start",
+            "dns",
+            "create",
+            "redirect 302 Found",
+            "dns",
+            "create",
+            "end 200",
+            "start",
+            "reuse",
+            "end 200"
+        ]
+    );
+}

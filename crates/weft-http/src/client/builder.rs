@@ -9,6 +9,7 @@ use http::header::{HeaderName, HeaderValue, ACCEPT, USER_AGENT};
 use http::{HeaderMap, Uri};
 
 use super::connect::Connector;
+use super::observe::{Hooks, Observer};
 use super::pool::{Pool, PoolConfig};
 use super::redirect::Policy;
 use super::retry::Retry;
@@ -55,6 +56,7 @@ pub struct ClientBuilder {
     nodelay: bool,
     max_body_size: u64,
     max_decoded_size: u64,
+    hooks: Hooks,
     error: Option<Error>,
 }
 
@@ -115,6 +117,7 @@ impl ClientBuilder {
             nodelay: true,
             max_body_size: 64 << 20,
             max_decoded_size: 64 << 20,
+            hooks: Hooks::default(),
             error: None,
         }
     }
@@ -276,6 +279,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Receives the client's [`Event`](crate::Event)s: request start/end, DNS, TLS handshake,
+    /// connection created/reused, redirect, retry (aiohttp's `TraceConfig`).
+    pub fn observer(mut self, o: impl Observer) -> ClientBuilder {
+        self.hooks = Hooks(Some(Arc::new(o)));
+        self
+    }
+
     fn set_error(&mut self, e: Error) {
         if self.error.is_none() {
             self.error = Some(e);
@@ -327,6 +337,7 @@ impl ClientBuilder {
                     max_body_size: self.max_body_size,
                     max_decoded_size: self.max_decoded_size,
                 },
+                hooks: self.hooks,
             }),
         })
     }

@@ -8,13 +8,14 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use weft_reactor::Async;
 use weft_timer::Sleep;
 
+use super::observe::{Event, Hooks};
 use super::pool::PoolKey;
 use super::tls::TlsStream;
 use crate::error::{Error, ErrorKind};
@@ -40,7 +41,25 @@ pub(crate) fn bare_host(host: &str) -> &str {
 
 impl Connector {
     /// Resolves `host`: overrides first, IP literals directly, names on the blocking pool.
-    async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
+    async fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+        hooks: &Hooks,
+    ) -> Result<Vec<SocketAddr>, Error> {
+        let t0 = Instant::now();
+        let addrs = self.resolve_inner(host, port).await?;
+        if let Some(o) = hooks.on() {
+            o.on_event(&Event::DnsResolved {
+                host,
+                addrs: &addrs,
+                elapsed: t0.elapsed(),
+            });
+        }
+        Ok(addrs)
+    }
+
+    async fn resolve_inner(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
         if let Some(addrs) = self.resolve.get(host) {
             return Ok(addrs
                 .iter()
@@ -68,8 +87,8 @@ impl Connector {
     }
 
     /// Opens a connection for `key` (the caller applies the connect timeout).
-    pub(crate) async fn connect(&self, key: &PoolKey) -> Result<Conn, Error> {
-        let addrs = self.resolve(key.host(), key.port()).await?;
+    pub(crate) async fn connect(&self, key: &PoolKey, hooks: &Hooks) -> Result<Conn, Error> {
+        let addrs = self.resolve(key.host(), key.port(), hooks).await?;
         let sock = happy_eyeballs(interleave(addrs), self.nodelay)
             .await
             .map_err(|e| Error::new(ErrorKind::Connect).with_source(e))?;
@@ -86,7 +105,14 @@ impl Connector {
         let name = ServerName::try_from(name).map_err(|_| {
             Error::builder(format!("invalid TLS server name {:?}", key.server_name()))
         })?;
+        let t0 = Instant::now();
         let tls = TlsStream::connect(config, name, sock).await?;
+        if let Some(o) = hooks.on() {
+            o.on_event(&Event::TlsHandshake {
+                server_name: key.server_name(),
+                elapsed: t0.elapsed(),
+            });
+        }
         Ok(Conn::new(Transport::Tls(Box::new(tls))))
     }
 }

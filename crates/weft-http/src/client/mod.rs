@@ -6,6 +6,7 @@ pub(crate) mod builder;
 pub(crate) mod connect;
 pub(crate) mod deadline;
 pub(crate) mod decompress;
+pub(crate) mod observe;
 pub(crate) mod pool;
 pub mod redirect;
 pub(crate) mod request;
@@ -23,6 +24,7 @@ use http::{HeaderMap, Method, Uri};
 
 pub use body::Body;
 pub use builder::ClientBuilder;
+pub use observe::{Event, Observer};
 pub use pool::PoolStats;
 pub use request::{IntoUrl, RequestBuilder};
 pub use response::{BodyReader, BodyStream, Response};
@@ -58,6 +60,7 @@ pub(crate) struct ClientInner {
     pub(crate) pool: Pool,
     pub(crate) connector: Connector,
     pub(crate) cfg: Config,
+    pub(crate) hooks: observe::Hooks,
 }
 
 /// An HTTP/1.1 client with a connection pool: aiohttp's `ClientSession`.
@@ -221,14 +224,32 @@ impl Client {
         let total = req.timeout.or(self.inner.cfg.total_timeout);
         let deadline = total.map(|d| Instant::now() + d);
         let url = req.uri.clone();
+        let hooks = &self.inner.hooks;
+        let started = hooks.on().map(|o| {
+            o.on_event(&Event::RequestStart {
+                method: &req.method,
+                url: &url,
+            });
+            (Instant::now(), req.method.clone())
+        });
         let fut = self.follow_redirects(req, deadline);
-        match deadline {
+        let res = match deadline {
             Some(at) => match weft_timer::timeout_at(at, fut).await {
                 Ok(r) => r,
                 Err(_) => Err(Error::timeout(TimeoutKind::Total).with_url(&url)),
             },
             None => fut.await,
+        };
+        if let (Some(o), Some((t0, method))) = (hooks.on(), started) {
+            o.on_event(&Event::RequestEnd {
+                method: &method,
+                url: res.as_ref().map_or(&url, |r| r.url()),
+                status: res.as_ref().ok().map(|r| r.status()),
+                error: res.as_ref().err(),
+                elapsed: t0.elapsed(),
+            });
         }
+        res
     }
 
     async fn follow_redirects(
@@ -299,6 +320,13 @@ impl Client {
             if redirect::origin(&uri) != redirect::origin(&next) {
                 redirect::strip_credentials(&mut headers);
             }
+            if let Some(o) = self.inner.hooks.on() {
+                o.on_event(&Event::Redirect {
+                    status,
+                    from: &uri,
+                    to: &next,
+                });
+            }
             history.push(next.clone());
             uri = next;
         }
@@ -325,14 +353,30 @@ impl Client {
                 .await
             {
                 Ok(r) => return Ok(r),
-                Err(AttemptError { stale: true, .. }) if stale_resends < 3 => {
+                Err(AttemptError { stale: true, err }) if stale_resends < 3 => {
                     stale_resends += 1;
+                    if let Some(o) = self.inner.hooks.on() {
+                        o.on_event(&Event::Retry {
+                            url: uri,
+                            attempt: stale_resends + retries,
+                            error: &err,
+                            delay: Duration::ZERO,
+                        });
+                    }
                 }
                 Err(AttemptError { err, .. }) => {
                     let replayable = body.template.is_some();
                     if replayable && cfg.retry.should_retry(retries, method, &err) {
                         let delay = cfg.retry.delay(retries);
                         retries += 1;
+                        if let Some(o) = self.inner.hooks.on() {
+                            o.on_event(&Event::Retry {
+                                url: uri,
+                                attempt: stale_resends + retries,
+                                error: &err,
+                                delay,
+                            });
+                        }
                         if !delay.is_zero() {
                             weft_timer::sleep(delay).await;
                         }
@@ -368,15 +412,28 @@ impl Client {
             None => checkout.await,
         };
         let mut pooled: Pooled = match slot {
-            Slot::Reused(p) => p,
+            Slot::Reused(p) => {
+                if let Some(o) = inner.hooks.on() {
+                    o.on_event(&Event::ConnectionReused { host, port });
+                }
+                p
+            }
             Slot::Connect(permit) => {
-                let connect = inner.connector.connect(permit.key());
+                let t0 = inner.hooks.on().map(|_| Instant::now());
+                let connect = inner.connector.connect(permit.key(), &inner.hooks);
                 let conn = match inner.cfg.connect_timeout {
                     Some(d) => weft_timer::timeout(d, connect)
                         .await
                         .map_err(|_| Error::timeout(TimeoutKind::Connect))??,
                     None => connect.await?,
                 };
+                if let (Some(o), Some(t0)) = (inner.hooks.on(), t0) {
+                    o.on_event(&Event::ConnectionCreated {
+                        host,
+                        port,
+                        elapsed: t0.elapsed(),
+                    });
+                }
                 permit.complete(conn)
             }
         };
