@@ -11,6 +11,7 @@ use http::{HeaderMap, Uri};
 use super::connect::Connector;
 use super::observe::{Hooks, Observer};
 use super::pool::{Pool, PoolConfig};
+use super::proxy::Proxy;
 use super::redirect::Policy;
 use super::retry::Retry;
 use super::tls::{build_config, Certificate, Identity, TlsOptions};
@@ -57,6 +58,7 @@ pub struct ClientBuilder {
     max_body_size: u64,
     max_decoded_size: u64,
     hooks: Hooks,
+    proxies: Vec<Proxy>,
     error: Option<Error>,
 }
 
@@ -118,6 +120,7 @@ impl ClientBuilder {
             max_body_size: 64 << 20,
             max_decoded_size: 64 << 20,
             hooks: Hooks::default(),
+            proxies: Vec::new(),
             error: None,
         }
     }
@@ -286,6 +289,24 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends requests through `proxy` (several may be added; the first that applies wins).
+    /// No proxy is used unless one is set here or [`proxy_from_env`](Self::proxy_from_env) is
+    /// called.
+    pub fn proxy(mut self, proxy: Proxy) -> ClientBuilder {
+        self.proxies.push(proxy);
+        self
+    }
+
+    /// Adds the proxies named by `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper
+    /// or lower case).
+    pub fn proxy_from_env(mut self) -> ClientBuilder {
+        match super::proxy::from_env() {
+            Ok(list) => self.proxies.extend(list),
+            Err(e) => self.set_error(e),
+        }
+        self
+    }
+
     fn set_error(&mut self, e: Error) {
         if self.error.is_none() {
             self.error = Some(e);
@@ -336,6 +357,7 @@ impl ClientBuilder {
                     retry: self.retry,
                     max_body_size: self.max_body_size,
                     max_decoded_size: self.max_decoded_size,
+                    proxies: self.proxies,
                 },
                 hooks: self.hooks,
             }),

@@ -8,6 +8,7 @@ pub(crate) mod deadline;
 pub(crate) mod decompress;
 pub(crate) mod observe;
 pub(crate) mod pool;
+pub(crate) mod proxy;
 pub mod redirect;
 pub(crate) mod request;
 pub(crate) mod response;
@@ -26,6 +27,7 @@ pub use body::Body;
 pub use builder::ClientBuilder;
 pub use observe::{Event, Observer};
 pub use pool::PoolStats;
+pub use proxy::Proxy;
 pub use request::{IntoUrl, RequestBuilder};
 pub use response::{BodyReader, BodyStream, Response};
 pub use retry::Retry;
@@ -40,7 +42,7 @@ use send::Prepared;
 
 use crate::error::{Error, ErrorKind, TimeoutKind};
 use crate::proto::h1::decode::Decoder;
-use crate::proto::h1::role::host_header;
+use crate::proto::h1::role::{host_header, Target};
 
 /// The settings every request of a client uses.
 pub(crate) struct Config {
@@ -54,6 +56,7 @@ pub(crate) struct Config {
     pub(crate) retry: Retry,
     pub(crate) max_body_size: u64,
     pub(crate) max_decoded_size: u64,
+    pub(crate) proxies: Vec<Proxy>,
 }
 
 pub(crate) struct ClientInner {
@@ -403,7 +406,8 @@ impl Client {
         let https = uri.scheme_str() == Some("https");
         let host = uri.host().unwrap_or("");
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let key = PoolKey::new(https, host, port, tls_name);
+        let proxy = proxy::select(&inner.cfg.proxies, https, host);
+        let key = PoolKey::with_proxy(https, host, port, tls_name, proxy);
         let checkout = inner.pool.checkout(key);
         let slot = match inner.cfg.pool_acquire_timeout {
             Some(d) => weft_timer::timeout(d, checkout)
@@ -439,10 +443,15 @@ impl Client {
         };
         let reused = pooled.is_reused();
         let host_value = host_header(host, port, https);
+        let forward = proxy.filter(|_| !https);
         let prepared = Prepared {
             method,
-            uri,
-            host: &host_value,
+            target: Target {
+                uri,
+                host: &host_value,
+                absolute: forward.is_some(),
+                proxy_auth: forward.and_then(|p| p.auth.as_deref()),
+            },
             headers,
         };
         if let Err(f) = send::write_request(pooled.conn(), &prepared, body).await {

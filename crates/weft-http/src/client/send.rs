@@ -7,7 +7,7 @@ use std::task::Poll;
 
 use bytes::Bytes;
 use futures_lite::StreamExt;
-use http::{HeaderMap, Method, StatusCode, Uri};
+use http::{HeaderMap, Method, StatusCode};
 
 use super::body::{Body, Kind};
 use super::deadline::Deadlines;
@@ -15,7 +15,7 @@ use crate::error::{Error, ErrorKind, ProtocolError};
 use crate::proto::h1::decode::encode_chunk_header;
 use crate::proto::h1::head::{self, ResponseHead};
 use crate::proto::h1::io::{is_buffer_limit, Conn};
-use crate::proto::h1::role::{encode_head, RequestFraming};
+use crate::proto::h1::role::{encode_head, RequestFraming, Target};
 use crate::proto::h1::MAX_HEAD_BYTES;
 
 /// Bodies up to this size go out in the same write as the head.
@@ -24,8 +24,7 @@ const INLINE_BODY: usize = 64 * 1024;
 /// What to send, borrowed from the request.
 pub(crate) struct Prepared<'a> {
     pub(crate) method: &'a Method,
-    pub(crate) uri: &'a Uri,
-    pub(crate) host: &'a str,
+    pub(crate) target: Target<'a>,
     pub(crate) headers: &'a HeaderMap,
 }
 
@@ -84,8 +83,7 @@ pub(crate) async fn write_request(
     encode_head(
         &mut conn.wbuf,
         req.method,
-        req.uri,
-        req.host,
+        &req.target,
         req.headers,
         framing,
     );
