@@ -59,6 +59,7 @@ pub struct ClientBuilder {
     max_decoded_size: u64,
     hooks: Hooks,
     proxies: Vec<Proxy>,
+    cookie_store: bool,
     error: Option<Error>,
 }
 
@@ -121,6 +122,7 @@ impl ClientBuilder {
             max_decoded_size: 64 << 20,
             hooks: Hooks::default(),
             proxies: Vec::new(),
+            cookie_store: false,
             error: None,
         }
     }
@@ -307,6 +309,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Keeps cookies from `Set-Cookie` and sends them back to matching URLs (aiohttp's
+    /// `CookieJar`; off by default). Cookies are matched per redirect hop (domain, path,
+    /// Secure), and a request's own `Cookie` header is kept and extended.
+    pub fn cookie_store(mut self, yes: bool) -> ClientBuilder {
+        self.cookie_store = yes;
+        self
+    }
+
     fn set_error(&mut self, e: Error) {
         if self.error.is_none() {
             self.error = Some(e);
@@ -360,6 +370,7 @@ impl ClientBuilder {
                     proxies: self.proxies,
                 },
                 hooks: self.hooks,
+                jar: self.cookie_store.then(super::cookie::Jar::default),
             }),
         })
     }

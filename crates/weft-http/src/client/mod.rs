@@ -4,6 +4,7 @@
 pub(crate) mod body;
 pub(crate) mod builder;
 pub(crate) mod connect;
+pub(crate) mod cookie;
 pub(crate) mod deadline;
 pub(crate) mod decompress;
 pub(crate) mod observe;
@@ -20,7 +21,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::LOCATION;
+use http::header::{HeaderValue, COOKIE, LOCATION};
 use http::{HeaderMap, Method, Uri};
 
 pub use body::Body;
@@ -64,6 +65,7 @@ pub(crate) struct ClientInner {
     pub(crate) connector: Connector,
     pub(crate) cfg: Config,
     pub(crate) hooks: observe::Hooks,
+    pub(crate) jar: Option<cookie::Jar>,
 }
 
 /// An HTTP/1.1 client with a connection pool: aiohttp's `ClientSession`.
@@ -277,17 +279,35 @@ impl Client {
         let mut body = BodySource::new(body);
         let mut history = vec![uri.clone()];
         loop {
+            let jar = self.inner.jar.as_ref();
+            let with_cookies = jar.and_then(|j| j.header_for(&uri)).map(|v| {
+                let mut h = headers.clone();
+                let joined = match h.get(COOKIE) {
+                    Some(user) => {
+                        let mut s = user.as_bytes().to_vec();
+                        s.extend_from_slice(b"; ");
+                        s.extend_from_slice(v.as_bytes());
+                        HeaderValue::from_bytes(&s).unwrap_or(v)
+                    }
+                    None => v,
+                };
+                h.insert(COOKIE, joined);
+                h
+            });
             let resp = self
                 .send_with_retries(
                     &method,
                     &uri,
-                    &headers,
+                    with_cookies.as_ref().unwrap_or(&headers),
                     &mut body,
                     tls_server_name.as_deref(),
                     deadline,
                 )
                 .await
                 .map_err(|e| e.with_url(&uri))?;
+            if let Some(j) = jar {
+                j.store(&uri, resp.headers());
+            }
             if !redirect::is_redirect(resp.status()) {
                 return Ok(resp);
             }
