@@ -319,3 +319,18 @@ fn observer_sees_the_trace_signals() {
         ]
     );
 }
+
+#[test]
+fn host_names_are_resolved_off_the_executor() {
+    let srv = Server::ok("by name");
+    run(20, async {
+        let c = Client::new();
+        let r = c
+            .get(format!("http://localhost:{}/", srv.addr().port()))
+            .send()
+            .await
+            .unwrap();
+        // `localhost` comes from /etc/hosts: no packet leaves the machine.
+        assert_eq!(r.text().await.unwrap(), "by name");
+    });
+}
