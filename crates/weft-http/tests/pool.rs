@@ -200,3 +200,34 @@ fn pool_acquire_timeout_is_separate() {
         );
     });
 }
+
+/// aiohttp#9670: a waiter cancelled *after* it was handed the connection passes it on, so the
+/// next waiter gets it (no deadlock, no leaked slot, no extra connection).
+#[test]
+fn waiter_cancelled_after_the_handover_passes_it_on() {
+    use std::task::{Context, Waker};
+    let srv = Server::ok("x");
+    run(20, async {
+        let c = Client::builder().pool_max_per_host(1).build().unwrap();
+        let a = c.get(srv.url("/a")).send().await.unwrap();
+        let mut b: Fut<'_, _> = Box::pin(c.get(srv.url("/b")).send());
+        let mut w: Fut<'_, _> = Box::pin(c.get(srv.url("/c")).send());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(b.as_mut().poll(&mut cx).is_pending());
+        assert!(w.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(c.pool_stats().waiting, 2);
+        // A's body completes: the connection goes to B, which is dropped before it runs.
+        a.bytes().await.unwrap();
+        assert_eq!(c.pool_stats().waiting, 1);
+        drop(b);
+        let r = w.await.unwrap();
+        assert_eq!(r.text().await.unwrap(), "x");
+        let s = c.pool_stats();
+        assert_eq!(
+            (s.connections_created, s.open, s.waiting),
+            (1, 1, 0),
+            "{s:?}"
+        );
+    });
+    assert_eq!(srv.seen().iter().filter(|s| s.path == "/b").count(), 0);
+}
