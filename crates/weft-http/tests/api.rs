@@ -334,3 +334,39 @@ fn host_names_are_resolved_off_the_executor() {
         assert_eq!(r.text().await.unwrap(), "by name");
     });
 }
+
+#[test]
+fn expect_continue() {
+    let srv = Server::start(|s| Step::Reply(ok(&format!("got {}", s.body.len()))));
+    run(20, async {
+        let c = Client::new();
+        let r = c
+            .put(srv.url("/upload"))
+            .expect_continue(true)
+            .body(vec![1u8; 5000])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.text().await.unwrap(), "got 5000");
+        let r = c
+            .put(srv.url("/reject"))
+            .expect_continue(true)
+            .body(vec![1u8; 5000])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 417);
+        r.bytes().await.unwrap();
+        assert_eq!(
+            c.pool_stats().open,
+            0,
+            "the body was never sent: the connection is closed"
+        );
+        let r = c.put(srv.url("/again")).body("x").send().await.unwrap();
+        assert_eq!(r.text().await.unwrap(), "got 1");
+    });
+    let seen = srv.seen();
+    assert_eq!(seen[0].header_all("expect"), ["100-continue"]);
+    assert!(seen[1].body.is_empty());
+    assert!(seen[2].header_all("expect").is_empty());
+}

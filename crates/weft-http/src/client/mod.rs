@@ -139,6 +139,12 @@ impl BodySource {
     }
 }
 
+/// Per-request options that every hop and attempt uses.
+struct HopOptions {
+    tls_name: Option<String>,
+    expect_continue: bool,
+}
+
 /// A failed attempt.
 struct AttemptError {
     err: Error,
@@ -216,6 +222,7 @@ impl Client {
             body,
             timeout: None,
             tls_server_name: None,
+            expect_continue: false,
         })
         .await
     }
@@ -269,7 +276,12 @@ impl Client {
             body,
             timeout: _,
             tls_server_name,
+            expect_continue,
         } = req;
+        let opts = HopOptions {
+            tls_name: tls_server_name,
+            expect_continue,
+        };
         let cfg = &self.inner.cfg;
         for (k, v) in cfg.headers.iter() {
             if !headers.contains_key(k) {
@@ -300,7 +312,7 @@ impl Client {
                     &uri,
                     with_cookies.as_ref().unwrap_or(&headers),
                     &mut body,
-                    tls_server_name.as_deref(),
+                    &opts,
                     deadline,
                 )
                 .await
@@ -361,7 +373,7 @@ impl Client {
         uri: &Uri,
         headers: &HeaderMap,
         body: &mut BodySource,
-        tls_name: Option<&str>,
+        opts: &HopOptions,
         deadline: Option<Instant>,
     ) -> Result<Response, Error> {
         let cfg = &self.inner.cfg;
@@ -372,7 +384,7 @@ impl Client {
                 return Err(Error::new(ErrorKind::RedirectBodyNotReplayable));
             };
             match self
-                .send_once(method, uri, headers, b, body, tls_name, deadline)
+                .send_once(method, uri, headers, b, body, opts, deadline)
                 .await
             {
                 Ok(r) => return Ok(r),
@@ -419,7 +431,7 @@ impl Client {
         headers: &HeaderMap,
         body: Body,
         source: &mut BodySource,
-        tls_name: Option<&str>,
+        opts: &HopOptions,
         deadline: Option<Instant>,
     ) -> Result<Response, AttemptError> {
         let inner = &*self.inner;
@@ -427,7 +439,7 @@ impl Client {
         let host = uri.host().unwrap_or("");
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let proxy = proxy::select(&inner.cfg.proxies, https, host);
-        let key = PoolKey::with_proxy(https, host, port, tls_name, proxy);
+        let key = PoolKey::with_proxy(https, host, port, opts.tls_name.as_deref(), proxy);
         let checkout = inner.pool.checkout(key);
         let slot = match inner.cfg.pool_acquire_timeout {
             Some(d) => weft_timer::timeout(d, checkout)
@@ -474,15 +486,19 @@ impl Client {
             },
             headers,
         };
-        if let Err(f) = send::write_request(pooled.conn(), &prepared, body).await {
-            if let Some(b) = f.body {
-                source.put_back(b);
-            }
-            return Err(AttemptError {
-                err: f.err,
-                stale: reused && f.never_written,
-            });
-        }
+        let body_sent =
+            match send::write_request(pooled.conn(), &prepared, body, opts.expect_continue).await {
+                Ok(sent) => sent,
+                Err(f) => {
+                    if let Some(b) = f.body {
+                        source.put_back(b);
+                    }
+                    return Err(AttemptError {
+                        err: f.err,
+                        stale: reused && f.never_written,
+                    });
+                }
+            };
         let mut deadlines = Deadlines::new(inner.cfg.read_timeout, deadline);
         let head = send::read_head(pooled.conn(), *method == Method::HEAD, &mut deadlines).await?;
         let decoder = Decoder::new(head.body);
@@ -498,7 +514,8 @@ impl Client {
         let state = BodyState::new(
             pooled,
             decoder,
-            head.keep_alive,
+            // A final answer before the body was sent: the connection's framing is lost.
+            head.keep_alive && body_sent,
             deadlines,
             inner.cfg.max_body_size,
             inflate,

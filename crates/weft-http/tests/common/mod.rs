@@ -295,6 +295,31 @@ fn serve<S: Read + Write>(sh: &Shared, conn: usize, mut s: S, raw: TcpStream) {
             k.eq_ignore_ascii_case("transfer-encoding")
                 && v.to_ascii_lowercase().contains("chunked")
         });
+        let expects = headers.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("expect") && v.eq_ignore_ascii_case("100-continue")
+        });
+        if expects && path.starts_with("/reject") {
+            // Refuse before the body is sent; the client must not send it (nor reuse us).
+            let _ = s.write_all(b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n");
+            let _ = s.flush();
+            sh.seen.lock().unwrap().push(Seen {
+                conn,
+                index,
+                method,
+                path,
+                headers,
+                body: Vec::new(),
+            });
+            index += 1;
+            continue;
+        }
+        if expects
+            && s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .and_then(|_| s.flush())
+                .is_err()
+        {
+            return;
+        }
         let body = if chunked {
             match read_chunked(sh, &mut s, &mut buf) {
                 Some(b) => b,

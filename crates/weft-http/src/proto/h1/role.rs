@@ -30,6 +30,9 @@ pub(crate) struct Target<'a> {
     pub(crate) proxy_auth: Option<&'a str>,
 }
 
+/// The header that asks the server to confirm before the body is sent.
+pub(crate) const EXPECT_CONTINUE: &[u8] = b"expect: 100-continue\r\n";
+
 /// Appends the request head to `dst`.
 ///
 /// Framing headers in `headers` are replaced by the ones `framing` implies.
