@@ -41,8 +41,8 @@ pub use client::builder::DEFAULT_USER_AGENT;
 pub use client::redirect;
 pub use client::tls::{Certificate, Identity};
 pub use client::{
-    Body, BodyReader, BodyStream, Client, ClientBuilder, IntoUrl, PoolStats, RequestBuilder,
-    Response, Retry,
+    Body, BodyReader, BodyStream, Client, ClientBuilder, Event, IntoUrl, Observer, PoolStats,
+    Proxy, RequestBuilder, Response, Retry,
 };
 pub use error::{Error, ErrorKind, ProtocolError, TimeoutKind, TlsFailure};
 pub use proto::h1::{MAX_CHUNK_EXT_BYTES, MAX_HEADERS, MAX_HEAD_BYTES, MAX_TRAILER_BYTES};

@@ -251,3 +251,122 @@ fn body_size_cap() {
         assert_eq!(e.kind(), &ErrorKind::BodyTooLarge(1000));
     });
 }
+
+#[test]
+fn observer_sees_the_trace_signals() {
+    use std::sync::{Arc, Mutex};
+    use weft_http::Event;
+    let target = Server::ok("end");
+    let to = target.url("/end");
+    let srv = Server::start(move |s| {
+        if s.path == "/start" {
+            Step::Reply(common::redirect("302 Found", &to))
+        } else {
+            Step::Reply(ok("x"))
+        }
+    });
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let l = log.clone();
+    run(10, async {
+        let c = Client::builder()
+            .observer(move |e: &Event<'_>| {
+                let name = match e {
+                    Event::RequestStart { .. } => "start".to_string(),
+                    Event::RequestEnd { status, .. } => {
+                        format!("end {}", status.map_or(0, |s| s.as_u16()))
+                    }
+                    Event::DnsResolved { .. } => "dns".into(),
+                    Event::TlsHandshake { .. } => "tls".into(),
+                    Event::ConnectionCreated { .. } => "create".into(),
+                    Event::ConnectionReused { .. } => "reuse".into(),
+                    Event::Redirect { status, .. } => format!("redirect {status}"),
+                    Event::Retry { .. } => "retry".into(),
+                    _ => "other".into(),
+                };
+                l.lock().unwrap().push(name);
+            })
+            .build()
+            .unwrap();
+        c.get(srv.url("/start"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        c.get(srv.url("/again"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+    });
+    let log = log.lock().unwrap().clone();
+    assert_eq!(
+        log,
+        [
+            "start",
+            "dns",
+            "create",
+            "redirect 302 Found",
+            "dns",
+            "create",
+            "end 200",
+            "start",
+            "reuse",
+            "end 200"
+        ]
+    );
+}
+
+#[test]
+fn host_names_are_resolved_off_the_executor() {
+    let srv = Server::ok("by name");
+    run(20, async {
+        let c = Client::new();
+        let r = c
+            .get(format!("http://localhost:{}/", srv.addr().port()))
+            .send()
+            .await
+            .unwrap();
+        // `localhost` comes from /etc/hosts: no packet leaves the machine.
+        assert_eq!(r.text().await.unwrap(), "by name");
+    });
+}
+
+#[test]
+fn expect_continue() {
+    let srv = Server::start(|s| Step::Reply(ok(&format!("got {}", s.body.len()))));
+    run(20, async {
+        let c = Client::new();
+        let r = c
+            .put(srv.url("/upload"))
+            .expect_continue(true)
+            .body(vec![1u8; 5000])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.text().await.unwrap(), "got 5000");
+        let r = c
+            .put(srv.url("/reject"))
+            .expect_continue(true)
+            .body(vec![1u8; 5000])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 417);
+        r.bytes().await.unwrap();
+        assert_eq!(
+            c.pool_stats().open,
+            0,
+            "the body was never sent: the connection is closed"
+        );
+        let r = c.put(srv.url("/again")).body("x").send().await.unwrap();
+        assert_eq!(r.text().await.unwrap(), "got 1");
+    });
+    let seen = srv.seen();
+    assert_eq!(seen[0].header_all("expect"), ["100-continue"]);
+    assert!(seen[1].body.is_empty());
+    assert!(seen[2].header_all("expect").is_empty());
+}

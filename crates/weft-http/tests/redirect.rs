@@ -187,3 +187,57 @@ fn bad_location_is_an_error() {
         assert!(matches!(e.kind(), ErrorKind::Protocol(_)), "{e}");
     });
 }
+
+/// The cookie jar: cookies set on a redirect are sent on the same-origin hop and later
+/// requests, never to another host.
+#[test]
+fn cookie_jar_across_redirects() {
+    let srv = Server::start(|s| {
+        let host = s.header_all("host")[0].to_string();
+        let port = host.rsplit(':').next().unwrap().to_string();
+        match s.path.as_str() {
+            "/login" => Step::Reply(common::resp(
+                "302 Found",
+                "Set-Cookie: sid=abc; Path=/\r\nLocation: /home\r\n",
+                b"",
+            )),
+            "/away" => Step::Reply(redirect(
+                "302 Found",
+                &format!("http://b.test:{port}/other"),
+            )),
+            _ => Step::Reply(ok("page")),
+        }
+    });
+    run(20, async {
+        let c = Client::builder()
+            .cookie_store(true)
+            .resolve("a.test", srv.addr())
+            .resolve("b.test", srv.addr())
+            .build()
+            .unwrap();
+        let port = srv.addr().port();
+        c.get(format!("http://a.test:{port}/login"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        c.get(format!("http://a.test:{port}/away"))
+            .header("cookie", "mine=1")
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+    });
+    let seen = srv.seen();
+    let find = |p: &str| seen.iter().find(|s| s.path == p).unwrap();
+    assert_eq!(find("/home").header_all("cookie"), ["sid=abc"]);
+    assert_eq!(find("/away").header_all("cookie"), ["mine=1; sid=abc"]);
+    assert!(
+        find("/other").header_all("cookie").is_empty(),
+        "no cookie for b.test"
+    );
+}

@@ -224,3 +224,29 @@ fn tls_idle_close_is_evicted() {
         .await;
     });
 }
+
+/// Mutual TLS: a server that requires a client certificate accepts the configured identity.
+#[test]
+fn client_certificate() {
+    let pki = Pki::new();
+    let srv = Server::start_with(
+        |_| Step::Reply(ok("mutual")),
+        Some(pki.server_mtls(&["a.test"])),
+    );
+    run(30, async {
+        let e = client(&pki, &srv)
+            .get(url(&srv, "a.test", "/"))
+            .send()
+            .await;
+        assert!(e.is_err(), "no client certificate: refused");
+        let id = weft_http::Identity::from_pem(pki.client_identity_pem().as_bytes()).unwrap();
+        let c = Client::builder()
+            .add_root_certificate(Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+            .identity(id)
+            .resolve("a.test", srv.addr())
+            .build()
+            .unwrap();
+        let r = c.get(url(&srv, "a.test", "/")).send().await.unwrap();
+        assert_eq!(r.text().await.unwrap(), "mutual");
+    });
+}

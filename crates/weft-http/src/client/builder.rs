@@ -9,7 +9,9 @@ use http::header::{HeaderName, HeaderValue, ACCEPT, USER_AGENT};
 use http::{HeaderMap, Uri};
 
 use super::connect::Connector;
+use super::observe::{Hooks, Observer};
 use super::pool::{Pool, PoolConfig};
+use super::proxy::Proxy;
 use super::redirect::Policy;
 use super::retry::Retry;
 use super::tls::{build_config, Certificate, Identity, TlsOptions};
@@ -54,6 +56,10 @@ pub struct ClientBuilder {
     resolve: HashMap<String, Vec<SocketAddr>>,
     nodelay: bool,
     max_body_size: u64,
+    max_decoded_size: u64,
+    hooks: Hooks,
+    proxies: Vec<Proxy>,
+    cookie_store: bool,
     error: Option<Error>,
 }
 
@@ -86,6 +92,11 @@ impl ClientBuilder {
         let mut headers = HeaderMap::new();
         headers.insert(USER_AGENT, HeaderValue::from_static(DEFAULT_USER_AGENT));
         headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        #[cfg(feature = "gzip")]
+        headers.insert(
+            http::header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate"),
+        );
         ClientBuilder {
             headers,
             base_url: None,
@@ -108,6 +119,10 @@ impl ClientBuilder {
             resolve: HashMap::new(),
             nodelay: true,
             max_body_size: 64 << 20,
+            max_decoded_size: 64 << 20,
+            hooks: Hooks::default(),
+            proxies: Vec::new(),
+            cookie_store: false,
             error: None,
         }
     }
@@ -261,6 +276,47 @@ impl ClientBuilder {
         self
     }
 
+    /// The most bytes a `gzip`/`deflate` body may decode to, in every body API (default
+    /// 64 MiB): a decompression bomb fails with `BodyTooLarge` instead of filling memory.
+    /// Bodies are decoded only with the `gzip` feature, which also sends `Accept-Encoding`.
+    pub fn max_decoded_size(mut self, n: u64) -> ClientBuilder {
+        self.max_decoded_size = n;
+        self
+    }
+
+    /// Receives the client's [`Event`](crate::Event)s: request start/end, DNS, TLS handshake,
+    /// connection created/reused, redirect, retry (aiohttp's `TraceConfig`).
+    pub fn observer(mut self, o: impl Observer) -> ClientBuilder {
+        self.hooks = Hooks(Some(Arc::new(o)));
+        self
+    }
+
+    /// Sends requests through `proxy` (several may be added; the first that applies wins).
+    /// No proxy is used unless one is set here or [`proxy_from_env`](Self::proxy_from_env) is
+    /// called.
+    pub fn proxy(mut self, proxy: Proxy) -> ClientBuilder {
+        self.proxies.push(proxy);
+        self
+    }
+
+    /// Adds the proxies named by `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper
+    /// or lower case).
+    pub fn proxy_from_env(mut self) -> ClientBuilder {
+        match super::proxy::from_env() {
+            Ok(list) => self.proxies.extend(list),
+            Err(e) => self.set_error(e),
+        }
+        self
+    }
+
+    /// Keeps cookies from `Set-Cookie` and sends them back to matching URLs (aiohttp's
+    /// `CookieJar`; off by default). Cookies are matched per redirect hop (domain, path,
+    /// Secure), and a request's own `Cookie` header is kept and extended.
+    pub fn cookie_store(mut self, yes: bool) -> ClientBuilder {
+        self.cookie_store = yes;
+        self
+    }
+
     fn set_error(&mut self, e: Error) {
         if self.error.is_none() {
             self.error = Some(e);
@@ -310,7 +366,11 @@ impl ClientBuilder {
                     redirect: self.redirect,
                     retry: self.retry,
                     max_body_size: self.max_body_size,
+                    max_decoded_size: self.max_decoded_size,
+                    proxies: self.proxies,
                 },
+                hooks: self.hooks,
+                jar: self.cookie_store.then(super::cookie::Jar::default),
             }),
         })
     }

@@ -8,17 +8,21 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use weft_reactor::Async;
 use weft_timer::Sleep;
 
+use super::observe::{Event, Hooks};
 use super::pool::PoolKey;
+use super::proxy::{connect_refused as proxy_refused, ProxyEndpoint};
 use super::tls::TlsStream;
-use crate::error::{Error, ErrorKind};
-use crate::proto::h1::io::{Conn, Transport};
+use crate::error::{Error, ErrorKind, ProtocolError};
+use crate::proto::h1::head;
+use crate::proto::h1::io::{Conn, Socket as Registered, Transport};
+use crate::proto::h1::MAX_HEAD_BYTES;
 
 /// The delay before the next address is tried while one attempt is still pending (RFC 8305).
 pub(crate) const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
@@ -40,7 +44,25 @@ pub(crate) fn bare_host(host: &str) -> &str {
 
 impl Connector {
     /// Resolves `host`: overrides first, IP literals directly, names on the blocking pool.
-    async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
+    async fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+        hooks: &Hooks,
+    ) -> Result<Vec<SocketAddr>, Error> {
+        let t0 = Instant::now();
+        let addrs = self.resolve_inner(host, port).await?;
+        if let Some(o) = hooks.on() {
+            o.on_event(&Event::DnsResolved {
+                host,
+                addrs: &addrs,
+                elapsed: t0.elapsed(),
+            });
+        }
+        Ok(addrs)
+    }
+
+    async fn resolve_inner(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
         if let Some(addrs) = self.resolve.get(host) {
             return Ok(addrs
                 .iter()
@@ -68,13 +90,20 @@ impl Connector {
     }
 
     /// Opens a connection for `key` (the caller applies the connect timeout).
-    pub(crate) async fn connect(&self, key: &PoolKey) -> Result<Conn, Error> {
-        let addrs = self.resolve(key.host(), key.port()).await?;
-        let sock = happy_eyeballs(interleave(addrs), self.nodelay)
+    pub(crate) async fn connect(&self, key: &PoolKey, hooks: &Hooks) -> Result<Conn, Error> {
+        let (host, port) = match key.proxy() {
+            Some(p) => (&*p.host, p.port),
+            None => (key.host(), key.port()),
+        };
+        let addrs = self.resolve(host, port, hooks).await?;
+        let mut sock = happy_eyeballs(interleave(addrs), self.nodelay)
             .await
             .map_err(|e| Error::new(ErrorKind::Connect).with_source(e))?;
         if !key.is_https() {
             return Ok(Conn::new(Transport::Tcp(sock)));
+        }
+        if let Some(p) = key.proxy() {
+            sock = tunnel(sock, key, p).await?;
         }
         let Some(config) = self.tls.clone() else {
             return Err(Error::builder(format!(
@@ -86,8 +115,65 @@ impl Connector {
         let name = ServerName::try_from(name).map_err(|_| {
             Error::builder(format!("invalid TLS server name {:?}", key.server_name()))
         })?;
+        let t0 = Instant::now();
         let tls = TlsStream::connect(config, name, sock).await?;
+        if let Some(o) = hooks.on() {
+            o.on_event(&Event::TlsHandshake {
+                server_name: key.server_name(),
+                elapsed: t0.elapsed(),
+            });
+        }
         Ok(Conn::new(Transport::Tls(Box::new(tls))))
+    }
+}
+
+/// Opens a `CONNECT` tunnel to the key's host through the proxy on `sock`.
+async fn tunnel(
+    sock: Registered,
+    key: &PoolKey,
+    proxy: &ProxyEndpoint,
+) -> Result<Registered, Error> {
+    use std::io::Write;
+    let mut conn = Conn::new(Transport::Tcp(sock));
+    let target = format!("{}:{}", key.host(), key.port());
+    let _ = write!(conn.wbuf, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
+    if let Some(auth) = &proxy.auth {
+        let _ = write!(conn.wbuf, "Proxy-Authorization: {auth}\r\n");
+    }
+    conn.wbuf.extend_from_slice(b"\r\n");
+    let mut written = 0;
+    poll_fn(|cx| conn.poll_write_buf(cx, &mut written))
+        .await
+        .map_err(|e| Error::new(ErrorKind::Connect).with_source(e))?;
+    let status = poll_fn(|cx| loop {
+        if !conn.rbuf.is_empty() {
+            if let Some((h, n)) = head::parse(conn.rbuf.filled(), true)? {
+                conn.rbuf.consume(n);
+                return Poll::Ready(Ok(h.status));
+            }
+        }
+        match conn.poll_fill(cx, MAX_HEAD_BYTES + 1) {
+            Poll::Ready(Ok(0)) => {
+                return Poll::Ready(Err(Error::new(ErrorKind::Connect)
+                    .with_source("the proxy closed the connection during CONNECT")))
+            }
+            Poll::Ready(Ok(_)) => {}
+            Poll::Ready(Err(e)) => {
+                return Poll::Ready(Err(Error::new(ErrorKind::Connect).with_source(e)))
+            }
+            Poll::Pending => return Poll::Pending,
+        }
+    })
+    .await?;
+    if !status.is_success() {
+        return Err(proxy_refused(status));
+    }
+    if !conn.rbuf.is_empty() {
+        return Err(Error::protocol(ProtocolError::UnexpectedBytes));
+    }
+    match conn.io {
+        Transport::Tcp(s) => Ok(s),
+        Transport::Tls(_) => unreachable!("the tunnel starts as plain TCP"),
     }
 }
 

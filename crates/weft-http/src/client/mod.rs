@@ -4,8 +4,12 @@
 pub(crate) mod body;
 pub(crate) mod builder;
 pub(crate) mod connect;
+pub(crate) mod cookie;
 pub(crate) mod deadline;
+pub(crate) mod decompress;
+pub(crate) mod observe;
 pub(crate) mod pool;
+pub(crate) mod proxy;
 pub mod redirect;
 pub(crate) mod request;
 pub(crate) mod response;
@@ -17,12 +21,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::LOCATION;
+use http::header::{HeaderValue, COOKIE, LOCATION};
 use http::{HeaderMap, Method, Uri};
 
 pub use body::Body;
 pub use builder::ClientBuilder;
+pub use observe::{Event, Observer};
 pub use pool::PoolStats;
+pub use proxy::Proxy;
 pub use request::{IntoUrl, RequestBuilder};
 pub use response::{BodyReader, BodyStream, Response};
 pub use retry::Retry;
@@ -37,7 +43,7 @@ use send::Prepared;
 
 use crate::error::{Error, ErrorKind, TimeoutKind};
 use crate::proto::h1::decode::Decoder;
-use crate::proto::h1::role::host_header;
+use crate::proto::h1::role::{host_header, Target};
 
 /// The settings every request of a client uses.
 pub(crate) struct Config {
@@ -50,12 +56,16 @@ pub(crate) struct Config {
     pub(crate) redirect: Policy,
     pub(crate) retry: Retry,
     pub(crate) max_body_size: u64,
+    pub(crate) max_decoded_size: u64,
+    pub(crate) proxies: Vec<Proxy>,
 }
 
 pub(crate) struct ClientInner {
     pub(crate) pool: Pool,
     pub(crate) connector: Connector,
     pub(crate) cfg: Config,
+    pub(crate) hooks: observe::Hooks,
+    pub(crate) jar: Option<cookie::Jar>,
 }
 
 /// An HTTP/1.1 client with a connection pool: aiohttp's `ClientSession`.
@@ -127,6 +137,12 @@ impl BodySource {
     fn is_replayable(&self) -> bool {
         self.template.is_some() || self.once.is_some()
     }
+}
+
+/// Per-request options that every hop and attempt uses.
+struct HopOptions {
+    tls_name: Option<String>,
+    expect_continue: bool,
 }
 
 /// A failed attempt.
@@ -206,6 +222,7 @@ impl Client {
             body,
             timeout: None,
             tls_server_name: None,
+            expect_continue: false,
         })
         .await
     }
@@ -219,14 +236,32 @@ impl Client {
         let total = req.timeout.or(self.inner.cfg.total_timeout);
         let deadline = total.map(|d| Instant::now() + d);
         let url = req.uri.clone();
+        let hooks = &self.inner.hooks;
+        let started = hooks.on().map(|o| {
+            o.on_event(&Event::RequestStart {
+                method: &req.method,
+                url: &url,
+            });
+            (Instant::now(), req.method.clone())
+        });
         let fut = self.follow_redirects(req, deadline);
-        match deadline {
+        let res = match deadline {
             Some(at) => match weft_timer::timeout_at(at, fut).await {
                 Ok(r) => r,
                 Err(_) => Err(Error::timeout(TimeoutKind::Total).with_url(&url)),
             },
             None => fut.await,
+        };
+        if let (Some(o), Some((t0, method))) = (hooks.on(), started) {
+            o.on_event(&Event::RequestEnd {
+                method: &method,
+                url: res.as_ref().map_or(&url, |r| r.url()),
+                status: res.as_ref().ok().map(|r| r.status()),
+                error: res.as_ref().err(),
+                elapsed: t0.elapsed(),
+            });
         }
+        res
     }
 
     async fn follow_redirects(
@@ -241,7 +276,12 @@ impl Client {
             body,
             timeout: _,
             tls_server_name,
+            expect_continue,
         } = req;
+        let opts = HopOptions {
+            tls_name: tls_server_name,
+            expect_continue,
+        };
         let cfg = &self.inner.cfg;
         for (k, v) in cfg.headers.iter() {
             if !headers.contains_key(k) {
@@ -251,17 +291,35 @@ impl Client {
         let mut body = BodySource::new(body);
         let mut history = vec![uri.clone()];
         loop {
+            let jar = self.inner.jar.as_ref();
+            let with_cookies = jar.and_then(|j| j.header_for(&uri)).map(|v| {
+                let mut h = headers.clone();
+                let joined = match h.get(COOKIE) {
+                    Some(user) => {
+                        let mut s = user.as_bytes().to_vec();
+                        s.extend_from_slice(b"; ");
+                        s.extend_from_slice(v.as_bytes());
+                        HeaderValue::from_bytes(&s).unwrap_or(v)
+                    }
+                    None => v,
+                };
+                h.insert(COOKIE, joined);
+                h
+            });
             let resp = self
                 .send_with_retries(
                     &method,
                     &uri,
-                    &headers,
+                    with_cookies.as_ref().unwrap_or(&headers),
                     &mut body,
-                    tls_server_name.as_deref(),
+                    &opts,
                     deadline,
                 )
                 .await
                 .map_err(|e| e.with_url(&uri))?;
+            if let Some(j) = jar {
+                j.store(&uri, resp.headers());
+            }
             if !redirect::is_redirect(resp.status()) {
                 return Ok(resp);
             }
@@ -297,6 +355,13 @@ impl Client {
             if redirect::origin(&uri) != redirect::origin(&next) {
                 redirect::strip_credentials(&mut headers);
             }
+            if let Some(o) = self.inner.hooks.on() {
+                o.on_event(&Event::Redirect {
+                    status,
+                    from: &uri,
+                    to: &next,
+                });
+            }
             history.push(next.clone());
             uri = next;
         }
@@ -308,7 +373,7 @@ impl Client {
         uri: &Uri,
         headers: &HeaderMap,
         body: &mut BodySource,
-        tls_name: Option<&str>,
+        opts: &HopOptions,
         deadline: Option<Instant>,
     ) -> Result<Response, Error> {
         let cfg = &self.inner.cfg;
@@ -319,18 +384,34 @@ impl Client {
                 return Err(Error::new(ErrorKind::RedirectBodyNotReplayable));
             };
             match self
-                .send_once(method, uri, headers, b, body, tls_name, deadline)
+                .send_once(method, uri, headers, b, body, opts, deadline)
                 .await
             {
                 Ok(r) => return Ok(r),
-                Err(AttemptError { stale: true, .. }) if stale_resends < 3 => {
+                Err(AttemptError { stale: true, err }) if stale_resends < 3 => {
                     stale_resends += 1;
+                    if let Some(o) = self.inner.hooks.on() {
+                        o.on_event(&Event::Retry {
+                            url: uri,
+                            attempt: stale_resends + retries,
+                            error: &err,
+                            delay: Duration::ZERO,
+                        });
+                    }
                 }
                 Err(AttemptError { err, .. }) => {
                     let replayable = body.template.is_some();
                     if replayable && cfg.retry.should_retry(retries, method, &err) {
                         let delay = cfg.retry.delay(retries);
                         retries += 1;
+                        if let Some(o) = self.inner.hooks.on() {
+                            o.on_event(&Event::Retry {
+                                url: uri,
+                                attempt: stale_resends + retries,
+                                error: &err,
+                                delay,
+                            });
+                        }
                         if !delay.is_zero() {
                             weft_timer::sleep(delay).await;
                         }
@@ -350,14 +431,15 @@ impl Client {
         headers: &HeaderMap,
         body: Body,
         source: &mut BodySource,
-        tls_name: Option<&str>,
+        opts: &HopOptions,
         deadline: Option<Instant>,
     ) -> Result<Response, AttemptError> {
         let inner = &*self.inner;
         let https = uri.scheme_str() == Some("https");
         let host = uri.host().unwrap_or("");
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let key = PoolKey::new(https, host, port, tls_name);
+        let proxy = proxy::select(&inner.cfg.proxies, https, host);
+        let key = PoolKey::with_proxy(https, host, port, opts.tls_name.as_deref(), proxy);
         let checkout = inner.pool.checkout(key);
         let slot = match inner.cfg.pool_acquire_timeout {
             Some(d) => weft_timer::timeout(d, checkout)
@@ -366,49 +448,82 @@ impl Client {
             None => checkout.await,
         };
         let mut pooled: Pooled = match slot {
-            Slot::Reused(p) => p,
+            Slot::Reused(p) => {
+                if let Some(o) = inner.hooks.on() {
+                    o.on_event(&Event::ConnectionReused { host, port });
+                }
+                p
+            }
             Slot::Connect(permit) => {
-                let connect = inner.connector.connect(permit.key());
+                let t0 = inner.hooks.on().map(|_| Instant::now());
+                let connect = inner.connector.connect(permit.key(), &inner.hooks);
                 let conn = match inner.cfg.connect_timeout {
                     Some(d) => weft_timer::timeout(d, connect)
                         .await
                         .map_err(|_| Error::timeout(TimeoutKind::Connect))??,
                     None => connect.await?,
                 };
+                if let (Some(o), Some(t0)) = (inner.hooks.on(), t0) {
+                    o.on_event(&Event::ConnectionCreated {
+                        host,
+                        port,
+                        elapsed: t0.elapsed(),
+                    });
+                }
                 permit.complete(conn)
             }
         };
         let reused = pooled.is_reused();
         let host_value = host_header(host, port, https);
+        let forward = proxy.filter(|_| !https);
         let prepared = Prepared {
             method,
-            uri,
-            host: &host_value,
+            target: Target {
+                uri,
+                host: &host_value,
+                absolute: forward.is_some(),
+                proxy_auth: forward.and_then(|p| p.auth.as_deref()),
+            },
             headers,
         };
-        if let Err(f) = send::write_request(pooled.conn(), &prepared, body).await {
-            if let Some(b) = f.body {
-                source.put_back(b);
-            }
-            return Err(AttemptError {
-                err: f.err,
-                stale: reused && f.never_written,
-            });
-        }
+        let body_sent =
+            match send::write_request(pooled.conn(), &prepared, body, opts.expect_continue).await {
+                Ok(sent) => sent,
+                Err(f) => {
+                    if let Some(b) = f.body {
+                        source.put_back(b);
+                    }
+                    return Err(AttemptError {
+                        err: f.err,
+                        stale: reused && f.never_written,
+                    });
+                }
+            };
         let mut deadlines = Deadlines::new(inner.cfg.read_timeout, deadline);
         let head = send::read_head(pooled.conn(), *method == Method::HEAD, &mut deadlines).await?;
         let decoder = Decoder::new(head.body);
+        let mut headers = head.headers;
+        let inflate = if *method == Method::HEAD {
+            None
+        } else {
+            decompress::Inflate::for_headers(&headers, inner.cfg.max_decoded_size)
+        };
+        if inflate.is_some() {
+            decompress::strip_encoding_headers(&mut headers);
+        }
         let state = BodyState::new(
             pooled,
             decoder,
-            head.keep_alive,
+            // A final answer before the body was sent: the connection's framing is lost.
+            head.keep_alive && body_sent,
             deadlines,
             inner.cfg.max_body_size,
+            inflate,
         );
         Ok(Response::new(
             head.status,
             head.version,
-            head.headers,
+            headers,
             uri.clone(),
             state,
         ))

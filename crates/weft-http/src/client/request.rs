@@ -111,7 +111,8 @@ fn encode_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K
     out
 }
 
-fn base64(input: &[u8]) -> String {
+/// Standard base64 with padding (RFC 4648), for Basic credentials.
+pub(crate) fn base64(input: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for c in input.chunks(3) {
@@ -142,6 +143,7 @@ pub(crate) struct RequestParts {
     pub(crate) body: Body,
     pub(crate) timeout: Option<Duration>,
     pub(crate) tls_server_name: Option<String>,
+    pub(crate) expect_continue: bool,
 }
 
 /// A request being built; [`send`](RequestBuilder::send) sends it. Errors in the builder calls
@@ -178,6 +180,7 @@ impl RequestBuilder {
                 body: Body::empty(),
                 timeout: None,
                 tls_server_name: None,
+                expect_continue: false,
             }),
         }
     }
@@ -326,6 +329,17 @@ impl RequestBuilder {
         let name = name.to_string();
         self.with(|r| {
             r.tls_server_name = Some(name);
+            Ok(())
+        })
+    }
+
+    /// Sends `Expect: 100-continue` and holds the body back until the server answers
+    /// `100 Continue` (or 1 s passes). If the server answers with a final status instead (for
+    /// example 401 or 417), the body is never sent and the connection is closed after that
+    /// response.
+    pub fn expect_continue(self, yes: bool) -> RequestBuilder {
+        self.with(|r| {
+            r.expect_continue = yes;
             Ok(())
         })
     }

@@ -16,6 +16,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderMap, StatusCode, Uri, Version};
 
 use super::deadline::Deadlines;
+use super::decompress::Inflate;
 use super::pool::Pooled;
 use crate::error::{Error, ErrorKind, ProtocolError};
 use crate::proto::h1::decode::Decoder;
@@ -35,6 +36,11 @@ pub(crate) struct BodyState {
     deadlines: Deadlines,
     trailers: Option<HeaderMap>,
     max_body: u64,
+    /// Content decoding (feature `gzip`), with its pending output.
+    inflate: Option<Inflate>,
+    decoded: Vec<u8>,
+    decoded_pos: usize,
+    raw_done: bool,
 }
 
 impl BodyState {
@@ -44,6 +50,7 @@ impl BodyState {
         keep_alive: bool,
         deadlines: Deadlines,
         max_body: u64,
+        inflate: Option<Inflate>,
     ) -> BodyState {
         let mut b = BodyState {
             conn: Some(conn),
@@ -52,6 +59,10 @@ impl BodyState {
             deadlines,
             trailers: None,
             max_body,
+            inflate,
+            decoded: Vec::new(),
+            decoded_pos: 0,
+            raw_done: false,
         };
         if b.decoder.is_done() {
             b.finish();
@@ -77,8 +88,57 @@ impl BodyState {
         e
     }
 
-    /// Delivers at most `max` bytes of body data to `out`. `Ok(false)` is the end of the body.
+    /// Delivers at most `max` bytes of (decoded) body data to `out`. `Ok(false)` is the end.
     pub(crate) fn poll_data(
+        &mut self,
+        cx: &mut Context<'_>,
+        max: usize,
+        out: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
+    ) -> Poll<Result<bool, Error>> {
+        if self.inflate.is_none() {
+            return self.poll_raw(cx, max, out);
+        }
+        loop {
+            if self.decoded_pos < self.decoded.len() {
+                let end = self.decoded.len().min(self.decoded_pos.saturating_add(max));
+                let r = out(&self.decoded[self.decoded_pos..end]);
+                self.decoded_pos = end;
+                if self.decoded_pos == self.decoded.len() {
+                    self.decoded.clear();
+                    self.decoded_pos = 0;
+                }
+                return Poll::Ready(r.map(|()| true));
+            }
+            if self.raw_done {
+                return Poll::Ready(Ok(false));
+            }
+            let Some(mut inflate) = self.inflate.take() else {
+                return Poll::Ready(Ok(false));
+            };
+            let mut decoded = std::mem::take(&mut self.decoded);
+            let r = self.poll_raw(cx, usize::MAX, &mut |d| inflate.feed(d, &mut decoded));
+            let r = match r {
+                Poll::Ready(Ok(false)) => {
+                    self.raw_done = true;
+                    inflate.finish(&mut decoded).map(|()| true)
+                }
+                Poll::Ready(other) => other,
+                Poll::Pending => {
+                    self.decoded = decoded;
+                    self.inflate = Some(inflate);
+                    return Poll::Pending;
+                }
+            };
+            self.decoded = decoded;
+            self.inflate = Some(inflate);
+            if let Err(e) = r {
+                return Poll::Ready(Err(self.fail(e)));
+            }
+        }
+    }
+
+    /// Delivers at most `max` bytes of the body as framed on the wire. `Ok(false)` is its end.
+    fn poll_raw(
         &mut self,
         cx: &mut Context<'_>,
         max: usize,
@@ -144,6 +204,9 @@ impl BodyState {
     }
 
     fn remaining_hint(&self) -> Option<u64> {
+        if self.inflate.is_some() {
+            return None;
+        }
         self.decoder.remaining()
     }
 }
@@ -158,7 +221,7 @@ impl Drop for BodyState {
         let mut cx = Context::from_waker(Waker::noop());
         while self.conn.is_some() && budget > 0 {
             let mut got = 0;
-            match self.poll_data(&mut cx, budget, &mut |d| {
+            match self.poll_raw(&mut cx, budget, &mut |d| {
                 got = d.len();
                 Ok(())
             }) {

@@ -9,9 +9,10 @@ use crate::error::{Error, ErrorKind, TimeoutKind};
 /// Which failed requests are sent again.
 ///
 /// Without a retry policy, a request is re-sent only when it was never written (a pooled
-/// connection that turned out closed). [`Retry::idempotent`] adds: idempotent methods (GET,
-/// HEAD, OPTIONS, TRACE, PUT, DELETE) with a replayable body are retried after connect errors,
-/// connect timeouts, and connections that closed before the response was complete.
+/// connection that turned out closed). [`Retry::idempotent`] adds, for requests with a
+/// replayable body: any method after connect errors and connect timeouts (nothing was sent), and
+/// idempotent methods (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) after connections that closed
+/// before the response was complete.
 ///
 /// ```
 /// use std::time::Duration;
@@ -81,13 +82,14 @@ impl Retry {
 
     /// Whether attempt `n` (0-based count of retries done) may retry after `err`.
     pub(crate) fn should_retry(&self, n: u32, method: &Method, err: &Error) -> bool {
-        if n >= self.max || !is_idempotent(method) {
+        if n >= self.max {
             return false;
         }
         match err.kind() {
-            ErrorKind::Connect | ErrorKind::IncompleteMessage | ErrorKind::Io => true,
-            ErrorKind::Timeout(TimeoutKind::Connect) => true,
-            ErrorKind::Timeout(TimeoutKind::Read) => self.on_read_timeout,
+            // Nothing was sent: safe for any method.
+            ErrorKind::Connect | ErrorKind::Timeout(TimeoutKind::Connect) => true,
+            ErrorKind::IncompleteMessage | ErrorKind::Io => is_idempotent(method),
+            ErrorKind::Timeout(TimeoutKind::Read) => self.on_read_timeout && is_idempotent(method),
             _ => false,
         }
     }

@@ -2,12 +2,15 @@
 //! read the response head, skipping 1xx.
 
 use std::future::poll_fn;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::task::Poll;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_lite::StreamExt;
-use http::{HeaderMap, Method, StatusCode, Uri};
+use http::{HeaderMap, Method, StatusCode};
 
 use super::body::{Body, Kind};
 use super::deadline::Deadlines;
@@ -15,7 +18,7 @@ use crate::error::{Error, ErrorKind, ProtocolError};
 use crate::proto::h1::decode::encode_chunk_header;
 use crate::proto::h1::head::{self, ResponseHead};
 use crate::proto::h1::io::{is_buffer_limit, Conn};
-use crate::proto::h1::role::{encode_head, RequestFraming};
+use crate::proto::h1::role::{encode_head, RequestFraming, Target, EXPECT_CONTINUE};
 use crate::proto::h1::MAX_HEAD_BYTES;
 
 /// Bodies up to this size go out in the same write as the head.
@@ -24,8 +27,7 @@ const INLINE_BODY: usize = 64 * 1024;
 /// What to send, borrowed from the request.
 pub(crate) struct Prepared<'a> {
     pub(crate) method: &'a Method,
-    pub(crate) uri: &'a Uri,
-    pub(crate) host: &'a str,
+    pub(crate) target: Target<'a>,
     pub(crate) headers: &'a HeaderMap,
 }
 
@@ -74,23 +76,33 @@ async fn write_buf(conn: &mut Conn) -> io::Result<()> {
 }
 
 /// Writes the request. `reused` says whether the connection came from the pool.
+///
+/// With `expect_continue` (and a body), the head carries `Expect: 100-continue` and the body
+/// waits for `100 Continue` (or 1 s). Returns whether the body was sent: `false` when the server
+/// answered with a final status first (that response stays buffered for [`read_head`]).
 pub(crate) async fn write_request(
     conn: &mut Conn,
     req: &Prepared<'_>,
     body: Body,
-) -> Result<(), WriteFailure> {
+    expect_continue: bool,
+) -> Result<bool, WriteFailure> {
     let framing = framing_for(req.method, &body);
+    let expect = expect_continue && !body.is_empty();
     conn.wbuf.clear();
     encode_head(
         &mut conn.wbuf,
         req.method,
-        req.uri,
-        req.host,
+        &req.target,
         req.headers,
         framing,
     );
+    if expect {
+        conn.wbuf.truncate(conn.wbuf.len() - 2);
+        conn.wbuf.extend_from_slice(EXPECT_CONTINUE);
+        conn.wbuf.extend_from_slice(b"\r\n");
+    }
     let inline = match &body.kind {
-        Kind::Bytes(b) if b.len() <= INLINE_BODY => {
+        Kind::Bytes(b) if !expect && b.len() <= INLINE_BODY => {
             conn.wbuf.extend_from_slice(b);
             true
         }
@@ -110,6 +122,9 @@ pub(crate) async fn write_request(
         never_written: false,
         body: None,
     };
+    if expect && !wait_continue(conn).await.map_err(fail)? {
+        return Ok(false);
+    }
     match body.kind {
         Kind::Bytes(b) if !inline => write_all(conn, &b).await.map_err(|e| fail(Error::io(e)))?,
         Kind::Stream { mut stream, len } => {
@@ -153,7 +168,45 @@ pub(crate) async fn write_request(
         }
         _ => {}
     }
-    Ok(())
+    Ok(true)
+}
+
+/// Waits for `100 Continue` (true), a final response (false, left buffered), or 1 s (true).
+/// (The total timeout still applies; the read timeout starts once the body is sent.)
+async fn wait_continue(conn: &mut Conn) -> Result<bool, Error> {
+    let mut timer = weft_timer::sleep(Duration::from_secs(1));
+    poll_fn(|cx| loop {
+        if !conn.rbuf.is_empty() {
+            if let Some((h, n)) = head::parse(conn.rbuf.filled(), false)? {
+                if h.status == StatusCode::CONTINUE {
+                    conn.rbuf.consume(n);
+                    return Poll::Ready(Ok(true));
+                }
+                if h.status.is_informational() && h.status != StatusCode::SWITCHING_PROTOCOLS {
+                    conn.rbuf.consume(n);
+                    continue;
+                }
+                return Poll::Ready(Ok(false));
+            }
+        }
+        match conn.poll_fill(cx, MAX_HEAD_BYTES + 1) {
+            Poll::Ready(Ok(0)) => {
+                return Poll::Ready(Err(Error::new(ErrorKind::IncompleteMessage)))
+            }
+            Poll::Ready(Ok(_)) => {}
+            Poll::Ready(Err(e)) if is_buffer_limit(&e) => {
+                return Poll::Ready(Err(Error::protocol(ProtocolError::HeadTooLarge)))
+            }
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::io(e))),
+            Poll::Pending => {
+                if Pin::new(&mut timer).poll(cx).is_ready() {
+                    return Poll::Ready(Ok(true));
+                }
+                return Poll::Pending;
+            }
+        }
+    })
+    .await
 }
 
 /// Reads the response head (skipping `100 Continue` and other interim 1xx responses).
@@ -180,10 +233,10 @@ pub(crate) async fn read_head(
         }
         if first_wait && conn.rbuf.is_empty() {
             // The answer cannot be there yet: wait for readability instead of a read that
-            // would return EAGAIN.
-            first_wait = false;
+            // would return EAGAIN. Polled again once woken, so the readiness is consumed here
+            // and not mistaken later (by the idle watch) for news on an idle connection.
             match conn.io.poll_read_ready(cx) {
-                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Ok(())) => first_wait = false,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::io(e))),
                 Poll::Pending => {
                     deadlines.poll(cx)?;

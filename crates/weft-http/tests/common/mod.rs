@@ -49,6 +49,8 @@ pub enum Step {
     Drip(Vec<u8>, Vec<Vec<u8>>, Duration),
     /// Never answer (hold the connection until the server stops).
     Stall,
+    /// Answer a CONNECT with 200 and relay bytes to and from this address.
+    Tunnel(SocketAddr),
 }
 
 type Script = dyn Fn(&Seen) -> Step + Send + Sync;
@@ -293,6 +295,31 @@ fn serve<S: Read + Write>(sh: &Shared, conn: usize, mut s: S, raw: TcpStream) {
             k.eq_ignore_ascii_case("transfer-encoding")
                 && v.to_ascii_lowercase().contains("chunked")
         });
+        let expects = headers.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("expect") && v.eq_ignore_ascii_case("100-continue")
+        });
+        if expects && path.starts_with("/reject") {
+            // Refuse before the body is sent; the client must not send it (nor reuse us).
+            let _ = s.write_all(b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n");
+            let _ = s.flush();
+            sh.seen.lock().unwrap().push(Seen {
+                conn,
+                index,
+                method,
+                path,
+                headers,
+                body: Vec::new(),
+            });
+            index += 1;
+            continue;
+        }
+        if expects
+            && s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .and_then(|_| s.flush())
+                .is_err()
+        {
+            return;
+        }
         let body = if chunked {
             match read_chunked(sh, &mut s, &mut buf) {
                 Some(b) => b,
@@ -355,6 +382,32 @@ fn serve<S: Read + Write>(sh: &Shared, conn: usize, mut s: S, raw: TcpStream) {
                         return;
                     }
                 }
+            }
+            Step::Tunnel(target) => {
+                let Ok(mut up) = TcpStream::connect(target) else {
+                    return;
+                };
+                if s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .and_then(|_| s.flush())
+                    .is_err()
+                {
+                    return;
+                }
+                drop(s);
+                let _ = raw.set_read_timeout(None);
+                if !buf.is_empty() && up.write_all(&buf).is_err() {
+                    return;
+                }
+                let (mut down_r, mut up_w) = (raw.try_clone().unwrap(), up.try_clone().unwrap());
+                let t = thread::spawn(move || {
+                    let _ = io::copy(&mut down_r, &mut up_w);
+                    let _ = up_w.shutdown(Shutdown::Write);
+                });
+                let mut raw_w = raw;
+                let _ = io::copy(&mut up, &mut raw_w);
+                let _ = raw_w.shutdown(Shutdown::Write);
+                let _ = t.join();
+                return;
             }
             Step::Stall => {
                 while !sh.stop.load(Ordering::SeqCst) {

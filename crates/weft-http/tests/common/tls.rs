@@ -41,6 +41,43 @@ impl Pki {
     }
 }
 
+impl Pki {
+    /// A server that requires a client certificate signed by this CA.
+    pub fn server_mtls(&self, names: &[&str]) -> Arc<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca_cert.der().clone()).unwrap();
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .unwrap();
+        let p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = p.signed_by(&key, &self.ca_cert, &self.ca_key).unwrap();
+        let cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                vec![cert.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap();
+        Arc::new(cfg)
+    }
+
+    /// A client certificate and key signed by this CA, as one PEM document.
+    pub fn client_identity_pem(&self) -> String {
+        let p = CertificateParams::new(vec!["client.test".to_string()]).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = p.signed_by(&key, &self.ca_cert, &self.ca_key).unwrap();
+        format!("{}{}", cert.pem(), key.serialize_pem())
+    }
+}
+
 /// A self-signed certificate nobody trusts.
 pub fn untrusted_server(names: &[&str]) -> Arc<rustls::ServerConfig> {
     let p =

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::client::proxy::ProxyEndpoint;
+
 /// Scheme, host, port and TLS server name (aiohttp#12835: the server name belongs in the key,
 /// so a connection verified for one name is never handed to a request for another).
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -14,11 +16,24 @@ struct KeyInner {
     host: Box<str>,
     port: u16,
     server_name: Option<Box<str>>,
+    proxy: Option<ProxyEndpoint>,
 }
 
 impl PoolKey {
     /// A key. `server_name` overrides the TLS name (default: the host).
+    #[cfg(test)]
     pub(crate) fn new(https: bool, host: &str, port: u16, server_name: Option<&str>) -> PoolKey {
+        PoolKey::with_proxy(https, host, port, server_name, None)
+    }
+
+    /// A key for a connection through `proxy` (or direct).
+    pub(crate) fn with_proxy(
+        https: bool,
+        host: &str,
+        port: u16,
+        server_name: Option<&str>,
+        proxy: Option<&ProxyEndpoint>,
+    ) -> PoolKey {
         PoolKey(Arc::new(KeyInner {
             https,
             host: host.to_ascii_lowercase().into_boxed_str(),
@@ -28,7 +43,13 @@ impl PoolKey {
             } else {
                 None
             },
+            proxy: proxy.cloned(),
         }))
+    }
+
+    /// The proxy this connection goes through.
+    pub(crate) fn proxy(&self) -> Option<&ProxyEndpoint> {
+        self.0.proxy.as_ref()
     }
 
     /// The host (lower case; IPv6 literals keep their brackets).
@@ -58,6 +79,9 @@ impl fmt::Debug for PoolKey {
         write!(f, "{scheme}://{}:{}", self.0.host, self.0.port)?;
         if let Some(n) = &self.0.server_name {
             write!(f, " (tls name {n})")?;
+        }
+        if let Some(p) = &self.0.proxy {
+            write!(f, " via {p:?}")?;
         }
         Ok(())
     }

@@ -19,20 +19,38 @@ pub(crate) enum RequestFraming {
     Chunked,
 }
 
+/// Where a request goes: the URL, its `Host` value, and how a proxy (if any) wants it.
+pub(crate) struct Target<'a> {
+    pub(crate) uri: &'a Uri,
+    /// The `Host` value (used unless the headers have one).
+    pub(crate) host: &'a str,
+    /// Absolute-form request target (`GET http://host/path`), for a forwarding proxy.
+    pub(crate) absolute: bool,
+    /// A `Proxy-Authorization` value for a forwarding proxy.
+    pub(crate) proxy_auth: Option<&'a str>,
+}
+
+/// The header that asks the server to confirm before the body is sent.
+pub(crate) const EXPECT_CONTINUE: &[u8] = b"expect: 100-continue\r\n";
+
 /// Appends the request head to `dst`.
 ///
-/// `host` is the `Host` value (used unless `headers` has one). Framing headers in `headers` are
-/// replaced by the ones `framing` implies.
+/// Framing headers in `headers` are replaced by the ones `framing` implies.
 pub(crate) fn encode_head(
     dst: &mut Vec<u8>,
     method: &Method,
-    uri: &Uri,
-    host: &str,
+    target: &Target<'_>,
     headers: &HeaderMap,
     framing: RequestFraming,
 ) {
+    let (uri, host) = (target.uri, target.host);
     dst.extend_from_slice(method.as_str().as_bytes());
     dst.push(b' ');
+    if target.absolute {
+        dst.extend_from_slice(uri.scheme_str().unwrap_or("http").as_bytes());
+        dst.extend_from_slice(b"://");
+        dst.extend_from_slice(uri.authority().map_or("", |a| a.as_str()).as_bytes());
+    }
     match uri.path_and_query() {
         Some(pq) if !pq.as_str().is_empty() => {
             let s = pq.as_str();
@@ -47,6 +65,11 @@ pub(crate) fn encode_head(
     if !headers.contains_key(HOST) {
         dst.extend_from_slice(b"host: ");
         dst.extend_from_slice(host.as_bytes());
+        dst.extend_from_slice(b"\r\n");
+    }
+    if let Some(auth) = target.proxy_auth {
+        dst.extend_from_slice(b"proxy-authorization: ");
+        dst.extend_from_slice(auth.as_bytes());
         dst.extend_from_slice(b"\r\n");
     }
     for (name, value) in headers {
@@ -90,14 +113,14 @@ mod tests {
         h.insert("accept", HeaderValue::from_static("*/*"));
         h.insert("content-length", HeaderValue::from_static("99"));
         let uri: Uri = "http://example.com:8080/a?b=1".parse().unwrap();
-        encode_head(
-            &mut out,
-            &Method::GET,
-            &uri,
-            &host_header("example.com", 8080, false),
-            &h,
-            RequestFraming::None,
-        );
+        let host = host_header("example.com", 8080, false);
+        let t = Target {
+            uri: &uri,
+            host: &host,
+            absolute: false,
+            proxy_auth: None,
+        };
+        encode_head(&mut out, &Method::GET, &t, &h, RequestFraming::None);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "GET /a?b=1 HTTP/1.1\r\nhost: example.com:8080\r\naccept: */*\r\n\r\n"
@@ -108,17 +131,42 @@ mod tests {
     fn post_with_length_and_root_path() {
         let mut out = Vec::new();
         let uri: Uri = "https://example.com".parse().unwrap();
+        let host = host_header("example.com", 443, true);
+        let t = Target {
+            uri: &uri,
+            host: &host,
+            absolute: false,
+            proxy_auth: None,
+        };
         encode_head(
             &mut out,
             &Method::POST,
-            &uri,
-            &host_header("example.com", 443, true),
+            &t,
             &HeaderMap::new(),
             RequestFraming::Length(3),
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "POST / HTTP/1.1\r\nhost: example.com\r\ncontent-length: 3\r\n\r\n"
+        );
+        let mut out = Vec::new();
+        let uri: Uri = "http://a.test:81/p?q".parse().unwrap();
+        let t = Target {
+            uri: &uri,
+            host: "a.test:81",
+            absolute: true,
+            proxy_auth: Some("Basic x"),
+        };
+        encode_head(
+            &mut out,
+            &Method::GET,
+            &t,
+            &HeaderMap::new(),
+            RequestFraming::None,
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "GET http://a.test:81/p?q HTTP/1.1\r\nhost: a.test:81\r\nproxy-authorization: Basic x\r\n\r\n"
         );
     }
 
