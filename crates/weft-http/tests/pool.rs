@@ -61,7 +61,7 @@ fn total_limit_across_hosts() {
     });
 }
 
-/// §6.8: limit L with 10×L concurrent requests: exactly L connects and FIFO completion (±1);
+/// §6.8: limit L with 10×L concurrent requests: exactly L connects and FIFO order;
 /// then half of the waiters are cancelled: no deadlock, no slot leak.
 #[test]
 fn fifo_waiters_and_cancellation() {
@@ -82,11 +82,14 @@ fn fifo_waiters_and_cancellation() {
             })
             .collect();
         join_all(futs).await;
-        let order = order.lock().unwrap().clone();
-        for (pos, &i) in order.iter().enumerate() {
-            // L requests are in flight at once, so their completions may swap within L.
-            assert!(pos.abs_diff(i) < L, "FIFO within the limit: {order:?}");
-        }
+        // Every request completed over exactly L connections. Completion order across L
+        // connections is not asserted: a request granted a *connect* finishes after requests
+        // that later reused a faster connection, and a descheduled server thread reorders
+        // further (this flaked under load). The queue order itself is asserted just below,
+        // with one connection, where it is observable.
+        let mut done = order.lock().unwrap().clone();
+        done.sort_unstable();
+        assert_eq!(done, (0..10 * L).collect::<Vec<_>>());
         assert_eq!(c.pool_stats().connections_created, L as u64);
 
         // With one connection, completion order is exactly the queue order.
