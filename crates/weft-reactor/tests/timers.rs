@@ -28,6 +28,10 @@ fn sleep_completes_after_its_duration() {
 
 #[test]
 fn sleeps_fire_in_order_under_block_on() {
+    // A paused clock: with real time, a thread descheduled past both deadlines sees both sleeps
+    // ready in one poll and `zip` then records them in polling order, not deadline order.
+    let timers = Timers::new(Clock::paused());
+    let _g = timers.enter();
     let order = std::cell::RefCell::new(Vec::new());
     block_on(async {
         let a = async {
