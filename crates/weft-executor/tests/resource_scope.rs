@@ -451,3 +451,23 @@ fn outside_a_runtime_a_cancelled_scope_falls_back_to_drop() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("cancelled outside a runtime"), "{stderr}");
 }
+
+/// A limit, documented: a task still alive when `run` shuts the runtime down is cancelled after
+/// the shielded-work wait, so a scope inside it gets only its synchronous `Drop` (no hang, no
+/// leak).
+#[test]
+fn a_scope_in_a_task_left_at_shutdown_gets_its_drop() {
+    let _dog = common::watchdog(60);
+    let p = Probe::default();
+    let q = p.clone();
+    weft_executor::run(async move {
+        weft_executor::spawn(stuck_scope(&q)).detach();
+        timeout(BOUND, q.entered.wait()).await.unwrap();
+    });
+    assert_eq!(p.closes(), 0);
+    assert_eq!(
+        p.drops.load(SeqCst),
+        1,
+        "the resource was dropped, not leaked"
+    );
+}
