@@ -302,9 +302,16 @@ where
     CF: Future<Output = Result<(), E>> + Send + 'static,
     E: fmt::Display + Send + 'static,
 {
+    /// Calls the cleanup closure; a panic in that call is reported, like one in its future.
     fn start_cleanup(&mut self) {
+        if !matches!(self.state, State::Held(..)) {
+            return;
+        }
         if let State::Held(r, c) = std::mem::replace(&mut self.state, State::Done) {
-            self.state = State::Cleaning(Box::pin(c(r)));
+            match catch_unwind(AssertUnwindSafe(|| Box::pin(c(r)))) {
+                Ok(f) => self.state = State::Cleaning(f),
+                Err(p) => report_unhandled(UnhandledError::panic(try_current(), p)),
+            }
         }
     }
 
@@ -329,13 +336,9 @@ where
     /// The scope was dropped before its cleanup finished: start the cleanup if it had not
     /// started (the body was cancelled), and let it finish as a shielded task.
     fn hand_off(&mut self) {
-        let cleanup = match std::mem::replace(&mut self.state, State::Done) {
-            State::Done => return,
-            State::Cleaning(f) => f,
-            State::Held(r, c) => match catch_unwind(AssertUnwindSafe(|| Box::pin(c(r)))) {
-                Ok(f) => f,
-                Err(p) => return report_unhandled(UnhandledError::panic(try_current(), p)),
-            },
+        self.start_cleanup();
+        let State::Cleaning(cleanup) = std::mem::replace(&mut self.state, State::Done) else {
+            return; // finished, or the cleanup closure panicked (reported)
         };
         let at = self.at;
         if !crate::context::in_executor() {

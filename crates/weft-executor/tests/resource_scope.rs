@@ -471,3 +471,54 @@ fn a_scope_in_a_task_left_at_shutdown_gets_its_drop() {
         "the resource was dropped, not leaked"
     );
 }
+
+#[test]
+fn a_cleanup_closure_that_panics_when_called_reaches_the_hook() {
+    let reports = on_both_recording(|| async {
+        let out = with_resource(
+            async { Ok(()) },
+            async |_r| Ok::<_, String>(5),
+            |_r| -> std::future::Ready<Result<(), String>> { panic!("closure panics") },
+        )
+        .await;
+        assert_eq!(out, Ok(5));
+    });
+    for seen in reports {
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(
+            seen[0].0 && seen[0].1.contains("closure panics"),
+            "{seen:?}"
+        );
+    }
+}
+
+/// `weft::run` waits for a cancelled scope's cleanup only until the cleanup's own deadline,
+/// and the default hook reports the abandoned cleanup on stderr.
+#[test]
+fn run_returns_after_a_cleanup_deadline_passed_and_reports_it() {
+    const CHILD: &str = "WEFT_RESOURCE_DEADLINE_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        weft_executor::run(async {
+            let scope = ResourceScope::new()
+                .cleanup_timeout(Duration::from_millis(10))
+                .with_resource(
+                    async { Ok(()) },
+                    async |_r| std::future::pending::<Result<(), String>>().await,
+                    |_r| std::future::pending::<Result<(), String>>(),
+                );
+            assert!(timeout(Duration::from_millis(1), scope).await.is_err());
+        });
+        return;
+    }
+    let out = common::run_as_child(
+        "run_returns_after_a_cleanup_deadline_passed_and_reports_it",
+        CHILD,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("cleanup of with_resource at"), "{stderr}");
+    assert!(
+        stderr.contains("did not finish within its deadline"),
+        "{stderr}"
+    );
+}
