@@ -141,3 +141,9 @@ pub(crate) fn debug_mode() -> bool {
         .flatten()
         .unwrap_or_else(|| default_config().debug)
 }
+
+/// Whether this thread runs inside a weft executor (a runtime's worker or `block_on` thread, or a
+/// `LocalRuntime`), so that work can be handed to it (`with_resource`'s cancelled cleanup).
+pub(crate) fn in_executor() -> bool {
+    CTX.try_with(|c| c.borrow().is_some()).unwrap_or(false)
+}

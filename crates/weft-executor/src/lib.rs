@@ -20,6 +20,7 @@
 mod context;
 mod local;
 mod registry;
+mod resource;
 mod runtime;
 pub mod structured;
 pub mod task;
@@ -31,8 +32,10 @@ use std::future::Future;
 use std::panic::Location;
 
 pub use local::LocalRuntime;
+pub use resource::{using, with_resource, ResourceScope, DEFAULT_CLEANUP_TIMEOUT};
 pub use runtime::{Handle, Runtime, RuntimeBuilder};
 pub use task::{yield_now, AbortHandle, JoinError, Task};
+pub use weft_reactor::AsyncClose;
 
 pub use structured::{
     as_completed, gather, gather_settled, race, retry, retry_if, shield, shutdown_shielded, stream,

@@ -38,6 +38,7 @@ mod error;
 mod proto;
 
 pub use client::builder::DEFAULT_USER_AGENT;
+pub use client::close::CLOSE_DRAIN_TIMEOUT;
 pub use client::redirect;
 pub use client::tls::{Certificate, Identity};
 pub use client::{

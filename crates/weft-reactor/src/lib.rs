@@ -50,10 +50,12 @@
 //! Platform: Unix only (the types are built on `AsFd`).
 
 mod async_fd;
+mod close;
 mod driver;
 pub mod net;
 mod reactor;
 mod timer_glue;
 
 pub use async_fd::{Async, Readable, Writable};
+pub use close::AsyncClose;
 pub use driver::{block_on, IO_POLL_BUDGET};

@@ -165,6 +165,7 @@ pub mod prelude {
     pub use futures_lite::{
         AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _, StreamExt as _,
     };
+    pub use weft_reactor::AsyncClose as _;
 }
 
 // >>> executor exports
@@ -290,3 +291,10 @@ pub mod structured {
 #[doc = include_str!("../../../docs/asyncio.md")]
 pub struct AsyncioGuide;
 // <<< structured exports
+
+// >>> resource exports
+/// `async with` (issue 21): [`with_resource`] / [`using`] run an async cleanup exactly once,
+/// also when the scope is cancelled; [`AsyncClose`] is implemented by weft's streams, files and
+/// HTTP responses.
+pub use weft_executor::{using, with_resource, AsyncClose, ResourceScope, DEFAULT_CLEANUP_TIMEOUT};
+// <<< resource exports

@@ -45,6 +45,7 @@ pub use std::fs::{FileType, Metadata, Permissions};
 use crate::pool::Unblocked;
 use crate::{unblock, Unblock};
 
+mod close;
 mod mode;
 mod temp;
 

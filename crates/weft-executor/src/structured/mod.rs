@@ -32,6 +32,7 @@ pub use gather::{
     as_completed, gather, gather_settled, race, try_gather, AsCompleted, AsCompletedIndexed,
 };
 pub use retry::{retry, retry_if, RetryPolicy};
+pub(crate) use shield::shield_as;
 pub(crate) use shield::wait_shielded_blocking;
 pub use shield::{shield, shutdown_shielded, wait_shielded, Shield, ShieldReport};
 pub use stream::{stream, Generator, YieldNow, Yielder};

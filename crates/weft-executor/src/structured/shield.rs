@@ -101,6 +101,16 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    shield_as(fut, TaskInfo::new(None, std::panic::Location::caller()))
+}
+
+/// [`shield`], with the shielded task's name and location given (for helpers that shield work
+/// on their caller's behalf, such as `with_resource`'s cleanup).
+pub(crate) fn shield_as<F>(fut: F, info: TaskInfo) -> Shield<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     let key = crate::context::executor_key();
     let token = next_token();
     let id = lock(&registry().0).entries.insert(Entry {
@@ -109,14 +119,17 @@ where
         info: None,
     });
     let tracked = Tracked { fut: Some(fut), id };
-    let task = crate::spawn(async move {
-        let mut t = tracked;
-        let fut = t.fut.take();
-        match fut {
-            Some(f) => Some(f.await),
-            None => None,
-        }
-    });
+    let task = crate::context::spawn(
+        async move {
+            let mut t = tracked;
+            let fut = t.fut.take();
+            match fut {
+                Some(f) => Some(f.await),
+                None => None,
+            }
+        },
+        info,
+    );
     if let Some(e) = lock(&registry().0).entries.get_mut(id) {
         // The shielded work may have finished already and its slot been reused.
         if e.token == token {

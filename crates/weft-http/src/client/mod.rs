@@ -3,6 +3,7 @@
 
 pub(crate) mod body;
 pub(crate) mod builder;
+pub(crate) mod close;
 pub(crate) mod connect;
 pub(crate) mod cookie;
 pub(crate) mod deadline;
