@@ -167,3 +167,73 @@ fn sync_io_net_fs() {
             weft::Async::new;
     });
 }
+
+/// Answers `n` requests on one keep-alive connection with `body`, then closes.
+async fn serve_keep_alive(listener: weft::net::TcpListener, n: usize, body: &'static str) {
+    let (mut s, _) = listener.accept().await.unwrap();
+    let mut buf = Vec::new();
+    for _ in 0..n {
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let mut chunk = [0; 1024];
+            let got = s.read(&mut chunk).await.unwrap();
+            assert!(got > 0, "client closed before sending a whole head");
+            buf.extend_from_slice(&chunk[..got]);
+        }
+        let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        buf.drain(..end);
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(resp.as_bytes()).await.unwrap();
+    }
+}
+
+#[test]
+fn http_client() {
+    use weft::http::{Policy, Retry};
+
+    weft::run(async {
+        let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/page", listener.local_addr().unwrap());
+        let server = weft::spawn(serve_keep_alive(listener, 3, "line one\nline two"));
+
+        let d = Duration::from_secs(10);
+        let client = weft::http::Client::builder()
+            .pool_max_per_host(8)
+            .pool_max_total(64)
+            .idle_timeout(d)
+            .connect_timeout(d)
+            .read_timeout(d)
+            .total_timeout(d)
+            .pool_acquire_timeout(d)
+            .redirect(Policy::limited(10))
+            .retry(Retry::idempotent(3).backoff(Duration::from_millis(10)))
+            .build()
+            .unwrap();
+
+        let resp = client.get(&url).header("x-k", "v").send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(resp.headers().contains_key("content-type"));
+        let text = resp.error_for_status().unwrap().text().await.unwrap();
+        assert_eq!(text, "line one\nline two");
+
+        let bytes = client.get(&url).send().await.unwrap().bytes().await.unwrap();
+        assert_eq!(&bytes[..], b"line one\nline two");
+
+        let lines: Vec<String> = client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .lines()
+            .map(|l| l.unwrap())
+            .collect()
+            .await;
+        assert_eq!(lines, ["line one", "line two"]);
+
+        // All three requests went over one pooled connection.
+        assert_eq!(client.pool_stats().connections_created, 1);
+        server.await.unwrap();
+    });
+}
