@@ -10,8 +10,11 @@ use std::time::Duration;
 
 use crate::reactor::{lock, Reactor, ReactorLock, HOLDER_BLOCK_ON, HOLDER_FALLBACK};
 use crate::timer_glue;
+use crate::waitlist::{WaitList, NOT_QUEUED};
 
-pub(crate) use crate::timer_glue::{process_timers, timer_bounded_timeout};
+/// How long a thread waits before re-checking a paused clock whose auto-advance is inhibited
+/// (blocking work in flight): the guard's release is not a wake-up of its own.
+const INHIBITED_RECHECK: Duration = Duration::from_millis(1);
 
 /// How many consecutive self-wakes `block_on` tolerates before it polls I/O (zero timeout) and
 /// processes timers anyway. A prime, so it does not resonate with common batch sizes.
@@ -20,9 +23,9 @@ pub const IO_POLL_BUDGET: u32 = 61;
 /// Number of `block_on` calls currently running (on any thread).
 static BLOCK_ON_COUNT: AtomicUsize = AtomicUsize::new(0);
 
-/// `block_on` threads parked because another thread held the reactor lock. Whoever releases the
-/// lock hands it to one of them (see [`handoff`]).
-static WAITERS: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
+/// `block_on` threads parked because another thread held the reactor lock, oldest first.
+/// Whoever releases the lock hands it to the oldest (see [`handoff`]).
+static WAITERS: Mutex<WaitList<Arc<Shared>>> = Mutex::new(WaitList::new());
 
 /// The fallback driver thread's parker.
 static FALLBACK: OnceLock<Arc<Parker>> = OnceLock::new();
@@ -117,6 +120,8 @@ struct Shared {
     io_blocked: AtomicBool,
     /// Set by [`handoff`]: the reactor lock was released and this thread should try to take it.
     baton: AtomicBool,
+    /// This thread's key in [`WAITERS`] (`NOT_QUEUED` if absent); accessed under that lock.
+    wait_key: AtomicUsize,
 }
 
 impl Wake for Shared {
@@ -131,7 +136,9 @@ impl Wake for Shared {
         self.woken.store(true, Ordering::SeqCst);
         self.parker.unpark();
         if self.io_blocked.load(Ordering::SeqCst) {
-            Reactor::get().notify();
+            if let Some(r) = Reactor::existing() {
+                r.notify();
+            }
         }
     }
 }
@@ -155,16 +162,17 @@ pub(crate) fn on_reactor_created(r: &'static Reactor) {
     }
 }
 
-/// Hands the just-released reactor lock to one parked `block_on` thread, if any.
+/// Hands the just-released reactor lock to the oldest parked `block_on` thread, if any.
 pub(crate) fn handoff() {
     let next = {
         let mut waiters = lock(&WAITERS);
-        let next = waiters.pop();
+        let next = waiters.pop_front();
         // The baton is set while WAITERS is still locked: a waiter that finds itself gone from
         // the list (`remove_waiter` takes the same lock) is then sure to see it, and passes it
         // on if it does not need the reactor. Set after unlocking, the waiter could return
         // between the pop and the store, and the hand-off was lost.
         if let Some(sh) = &next {
+            sh.wait_key.store(NOT_QUEUED, Ordering::Relaxed);
             sh.baton.store(true, Ordering::SeqCst);
         }
         next
@@ -174,8 +182,20 @@ pub(crate) fn handoff() {
     }
 }
 
+fn push_waiter(sh: &Arc<Shared>) {
+    let mut waiters = lock(&WAITERS);
+    if sh.wait_key.load(Ordering::Relaxed) == NOT_QUEUED {
+        let key = waiters.push_back(sh.clone());
+        sh.wait_key.store(key, Ordering::Relaxed);
+    }
+}
+
 fn remove_waiter(sh: &Arc<Shared>) {
-    lock(&WAITERS).retain(|w| !Arc::ptr_eq(w, sh));
+    let mut waiters = lock(&WAITERS);
+    let key = sh.wait_key.swap(NOT_QUEUED, Ordering::Relaxed);
+    if key != NOT_QUEUED {
+        waiters.remove(key);
+    }
 }
 
 /// Decrements the block_on count when a `block_on` returns or unwinds.
@@ -217,13 +237,16 @@ impl Drop for CountGuard {
 /// assert_eq!(weft_reactor::block_on(async { 1 + 1 }), 2);
 /// ```
 pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
-    let reactor = Reactor::get();
+    // Without a reactor (the OS poller could not be created) `block_on` still runs futures
+    // and timers; only I/O registration fails, with an error saying why.
+    let reactor = Reactor::get().ok();
     let (sh, waker) = CACHE.with(|c| c.borrow_mut().take()).unwrap_or_else(|| {
         let sh = Arc::new(Shared {
             parker: Parker::new(),
             woken: AtomicBool::new(false),
             io_blocked: AtomicBool::new(false),
             baton: AtomicBool::new(false),
+            wait_key: AtomicUsize::new(NOT_QUEUED),
         });
         let waker = Waker::from(sh.clone());
         (sh, waker)
@@ -263,10 +286,10 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
 }
 
 /// A zero-timeout I/O poll plus timer processing, used by the fairness rule.
-fn poll_io_now(reactor: &'static Reactor) {
-    match reactor.try_lock(HOLDER_BLOCK_ON) {
+fn poll_io_now(reactor: Option<&'static Reactor>) {
+    match reactor.and_then(|r| r.try_lock(HOLDER_BLOCK_ON)) {
         Some(mut l) => {
-            let _ = l.react(Some(Duration::ZERO));
+            let _ = l.react(Some(Duration::ZERO), None);
         }
         None => {
             // Another thread drives I/O and the global timers; ours may be thread-local.
@@ -275,8 +298,16 @@ fn poll_io_now(reactor: &'static Reactor) {
     }
 }
 
+/// How long a thread parked outside the poller may sleep.
+fn park_timeout() -> Option<Duration> {
+    if timer_glue::current_is_paused() && timer_glue::current_is_inhibited() {
+        return Some(INHIBITED_RECHECK);
+    }
+    timer_glue::current_only_timeout()
+}
+
 /// Parks the thread until `sh.woken` is set, driving the reactor if the lock is free.
-fn wait_until_woken(reactor: &'static Reactor, sh: &Arc<Shared>) {
+fn wait_until_woken(reactor: Option<&'static Reactor>, sh: &Arc<Shared>) {
     loop {
         if sh.woken.load(Ordering::SeqCst) {
             if sh.baton.swap(false, Ordering::SeqCst) {
@@ -284,23 +315,25 @@ fn wait_until_woken(reactor: &'static Reactor, sh: &Arc<Shared>) {
             }
             return;
         }
-        if let Some(l) = reactor.try_lock(HOLDER_BLOCK_ON) {
+        if let Some(l) = reactor.and_then(|r| r.try_lock(HOLDER_BLOCK_ON)) {
             sh.baton.store(false, Ordering::SeqCst);
             drive(l, sh);
             return;
         }
-        // Someone else drives. Queue up for a hand-off, then re-check the lock so a release that
-        // happened before we queued is not missed.
-        lock(&WAITERS).push(sh.clone());
-        if let Some(l) = reactor.try_lock(HOLDER_BLOCK_ON) {
-            remove_waiter(sh);
-            sh.baton.store(false, Ordering::SeqCst);
-            drive(l, sh);
-            return;
-        }
-        if reactor.holder.load(Ordering::SeqCst) == HOLDER_FALLBACK {
-            // The fallback thread yields the lock to block_on threads when notified.
-            reactor.notify();
+        if let Some(reactor) = reactor {
+            // Someone else drives. Queue up for a hand-off, then re-check the lock so a release
+            // that happened before we queued is not missed.
+            push_waiter(sh);
+            if let Some(l) = reactor.try_lock(HOLDER_BLOCK_ON) {
+                remove_waiter(sh);
+                sh.baton.store(false, Ordering::SeqCst);
+                drive(l, sh);
+                return;
+            }
+            if reactor.holder.load(Ordering::SeqCst) == HOLDER_FALLBACK {
+                // The fallback thread yields the lock to block_on threads when notified.
+                reactor.notify();
+            }
         }
         if timer_glue::current_is_paused()
             && !sh.woken.load(Ordering::SeqCst)
@@ -310,7 +343,7 @@ fn wait_until_woken(reactor: &'static Reactor, sh: &Arc<Shared>) {
             remove_waiter(sh);
             continue;
         }
-        sh.parker.park(timer_glue::current_only_timeout());
+        sh.parker.park(park_timeout());
         remove_waiter(sh);
         timer_glue::process_current_only();
     }
@@ -323,16 +356,24 @@ fn drive(mut l: ReactorLock, sh: &Shared) {
         if sh.woken.load(Ordering::SeqCst) {
             break;
         }
+        let mut timeout = None;
         if timer_glue::current_is_paused() {
-            let _ = l.react(Some(Duration::ZERO));
+            let _ = l.react(Some(Duration::ZERO), Some(&sh.io_blocked));
             if sh.woken.load(Ordering::SeqCst) {
                 break;
             }
             if timer_glue::advance_current() {
                 continue;
             }
+            if timer_glue::current_is_inhibited() {
+                timeout = Some(INHIBITED_RECHECK);
+            }
+            sh.io_blocked.store(true, Ordering::SeqCst);
+            if sh.woken.load(Ordering::SeqCst) {
+                break;
+            }
         }
-        if let Err(e) = l.react(None) {
+        if let Err(e) = l.react(timeout, Some(&sh.io_blocked)) {
             // A broken poller cannot be fixed here; avoid spinning on it.
             eprintln!("weft-reactor: poller wait failed: {e}");
             sh.io_blocked.store(false, Ordering::SeqCst);
@@ -343,6 +384,51 @@ fn drive(mut l: ReactorLock, sh: &Shared) {
     }
     sh.io_blocked.store(false, Ordering::SeqCst);
     drop(l);
+}
+
+/// Drives the reactor once on the calling thread, if no other thread is driving it.
+///
+/// This is the hook for an executor whose worker ran out of work and wants to drive I/O itself
+/// *while keeping its worker context*: wakers fired here (socket readiness, due timers) run on
+/// this thread, so a waker that schedules onto "the current worker's local queue" does exactly
+/// that, instead of pushing to a global queue and unparking another worker.
+///
+/// - `timeout`: `Some(Duration::ZERO)` harvests ready events without blocking (one
+///   `epoll_wait` syscall, nothing else); `None` blocks until an event, a due timer or
+///   [`notify`]; `Some(d)` blocks at most `d`. The wait is always also bounded by the next timer
+///   deadline.
+/// - Returns `None` without doing anything when another thread holds the reactor (it is
+///   driving; the caller should park on its own means), else `Some(Ok(n))` with the number of
+///   wakers woken and timers fired, or `Some(Err(_))` if the poller failed.
+///
+/// A thread blocked in here for a long time is woken only by I/O, timers or [`notify`]: an
+/// executor that schedules work onto it from another thread must call [`notify`] (cheap:
+/// coalesced, one `eventfd` write at most per wait). When the call returns, the reactor lock
+/// is handed to a parked `block_on` thread if one waits for it.
+///
+/// ```
+/// use std::time::Duration;
+/// // Nothing registered, nothing due: returns at once with no wake-ups.
+/// if let Some(r) = weft_reactor::try_react(Some(Duration::ZERO)) {
+///     assert_eq!(r.unwrap(), 0);
+/// }
+/// ```
+pub fn try_react(timeout: Option<Duration>) -> Option<std::io::Result<usize>> {
+    let reactor = match Reactor::get() {
+        Ok(r) => r,
+        Err(e) => return Some(Err(e)),
+    };
+    let mut l = reactor.try_lock(HOLDER_BLOCK_ON)?;
+    Some(l.react(timeout, None))
+}
+
+/// Interrupts the thread waiting in the reactor's poller (in [`block_on`] or [`try_react`]), if
+/// any, so it re-checks its work. Coalesced: many calls before that thread wakes cost one
+/// syscall. A no-op before the reactor exists.
+pub fn notify() {
+    if let Some(r) = Reactor::existing() {
+        r.notify();
+    }
 }
 
 /// The "weft-reactor" thread: drives I/O and timers while no `block_on` runs; while some do, it
@@ -359,7 +445,7 @@ fn fallback_main(r: &'static Reactor, me: &Parker) {
                 // the poller when they see us holding the lock.
                 let mut failed = false;
                 while BLOCK_ON_COUNT.load(Ordering::SeqCst) == 0 && lock(&WAITERS).is_empty() {
-                    if let Err(e) = l.react(None) {
+                    if let Err(e) = l.react(None, None) {
                         eprintln!("weft-reactor: poller wait failed: {e}");
                         failed = true;
                         break;
@@ -380,7 +466,7 @@ fn fallback_main(r: &'static Reactor, me: &Parker) {
             if t == last_tick && BLOCK_ON_COUNT.load(Ordering::SeqCst) > 0 {
                 // Nobody drove the reactor since our last look: harvest events ourselves.
                 if let Some(mut l) = r.try_lock(HOLDER_FALLBACK) {
-                    let _ = l.react(Some(Duration::ZERO));
+                    let _ = l.react(Some(Duration::ZERO), None);
                 }
             }
             last_tick = r.ticker();

@@ -51,9 +51,14 @@
 
 mod async_fd;
 mod driver;
+mod error;
 pub mod net;
 mod reactor;
+mod source;
+mod sys;
 mod timer_glue;
+mod waitlist;
 
 pub use async_fd::{Async, Readable, Writable};
-pub use driver::{block_on, IO_POLL_BUDGET};
+pub use driver::{block_on, notify, try_react, IO_POLL_BUDGET};
+pub use error::{RegisterError, RegisterErrorKind};

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -64,6 +64,8 @@ pub(crate) struct Inner {
     state: Mutex<State>,
     has_driver: AtomicBool,
     registered: AtomicBool,
+    /// Live [`AutoAdvanceGuard`]s: while non-zero, [`Timers::auto_advance`] does nothing.
+    inhibit: AtomicUsize,
 }
 
 struct State {
@@ -125,6 +127,7 @@ impl Timers {
                 }),
                 has_driver: AtomicBool::new(false),
                 registered: AtomicBool::new(false),
+                inhibit: AtomicUsize::new(0),
             }),
         }
     }
@@ -296,7 +299,14 @@ impl Timers {
         let n = fired.len();
         for entry in fired {
             match entry {
-                Entry::Wake(Some(w)) => w.wake(),
+                Entry::Wake(Some(w)) => {
+                    // A panicking waker must not skip the rest of the batch: those entries are
+                    // already out of the wheel and would never fire, and the panic would unwind
+                    // through the driver (the reactor) while it holds its locks.
+                    if catch_unwind(AssertUnwindSafe(|| w.wake())).is_err() {
+                        eprintln!("weft-timer: a timer's waker panicked (ignored)");
+                    }
+                }
                 Entry::Wake(None) => {}
                 Entry::Call(f, handle) => {
                     if catch_unwind(AssertUnwindSafe(f)).is_err() {
@@ -411,6 +421,46 @@ impl Timers {
         }
     }
 
+    /// The auto-advance step of a driver (the reactor's `block_on` calls it when every task is
+    /// idle): like [`advance_to_next`](Self::advance_to_next), but does nothing and returns
+    /// false while an [`AutoAdvanceGuard`] of these timers is alive (work is in flight outside
+    /// the timers' view, e.g. on a blocking pool), or when the clock is not paused.
+    pub fn auto_advance(&self) -> bool {
+        if !self.inner.clock.is_paused() || self.is_auto_advance_inhibited() {
+            return false;
+        }
+        self.advance_to_next()
+    }
+
+    /// Keeps [`auto_advance`](Self::auto_advance) from moving these timers' paused clock until
+    /// the returned guard is dropped. Guards count: auto-advance resumes when the last one
+    /// drops. The guard is `Send`, so it can travel with the work it stands for (a job on a
+    /// blocking pool) and drop on whichever thread finishes it. Explicit
+    /// [`advance`](Self::advance)/[`advance_to_next`](Self::advance_to_next) calls are not
+    /// affected.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft_timer::{Clock, Timers};
+    ///
+    /// let timers = Timers::new(Clock::paused());
+    /// let guard = timers.inhibit_auto_advance();
+    /// assert!(timers.is_auto_advance_inhibited());
+    /// drop(guard);
+    /// assert!(!timers.is_auto_advance_inhibited());
+    /// ```
+    pub fn inhibit_auto_advance(&self) -> AutoAdvanceGuard {
+        self.inner.inhibit.fetch_add(1, Ordering::SeqCst);
+        AutoAdvanceGuard {
+            timers: self.clone(),
+        }
+    }
+
+    /// Whether an [`AutoAdvanceGuard`] of these timers is alive.
+    pub fn is_auto_advance_inhibited(&self) -> bool {
+        self.inner.inhibit.load(Ordering::SeqCst) > 0
+    }
+
     // ----- fallback driver -----
 
     fn notify_fallback(&self) {
@@ -423,6 +473,31 @@ impl Timers {
             st.list.push(Arc::downgrade(&self.inner));
         }
         fb.notify();
+    }
+}
+
+/// Keeps a paused clock from auto-advancing while alive; see [`Timers::inhibit_auto_advance`]
+/// and [`inhibit_auto_advance`](crate::inhibit_auto_advance).
+#[must_use = "auto-advance is inhibited only while the guard is alive"]
+pub struct AutoAdvanceGuard {
+    timers: Timers,
+}
+
+impl Drop for AutoAdvanceGuard {
+    fn drop(&mut self) {
+        if self.timers.inner.inhibit.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // A driver waiting for the guard to go may be parked: let it re-evaluate.
+            let driver = self.timers.state().driver.clone();
+            if let Some(d) = driver {
+                d();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for AutoAdvanceGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AutoAdvanceGuard").finish_non_exhaustive()
     }
 }
 
