@@ -3,14 +3,14 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use crate::reactor::{lock, Reactor, ReactorLock, HOLDER_BLOCK_ON, HOLDER_FALLBACK};
+use crate::park::{Handoff, Parker, Shared};
+use crate::reactor::{Reactor, ReactorLock, HOLDER_BLOCK_ON, HOLDER_FALLBACK};
 use crate::timer_glue;
-use crate::waitlist::{WaitList, NOT_QUEUED};
 
 /// How long a thread waits before re-checking a paused clock whose auto-advance is inhibited
 /// (blocking work in flight): the guard's release is not a wake-up of its own.
@@ -25,104 +25,13 @@ static BLOCK_ON_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// `block_on` threads parked because another thread held the reactor lock, oldest first.
 /// Whoever releases the lock hands it to the oldest (see [`handoff`]).
-static WAITERS: Mutex<WaitList<Arc<Shared>>> = Mutex::new(WaitList::new());
+fn waiters() -> &'static Handoff {
+    static WAITERS: OnceLock<Handoff> = OnceLock::new();
+    WAITERS.get_or_init(Handoff::new)
+}
 
 /// The fallback driver thread's parker.
 static FALLBACK: OnceLock<Arc<Parker>> = OnceLock::new();
-
-/// A thread parker: `unpark` before `park` makes `park` return at once.
-#[derive(Debug)]
-pub(crate) struct Parker {
-    state: AtomicU8,
-    mutex: Mutex<()>,
-    cv: Condvar,
-}
-
-const EMPTY: u8 = 0;
-const NOTIFIED: u8 = 1;
-const PARKED: u8 = 2;
-
-impl Parker {
-    fn new() -> Parker {
-        Parker {
-            state: AtomicU8::new(EMPTY),
-            mutex: Mutex::new(()),
-            cv: Condvar::new(),
-        }
-    }
-
-    /// Blocks until unparked or `timeout` passes.
-    fn park(&self, timeout: Option<Duration>) {
-        if self
-            .state
-            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-        {
-            return;
-        }
-        if timeout == Some(Duration::ZERO) {
-            return;
-        }
-        let mut g = lock(&self.mutex);
-        if self
-            .state
-            .compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
-            // Notified between the fast path and here.
-            self.state.store(EMPTY, Ordering::SeqCst);
-            return;
-        }
-        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
-        loop {
-            g = match deadline {
-                None => self.cv.wait(g).unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    let now = std::time::Instant::now();
-                    if now >= d {
-                        // Timed out: consume a racing notification too (the caller re-checks).
-                        self.state.store(EMPTY, Ordering::SeqCst);
-                        return;
-                    }
-                    self.cv
-                        .wait_timeout(g, d - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-            };
-            if self
-                .state
-                .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-            {
-                return;
-            }
-        }
-    }
-
-    /// Wakes the parked thread (or makes its next `park` return at once).
-    fn unpark(&self) {
-        if self.state.swap(NOTIFIED, Ordering::SeqCst) == PARKED {
-            // Taking the mutex orders this notify after the parker's wait started.
-            drop(lock(&self.mutex));
-            self.cv.notify_one();
-        }
-    }
-}
-
-/// Per-`block_on` state shared with its waker.
-#[derive(Debug)]
-struct Shared {
-    parker: Parker,
-    /// Set by the waker: the future must be polled again.
-    woken: AtomicBool,
-    /// Set while this thread may be blocked in the poller: the waker must `notify()` it.
-    io_blocked: AtomicBool,
-    /// Set by [`handoff`]: the reactor lock was released and this thread should try to take it.
-    baton: AtomicBool,
-    /// This thread's key in [`WAITERS`] (`NOT_QUEUED` if absent); accessed under that lock.
-    wait_key: AtomicUsize,
-}
 
 impl Wake for Shared {
     fn wake(self: Arc<Self>) {
@@ -130,16 +39,13 @@ impl Wake for Shared {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        // Order matters: `woken` is stored before `io_blocked` is read, and the driving thread stores
-        // `io_blocked` before it reads `woken` (both SeqCst). So either the driver sees `woken` and
-        // does not block, or we see `io_blocked` and interrupt the poller: no lost wake-up.
-        self.woken.store(true, Ordering::SeqCst);
-        self.parker.unpark();
-        if self.io_blocked.load(Ordering::SeqCst) {
+        // See `park`: either the thread sees `woken` and does not block in the poller, or we
+        // see `io_blocked` and interrupt the poller.
+        Shared::wake(self, || {
             if let Some(r) = Reactor::existing() {
                 r.notify();
             }
-        }
+        });
     }
 }
 
@@ -164,38 +70,15 @@ pub(crate) fn on_reactor_created(r: &'static Reactor) {
 
 /// Hands the just-released reactor lock to the oldest parked `block_on` thread, if any.
 pub(crate) fn handoff() {
-    let next = {
-        let mut waiters = lock(&WAITERS);
-        let next = waiters.pop_front();
-        // The baton is set while WAITERS is still locked: a waiter that finds itself gone from
-        // the list (`remove_waiter` takes the same lock) is then sure to see it, and passes it
-        // on if it does not need the reactor. Set after unlocking, the waiter could return
-        // between the pop and the store, and the hand-off was lost.
-        if let Some(sh) = &next {
-            sh.wait_key.store(NOT_QUEUED, Ordering::Relaxed);
-            sh.baton.store(true, Ordering::SeqCst);
-        }
-        next
-    };
-    if let Some(sh) = next {
-        sh.parker.unpark();
-    }
+    waiters().handoff();
 }
 
 fn push_waiter(sh: &Arc<Shared>) {
-    let mut waiters = lock(&WAITERS);
-    if sh.wait_key.load(Ordering::Relaxed) == NOT_QUEUED {
-        let key = waiters.push_back(sh.clone());
-        sh.wait_key.store(key, Ordering::Relaxed);
-    }
+    waiters().push(sh);
 }
 
-fn remove_waiter(sh: &Arc<Shared>) {
-    let mut waiters = lock(&WAITERS);
-    let key = sh.wait_key.swap(NOT_QUEUED, Ordering::Relaxed);
-    if key != NOT_QUEUED {
-        waiters.remove(key);
-    }
+fn remove_waiter(sh: &Shared) {
+    waiters().remove(sh);
 }
 
 /// Decrements the block_on count when a `block_on` returns or unwinds.
@@ -204,7 +87,7 @@ struct CountGuard(Arc<Shared>);
 impl Drop for CountGuard {
     fn drop(&mut self) {
         remove_waiter(&self.0);
-        if self.0.baton.swap(false, Ordering::SeqCst) {
+        if self.0.take_baton() {
             handoff();
         }
         if BLOCK_ON_COUNT.fetch_sub(1, Ordering::SeqCst) == 1 {
@@ -241,13 +124,7 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
     // and timers; only I/O registration fails, with an error saying why.
     let reactor = Reactor::get().ok();
     let (sh, waker) = CACHE.with(|c| c.borrow_mut().take()).unwrap_or_else(|| {
-        let sh = Arc::new(Shared {
-            parker: Parker::new(),
-            woken: AtomicBool::new(false),
-            io_blocked: AtomicBool::new(false),
-            baton: AtomicBool::new(false),
-            wait_key: AtomicUsize::new(NOT_QUEUED),
-        });
+        let sh = Arc::new(Shared::new());
         let waker = Waker::from(sh.clone());
         (sh, waker)
     });
@@ -258,11 +135,11 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
     let mut cx = Context::from_waker(&waker);
     let mut self_wakes = 0u32;
     let out = loop {
-        sh.woken.store(false, Ordering::SeqCst);
+        sh.reset();
         if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
             break v;
         }
-        if sh.woken.load(Ordering::SeqCst) {
+        if sh.is_woken() {
             // The future woke itself (or was woken) while being polled: poll it again, but not
             // forever without looking at I/O and timers.
             self_wakes += 1;
@@ -309,14 +186,14 @@ fn park_timeout() -> Option<Duration> {
 /// Parks the thread until `sh.woken` is set, driving the reactor if the lock is free.
 fn wait_until_woken(reactor: Option<&'static Reactor>, sh: &Arc<Shared>) {
     loop {
-        if sh.woken.load(Ordering::SeqCst) {
-            if sh.baton.swap(false, Ordering::SeqCst) {
+        if sh.is_woken() {
+            if sh.take_baton() {
                 handoff();
             }
             return;
         }
         if let Some(l) = reactor.and_then(|r| r.try_lock(HOLDER_BLOCK_ON)) {
-            sh.baton.store(false, Ordering::SeqCst);
+            sh.take_baton();
             drive(l, sh);
             return;
         }
@@ -326,7 +203,7 @@ fn wait_until_woken(reactor: Option<&'static Reactor>, sh: &Arc<Shared>) {
             push_waiter(sh);
             if let Some(l) = reactor.try_lock(HOLDER_BLOCK_ON) {
                 remove_waiter(sh);
-                sh.baton.store(false, Ordering::SeqCst);
+                sh.take_baton();
                 drive(l, sh);
                 return;
             }
@@ -335,10 +212,7 @@ fn wait_until_woken(reactor: Option<&'static Reactor>, sh: &Arc<Shared>) {
                 reactor.notify();
             }
         }
-        if timer_glue::current_is_paused()
-            && !sh.woken.load(Ordering::SeqCst)
-            && timer_glue::advance_current()
-        {
+        if timer_glue::current_is_paused() && !sh.is_woken() && timer_glue::advance_current() {
             // The driver polls I/O for us; with nothing else to do, virtual time jumps ahead.
             remove_waiter(sh);
             continue;
@@ -351,15 +225,11 @@ fn wait_until_woken(reactor: Option<&'static Reactor>, sh: &Arc<Shared>) {
 
 /// Holds the reactor lock and waits in the poller until this thread's future is woken.
 fn drive(mut l: ReactorLock, sh: &Shared) {
-    loop {
-        sh.io_blocked.store(true, Ordering::SeqCst);
-        if sh.woken.load(Ordering::SeqCst) {
-            break;
-        }
+    while sh.enter_poller() {
         let mut timeout = None;
         if timer_glue::current_is_paused() {
-            let _ = l.react(Some(Duration::ZERO), Some(&sh.io_blocked));
-            if sh.woken.load(Ordering::SeqCst) {
+            let _ = l.react(Some(Duration::ZERO), Some(sh));
+            if sh.is_woken() {
                 break;
             }
             if timer_glue::advance_current() {
@@ -368,21 +238,21 @@ fn drive(mut l: ReactorLock, sh: &Shared) {
             if timer_glue::current_is_inhibited() {
                 timeout = Some(INHIBITED_RECHECK);
             }
-            sh.io_blocked.store(true, Ordering::SeqCst);
-            if sh.woken.load(Ordering::SeqCst) {
+            if !sh.enter_poller() {
                 break;
             }
         }
-        if let Err(e) = l.react(timeout, Some(&sh.io_blocked)) {
+        // `react` clears `io_blocked` as soon as its wait returns.
+        if let Err(e) = l.react(timeout, Some(sh)) {
             // A broken poller cannot be fixed here; avoid spinning on it.
             eprintln!("weft-reactor: poller wait failed: {e}");
-            sh.io_blocked.store(false, Ordering::SeqCst);
+            sh.leave_poller();
             drop(l);
             sh.parker.park(Some(Duration::from_millis(10)));
             return;
         }
     }
-    sh.io_blocked.store(false, Ordering::SeqCst);
+    sh.leave_poller();
     drop(l);
 }
 
@@ -444,7 +314,7 @@ fn fallback_main(r: &'static Reactor, me: &Parker) {
                 // After publishing HOLDER_FALLBACK, re-check for block_on threads, which notify
                 // the poller when they see us holding the lock.
                 let mut failed = false;
-                while BLOCK_ON_COUNT.load(Ordering::SeqCst) == 0 && lock(&WAITERS).is_empty() {
+                while BLOCK_ON_COUNT.load(Ordering::SeqCst) == 0 && waiters().is_empty() {
                     if let Err(e) = l.react(None, None) {
                         eprintln!("weft-reactor: poller wait failed: {e}");
                         failed = true;

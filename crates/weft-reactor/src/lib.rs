@@ -53,6 +53,7 @@ mod async_fd;
 mod driver;
 mod error;
 pub mod net;
+mod park;
 mod reactor;
 mod source;
 mod sys;
@@ -62,3 +63,10 @@ mod waitlist;
 pub use async_fd::{Async, Readable, Writable};
 pub use driver::{block_on, notify, try_react, IO_POLL_BUDGET};
 pub use error::{RegisterError, RegisterErrorKind};
+
+/// The park/hand-off protocol, exposed only for the loom models in `tests/loom.rs`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::park::{Handoff, Parker, Shared};
+}

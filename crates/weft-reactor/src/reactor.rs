@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::task::Waker;
 use std::time::Duration;
@@ -172,13 +172,13 @@ impl ReactorLock {
     /// also bounded by the earliest timer deadline, then fires due timers and wakes the wakers
     /// of every ready source of the batch. Returns how many wakers were woken and timers fired.
     ///
-    /// `blocked`, if given, is the caller's "may be blocked in the poller" flag: it is cleared
-    /// as soon as the wait returns, so wakers run by this very batch on this thread do not
-    /// interrupt a poller nobody waits in.
+    /// `blocked`, if given, is the calling `block_on`'s state: it leaves the poller as soon as
+    /// the wait returns, so wakers run by this very batch on this thread do not interrupt a
+    /// poller nobody waits in.
     pub(crate) fn react(
         &mut self,
         timeout: Option<Duration>,
-        blocked: Option<&AtomicBool>,
+        blocked: Option<&crate::park::Shared>,
     ) -> io::Result<usize> {
         let r = self.reactor;
         let timeout = crate::timer_glue::timer_bounded_timeout(timeout);
@@ -188,8 +188,8 @@ impl ReactorLock {
         let turn = &mut **turn;
         r.ticker.fetch_add(1, Ordering::SeqCst);
         let res = r.poller.wait(&mut turn.events, timeout);
-        if let Some(b) = blocked {
-            b.store(false, Ordering::SeqCst);
+        if let Some(sh) = blocked {
+            sh.leave_poller();
         }
         let mut fired = crate::timer_glue::process_timers();
 
