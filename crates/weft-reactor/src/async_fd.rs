@@ -193,6 +193,13 @@ impl<T: AsFd> Async<T> {
         self.source.poll_level(WRITE, None, cx)
     }
 
+    /// Declares the descriptor a stream socket, whose short reads and writes mean "drained" and
+    /// "full" (internal: TCP and Unix streams).
+    pub(crate) fn mark_stream(self) -> Self {
+        self.source.mark_stream();
+        self
+    }
+
     /// Waits for the poller's next readiness edge in `dir` without probing the descriptor
     /// (internal: a connecting socket registered unready).
     pub(crate) async fn edge(&self, dir: usize) {

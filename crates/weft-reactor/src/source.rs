@@ -10,7 +10,7 @@
 use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
@@ -77,6 +77,11 @@ impl Waiters {
 pub(crate) struct Source {
     pub(crate) raw: RawFd,
     pub(crate) key: usize,
+    /// Set for stream sockets (TCP, Unix stream): a short read means the receive buffer is
+    /// drained and a short write that the send buffer is full. Not so for everything else an
+    /// `Async` may wrap (a tty returns one line, a SEQPACKET socket one packet), so only
+    /// streams clear readiness on short transfers.
+    stream: AtomicBool,
     readiness: AtomicU64,
     waiters: Mutex<[Waiters; 2]>,
 }
@@ -102,9 +107,15 @@ impl Source {
         Source {
             raw,
             key,
+            stream: AtomicBool::new(false),
             readiness: AtomicU64::new(if ready { BITS } else { 0 }),
             waiters: Mutex::new(Default::default()),
         }
+    }
+
+    /// Declares the descriptor a stream socket (see [`Source::stream`]).
+    pub(crate) fn mark_stream(&self) {
+        self.stream.store(true, Ordering::Relaxed);
     }
 
     /// The reactor saw an edge: marks the directions ready (or closed) and collects their
@@ -246,8 +257,8 @@ impl Source {
 
     /// Runs `op` while the direction is ready; waits (single poll-style slot) when it returns
     /// `WouldBlock`. `short` says, for a successful result, whether the operation transferred
-    /// less than asked: then the socket buffer is known drained/full and readiness is cleared
-    /// without paying for a `WouldBlock` syscall (a later edge sets it again).
+    /// less than asked: on a stream socket the buffer is then known drained/full and readiness
+    /// is cleared without paying for a `WouldBlock` syscall (a later edge sets it again).
     pub(crate) fn poll_io<R>(
         &self,
         dir: usize,
@@ -262,7 +273,10 @@ impl Source {
             match op() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_ready(dir, r),
                 Ok(v) => {
-                    if crate::sys::REPORTS_READ_CLOSED && short(&v) {
+                    if crate::sys::REPORTS_READ_CLOSED
+                        && self.stream.load(Ordering::Relaxed)
+                        && short(&v)
+                    {
                         self.clear_short(dir, r);
                     }
                     return Poll::Ready(Ok(v));

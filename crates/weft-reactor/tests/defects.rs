@@ -165,3 +165,24 @@ fn registering_a_descriptor_twice_says_what_is_wrong() {
         a.read_with(|s| s.recv(&mut buf)).await.unwrap();
     });
 }
+
+#[test]
+fn a_short_read_on_a_message_socket_does_not_hide_the_next_message() {
+    // On a SEQPACKET socket each read returns one message, shorter than the buffer while more
+    // messages wait: only stream sockets may treat a short read as "drained".
+    with_watchdog("seqpacket reads", || {
+        let (a, b) =
+            socket2::Socket::pair(socket2::Domain::UNIX, socket2::Type::SEQPACKET, None).unwrap();
+        a.send(b"one").unwrap();
+        a.send(b"two").unwrap();
+        let mut b = Async::new(b).unwrap();
+        block_on(async {
+            let mut buf = [0u8; 64];
+            let n = b.read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"one");
+            let n = b.read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"two");
+        });
+        drop(a);
+    });
+}

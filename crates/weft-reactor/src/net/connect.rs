@@ -31,7 +31,7 @@ pub(crate) async fn connect_stream<T: AsFd + From<OwnedFd>>(
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(backlog_full(addr, e)),
         Err(e) => return Err(e),
     };
-    let stream = Async::register(T::from(OwnedFd::from(socket)), !in_progress)?;
+    let stream = Async::register(T::from(OwnedFd::from(socket)), !in_progress)?.mark_stream();
     if in_progress {
         stream.edge(WRITE).await;
         let sock = SockRef::from(stream.get_ref());

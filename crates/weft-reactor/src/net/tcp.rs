@@ -187,14 +187,16 @@ impl TryFrom<std::net::TcpStream> for TcpStream {
     /// Registers a connected std stream (it is put in non-blocking mode).
     fn try_from(s: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            inner: Arc::new(Async::new(s)?),
+            inner: Arc::new(Async::new(s)?.mark_stream()),
         })
     }
 }
 
 impl From<Async<std::net::TcpStream>> for TcpStream {
     fn from(s: Async<std::net::TcpStream>) -> TcpStream {
-        TcpStream { inner: Arc::new(s) }
+        TcpStream {
+            inner: Arc::new(s.mark_stream()),
+        }
     }
 }
 

@@ -92,7 +92,7 @@ impl TryFrom<std::os::unix::net::UnixStream> for UnixStream {
     /// Registers a std stream (it is put in non-blocking mode).
     fn try_from(s: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            inner: Async::new(s)?,
+            inner: Async::new(s)?.mark_stream(),
         })
     }
 }
