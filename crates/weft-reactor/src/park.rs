@@ -224,12 +224,6 @@ impl std::fmt::Debug for Handoff {
     }
 }
 
-impl<T> Default for WaitList<T> {
-    fn default() -> Self {
-        WaitList::new()
-    }
-}
-
 impl Handoff {
     /// An empty queue.
     pub fn new() -> Handoff {

@@ -19,6 +19,12 @@ pub(crate) struct WaitList<T> {
     tail: usize,
 }
 
+impl<T> Default for WaitList<T> {
+    fn default() -> Self {
+        WaitList::new()
+    }
+}
+
 impl<T> WaitList<T> {
     /// An empty list (usable in a `static`).
     pub(crate) const fn new() -> Self {
