@@ -4,7 +4,8 @@
 //! # Model
 //!
 //! * A [`Clock`] reads real time or a virtual (paused) time that tests move with `advance`.
-//! * A [`Timers`] is one timing [`wheel`] plus its clock. Every future here captures
+//! * A [`Timers`] is a timing [`wheel`] per registering-thread shard (so registration and
+//!   cancellation on different threads take different locks) plus its clock. Every future here captures
 //!   [`Timers::current()`] when created: the `Timers` this thread [entered](Timers::enter), else
 //!   the process-wide [`Timers::global()`] (real clock). A test runtime enters its own `Timers`
 //!   with a paused clock, so tests running in parallel threads do not disturb each other.
@@ -51,6 +52,7 @@
 mod call;
 mod clock;
 mod interval;
+mod shards;
 mod sleep;
 mod timeout;
 mod timers;

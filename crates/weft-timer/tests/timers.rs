@@ -765,3 +765,40 @@ fn auto_advance_guard_is_send() {
     fn check<T: Send + Sync>() {}
     check::<weft_timer::AutoAdvanceGuard>();
 }
+
+#[test]
+fn timers_from_many_threads_fire_in_global_order_and_cancel_from_anywhere() {
+    // Each thread registers into its own shard of the wheels; firing must still follow the
+    // deadline order across shards (equal deadlines in insertion order), and a timer must be
+    // cancellable from a thread other than the one that registered it.
+    let timers = paused();
+    let t0 = timers.now();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut handles = Vec::new();
+    // Registered one thread after another, so insertion order is known: thread i registers
+    // deadlines 10 - i ms and 20 ms (a tie across all threads).
+    for i in 0..4u64 {
+        let (timers, order) = (timers.clone(), order.clone());
+        let hs = std::thread::spawn(move || {
+            let _g = timers.enter();
+            let o = order.clone();
+            let a = call_at(t0 + MS * (10 - i) as u32, move || {
+                o.lock().unwrap().push((10 - i, i))
+            });
+            let o = order.clone();
+            let b = call_at(t0 + 20 * MS, move || o.lock().unwrap().push((20, i)));
+            (a, b)
+        })
+        .join()
+        .unwrap();
+        handles.push(hs);
+    }
+    // Cancel thread 2's tie timer from this thread.
+    assert!(handles[2].1.cancel());
+    timers.advance(30 * MS);
+    assert_eq!(
+        *order.lock().unwrap(),
+        vec![(7, 3), (8, 2), (9, 1), (10, 0), (20, 0), (20, 1), (20, 3)]
+    );
+    assert!(timers.is_empty());
+}
