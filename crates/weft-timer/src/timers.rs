@@ -230,8 +230,11 @@ impl Timers {
             self.deadline_ms(deadline)
         };
         let key = self.inner.wheels.insert(ms, entry);
-        // Earlier than what the driver waits for: tell it (outside every lock).
-        if ms < self.inner.cached_next.fetch_min(ms, Ordering::SeqCst) {
+        // Earlier than what the driver waits for: tell it (outside every lock). The plain load
+        // first keeps the common insert (later than the earliest) from writing a cache line
+        // that every thread shares.
+        let cached = &self.inner.cached_next;
+        if ms < cached.load(Ordering::SeqCst) && ms < cached.fetch_min(ms, Ordering::SeqCst) {
             let driver = self.state().driver.clone();
             match driver {
                 Some(driver) => driver(),
