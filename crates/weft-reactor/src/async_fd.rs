@@ -10,7 +10,8 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use crate::reactor::{Reactor, Source, READ, WRITE};
+use crate::reactor::Reactor;
+use crate::source::{Source, READ, WRITE};
 
 /// An I/O object (socket, pipe, ...) registered in the weft reactor.
 ///
@@ -78,8 +79,10 @@ fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
 impl<T: AsFd> Async<T> {
     /// Puts `io` in non-blocking mode and registers it in the reactor.
     ///
-    /// Errors if the descriptor cannot be made non-blocking or cannot be polled (regular files
-    /// cannot: use a blocking thread pool for them).
+    /// Errors if the descriptor cannot be made non-blocking or cannot be registered. A
+    /// registration error carries a [`RegisterError`](crate::RegisterError) saying what is
+    /// wrong: a regular file or directory cannot be polled (use a blocking thread pool for it),
+    /// a descriptor can be registered only once, or the OS poller could not be created.
     ///
     /// ```
     /// use weft_reactor::Async;
@@ -97,7 +100,13 @@ impl<T: AsFd> Async<T> {
     /// A blocking descriptor here makes reads and writes block the thread; that is a logic error,
     /// not undefined behaviour.
     pub fn new_nonblocking(io: T) -> io::Result<Async<T>> {
-        let source = Reactor::get().insert_io(io.as_fd())?;
+        Self::register(io, true)
+    }
+
+    /// Registers `io` (already non-blocking). `ready`: whether both directions start out
+    /// ready (the first operation is simply tried) or wait for the poller's first edge.
+    pub(crate) fn register(io: T, ready: bool) -> io::Result<Async<T>> {
+        let source = Reactor::get()?.insert_io(io.as_fd(), ready)?;
         Ok(Async {
             source,
             io: Some(io),
@@ -124,19 +133,34 @@ impl<T: AsFd> Async<T> {
     }
 
     /// Deregisters the I/O object and returns it (still in non-blocking mode).
+    ///
+    /// The object is never closed here. If the descriptor turns out not to be registered
+    /// (`ENOENT`/`EBADF`, e.g. after [`get_mut`](Async::get_mut) swapped it), there was nothing
+    /// to undo and the object is returned. Any other deregistration error is returned and the
+    /// object is leaked rather than closed, since the poller may still watch its descriptor.
     pub fn into_inner(mut self) -> io::Result<T> {
         let io = self
             .io
             .take()
             .expect("Async: inner I/O object present until drop");
-        Reactor::get().remove_io(&self.source, io.as_fd())?;
-        Ok(io)
+        let Some(reactor) = Reactor::existing() else {
+            return Ok(io);
+        };
+        match reactor.remove_io(&self.source, io.as_fd()) {
+            Ok(()) => Ok(io),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EBADF)) => Ok(io),
+            Err(e) => {
+                std::mem::forget(io);
+                Err(e)
+            }
+        }
     }
 
     /// Waits until the I/O object is readable (or an error/hang-up is pending).
     ///
-    /// Cancel-safe: dropping the future only removes its waker. Readiness may be spurious; the next
-    /// read can still return `WouldBlock`.
+    /// Level-triggered (see [`poll_readable`](Async::poll_readable)): completes at once while
+    /// unread data is pending. Cancel-safe: dropping the future only removes its waker. Another
+    /// task may still consume the data first, so the next read can return `WouldBlock`.
     pub fn readable(&self) -> Readable<'_, T> {
         Readable {
             io: self,
@@ -155,13 +179,33 @@ impl<T: AsFd> Async<T> {
     }
 
     /// Poll-style readiness for reading, with one waker slot shared by all callers.
+    ///
+    /// Level-triggered: `Ready` means the descriptor is readable now (or has an error/hang-up
+    /// pending), confirmed with a zero-timeout `poll(2)` when the reactor's cached readiness
+    /// says so, so a loop of `poll_readable` + a read that hits `WouldBlock` never spins.
     pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.source.poll_ready(READ, cx)
+        self.source.poll_level(READ, None, cx)
     }
 
     /// Poll-style readiness for writing, with one waker slot shared by all callers.
+    /// Level-triggered, like [`poll_readable`](Async::poll_readable).
     pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.source.poll_ready(WRITE, cx)
+        self.source.poll_level(WRITE, None, cx)
+    }
+
+    /// Declares the descriptor a stream socket, whose short reads and writes mean "drained" and
+    /// "full" (internal: TCP and Unix streams).
+    pub(crate) fn mark_stream(self) -> Self {
+        self.source.mark_stream();
+        self
+    }
+
+    /// Waits for the poller's next readiness edge in `dir` without probing the descriptor
+    /// (internal: a connecting socket registered unready).
+    pub(crate) async fn edge(&self, dir: usize) {
+        let mut slot = None;
+        let _ = poll_fn(|cx| self.source.poll_ready_slot(dir, &mut slot, cx)).await;
+        self.source.cancel_slot(dir, &mut slot);
     }
 
     /// Runs `op` until it returns something other than `WouldBlock`, waiting for readability in
@@ -200,7 +244,9 @@ impl<T: AsFd> Drop for Async<T> {
     fn drop(&mut self) {
         if let Some(io) = self.io.take() {
             // Deregister while the descriptor is still open, then close it by dropping `io`.
-            let _ = Reactor::get().remove_io(&self.source, io.as_fd());
+            if let Some(r) = Reactor::existing() {
+                let _ = r.remove_io(&self.source, io.as_fd());
+            }
             drop(io);
         }
     }
@@ -222,14 +268,14 @@ impl<T: AsFd> AsRawFd for Async<T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct Readable<'a, T: AsFd> {
     io: &'a Async<T>,
-    slot: Option<(usize, usize, usize)>,
+    slot: Option<usize>,
 }
 
 /// Future returned by [`Async::writable`].
 #[must_use = "futures do nothing unless polled"]
 pub struct Writable<'a, T: AsFd> {
     io: &'a Async<T>,
-    slot: Option<(usize, usize, usize)>,
+    slot: Option<usize>,
 }
 
 macro_rules! readiness_future {
@@ -239,7 +285,7 @@ macro_rules! readiness_future {
 
             fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 let this = &mut *self;
-                this.io.source.poll_ready_slot($dir, &mut this.slot, cx)
+                this.io.source.poll_level($dir, Some(&mut this.slot), cx)
             }
         }
 
@@ -262,36 +308,25 @@ macro_rules! readiness_future {
 readiness_future!(Readable, READ);
 readiness_future!(Writable, WRITE);
 
-/// Runs `op` on `io` until it returns something other than `WouldBlock`, polling `ready` for
-/// readiness in between. The one retry loop behind every optimistic operation.
-fn retry_io<T, R>(
-    io: &T,
-    cx: &mut Context<'_>,
-    mut op: impl FnMut(&T) -> io::Result<R>,
-    mut ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<()>>,
-) -> Poll<io::Result<R>> {
-    loop {
-        match op(io) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            res => return Poll::Ready(res),
-        }
-        match ready(cx) {
-            Poll::Ready(Ok(())) => {}
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => return Poll::Pending,
-        }
-    }
-}
-
-/// Retries `op` while it returns `WouldBlock`, registering for readiness in `dir` through the
-/// direction's single poll-style waker slot (`AsyncRead`/`AsyncWrite`, `poll_accept`).
+/// Runs `op` while the direction is ready, waiting through the direction's single poll-style
+/// waker slot when it returns `WouldBlock` (`poll_accept`). Never clears readiness on success.
 pub(crate) fn poll_io<T: AsFd, R>(
     a: &Async<T>,
     dir: usize,
     cx: &mut Context<'_>,
-    op: impl FnMut(&T) -> io::Result<R>,
+    mut op: impl FnMut(&T) -> io::Result<R>,
 ) -> Poll<io::Result<R>> {
-    retry_io(a.get_ref(), cx, op, |cx| a.source.poll_ready(dir, cx))
+    let io = a.get_ref();
+    a.source.poll_io(dir, cx, || op(io), |_| false)
+}
+
+/// A transfer of `n` of `len` bytes left the socket buffer drained (read) or full (write).
+fn short(n: usize, len: usize) -> bool {
+    0 < n && n < len
+}
+
+fn total_len<B: std::ops::Deref<Target = [u8]>>(bufs: &[B]) -> usize {
+    bufs.iter().map(|b| b.len()).sum()
 }
 
 /// Retries an operation while it returns `WouldBlock`, waiting for readiness in one direction
@@ -302,7 +337,7 @@ pub(crate) fn poll_io<T: AsFd, R>(
 pub(crate) struct Retry<'a, T: AsFd> {
     io: &'a Async<T>,
     dir: usize,
-    slot: Option<(usize, usize, usize)>,
+    slot: Option<usize>,
 }
 
 impl<'a, T: AsFd> Retry<'a, T> {
@@ -320,12 +355,15 @@ impl<'a, T: AsFd> Retry<'a, T> {
     pub(crate) fn poll_with<R>(
         &mut self,
         cx: &mut Context<'_>,
-        op: impl FnMut(&T) -> io::Result<R>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let Retry { io, dir, slot } = self;
-        retry_io(io.get_ref(), cx, op, |cx| {
-            io.source.poll_ready_slot(*dir, slot, cx)
-        })
+        let inner = io.get_ref();
+        let res = io.source.poll_io_slot(*dir, slot, cx, || op(inner));
+        if res.is_ready() {
+            io.source.cancel_slot(*dir, slot);
+        }
+        res
     }
 }
 
@@ -344,7 +382,9 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        poll_io(*self, READ, cx, |mut io| io.read(buf))
+        let (len, mut io) = (buf.len(), self.get_ref());
+        self.source
+            .poll_io(READ, cx, || io.read(buf), |&n| short(n, len))
     }
 
     fn poll_read_vectored(
@@ -352,7 +392,9 @@ where
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        poll_io(*self, READ, cx, |mut io| io.read_vectored(bufs))
+        let (len, mut io) = (total_len(bufs), self.get_ref());
+        self.source
+            .poll_io(READ, cx, || io.read_vectored(bufs), |&n| short(n, len))
     }
 }
 
@@ -387,7 +429,9 @@ where
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        poll_io(*self, WRITE, cx, |mut io| io.write(buf))
+        let (len, mut io) = (buf.len(), self.get_ref());
+        self.source
+            .poll_io(WRITE, cx, || io.write(buf), |&n| short(n, len))
     }
 
     fn poll_write_vectored(
@@ -395,11 +439,14 @@ where
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        poll_io(*self, WRITE, cx, |mut io| io.write_vectored(bufs))
+        let (len, mut io) = (total_len(bufs), self.get_ref());
+        self.source
+            .poll_io(WRITE, cx, || io.write_vectored(bufs), |&n| short(n, len))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        poll_io(*self, WRITE, cx, |mut io| io.flush())
+        let mut io = self.get_ref();
+        self.source.poll_io(WRITE, cx, || io.flush(), |_| false)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

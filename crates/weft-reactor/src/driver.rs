@@ -3,15 +3,18 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use crate::reactor::{lock, Reactor, ReactorLock, HOLDER_BLOCK_ON, HOLDER_FALLBACK};
+use crate::park::{Handoff, Parker, Shared};
+use crate::reactor::{Reactor, ReactorLock, HOLDER_BLOCK_ON, HOLDER_FALLBACK};
 use crate::timer_glue;
 
-pub(crate) use crate::timer_glue::{process_timers, timer_bounded_timeout};
+/// How long a thread waits before re-checking a paused clock whose auto-advance is inhibited
+/// (blocking work in flight): the guard's release is not a wake-up of its own.
+const INHIBITED_RECHECK: Duration = Duration::from_millis(1);
 
 /// How many consecutive self-wakes `block_on` tolerates before it polls I/O (zero timeout) and
 /// processes timers anyway. A prime, so it does not resonate with common batch sizes.
@@ -20,104 +23,15 @@ pub const IO_POLL_BUDGET: u32 = 61;
 /// Number of `block_on` calls currently running (on any thread).
 static BLOCK_ON_COUNT: AtomicUsize = AtomicUsize::new(0);
 
-/// `block_on` threads parked because another thread held the reactor lock. Whoever releases the
-/// lock hands it to one of them (see [`handoff`]).
-static WAITERS: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
+/// `block_on` threads parked because another thread held the reactor lock, oldest first.
+/// Whoever releases the lock hands it to the oldest (see [`handoff`]).
+fn waiters() -> &'static Handoff {
+    static WAITERS: OnceLock<Handoff> = OnceLock::new();
+    WAITERS.get_or_init(Handoff::new)
+}
 
 /// The fallback driver thread's parker.
 static FALLBACK: OnceLock<Arc<Parker>> = OnceLock::new();
-
-/// A thread parker: `unpark` before `park` makes `park` return at once.
-#[derive(Debug)]
-pub(crate) struct Parker {
-    state: AtomicU8,
-    mutex: Mutex<()>,
-    cv: Condvar,
-}
-
-const EMPTY: u8 = 0;
-const NOTIFIED: u8 = 1;
-const PARKED: u8 = 2;
-
-impl Parker {
-    fn new() -> Parker {
-        Parker {
-            state: AtomicU8::new(EMPTY),
-            mutex: Mutex::new(()),
-            cv: Condvar::new(),
-        }
-    }
-
-    /// Blocks until unparked or `timeout` passes.
-    fn park(&self, timeout: Option<Duration>) {
-        if self
-            .state
-            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-        {
-            return;
-        }
-        if timeout == Some(Duration::ZERO) {
-            return;
-        }
-        let mut g = lock(&self.mutex);
-        if self
-            .state
-            .compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
-            // Notified between the fast path and here.
-            self.state.store(EMPTY, Ordering::SeqCst);
-            return;
-        }
-        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
-        loop {
-            g = match deadline {
-                None => self.cv.wait(g).unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    let now = std::time::Instant::now();
-                    if now >= d {
-                        // Timed out: consume a racing notification too (the caller re-checks).
-                        self.state.store(EMPTY, Ordering::SeqCst);
-                        return;
-                    }
-                    self.cv
-                        .wait_timeout(g, d - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-            };
-            if self
-                .state
-                .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-            {
-                return;
-            }
-        }
-    }
-
-    /// Wakes the parked thread (or makes its next `park` return at once).
-    fn unpark(&self) {
-        if self.state.swap(NOTIFIED, Ordering::SeqCst) == PARKED {
-            // Taking the mutex orders this notify after the parker's wait started.
-            drop(lock(&self.mutex));
-            self.cv.notify_one();
-        }
-    }
-}
-
-/// Per-`block_on` state shared with its waker.
-#[derive(Debug)]
-struct Shared {
-    parker: Parker,
-    /// Set by the waker: the future must be polled again.
-    woken: AtomicBool,
-    /// Set while this thread may be blocked in the poller: the waker must `notify()` it.
-    io_blocked: AtomicBool,
-    /// Set by [`handoff`]: the reactor lock was released and this thread should try to take it.
-    baton: AtomicBool,
-}
 
 impl Wake for Shared {
     fn wake(self: Arc<Self>) {
@@ -125,14 +39,13 @@ impl Wake for Shared {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        // Order matters: `woken` is stored before `io_blocked` is read, and the driving thread stores
-        // `io_blocked` before it reads `woken` (both SeqCst). So either the driver sees `woken` and
-        // does not block, or we see `io_blocked` and interrupt the poller: no lost wake-up.
-        self.woken.store(true, Ordering::SeqCst);
-        self.parker.unpark();
-        if self.io_blocked.load(Ordering::SeqCst) {
-            Reactor::get().notify();
-        }
+        // See `park`: either the thread sees `woken` and does not block in the poller, or we
+        // see `io_blocked` and interrupt the poller.
+        Shared::wake(self, || {
+            if let Some(r) = Reactor::existing() {
+                r.notify();
+            }
+        });
     }
 }
 
@@ -155,27 +68,17 @@ pub(crate) fn on_reactor_created(r: &'static Reactor) {
     }
 }
 
-/// Hands the just-released reactor lock to one parked `block_on` thread, if any.
+/// Hands the just-released reactor lock to the oldest parked `block_on` thread, if any.
 pub(crate) fn handoff() {
-    let next = {
-        let mut waiters = lock(&WAITERS);
-        let next = waiters.pop();
-        // The baton is set while WAITERS is still locked: a waiter that finds itself gone from
-        // the list (`remove_waiter` takes the same lock) is then sure to see it, and passes it
-        // on if it does not need the reactor. Set after unlocking, the waiter could return
-        // between the pop and the store, and the hand-off was lost.
-        if let Some(sh) = &next {
-            sh.baton.store(true, Ordering::SeqCst);
-        }
-        next
-    };
-    if let Some(sh) = next {
-        sh.parker.unpark();
-    }
+    waiters().handoff();
 }
 
-fn remove_waiter(sh: &Arc<Shared>) {
-    lock(&WAITERS).retain(|w| !Arc::ptr_eq(w, sh));
+fn push_waiter(sh: &Arc<Shared>) {
+    waiters().push(sh);
+}
+
+fn remove_waiter(sh: &Shared) {
+    waiters().remove(sh);
 }
 
 /// Decrements the block_on count when a `block_on` returns or unwinds.
@@ -184,7 +87,7 @@ struct CountGuard(Arc<Shared>);
 impl Drop for CountGuard {
     fn drop(&mut self) {
         remove_waiter(&self.0);
-        if self.0.baton.swap(false, Ordering::SeqCst) {
+        if self.0.take_baton() {
             handoff();
         }
         if BLOCK_ON_COUNT.fetch_sub(1, Ordering::SeqCst) == 1 {
@@ -217,14 +120,11 @@ impl Drop for CountGuard {
 /// assert_eq!(weft_reactor::block_on(async { 1 + 1 }), 2);
 /// ```
 pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
-    let reactor = Reactor::get();
+    // Without a reactor (the OS poller could not be created) `block_on` still runs futures
+    // and timers; only I/O registration fails, with an error saying why.
+    let reactor = Reactor::get().ok();
     let (sh, waker) = CACHE.with(|c| c.borrow_mut().take()).unwrap_or_else(|| {
-        let sh = Arc::new(Shared {
-            parker: Parker::new(),
-            woken: AtomicBool::new(false),
-            io_blocked: AtomicBool::new(false),
-            baton: AtomicBool::new(false),
-        });
+        let sh = Arc::new(Shared::new());
         let waker = Waker::from(sh.clone());
         (sh, waker)
     });
@@ -235,11 +135,11 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
     let mut cx = Context::from_waker(&waker);
     let mut self_wakes = 0u32;
     let out = loop {
-        sh.woken.store(false, Ordering::SeqCst);
+        sh.reset();
         if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
             break v;
         }
-        if sh.woken.load(Ordering::SeqCst) {
+        if sh.is_woken() {
             // The future woke itself (or was woken) while being polled: poll it again, but not
             // forever without looking at I/O and timers.
             self_wakes += 1;
@@ -263,10 +163,10 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
 }
 
 /// A zero-timeout I/O poll plus timer processing, used by the fairness rule.
-fn poll_io_now(reactor: &'static Reactor) {
-    match reactor.try_lock(HOLDER_BLOCK_ON) {
+fn poll_io_now(reactor: Option<&'static Reactor>) {
+    match reactor.and_then(|r| r.try_lock(HOLDER_BLOCK_ON)) {
         Some(mut l) => {
-            let _ = l.react(Some(Duration::ZERO));
+            let _ = l.react(Some(Duration::ZERO), None);
         }
         None => {
             // Another thread drives I/O and the global timers; ours may be thread-local.
@@ -275,42 +175,49 @@ fn poll_io_now(reactor: &'static Reactor) {
     }
 }
 
+/// How long a thread parked outside the poller may sleep.
+fn park_timeout() -> Option<Duration> {
+    if timer_glue::current_is_paused() && timer_glue::current_is_inhibited() {
+        return Some(INHIBITED_RECHECK);
+    }
+    timer_glue::current_only_timeout()
+}
+
 /// Parks the thread until `sh.woken` is set, driving the reactor if the lock is free.
-fn wait_until_woken(reactor: &'static Reactor, sh: &Arc<Shared>) {
+fn wait_until_woken(reactor: Option<&'static Reactor>, sh: &Arc<Shared>) {
     loop {
-        if sh.woken.load(Ordering::SeqCst) {
-            if sh.baton.swap(false, Ordering::SeqCst) {
+        if sh.is_woken() {
+            if sh.take_baton() {
                 handoff();
             }
             return;
         }
-        if let Some(l) = reactor.try_lock(HOLDER_BLOCK_ON) {
-            sh.baton.store(false, Ordering::SeqCst);
+        if let Some(l) = reactor.and_then(|r| r.try_lock(HOLDER_BLOCK_ON)) {
+            sh.take_baton();
             drive(l, sh);
             return;
         }
-        // Someone else drives. Queue up for a hand-off, then re-check the lock so a release that
-        // happened before we queued is not missed.
-        lock(&WAITERS).push(sh.clone());
-        if let Some(l) = reactor.try_lock(HOLDER_BLOCK_ON) {
-            remove_waiter(sh);
-            sh.baton.store(false, Ordering::SeqCst);
-            drive(l, sh);
-            return;
+        if let Some(reactor) = reactor {
+            // Someone else drives. Queue up for a hand-off, then re-check the lock so a release
+            // that happened before we queued is not missed.
+            push_waiter(sh);
+            if let Some(l) = reactor.try_lock(HOLDER_BLOCK_ON) {
+                remove_waiter(sh);
+                sh.take_baton();
+                drive(l, sh);
+                return;
+            }
+            if reactor.holder.load(Ordering::SeqCst) == HOLDER_FALLBACK {
+                // The fallback thread yields the lock to block_on threads when notified.
+                reactor.notify();
+            }
         }
-        if reactor.holder.load(Ordering::SeqCst) == HOLDER_FALLBACK {
-            // The fallback thread yields the lock to block_on threads when notified.
-            reactor.notify();
-        }
-        if timer_glue::current_is_paused()
-            && !sh.woken.load(Ordering::SeqCst)
-            && timer_glue::advance_current()
-        {
+        if timer_glue::current_is_paused() && !sh.is_woken() && timer_glue::advance_current() {
             // The driver polls I/O for us; with nothing else to do, virtual time jumps ahead.
             remove_waiter(sh);
             continue;
         }
-        sh.parker.park(timer_glue::current_only_timeout());
+        sh.parker.park(park_timeout());
         remove_waiter(sh);
         timer_glue::process_current_only();
     }
@@ -318,31 +225,80 @@ fn wait_until_woken(reactor: &'static Reactor, sh: &Arc<Shared>) {
 
 /// Holds the reactor lock and waits in the poller until this thread's future is woken.
 fn drive(mut l: ReactorLock, sh: &Shared) {
-    loop {
-        sh.io_blocked.store(true, Ordering::SeqCst);
-        if sh.woken.load(Ordering::SeqCst) {
-            break;
-        }
+    while sh.enter_poller() {
+        let mut timeout = None;
         if timer_glue::current_is_paused() {
-            let _ = l.react(Some(Duration::ZERO));
-            if sh.woken.load(Ordering::SeqCst) {
+            let _ = l.react(Some(Duration::ZERO), Some(sh));
+            if sh.is_woken() {
                 break;
             }
             if timer_glue::advance_current() {
                 continue;
             }
+            if timer_glue::current_is_inhibited() {
+                timeout = Some(INHIBITED_RECHECK);
+            }
+            if !sh.enter_poller() {
+                break;
+            }
         }
-        if let Err(e) = l.react(None) {
+        // `react` clears `io_blocked` as soon as its wait returns.
+        if let Err(e) = l.react(timeout, Some(sh)) {
             // A broken poller cannot be fixed here; avoid spinning on it.
             eprintln!("weft-reactor: poller wait failed: {e}");
-            sh.io_blocked.store(false, Ordering::SeqCst);
+            sh.leave_poller();
             drop(l);
             sh.parker.park(Some(Duration::from_millis(10)));
             return;
         }
     }
-    sh.io_blocked.store(false, Ordering::SeqCst);
+    sh.leave_poller();
     drop(l);
+}
+
+/// Drives the reactor once on the calling thread, if no other thread is driving it.
+///
+/// This is the hook for an executor whose worker ran out of work and wants to drive I/O itself
+/// *while keeping its worker context*: wakers fired here (socket readiness, due timers) run on
+/// this thread, so a waker that schedules onto "the current worker's local queue" does exactly
+/// that, instead of pushing to a global queue and unparking another worker.
+///
+/// - `timeout`: `Some(Duration::ZERO)` harvests ready events without blocking (one
+///   `epoll_wait` syscall, nothing else); `None` blocks until an event, a due timer or
+///   [`notify`]; `Some(d)` blocks at most `d`. The wait is always also bounded by the next timer
+///   deadline.
+/// - Returns `None` without doing anything when another thread holds the reactor (it is
+///   driving; the caller should park on its own means), else `Some(Ok(n))` with the number of
+///   wakers woken and timers fired, or `Some(Err(_))` if the poller failed.
+///
+/// A thread blocked in here for a long time is woken only by I/O, timers or [`notify`]: an
+/// executor that schedules work onto it from another thread must call [`notify`] (cheap:
+/// coalesced, one `eventfd` write at most per wait). When the call returns, the reactor lock
+/// is handed to a parked `block_on` thread if one waits for it.
+///
+/// ```
+/// use std::time::Duration;
+/// // Nothing registered, nothing due: returns at once with no wake-ups.
+/// if let Some(r) = weft_reactor::try_react(Some(Duration::ZERO)) {
+///     assert_eq!(r.unwrap(), 0);
+/// }
+/// ```
+pub fn try_react(timeout: Option<Duration>) -> Option<std::io::Result<usize>> {
+    let reactor = match Reactor::get() {
+        Ok(r) => r,
+        Err(e) => return Some(Err(e)),
+    };
+    let mut l = reactor.try_lock(HOLDER_BLOCK_ON)?;
+    Some(l.react(timeout, None))
+}
+
+/// Interrupts the thread waiting in the reactor's poller (in [`block_on`] or [`try_react`]), if
+/// any, so it re-checks its work. Coalesced: many calls before that thread wakes cost one
+/// syscall. A no-op before the reactor exists.
+pub fn notify() {
+    if let Some(r) = Reactor::existing() {
+        r.notify();
+    }
 }
 
 /// The "weft-reactor" thread: drives I/O and timers while no `block_on` runs; while some do, it
@@ -358,8 +314,8 @@ fn fallback_main(r: &'static Reactor, me: &Parker) {
                 // After publishing HOLDER_FALLBACK, re-check for block_on threads, which notify
                 // the poller when they see us holding the lock.
                 let mut failed = false;
-                while BLOCK_ON_COUNT.load(Ordering::SeqCst) == 0 && lock(&WAITERS).is_empty() {
-                    if let Err(e) = l.react(None) {
+                while BLOCK_ON_COUNT.load(Ordering::SeqCst) == 0 && waiters().is_empty() {
+                    if let Err(e) = l.react(None, None) {
                         eprintln!("weft-reactor: poller wait failed: {e}");
                         failed = true;
                         break;
@@ -380,7 +336,7 @@ fn fallback_main(r: &'static Reactor, me: &Parker) {
             if t == last_tick && BLOCK_ON_COUNT.load(Ordering::SeqCst) > 0 {
                 // Nobody drove the reactor since our last look: harvest events ourselves.
                 if let Some(mut l) = r.try_lock(HOLDER_FALLBACK) {
-                    let _ = l.react(Some(Duration::ZERO));
+                    let _ = l.react(Some(Duration::ZERO), None);
                 }
             }
             last_tick = r.ticker();

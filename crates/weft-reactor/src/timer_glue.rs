@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use weft_timer::Timers;
 
-use crate::reactor::{round_up_ms, Reactor, HOLDER_NONE};
+use crate::reactor::{Reactor, HOLDER_NONE};
 
 /// Makes the reactor the driver of the global timers: inserting a timer earlier than the earliest
 /// one interrupts the poller if a thread waits in it (whoever takes the reactor lock next computes
@@ -75,7 +75,42 @@ pub(crate) fn current_is_paused() -> bool {
     Timers::current().clock().is_paused()
 }
 
-/// Auto-advance: jumps the paused clock to the next deadline; false if no timer waits.
+/// Auto-advance: jumps the paused clock to the next deadline; false if no timer waits or
+/// auto-advance is inhibited (blocking work in flight, see `weft_timer::inhibit_auto_advance`).
 pub(crate) fn advance_current() -> bool {
-    Timers::current().advance_to_next()
+    Timers::current().auto_advance()
+}
+
+/// Whether this thread's current timers' auto-advance is inhibited.
+pub(crate) fn current_is_inhibited() -> bool {
+    Timers::current().is_auto_advance_inhibited()
+}
+
+/// Rounds a duration up to whole milliseconds, so a timer wait never returns early.
+pub(crate) fn round_up_ms(d: Duration) -> Duration {
+    let ms = d.as_nanos().div_ceil(1_000_000);
+    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_up_never_shortens() {
+        assert_eq!(round_up_ms(Duration::ZERO), Duration::ZERO);
+        assert_eq!(
+            round_up_ms(Duration::from_nanos(1)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            round_up_ms(Duration::from_millis(3)),
+            Duration::from_millis(3)
+        );
+        assert_eq!(
+            round_up_ms(Duration::from_micros(3001)),
+            Duration::from_millis(4)
+        );
+        assert_eq!(round_up_ms(Duration::MAX), Duration::from_millis(u64::MAX));
+    }
 }

@@ -260,12 +260,10 @@ fn unix_stream_pair_and_listener() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn connect_timeout_elapses() {
-    // A listener with a backlog of 1 that never accepts: once the accept queue is full, further
-    // SYNs are dropped, so connect hangs until the timeout. (Loopback only.) The kernel decides
-    // how many connections fit (SYN cookies may let them all in): if none times out within 64
-    // attempts, there is nothing to assert.
+/// A loopback listener with a backlog of 0 that never accepts. On Linux, once its accept queue
+/// holds one connection, further SYNs are dropped (whatever the SYN-cookie setting: the check is
+/// on the accept queue), so the next connect stays pending until its timeout.
+fn full_listener() -> (socket2::Socket, std::net::SocketAddr) {
     let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     sock.bind(
         &"127.0.0.1:0"
@@ -274,27 +272,54 @@ fn connect_timeout_elapses() {
             .into(),
     )
     .unwrap();
-    sock.listen(1).unwrap();
+    sock.listen(0).unwrap();
     let addr = sock.local_addr().unwrap().as_socket().unwrap();
-    let res = block_on(async {
+    (sock, addr)
+}
+
+#[test]
+fn connect_timeout_elapses() {
+    let (sock, addr) = full_listener();
+    let (err, took, held) = block_on(async {
         let mut held = Vec::new();
-        for _ in 0..64 {
+        for _ in 0..16 {
             let start = std::time::Instant::now();
             match TcpStream::connect_timeout(addr, Duration::from_millis(50)).await {
                 Ok(s) => held.push(s),
-                Err(e) => return Some((e, start.elapsed())),
+                Err(e) => return (e, start.elapsed(), held.len()),
             }
         }
-        None
+        panic!("16 connects into a full backlog of 0 all completed");
     });
-    if let Some((e, took)) = res {
-        assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
-        assert!(
-            took >= Duration::from_millis(50),
-            "timed out early: {took:?}"
-        );
-    }
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+    assert!(err.to_string().contains("50ms"), "{err}");
+    assert!(
+        took >= Duration::from_millis(50),
+        "timed out early: {took:?}"
+    );
+    assert!(
+        held >= 1,
+        "the first connection should fit in the accept queue"
+    );
     drop(sock);
+}
+
+#[test]
+fn connect_resolves_host_names() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // "localhost" goes through the resolver thread; it may also resolve to ::1 first, which
+    // refuses: connect tries each address in turn.
+    let s = block_on(TcpStream::connect(format!("localhost:{port}"))).unwrap();
+    assert_eq!(s.peer_addr().unwrap().port(), port);
+    let s = block_on(TcpStream::connect_timeout(
+        ("localhost", port),
+        Duration::from_secs(10),
+    ))
+    .unwrap();
+    assert_eq!(s.peer_addr().unwrap().port(), port);
+    let e = block_on(TcpStream::connect("localhost")).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
 }
 
 #[test]

@@ -104,28 +104,108 @@ fn busy_future_cannot_starve_timers() {
     assert!(polls.load(Ordering::Relaxed) > 1);
 }
 
+/// A one-shot flag completed from another thread, with a waker.
+#[derive(Default)]
+struct Flag {
+    done: AtomicBool,
+    waker: std::sync::Mutex<Option<std::task::Waker>>,
+}
+
+impl Flag {
+    fn complete(&self) {
+        self.done.store(true, Ordering::SeqCst);
+        if let Some(w) = self.waker.lock().unwrap().take() {
+            w.wake();
+        }
+    }
+
+    async fn wait(&self) {
+        futures_lite::future::poll_fn(|cx| {
+            *self.waker.lock().unwrap() = Some(cx.waker().clone());
+            if self.done.load(Ordering::SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+/// Fails the test (instead of hanging) if `rx` gets nothing within 30 s.
+fn watchdog<T>(rx: &mpsc::Receiver<T>, what: &str) -> T {
+    rx.recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("{what}: nothing happened for 30 s"))
+}
+
 #[test]
 fn timer_inserted_from_another_thread_wakes_the_parked_driver() {
-    // The main thread parks in the reactor (nothing else to do); another thread's sleep on the
-    // global timers must still fire on time.
+    // The main thread parks in the poller with no deadline of its own. Another thread's 30 ms
+    // sleep on the global timers can only fire if inserting it interrupted that wait (the
+    // fallback thread cannot take the reactor lock from the parked main thread): without the
+    // notification, the sleep never fires and the watchdog fails the test.
+    let flag = Arc::new(Flag::default());
     let (tx, rx) = mpsc::channel();
+    let f2 = flag.clone();
     let t = std::thread::spawn(move || {
         let start = Instant::now();
         futures_lite::future::block_on(weft_timer::sleep(Duration::from_millis(30)));
         tx.send(start.elapsed()).unwrap();
+        f2.complete();
     });
-    let waited = block_on(async {
-        loop {
-            if let Ok(d) = rx.try_recv() {
-                return d;
-            }
-            weft_timer::sleep(Duration::from_millis(500)).await;
-        }
+    let (done_tx, done_rx) = mpsc::channel();
+    let main = std::thread::spawn(move || {
+        block_on(flag.wait());
+        done_tx.send(()).unwrap();
     });
+    let waited = watchdog(&rx, "the other thread's timer never fired");
+    watchdog(&done_rx, "block_on was not woken");
     t.join().unwrap();
-    assert!(waited >= Duration::from_millis(30));
+    main.join().unwrap();
     assert!(
-        waited < Duration::from_millis(450),
-        "other thread's timer fired late: {waited:?}"
+        waited >= Duration::from_millis(30),
+        "fired early: {waited:?}"
     );
+}
+
+#[test]
+fn paused_clock_does_not_auto_advance_past_inhibited_work() {
+    // `timeout(5 s, work)` under a paused clock, where the work runs on another thread (as on
+    // a blocking pool) holding an auto-advance guard: the timeout must wait for the work
+    // instead of jumping 5 s of virtual time at once (before: Elapsed immediately).
+    let timers = Timers::new(Clock::paused());
+    let _g = timers.enter();
+    let flag = Arc::new(Flag::default());
+    let guard = weft_timer::inhibit_auto_advance();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let f2 = flag.clone();
+    let worker = std::thread::spawn(move || {
+        go_rx.recv().unwrap(); // the work takes "a while": until the test says go
+        f2.complete();
+        drop(guard);
+    });
+    let (res_tx, res_rx) = mpsc::channel();
+    let t0 = timers.now();
+    let runner = {
+        let timers = timers.clone();
+        std::thread::spawn(move || {
+            let _g = timers.enter();
+            let r = block_on(weft_timer::timeout(Duration::from_secs(5), flag.wait()));
+            res_tx.send(r.is_ok()).unwrap();
+        })
+    };
+    // Give the runner every chance to (wrongly) auto-advance before the work completes.
+    assert!(
+        res_rx.recv_timeout(Duration::from_millis(200)).is_err(),
+        "timeout elapsed while the work was still running"
+    );
+    go_tx.send(()).unwrap();
+    assert!(watchdog(&res_rx, "the timeout never completed"));
+    assert_eq!(
+        timers.now(),
+        t0,
+        "virtual time moved while work was in flight"
+    );
+    worker.join().unwrap();
+    runner.join().unwrap();
 }

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::shards::Key as TimerId;
 use crate::timers::{add_or_far, Entry, HANDLE_PENDING};
-use crate::wheel::TimerId;
 use crate::Timers;
 
 /// Runs `f` once, `d` from now, on [`Timers::current()`]. Returns a handle that can cancel it.

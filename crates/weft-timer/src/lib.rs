@@ -4,7 +4,8 @@
 //! # Model
 //!
 //! * A [`Clock`] reads real time or a virtual (paused) time that tests move with `advance`.
-//! * A [`Timers`] is one timing [`wheel`] plus its clock. Every future here captures
+//! * A [`Timers`] is a timing [`wheel`] per registering-thread shard (so registration and
+//!   cancellation on different threads take different locks) plus its clock. Every future here captures
 //!   [`Timers::current()`] when created: the `Timers` this thread [entered](Timers::enter), else
 //!   the process-wide [`Timers::global()`] (real clock). A test runtime enters its own `Timers`
 //!   with a paused clock, so tests running in parallel threads do not disturb each other.
@@ -51,6 +52,7 @@
 mod call;
 mod clock;
 mod interval;
+mod shards;
 mod sleep;
 mod timeout;
 mod timers;
@@ -63,7 +65,7 @@ pub use clock::Clock;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
-pub use timers::{EnterGuard, Timers};
+pub use timers::{AutoAdvanceGuard, EnterGuard, Timers};
 
 /// The current time of [`Timers::current()`]'s clock (virtual if paused).
 pub fn now() -> Instant {
@@ -86,4 +88,16 @@ pub fn resume() {
 /// when their executor next polls them.
 pub fn advance(d: Duration) {
     Timers::current().advance(d);
+}
+
+/// Keeps [`Timers::current()`]'s paused clock from auto-advancing until the guard drops (see
+/// [`Timers::inhibit_auto_advance`]).
+///
+/// Call it on the thread that starts work the timers cannot see (a blocking-pool job, a thread),
+/// *synchronously* when the work is submitted, and move the guard into the work so it drops
+/// when the work ends: a `timeout(5s, blocking_read)` under a paused clock then waits for the
+/// read instead of returning `Elapsed` at once. Cheap (one atomic add) and a no-op in effect
+/// under a real clock.
+pub fn inhibit_auto_advance() -> AutoAdvanceGuard {
+    Timers::current().inhibit_auto_advance()
 }

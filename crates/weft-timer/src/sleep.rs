@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::shards::Key as TimerId;
 use crate::timers::{add_or_far, Entry};
-use crate::wheel::TimerId;
 use crate::Timers;
 
 /// Waits until `d` has passed on [`Timers::current()`]'s clock.

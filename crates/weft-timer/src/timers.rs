@@ -4,12 +4,12 @@ use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::wheel::{TimerId, Wheel};
+use crate::shards::{Key, Shards};
 use crate::Clock;
 
 /// A callback the driver calls to make a parked driver recompute its timeout.
@@ -61,16 +61,23 @@ pub struct Timers {
 pub(crate) struct Inner {
     clock: Clock,
     origin: Instant,
+    /// The wheels, one per registering-thread shard.
+    wheels: Shards<Entry>,
+    /// The earliest expiration (ms) the driver was last told about (by `process`,
+    /// `next_deadline` or an unparking insert), `NONE` if none; an insert earlier than this
+    /// unparks the driver.
+    cached_next: AtomicU64,
     state: Mutex<State>,
     has_driver: AtomicBool,
     registered: AtomicBool,
+    /// Live [`AutoAdvanceGuard`]s: while non-zero, [`Timers::auto_advance`] does nothing.
+    inhibit: AtomicUsize,
 }
 
+/// `cached_next` when nothing is cached.
+const NONE: u64 = u64::MAX;
+
 struct State {
-    wheel: Wheel<Entry>,
-    /// The earliest expiration (ms) the driver was last told about (by `process`,
-    /// `next_deadline` or an unparking insert); an insert earlier than this unparks the driver.
-    cached_next: Option<u64>,
     driver: Option<Unpark>,
 }
 
@@ -118,13 +125,12 @@ impl Timers {
             inner: Arc::new(Inner {
                 clock,
                 origin,
-                state: Mutex::new(State {
-                    wheel: Wheel::new(),
-                    cached_next: None,
-                    driver: None,
-                }),
+                wheels: Shards::new(),
+                cached_next: AtomicU64::new(NONE),
+                state: Mutex::new(State { driver: None }),
                 has_driver: AtomicBool::new(false),
                 registered: AtomicBool::new(false),
+                inhibit: AtomicUsize::new(0),
             }),
         }
     }
@@ -177,7 +183,7 @@ impl Timers {
 
     /// Number of timers waiting (sleeps registered, callbacks not yet fired).
     pub fn len(&self) -> usize {
-        self.state().wheel.len()
+        self.inner.wheels.len()
     }
 
     /// Whether no timer is waiting.
@@ -215,7 +221,7 @@ impl Timers {
 
     // ----- registration (crate-internal) -----
 
-    pub(crate) fn insert(&self, deadline: Instant, entry: Entry) -> TimerId {
+    pub(crate) fn insert(&self, deadline: Instant, entry: Entry) -> Key {
         let now = self.now();
         // Already due: fire at the next `process` instead of rounding up past `now`.
         let ms = if deadline <= now {
@@ -223,30 +229,24 @@ impl Timers {
         } else {
             self.deadline_ms(deadline)
         };
-        let (id, unpark) = {
-            let mut st = self.state();
-            let id = st.wheel.insert(ms, entry);
-            let earlier = st.cached_next.is_none_or(|c| ms < c);
-            let unpark = if earlier {
-                st.cached_next = Some(ms);
-                Some(st.driver.clone())
-            } else {
-                None
-            };
-            (id, unpark)
-        };
-        match unpark {
-            Some(Some(driver)) => driver(),
-            Some(None) => self.notify_fallback(),
-            None => {}
+        let key = self.inner.wheels.insert(ms, entry);
+        // Earlier than what the driver waits for: tell it (outside every lock). The plain load
+        // first keeps the common insert (later than the earliest) from writing a cache line
+        // that every thread shares.
+        let cached = &self.inner.cached_next;
+        if ms < cached.load(Ordering::SeqCst) && ms < cached.fetch_min(ms, Ordering::SeqCst) {
+            let driver = self.state().driver.clone();
+            match driver {
+                Some(driver) => driver(),
+                None => self.notify_fallback(),
+            }
         }
-        id
+        key
     }
 
     /// Removes a timer; returns true if it was still waiting.
-    pub(crate) fn cancel(&self, id: TimerId) -> bool {
-        let removed = self.state().wheel.remove(id);
-        match removed {
+    pub(crate) fn cancel(&self, key: Key) -> bool {
+        match self.inner.wheels.remove(key) {
             Some(Entry::Call(_, handle)) => {
                 handle.store(HANDLE_CANCELLED, Ordering::Release);
                 true
@@ -257,26 +257,25 @@ impl Timers {
     }
 
     /// Stores `waker` in a waiting sleep entry; false if the entry already fired.
-    pub(crate) fn update_waker(&self, id: TimerId, waker: &Waker) -> bool {
-        let old;
-        {
-            let mut st = self.state();
-            match st.wheel.get_mut(id) {
-                Some(Entry::Wake(slot)) => match slot {
-                    Some(w) if w.will_wake(waker) => return true,
-                    _ => old = slot.replace(waker.clone()),
-                },
-                _ => return false,
+    pub(crate) fn update_waker(&self, key: Key, waker: &Waker) -> bool {
+        let old = self.inner.wheels.with(key, |entry| match entry {
+            Entry::Wake(Some(w)) if w.will_wake(waker) => Some(None),
+            Entry::Wake(slot) => Some(slot.replace(waker.clone())),
+            Entry::Call(..) => None,
+        });
+        match old.flatten() {
+            // Dropped outside the lock: a waker's drop may run arbitrary code.
+            Some(old) => {
+                drop(old);
+                true
             }
+            None => false,
         }
-        // Dropped outside the lock: a waker's drop may run arbitrary code.
-        drop(old);
-        true
     }
 
     /// Moves a waiting sleep entry to a new deadline, keeping its waker.
-    pub(crate) fn reschedule(&self, id: TimerId, deadline: Instant) -> Option<TimerId> {
-        let entry = self.state().wheel.remove(id)?;
+    pub(crate) fn reschedule(&self, key: Key, deadline: Instant) -> Option<Key> {
+        let entry = self.inner.wheels.remove(key)?;
         Some(self.insert(deadline, entry))
     }
 
@@ -287,16 +286,21 @@ impl Timers {
     /// released, on the calling thread. Returns how many timers fired.
     pub fn process(&self) -> usize {
         let mut fired = Vec::new();
-        {
-            let now_ms = self.now_ms();
-            let mut st = self.state();
-            st.wheel.poll_into(now_ms, &mut fired);
-            st.cached_next = st.wheel.next_expiration();
-        }
+        let next = self.inner.wheels.poll(self.now_ms(), &mut fired);
+        self.inner
+            .cached_next
+            .store(next.unwrap_or(NONE), Ordering::SeqCst);
         let n = fired.len();
         for entry in fired {
             match entry {
-                Entry::Wake(Some(w)) => w.wake(),
+                Entry::Wake(Some(w)) => {
+                    // A panicking waker must not skip the rest of the batch: those entries are
+                    // already out of the wheel and would never fire, and the panic would unwind
+                    // through the driver (the reactor) while it holds its locks.
+                    if catch_unwind(AssertUnwindSafe(|| w.wake())).is_err() {
+                        eprintln!("weft-timer: a timer's waker panicked (ignored)");
+                    }
+                }
                 Entry::Wake(None) => {}
                 Entry::Call(f, handle) => {
                     if catch_unwind(AssertUnwindSafe(f)).is_err() {
@@ -313,14 +317,12 @@ impl Timers {
     /// timer waits. It may be earlier than any deadline (internal bookkeeping), never later.
     /// Under a paused clock this is virtual time.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let ms = {
-            let mut st = self.state();
-            let ms = st.wheel.next_expiration();
-            // Remember what the driver now waits for: an insert earlier than this must unpark
-            // it (keeping an older, smaller value could miss that after a cancel).
-            st.cached_next = ms;
-            ms
-        };
+        let ms = self.inner.wheels.next_expiration();
+        // Remember what the driver now waits for: an insert earlier than this must unpark it
+        // (keeping an older, smaller value could miss that after a cancel).
+        self.inner
+            .cached_next
+            .store(ms.unwrap_or(NONE), Ordering::SeqCst);
         Some(self.ms_to_instant(ms?))
     }
 
@@ -411,6 +413,46 @@ impl Timers {
         }
     }
 
+    /// The auto-advance step of a driver (the reactor's `block_on` calls it when every task is
+    /// idle): like [`advance_to_next`](Self::advance_to_next), but does nothing and returns
+    /// false while an [`AutoAdvanceGuard`] of these timers is alive (work is in flight outside
+    /// the timers' view, e.g. on a blocking pool), or when the clock is not paused.
+    pub fn auto_advance(&self) -> bool {
+        if !self.inner.clock.is_paused() || self.is_auto_advance_inhibited() {
+            return false;
+        }
+        self.advance_to_next()
+    }
+
+    /// Keeps [`auto_advance`](Self::auto_advance) from moving these timers' paused clock until
+    /// the returned guard is dropped. Guards count: auto-advance resumes when the last one
+    /// drops. The guard is `Send`, so it can travel with the work it stands for (a job on a
+    /// blocking pool) and drop on whichever thread finishes it. Explicit
+    /// [`advance`](Self::advance)/[`advance_to_next`](Self::advance_to_next) calls are not
+    /// affected.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft_timer::{Clock, Timers};
+    ///
+    /// let timers = Timers::new(Clock::paused());
+    /// let guard = timers.inhibit_auto_advance();
+    /// assert!(timers.is_auto_advance_inhibited());
+    /// drop(guard);
+    /// assert!(!timers.is_auto_advance_inhibited());
+    /// ```
+    pub fn inhibit_auto_advance(&self) -> AutoAdvanceGuard {
+        self.inner.inhibit.fetch_add(1, Ordering::SeqCst);
+        AutoAdvanceGuard {
+            timers: self.clone(),
+        }
+    }
+
+    /// Whether an [`AutoAdvanceGuard`] of these timers is alive.
+    pub fn is_auto_advance_inhibited(&self) -> bool {
+        self.inner.inhibit.load(Ordering::SeqCst) > 0
+    }
+
     // ----- fallback driver -----
 
     fn notify_fallback(&self) {
@@ -426,14 +468,37 @@ impl Timers {
     }
 }
 
+/// Keeps a paused clock from auto-advancing while alive; see [`Timers::inhibit_auto_advance`]
+/// and [`inhibit_auto_advance`](crate::inhibit_auto_advance).
+#[must_use = "auto-advance is inhibited only while the guard is alive"]
+pub struct AutoAdvanceGuard {
+    timers: Timers,
+}
+
+impl Drop for AutoAdvanceGuard {
+    fn drop(&mut self) {
+        if self.timers.inner.inhibit.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // A driver waiting for the guard to go may be parked: let it re-evaluate.
+            let driver = self.timers.state().driver.clone();
+            if let Some(d) = driver {
+                d();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for AutoAdvanceGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AutoAdvanceGuard").finish_non_exhaustive()
+    }
+}
+
 impl fmt::Debug for Timers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Timers");
         d.field("clock", &self.inner.clock)
             .field("has_driver", &self.has_driver());
-        if let Ok(st) = self.inner.state.try_lock() {
-            d.field("len", &st.wheel.len());
-        }
+        d.field("len", &self.len());
         d.finish()
     }
 }

@@ -676,3 +676,129 @@ fn resumed_clock_is_driven_by_the_fallback_thread() {
     rx.recv_timeout(LONG)
         .expect("fallback thread fires timers once the clock runs");
 }
+
+/// A waker that panics when woken.
+struct PanickingWaker;
+
+impl Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("waker panic (expected by this test)");
+    }
+}
+
+/// A waker that counts its wake-ups.
+struct CountingWaker(AtomicUsize);
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn panicking_waker_does_not_skip_the_rest_of_the_batch() {
+    // Three sleeps due at the same instant; the first one's waker panics. `process` must still
+    // wake the other two and must not unwind into its caller (the driver).
+    let timers = paused();
+    let deadline = timers.now() + 5 * MS;
+    let bad = Waker::from(Arc::new(PanickingWaker));
+    let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let good = Waker::from(counter.clone());
+    let mut sleeps: Vec<_> = (0..3)
+        .map(|_| Box::pin(weft_timer::Sleep::new_in(timers.clone(), deadline)))
+        .collect();
+    assert!(sleeps[0]
+        .as_mut()
+        .poll(&mut Context::from_waker(&bad))
+        .is_pending());
+    for s in &mut sleeps[1..] {
+        assert!(s
+            .as_mut()
+            .poll(&mut Context::from_waker(&good))
+            .is_pending());
+    }
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| timers.advance(5 * MS)));
+    assert!(res.is_ok(), "a waker's panic escaped Timers::process");
+    assert_eq!(
+        counter.0.load(Ordering::SeqCst),
+        2,
+        "the batch was cut short"
+    );
+    assert!(timers.is_empty());
+}
+
+#[test]
+fn auto_advance_waits_for_inhibit_guards() {
+    let timers = paused();
+    let _g = timers.enter();
+    let t0 = timers.now();
+    let mut s = Box::pin(sleep(Duration::from_secs(5)));
+    assert!(block_on(poll_once(&mut s)).is_none());
+
+    let a = weft_timer::inhibit_auto_advance(); // captures the entered (paused) timers
+    let b = timers.inhibit_auto_advance();
+    assert!(timers.is_auto_advance_inhibited());
+    assert!(!timers.auto_advance(), "auto-advanced while inhibited");
+    assert_eq!(timers.now(), t0);
+    drop(a);
+    assert!(!timers.auto_advance(), "one guard is still alive");
+    // The guard is Send: the work it stands for may finish on another thread.
+    std::thread::spawn(move || drop(b)).join().unwrap();
+    assert!(!timers.is_auto_advance_inhibited());
+    assert!(timers.auto_advance());
+    assert_eq!(timers.now() - t0, Duration::from_secs(5));
+    block_on(s);
+    // Explicit advance is never inhibited.
+    let _c = timers.inhibit_auto_advance();
+    timers.advance(MS);
+    assert_eq!(timers.now() - t0, Duration::from_secs(5) + MS);
+}
+
+#[test]
+fn auto_advance_is_a_no_op_on_a_running_clock() {
+    let timers = Timers::new(Clock::real());
+    assert!(!timers.auto_advance());
+}
+
+#[test]
+fn auto_advance_guard_is_send() {
+    fn check<T: Send + Sync>() {}
+    check::<weft_timer::AutoAdvanceGuard>();
+}
+
+#[test]
+fn timers_from_many_threads_fire_in_global_order_and_cancel_from_anywhere() {
+    // Each thread registers into its own shard of the wheels; firing must still follow the
+    // deadline order across shards (equal deadlines in insertion order), and a timer must be
+    // cancellable from a thread other than the one that registered it.
+    let timers = paused();
+    let t0 = timers.now();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut handles = Vec::new();
+    // Registered one thread after another, so insertion order is known: thread i registers
+    // deadlines 10 - i ms and 20 ms (a tie across all threads).
+    for i in 0..4u64 {
+        let (timers, order) = (timers.clone(), order.clone());
+        let hs = std::thread::spawn(move || {
+            let _g = timers.enter();
+            let o = order.clone();
+            let a = call_at(t0 + MS * (10 - i) as u32, move || {
+                o.lock().unwrap().push((10 - i, i))
+            });
+            let o = order.clone();
+            let b = call_at(t0 + 20 * MS, move || o.lock().unwrap().push((20, i)));
+            (a, b)
+        })
+        .join()
+        .unwrap();
+        handles.push(hs);
+    }
+    // Cancel thread 2's tie timer from this thread.
+    assert!(handles[2].1.cancel());
+    timers.advance(30 * MS);
+    assert_eq!(
+        *order.lock().unwrap(),
+        vec![(7, 3), (8, 2), (9, 1), (10, 0), (20, 0), (20, 1), (20, 3)]
+    );
+    assert!(timers.is_empty());
+}

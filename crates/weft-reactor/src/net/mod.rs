@@ -5,28 +5,28 @@
 //! and an `incoming()` stream. All types convert from their std counterparts with `TryFrom`
 //! (registration can fail) and implement `AsFd`/`AsRawFd`.
 //!
-//! Address resolution (`impl ToSocketAddrs`) uses the standard library, which blocks for host
-//! names (IP literals and `SocketAddr`s never block).
+//! Address resolution: [`TcpStream::connect`] takes this module's [`ToSocketAddrs`] (the same
+//! input types as std's trait) and resolves host names on a small pool of resolver threads, so
+//! the calling thread never blocks; IP literals and `SocketAddr`s go through no thread at all.
+//! Binding (`TcpListener::bind`, `UdpSocket::bind`/`connect`/`send_to`) is synchronous and uses
+//! `std::net::ToSocketAddrs`, which blocks for host names: bind to addresses.
 //!
 //! Cancel-safety, per method, is stated in each method's docs. In short: every single-syscall
 //! operation (`accept`, `read`, `write`, `send_to`, `recv_from`, `send`, `recv`, `peek`,
 //! `readable`, `writable`) is cancel-safe; composite helpers like `read_exact`/`write_all` are not.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
 
+mod connect;
+mod resolve;
 mod tcp;
 mod udp;
 mod unix;
 
+pub use resolve::{Target, ToSocketAddrs};
 pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixIncoming, UnixListener, UnixStream};
-
-/// Resolves with std, collecting the addresses.
-pub(crate) fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
-    Ok(addr.to_socket_addrs()?.collect())
-}
 
 /// The error for an address that resolved to nothing.
 pub(crate) fn io_err_none_resolved() -> io::Error {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,11 +11,13 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, Protocol, SockAddr};
 
 use crate::async_fd::{poll_io, Retry};
-use crate::net::{io_err_none_resolved, resolve};
-use crate::reactor::READ;
+use crate::net::connect::connect_stream;
+use crate::net::io_err_none_resolved;
+use crate::net::resolve::{resolve, ToSocketAddrs};
+use crate::source::READ;
 use crate::Async;
 
 type Inner = Arc<Async<std::net::TcpStream>>;
@@ -61,21 +63,12 @@ impl fmt::Debug for TcpStream {
 
 /// Connects one non-blocking socket to `addr` and waits for the handshake.
 async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_nonblocking(true)?;
-    match socket.connect(&SockAddr::from(addr)) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-        Err(e) => return Err(e),
-    }
-    let stream = Async::new_nonblocking(std::net::TcpStream::from(socket))?;
-    stream.writable().await?;
-    if let Some(e) = stream.get_ref().take_error()? {
-        return Err(e);
-    }
-    // A hang-up without SO_ERROR (rare): make the failure visible now rather than on first use.
-    stream.get_ref().peer_addr()?;
+    let stream = connect_stream(
+        Domain::for_address(addr),
+        Some(Protocol::TCP),
+        &SockAddr::from(addr),
+    )
+    .await?;
     Ok(TcpStream {
         inner: Arc::new(stream),
     })
@@ -84,14 +77,17 @@ async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
 impl TcpStream {
     /// Connects to `addr`, trying each resolved address in turn and returning the last error.
     ///
-    /// Name resolution uses the standard library (`ToSocketAddrs`), which blocks the calling
-    /// thread for host names; socket-address and IP-literal inputs never block. Resolve names on
-    /// a blocking pool first if that matters.
+    /// `addr` is anything [`ToSocketAddrs`](crate::net::ToSocketAddrs) accepts (the types of
+    /// `std::net::ToSocketAddrs`). A host name is resolved on a resolver thread while this
+    /// task waits, so the calling thread never blocks; IP literals and `SocketAddr`s are used
+    /// directly.
     ///
-    /// Cancel-safe: dropping the future closes the half-open socket; nothing else is affected.
+    /// Cancel-safe: dropping the future closes the half-open socket (and abandons a pending
+    /// lookup); nothing else is affected.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let target = addr.to_target()?;
         let mut last = None;
-        for a in resolve(addr)? {
+        for a in resolve(target).await? {
             match connect_one(a).await {
                 Ok(s) => return Ok(s),
                 Err(e) => last = Some(e),
@@ -100,8 +96,8 @@ impl TcpStream {
         Err(last.unwrap_or_else(io_err_none_resolved))
     }
 
-    /// Like [`connect`](TcpStream::connect), giving up after `timeout` with an error of kind
-    /// `TimedOut`. Cancel-safe.
+    /// Like [`connect`](TcpStream::connect), giving up after `timeout` (which covers host-name
+    /// resolution too) with an error of kind `TimedOut`. Cancel-safe.
     ///
     /// ```
     /// use std::time::Duration;
@@ -191,14 +187,16 @@ impl TryFrom<std::net::TcpStream> for TcpStream {
     /// Registers a connected std stream (it is put in non-blocking mode).
     fn try_from(s: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            inner: Arc::new(Async::new(s)?),
+            inner: Arc::new(Async::new(s)?.mark_stream()),
         })
     }
 }
 
 impl From<Async<std::net::TcpStream>> for TcpStream {
     fn from(s: Async<std::net::TcpStream>) -> TcpStream {
-        TcpStream { inner: Arc::new(s) }
+        TcpStream {
+            inner: Arc::new(s.mark_stream()),
+        }
     }
 }
 
@@ -367,7 +365,7 @@ impl fmt::Debug for TcpListener {
 impl TcpListener {
     /// Binds to `addr` (std resolution; the first address that binds wins) and listens.
     /// Synchronous: binding never waits.
-    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+    pub fn bind(addr: impl std::net::ToSocketAddrs) -> io::Result<TcpListener> {
         let l = std::net::TcpListener::bind(addr)?;
         Ok(TcpListener {
             inner: Async::new(l)?,

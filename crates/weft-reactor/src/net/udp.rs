@@ -5,7 +5,7 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
-use crate::net::{io_err_none_resolved, resolve};
+use crate::net::io_err_none_resolved;
 use crate::Async;
 
 /// A UDP socket.
@@ -47,7 +47,7 @@ impl UdpSocket {
     /// Sets the default destination for [`send`](UdpSocket::send) and the only source accepted by
     /// [`recv`](UdpSocket::recv) (synchronous; UDP connect sends nothing).
     pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        let addrs = resolve(addr)?;
+        let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
         let mut last = None;
         for a in addrs {
             match self.inner.get_ref().connect(a) {
@@ -60,8 +60,8 @@ impl UdpSocket {
 
     /// Sends a datagram to `addr`; returns the bytes sent. Cancel-safe.
     pub async fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
-        let addr = resolve(addr)?
-            .into_iter()
+        let addr = addr
+            .to_socket_addrs()?
             .next()
             .ok_or_else(io_err_none_resolved)?;
         self.inner.write_with(|s| s.send_to(buf, addr)).await

@@ -11,10 +11,11 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, SockAddr};
 
 use crate::async_fd::Retry;
-use crate::reactor::READ;
+use crate::net::connect::connect_stream;
+use crate::source::READ;
 use crate::Async;
 
 /// A Unix-domain stream socket.
@@ -49,23 +50,13 @@ impl fmt::Debug for UnixStream {
 
 impl UnixStream {
     /// Connects to the socket at `path`. Cancel-safe.
+    ///
+    /// A listener whose backlog is full makes this fail at once with an error of kind
+    /// `ResourceBusy` (a non-blocking Unix connect cannot wait for room in the backlog).
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-        socket.set_nonblocking(true)?;
-        match socket.connect(&SockAddr::unix(path)?) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
-        let stream = Async::new_nonblocking(std::os::unix::net::UnixStream::from(
-            std::os::fd::OwnedFd::from(socket),
-        ))?;
-        stream.writable().await?;
-        if let Some(e) = stream.get_ref().take_error()? {
-            return Err(e);
-        }
-        Ok(UnixStream { inner: stream })
+        let addr = SockAddr::unix(path)?;
+        let inner = connect_stream(Domain::UNIX, None, &addr).await?;
+        Ok(UnixStream { inner })
     }
 
     /// A connected pair of sockets.
@@ -101,7 +92,7 @@ impl TryFrom<std::os::unix::net::UnixStream> for UnixStream {
     /// Registers a std stream (it is put in non-blocking mode).
     fn try_from(s: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            inner: Async::new(s)?,
+            inner: Async::new(s)?.mark_stream(),
         })
     }
 }

@@ -1,0 +1,151 @@
+//! The wheels of one `Timers`, sharded by registering thread so that registration and
+//! cancellation from different threads do not serialize on one lock (tokio#6504).
+//!
+//! Each thread is assigned a shard (round-robin, on its first timer); its timers live in that
+//! shard's wheel under that shard's lock. Cancelling from any other thread is still correct:
+//! the [`Key`] names the shard. The driver polls every shard and merges what fired back into
+//! global deadline order (ties in insertion order, by a global sequence number).
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+
+use crate::wheel::{TimerId, Wheel};
+
+/// Identifies one timer: its shard and its id in that shard's wheel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key {
+    shard: usize,
+    id: TimerId,
+}
+
+struct Slot<T> {
+    ms: u64,
+    seq: u64,
+    value: T,
+}
+
+struct Shard<T> {
+    wheel: Mutex<Wheel<Slot<T>>>,
+    /// Entries in `wheel` (written under its lock; read without it by `len`).
+    len: AtomicUsize,
+}
+
+/// The sharded wheels.
+pub(crate) struct Shards<T> {
+    shards: Box<[Shard<T>]>,
+    seq: AtomicU64,
+}
+
+fn shard_count() -> usize {
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8)
+    })
+}
+
+/// This thread's shard index (modulo the shard count).
+fn this_thread() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    MINE.try_with(|m| {
+        if m.get() == usize::MAX {
+            m.set(NEXT.fetch_add(1, Ordering::Relaxed));
+        }
+        m.get()
+    })
+    .unwrap_or(0)
+}
+
+impl<T> Shards<T> {
+    pub(crate) fn new() -> Self {
+        Shards {
+            shards: (0..shard_count())
+                .map(|_| Shard {
+                    wheel: Mutex::new(Wheel::new()),
+                    len: AtomicUsize::new(0),
+                })
+                .collect(),
+            seq: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self, shard: usize) -> MutexGuard<'_, Wheel<Slot<T>>> {
+        self.shards[shard]
+            .wheel
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Inserts `value` due at `ms` into the calling thread's shard.
+    pub(crate) fn insert(&self, ms: u64, value: T) -> Key {
+        let shard = this_thread() % self.shards.len();
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let mut w = self.lock(shard);
+        let id = w.insert(ms, Slot { ms, seq, value });
+        self.shards[shard].len.store(w.len(), Ordering::Relaxed);
+        Key { shard, id }
+    }
+
+    /// Removes a waiting timer.
+    pub(crate) fn remove(&self, key: Key) -> Option<T> {
+        let mut w = self.lock(key.shard);
+        let slot = w.remove(key.id)?;
+        self.shards[key.shard].len.store(w.len(), Ordering::Relaxed);
+        Some(slot.value)
+    }
+
+    /// Runs `f` on a waiting timer's value (under its shard's lock).
+    pub(crate) fn with<R>(&self, key: Key, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let mut w = self.lock(key.shard);
+        w.get_mut(key.id).map(|s| f(&mut s.value))
+    }
+
+    /// Fires every timer due at `now_ms` into `out`, in deadline order (ties in insertion
+    /// order); returns the earliest remaining expiration.
+    pub(crate) fn poll(&self, now_ms: u64, out: &mut Vec<T>) -> Option<u64> {
+        let mut fired: Vec<Slot<T>> = Vec::new();
+        let mut next: Option<u64> = None;
+        let mut sources = 0;
+        for (i, shard) in self.shards.iter().enumerate() {
+            // Every shard is locked (no skipping on `len`, which is only a hint): a timer
+            // inserted on another thread must be seen by the next poll.
+            let mut w = self.lock(i);
+            let before = fired.len();
+            w.poll_into(now_ms, &mut fired);
+            sources += usize::from(fired.len() > before);
+            shard.len.store(w.len(), Ordering::Relaxed);
+            if let Some(n) = w.next_expiration() {
+                next = Some(next.map_or(n, |m: u64| m.min(n)));
+            }
+        }
+        if sources > 1 {
+            fired.sort_by_key(|s| (s.ms, s.seq));
+        }
+        out.extend(fired.into_iter().map(|s| s.value));
+        next
+    }
+
+    /// The earliest expiration over all shards (see `Wheel::next_expiration`).
+    pub(crate) fn next_expiration(&self) -> Option<u64> {
+        let mut next: Option<u64> = None;
+        for i in 0..self.shards.len() {
+            if let Some(n) = self.lock(i).next_expiration() {
+                next = Some(next.map_or(n, |m: u64| m.min(n)));
+            }
+        }
+        next
+    }
+
+    /// Number of waiting timers.
+    pub(crate) fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.len.load(Ordering::Relaxed))
+            .sum()
+    }
+}
