@@ -324,7 +324,11 @@ impl BlockingPool {
         T: Send + 'static,
     {
         let inner = self.inner.clone();
+        // A paused clock must not auto-advance past work the timers cannot see: the guard
+        // lives as long as the job (run, refused or dropped unrun).
+        let inhibit = weft_timer::inhibit_auto_advance();
         let job = async move {
+            let _inhibit = inhibit;
             if let Some(why) = refusal() {
                 return Err(Failure::Refused(why));
             }

@@ -436,3 +436,21 @@ fn unblock_after_shutdown_says_the_pool_was_shut_down() {
     });
     assert!(msg.contains("shut down"), "{msg}");
 }
+
+/// A paused clock does not auto-advance past a blocking job in flight: `timeout(5 s, job)`
+/// waits for the job (before, the idle driver jumped to the deadline: `Elapsed` at once).
+#[test]
+fn paused_clock_waits_for_blocking_work() {
+    let r = within("a paused-clock timeout over a blocking job", || {
+        let timers = weft_timer::Timers::new(weft_timer::Clock::paused());
+        let _entered = timers.enter();
+        let job = unblock(|| {
+            // Real work the timers cannot see; how long it takes does not matter.
+            std::thread::sleep(Duration::from_millis(20));
+            7
+        });
+        let r = weft_reactor::block_on(weft_timer::timeout(Duration::from_secs(5), job));
+        (r.ok(), timers.is_auto_advance_inhibited())
+    });
+    assert_eq!(r, (Some(7), false), "the job finished first; its guard is gone");
+}
