@@ -452,5 +452,9 @@ fn paused_clock_waits_for_blocking_work() {
         let r = weft_reactor::block_on(weft_timer::timeout(Duration::from_secs(5), job));
         (r.ok(), timers.is_auto_advance_inhibited())
     });
-    assert_eq!(r, (Some(7), false), "the job finished first; its guard is gone");
+    assert_eq!(
+        r,
+        (Some(7), false),
+        "the job finished first; its guard is gone"
+    );
 }

@@ -218,7 +218,14 @@ fn http_client() {
         let text = resp.error_for_status().unwrap().text().await.unwrap();
         assert_eq!(text, "line one\nline two");
 
-        let bytes = client.get(&url).send().await.unwrap().bytes().await.unwrap();
+        let bytes = client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         assert_eq!(&bytes[..], b"line one\nline two");
 
         let lines: Vec<String> = client
