@@ -19,6 +19,7 @@
 
 mod context;
 mod local;
+mod lock;
 mod registry;
 mod runtime;
 pub mod structured;

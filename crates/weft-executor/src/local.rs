@@ -19,8 +19,9 @@ use concurrent_queue::ConcurrentQueue;
 use weft_timer::Timers;
 
 use crate::context::{self, Ctx, Spawner};
+use crate::lock::lock;
 use crate::registry::Registry;
-use crate::runtime::{cancel_all, lock, report_alive, Config, RuntimeBuilder};
+use crate::runtime::{cancel_all, report_alive, Config, RuntimeBuilder};
 use crate::task::{poll_timed, run_runnable, spawn_into, Runnable, Task, TaskInfo};
 
 /// The name the main future of `block_on` / `run` has in debug-mode reports.

@@ -10,7 +10,9 @@
 //! so the workers bounce the shard locks between them (`rt_ping_pong` about 1.3x slower).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
+
+use crate::lock::lock;
 use std::task::Waker;
 
 use slab::Slab;
@@ -30,10 +32,6 @@ pub(crate) struct Registry {
     shards: Box<[Mutex<Slab<Entry>>]>,
     /// The executor's unhandled-error hook (for a panic while a task's future is dropped).
     on_unhandled: ErrorHook,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 thread_local! {

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use futures_lite::Stream;
 
-use super::set::lock;
+use crate::lock::lock;
 
 /// The sending side given to a [`stream`] generator: `y.yield_(v).await` hands `v` to the
 /// consumer and resumes when the consumer asks for the next item.

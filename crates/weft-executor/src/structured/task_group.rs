@@ -14,7 +14,7 @@ use std::time::Duration;
 use futures_lite::FutureExt;
 use weft_sync::{CancellationToken, Semaphore};
 
-use super::set::lock;
+use crate::lock::lock;
 use crate::task::{panic_message, report_unhandled, TaskInfo, UnhandledError};
 use crate::Task;
 
