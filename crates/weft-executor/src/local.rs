@@ -155,7 +155,7 @@ impl LocalCore {
                 schedules: std::sync::atomic::AtomicUsize::new(0),
             }),
             fast: RefCell::new(VecDeque::new()),
-            registry: Registry::new(1, cfg.on_unhandled.clone()),
+            registry: Registry::new(1, cfg.on_unhandled.clone(), cfg.debug),
             cfg,
             timers,
         }
@@ -411,12 +411,13 @@ impl LocalRuntime {
             .spawn_local(fut, TaskInfo::new(None, Location::caller()))
     }
 
-    /// Number of tasks alive (spawned, not yet finished or cancelled).
+    /// Number of tasks alive that wait (polled at least once, not finished or cancelled); in
+    /// debug mode, every task spawned and not finished (as [`crate::Handle::alive_count`]).
     pub fn alive_count(&self) -> usize {
         self.core.registry.len()
     }
 
-    /// The tasks alive, in id order.
+    /// The tasks alive, in id order (counted as in [`LocalRuntime::alive_count`]).
     pub fn alive_tasks(&self) -> Vec<TaskInfo> {
         self.core.registry.infos()
     }

@@ -15,6 +15,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::context;
+use crate::registry::{EntryKey, Registry};
 
 /// The async-task handle inside a [`Task`] (it resolves to `None` once the task is cancelled).
 pub(crate) type FallibleTask<T> = async_task::FallibleTask<Outcome<T>, Meta>;
@@ -62,8 +63,8 @@ impl MetaRef {
     }
 }
 
-/// Allocates and schedules a task for `fut`: registers it in `registry` (so shutdown can cancel
-/// it), lets `alloc` create the async-task task (`spawn` or `spawn_local`, with the executor's
+/// Allocates and schedules a task for `fut`: registers it in `registry` in debug mode (else the
+/// task registers itself when it first waits, see [`Wrapped`]), lets `alloc` create the async-task task (`spawn` or `spawn_local`, with the executor's
 /// schedule function), and returns its handle. The one spawn path of every executor.
 #[inline]
 pub(crate) fn spawn_into<F: Future>(
@@ -72,10 +73,15 @@ pub(crate) fn spawn_into<F: Future>(
     info: TaskInfo,
     alloc: impl FnOnce(Wrapped<F>, Meta) -> (Runnable, async_task::Task<Outcome<F::Output>, Meta>),
 ) -> Task<F::Output> {
-    let (runnable, task) = registry.insert_with(info.clone(), move |entry| {
-        let (runnable, task) = alloc(Wrapped::new(fut, entry), Meta::new(info));
-        (runnable.waker(), (runnable, task))
-    });
+    let (runnable, task) = if registry.eager() {
+        registry.insert_with(info.clone(), |key| {
+            let wrapped = Wrapped::new(fut, registry.clone(), Some(key));
+            let (runnable, task) = alloc(wrapped, Meta::new(info));
+            (runnable.waker(), (runnable, task))
+        })
+    } else {
+        alloc(Wrapped::new(fut, registry.clone(), None), Meta::new(info))
+    };
     let meta = MetaRef(NonNull::from(task.metadata()));
     let task = Task {
         inner: task.fallible(),
@@ -330,16 +336,21 @@ impl Drop for PanicBox {
     }
 }
 
-/// Wraps a task's future: catches panics and keeps the registry entry until the future is dropped.
+/// Wraps a task's future: catches panics, registers the task in its executor's registry of live
+/// tasks when it first returns `Pending` (until then it is queued or running, so shutdown reaches
+/// it without the registry; debug mode registers at spawn), and removes that entry once the
+/// future is dropped.
 pub(crate) struct Wrapped<F> {
     fut: ManuallyDrop<F>,
-    entry: crate::registry::EntryGuard,
+    reg: Arc<Registry>,
+    entry: Option<EntryKey>,
 }
 
 impl<F> Wrapped<F> {
-    pub(crate) fn new(fut: F, entry: crate::registry::EntryGuard) -> Wrapped<F> {
+    pub(crate) fn new(fut: F, reg: Arc<Registry>, entry: Option<EntryKey>) -> Wrapped<F> {
         Wrapped {
             fut: ManuallyDrop::new(fut),
+            reg,
             entry,
         }
     }
@@ -355,12 +366,19 @@ impl<F> Drop for Wrapped<F> {
         // pinned value where it is), and never touched again: `Wrapped` is being dropped.
         let r = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(fut) }));
         if let Err(payload) = r {
-            (self.entry.error_hook())(UnhandledError {
-                task: self.entry.info(),
+            let task = self
+                .entry
+                .and_then(|k| self.reg.info(k))
+                .or_else(try_current);
+            (self.reg.error_hook())(UnhandledError {
+                task,
                 kind: Kind::Panic(payload),
             });
         }
-        // `entry` drops after this, removing the registry entry once the future is gone.
+        // The registry entry goes once the future is gone.
+        if let Some(k) = self.entry.take() {
+            self.reg.remove(k);
+        }
     }
 }
 
@@ -368,11 +386,21 @@ impl<F: Future> Future for Wrapped<F> {
     type Output = Outcome<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `fut` is structurally pinned: it is never moved out of `Wrapped` (the `Drop`
-        // impl drops it in place) and `Wrapped` is not `Unpin` unless `F` is.
-        let fut = unsafe { self.map_unchecked_mut(|w| &mut *w.fut) };
+        // SAFETY: nothing is moved out of `self`: `fut` is structurally pinned (never moved out
+        // of `Wrapped`, whose `Drop` impl drops it in place, and `Wrapped` is not `Unpin` unless
+        // `F` is); `reg` and `entry` are not pinned and only used through `&mut`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above: `fut` is pinned for as long as `Wrapped` is.
+        let fut = unsafe { Pin::new_unchecked(&mut *this.fut) };
         match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Pending) => {
+                if this.entry.is_none() {
+                    // First wait: from now on only a wake-up reaches the task, so shutdown
+                    // needs its waker (`cx`'s is the task's own) to cancel it.
+                    this.entry = Some(this.reg.insert(try_current(), cx.waker().clone()));
+                }
+                Poll::Pending
+            }
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Err(payload) => Poll::Ready(Err(PanicBox {
                 payload: Some(payload),

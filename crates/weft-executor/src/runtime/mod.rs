@@ -73,12 +73,14 @@ impl Handle {
             .spawn(fut, TaskInfo::new(None, Location::caller()))
     }
 
-    /// Number of tasks alive on this runtime (spawned, not yet finished or cancelled).
+    /// Number of tasks alive on this runtime that wait (polled at least once, not finished or
+    /// cancelled); in debug mode, every task spawned and not finished (see `docs/runtime.md`:
+    /// outside debug mode a task registers itself when it first waits).
     pub fn alive_count(&self) -> usize {
         self.shared.registry.len()
     }
 
-    /// The tasks alive on this runtime, in id order.
+    /// The tasks alive on this runtime, in id order (counted as in [`Handle::alive_count`]).
     pub fn alive_tasks(&self) -> Vec<TaskInfo> {
         self.shared.registry.infos()
     }

@@ -52,7 +52,7 @@ impl Shared {
             idle: Idle::new(workers),
             closed: AtomicBool::new(false),
             lifo,
-            registry: Registry::new(workers * 4, cfg.on_unhandled.clone()),
+            registry: Registry::new(workers * 4, cfg.on_unhandled.clone(), cfg.debug),
             cfg,
             exited: Mutex::new(0),
             exited_cv: Condvar::new(),
