@@ -63,7 +63,9 @@ fn never_polled_tasks_are_cancelled_and_only_waiting_tasks_are_registered() {
     });
     drop(rt);
     assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
-    assert!(weft_reactor::block_on(never_polled).unwrap_err().is_cancelled());
+    assert!(weft_reactor::block_on(never_polled)
+        .unwrap_err()
+        .is_cancelled());
     assert!(weft_reactor::block_on(waiting).unwrap_err().is_cancelled());
     assert_eq!(weft_reactor::block_on(done_at_once).unwrap(), 1);
 }
