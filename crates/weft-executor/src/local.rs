@@ -248,7 +248,7 @@ pub(crate) async fn drive<F: Future>(
     let main_info = core
         .cfg
         .debug
-        .then(|| TaskInfo::new(Some(Arc::from(MAIN_FUTURE_NAME)), at));
+        .then(|| TaskInfo::new(Some(Arc::new(MAIN_FUTURE_NAME.to_string())), at));
     let main = Arc::new(MainWake {
         woken: AtomicBool::new(true),
         shared: core.shared.clone(),

@@ -15,6 +15,7 @@
 //! worker's entries over every shard, so the workers bounce the shard locks between them
 //! (`rt_ping_pong` about 1.3x slower).
 
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
@@ -32,11 +33,36 @@ struct Entry {
     info: Option<TaskInfo>,
 }
 
-/// Where a task's entry is (its shard and slab key).
+/// Where a task's entry is: its shard and slab key, packed into 8 bytes (`Option<EntryKey>` too,
+/// through the non-zero niche), since every task's future holds one.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct EntryKey {
-    shard: usize,
-    key: usize,
+    shard: u32,
+    /// The slab key plus one.
+    key: NonZeroU32,
+}
+
+impl EntryKey {
+    fn new(shard: usize, key: usize) -> EntryKey {
+        // Shards are at most `SHARDS`; a slab key beyond u32 would take > 4 billion live tasks
+        // in one shard (hundreds of GB).
+        let key = u32::try_from(key + 1)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .expect("weft: more than 4 billion live tasks in one registry shard");
+        EntryKey {
+            shard: shard as u32,
+            key,
+        }
+    }
+
+    fn shard(self) -> usize {
+        self.shard as usize
+    }
+
+    fn key(self) -> usize {
+        self.key.get() as usize - 1
+    }
 }
 
 /// Sharded registry of live tasks: one short lock when a task is registered and one when its
@@ -90,10 +116,7 @@ impl Registry {
         let shard = self.shard_here();
         let mut slab = lock(&self.shards[shard]);
         let entry = slab.vacant_entry();
-        let (waker, r) = spawn(EntryKey {
-            shard,
-            key: entry.key(),
-        });
+        let (waker, r) = spawn(EntryKey::new(shard, entry.key()));
         entry.insert(Entry {
             waker,
             info: Some(info),
@@ -105,20 +128,20 @@ impl Registry {
     pub(crate) fn insert(&self, info: Option<TaskInfo>, waker: Waker) -> EntryKey {
         let shard = self.shard_here();
         let key = lock(&self.shards[shard]).insert(Entry { waker, info });
-        EntryKey { shard, key }
+        EntryKey::new(shard, key)
     }
 
     /// Removes a task's entry (its future was dropped).
     pub(crate) fn remove(&self, k: EntryKey) {
-        let removed = lock(&self.shards[k.shard]).try_remove(k.key);
+        let removed = lock(&self.shards[k.shard()]).try_remove(k.key());
         // Drop the waker (a reference to this very task) outside the lock.
         drop(removed);
     }
 
     /// A registered task's info.
     pub(crate) fn info(&self, k: EntryKey) -> Option<TaskInfo> {
-        lock(&self.shards[k.shard])
-            .get(k.key)
+        lock(&self.shards[k.shard()])
+            .get(k.key())
             .and_then(|e| e.info.clone())
     }
 

@@ -134,12 +134,14 @@ impl fmt::Debug for Id {
 #[derive(Clone)]
 pub struct TaskInfo {
     id: Id,
-    name: Option<Arc<str>>,
+    /// A thin pointer (`Arc<String>`, not `Arc<str>`): a `TaskInfo` is kept in every task and in
+    /// every registry entry, so its size is per-task memory.
+    name: Option<Arc<String>>,
     location: &'static Location<'static>,
 }
 
 impl TaskInfo {
-    pub(crate) fn new(name: Option<Arc<str>>, location: &'static Location<'static>) -> TaskInfo {
+    pub(crate) fn new(name: Option<Arc<String>>, location: &'static Location<'static>) -> TaskInfo {
         TaskInfo {
             id: Id::next(),
             name,
@@ -154,7 +156,7 @@ impl TaskInfo {
 
     /// The task's name, if it was given one with [`Builder::name`].
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.name.as_deref().map(String::as_str)
     }
 
     /// Where the task was spawned (the caller of `spawn`, via `#[track_caller]`).
@@ -831,7 +833,7 @@ impl fmt::Display for SlowPoll {
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct Builder {
-    name: Option<Arc<str>>,
+    name: Option<Arc<String>>,
 }
 
 impl Builder {
@@ -842,7 +844,7 @@ impl Builder {
 
     /// Names the task (shown by [`current`], debug-mode warnings and the unhandled-error hook).
     pub fn name(mut self, name: impl Into<String>) -> Builder {
-        self.name = Some(Arc::from(name.into()));
+        self.name = Some(Arc::new(name.into()));
         self
     }
 
@@ -898,5 +900,17 @@ impl Future for YieldNow {
             cx.waker().wake_by_ref();
             Poll::Pending
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Per-task memory: the metadata in every task and the info in every registry entry.
+    #[test]
+    fn task_metadata_stays_small() {
+        assert_eq!(std::mem::size_of::<super::TaskInfo>(), 24);
+        assert_eq!(std::mem::size_of::<super::Meta>(), 32);
+        assert_eq!(std::mem::size_of::<super::Task<()>>(), 32);
+        assert_eq!(std::mem::size_of::<Option<crate::registry::EntryKey>>(), 8);
     }
 }
