@@ -24,13 +24,22 @@ use slab::Slab;
 
 use crate::lock::lock;
 use crate::runtime::ErrorHook;
-use crate::task::TaskInfo;
+use crate::task::{MetaRef, TaskInfo};
 
 const SHARDS: usize = 16;
 
+/// A registered task: its waker (a reference to the task, which keeps its allocation alive) and
+/// a pointer to its metadata in that allocation (for its info, without a copy).
 struct Entry {
     waker: Waker,
-    info: Option<TaskInfo>,
+    meta: MetaRef,
+}
+
+impl Entry {
+    fn info(&self) -> TaskInfo {
+        // SAFETY: `self.waker` is a reference to the task for as long as the entry exists.
+        unsafe { self.meta.get() }.info.clone()
+    }
 }
 
 /// Where a task's entry is: its shard and slab key, packed into 8 bytes (`Option<EntryKey>` too,
@@ -108,26 +117,19 @@ impl Registry {
     /// Eager registration (debug mode): adds an entry for a new task under one lock; `spawn`
     /// receives the entry's key (for the task's future) and returns the task's waker plus
     /// whatever the caller needs. `spawn` must not touch this registry.
-    pub(crate) fn insert_with<R>(
-        &self,
-        info: TaskInfo,
-        spawn: impl FnOnce(EntryKey) -> (Waker, R),
-    ) -> R {
+    pub(crate) fn insert_with<R>(&self, spawn: impl FnOnce(EntryKey) -> (Waker, MetaRef, R)) -> R {
         let shard = self.shard_here();
         let mut slab = lock(&self.shards[shard]);
         let entry = slab.vacant_entry();
-        let (waker, r) = spawn(EntryKey::new(shard, entry.key()));
-        entry.insert(Entry {
-            waker,
-            info: Some(info),
-        });
+        let (waker, meta, r) = spawn(EntryKey::new(shard, entry.key()));
+        entry.insert(Entry { waker, meta });
         r
     }
 
     /// Registers a task that is about to wait (its first `Pending`).
-    pub(crate) fn insert(&self, info: Option<TaskInfo>, waker: Waker) -> EntryKey {
+    pub(crate) fn insert(&self, meta: MetaRef, waker: Waker) -> EntryKey {
         let shard = self.shard_here();
-        let key = lock(&self.shards[shard]).insert(Entry { waker, info });
+        let key = lock(&self.shards[shard]).insert(Entry { waker, meta });
         EntryKey::new(shard, key)
     }
 
@@ -140,9 +142,7 @@ impl Registry {
 
     /// A registered task's info.
     pub(crate) fn info(&self, k: EntryKey) -> Option<TaskInfo> {
-        lock(&self.shards[k.shard()])
-            .get(k.key())
-            .and_then(|e| e.info.clone())
+        lock(&self.shards[k.shard()]).get(k.key()).map(Entry::info)
     }
 
     /// The unhandled-error hook of the executor.
@@ -168,7 +168,7 @@ impl Registry {
     pub(crate) fn infos(&self) -> Vec<TaskInfo> {
         let mut v = Vec::new();
         for s in self.shards.iter() {
-            v.extend(lock(s).iter().filter_map(|(_, e)| e.info.clone()));
+            v.extend(lock(s).iter().map(|(_, e)| e.info()));
         }
         v.sort_by_key(|i| i.id());
         v

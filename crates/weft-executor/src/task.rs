@@ -45,7 +45,7 @@ impl Meta {
 /// reference to the task (a `FallibleTask` or a `Waker` of it): async-task frees the allocation,
 /// which never moves, only when the last reference is gone.
 #[derive(Clone, Copy)]
-struct MetaRef(NonNull<Meta>);
+pub(crate) struct MetaRef(NonNull<Meta>);
 
 // SAFETY: `Meta` is `Send + Sync` (an `AtomicBool` and a `TaskInfo`), and a `MetaRef` is only
 // dereferenced to a shared reference while a task reference keeps it alive (see `MetaRef`).
@@ -57,7 +57,7 @@ impl MetaRef {
     /// # Safety
     /// The caller must hold a reference to the task (see [`MetaRef`]) for as long as it uses
     /// the returned reference.
-    unsafe fn get<'a>(self) -> &'a Meta {
+    pub(crate) unsafe fn get<'a>(self) -> &'a Meta {
         // SAFETY: guaranteed by the caller.
         unsafe { self.0.as_ref() }
     }
@@ -74,10 +74,11 @@ pub(crate) fn spawn_into<F: Future>(
     alloc: impl FnOnce(Wrapped<F>, Meta) -> (Runnable, async_task::Task<Outcome<F::Output>, Meta>),
 ) -> Task<F::Output> {
     let (runnable, task) = if registry.eager() {
-        registry.insert_with(info.clone(), |key| {
+        registry.insert_with(|key| {
             let wrapped = Wrapped::new(fut, registry.clone(), Some(key));
             let (runnable, task) = alloc(wrapped, Meta::new(info));
-            (runnable.waker(), (runnable, task))
+            let meta = MetaRef(NonNull::from(task.metadata()));
+            (runnable.waker(), meta, (runnable, task))
         })
     } else {
         alloc(Wrapped::new(fut, registry.clone(), None), Meta::new(info))
@@ -346,6 +347,9 @@ pub(crate) struct Wrapped<F> {
     fut: ManuallyDrop<F>,
     reg: Arc<Registry>,
     entry: Option<EntryKey>,
+    /// This task's metadata (set by [`Wrapped::with_meta`] when the task is allocated; valid
+    /// for as long as this future exists, since it lives in the same allocation).
+    meta: Option<MetaRef>,
 }
 
 impl<F> Wrapped<F> {
@@ -354,7 +358,15 @@ impl<F> Wrapped<F> {
             fut: ManuallyDrop::new(fut),
             reg,
             entry,
+            meta: None,
         }
+    }
+
+    /// Gives the future a pointer to its task's metadata: the executors build the future with
+    /// `async_task::Builder::spawn(move |meta| wrapped.with_meta(meta), ..)`.
+    pub(crate) fn with_meta(mut self, meta: &Meta) -> Wrapped<F> {
+        self.meta = Some(MetaRef(NonNull::from(meta)));
+        self
     }
 }
 
@@ -399,7 +411,10 @@ impl<F: Future> Future for Wrapped<F> {
                 if this.entry.is_none() {
                     // First wait: from now on only a wake-up reaches the task, so shutdown
                     // needs its waker (`cx`'s is the task's own) to cancel it.
-                    this.entry = Some(this.reg.insert(try_current(), cx.waker().clone()));
+                    let meta = this
+                        .meta
+                        .expect("weft: a task's future was built without with_meta");
+                    this.entry = Some(this.reg.insert(meta, cx.waker().clone()));
                 }
                 Poll::Pending
             }

@@ -67,7 +67,7 @@ impl Shared {
         let sh = self.clone();
         spawn_into(&self.registry, fut, info, move |wrapped, meta| {
             async_task::Builder::new().metadata(meta).spawn(
-                move |_| wrapped,
+                move |meta| wrapped.with_meta(meta),
                 async_task::WithInfo(move |r, i: async_task::ScheduleInfo| {
                     sh.schedule(r, i.woken_while_running)
                 }),
