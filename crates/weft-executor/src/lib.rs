@@ -19,6 +19,7 @@
 
 mod context;
 mod local;
+mod lock;
 mod registry;
 mod resource;
 mod runtime;

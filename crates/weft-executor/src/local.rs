@@ -19,8 +19,9 @@ use concurrent_queue::ConcurrentQueue;
 use weft_timer::Timers;
 
 use crate::context::{self, Ctx, Spawner};
+use crate::lock::lock;
 use crate::registry::Registry;
-use crate::runtime::{cancel_all, lock, report_alive, Config, RuntimeBuilder};
+use crate::runtime::{cancel_all, report_alive, Config, RuntimeBuilder};
 use crate::task::{poll_timed, run_runnable, spawn_into, Runnable, Task, TaskInfo};
 
 /// The name the main future of `block_on` / `run` has in debug-mode reports.
@@ -154,7 +155,7 @@ impl LocalCore {
                 schedules: std::sync::atomic::AtomicUsize::new(0),
             }),
             fast: RefCell::new(VecDeque::new()),
-            registry: Registry::new(1, cfg.on_unhandled.clone()),
+            registry: Registry::new(1, cfg.on_unhandled.clone(), cfg.debug),
             cfg,
             timers,
         }
@@ -174,7 +175,7 @@ impl LocalCore {
         spawn_into(&self.registry, fut, info, move |wrapped, meta| {
             async_task::Builder::new()
                 .metadata(meta)
-                .spawn_local(move |_| wrapped, move |r| sh.schedule(r))
+                .spawn_local(move |meta| wrapped.with_meta(meta), move |r| sh.schedule(r))
         })
     }
 
@@ -247,7 +248,7 @@ pub(crate) async fn drive<F: Future>(
     let main_info = core
         .cfg
         .debug
-        .then(|| TaskInfo::new(Some(Arc::from(MAIN_FUTURE_NAME)), at));
+        .then(|| TaskInfo::new(Some(Arc::new(MAIN_FUTURE_NAME.to_string())), at));
     let main = Arc::new(MainWake {
         woken: AtomicBool::new(true),
         shared: core.shared.clone(),
@@ -410,12 +411,13 @@ impl LocalRuntime {
             .spawn_local(fut, TaskInfo::new(None, Location::caller()))
     }
 
-    /// Number of tasks alive (spawned, not yet finished or cancelled).
+    /// Number of tasks alive that wait (polled at least once, not finished or cancelled); in
+    /// debug mode, every task spawned and not finished (as [`crate::Handle::alive_count`]).
     pub fn alive_count(&self) -> usize {
         self.core.registry.len()
     }
 
-    /// The tasks alive, in id order.
+    /// The tasks alive, in id order (counted as in [`LocalRuntime::alive_count`]).
     pub fn alive_tasks(&self) -> Vec<TaskInfo> {
         self.core.registry.infos()
     }

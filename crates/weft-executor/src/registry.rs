@@ -1,39 +1,87 @@
 //! The set of live tasks of one executor, so shutdown can cancel every task (even ones nobody will
 //! ever wake) and debug mode can list what is still alive.
 //!
-//! Cost model (this sits on every spawn and every task completion): a task's entry lives in the
-//! shard of the thread that spawned it, so a worker spawning and finishing its own tasks keeps
-//! using one uncontended, cache-hot lock. There is deliberately no shared live-task counter (one
-//! atomic line bounced between every spawning and every finishing thread): the count is summed
-//! over the shards when asked for (shutdown and diagnostics only). Choosing the shard from the
-//! task id instead was measured and rejected: it spreads each worker's entries over every shard,
-//! so the workers bounce the shard locks between them (`rt_ping_pong` about 1.3x slower).
+//! Cost model (this sits on the spawn path): a task is registered only when it first returns
+//! `Pending` ([`crate::task::Wrapped`]), so a task that completes in its first poll never takes a
+//! registry lock. Until then it is always reachable without the registry: it is queued, in a
+//! LIFO slot or running, and shutdown drains the queues. In debug mode every task is registered
+//! at spawn, so [`Registry::infos`] lists queued tasks too.
+//!
+//! An entry lives in the shard of the thread that registered it, so a worker spawning and
+//! finishing its own tasks keeps using one uncontended, cache-hot lock. There is deliberately no
+//! shared live-task counter (one atomic line bounced between every spawning and every finishing
+//! thread): the count is summed over the shards when asked for (shutdown and diagnostics only).
+//! Choosing the shard from the task id instead was measured and rejected: it spreads each
+//! worker's entries over every shard, so the workers bounce the shard locks between them
+//! (`rt_ping_pong` about 1.3x slower).
 
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
 use slab::Slab;
 
+use crate::lock::lock;
 use crate::runtime::ErrorHook;
-use crate::task::TaskInfo;
+use crate::task::{MetaRef, TaskInfo};
 
 const SHARDS: usize = 16;
 
+/// A registered task: its waker (a reference to the task, which keeps its allocation alive) and
+/// a pointer to its metadata in that allocation (for its info, without a copy).
 struct Entry {
-    waker: Option<Waker>,
-    info: TaskInfo,
+    waker: Waker,
+    meta: MetaRef,
 }
 
-/// Sharded registry of live tasks: one short lock at spawn and one when the future is dropped.
+impl Entry {
+    fn info(&self) -> TaskInfo {
+        // SAFETY: `self.waker` is a reference to the task for as long as the entry exists.
+        unsafe { self.meta.get() }.info.clone()
+    }
+}
+
+/// Where a task's entry is: its shard and slab key, packed into 8 bytes (`Option<EntryKey>` too,
+/// through the non-zero niche), since every task's future holds one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EntryKey {
+    shard: u32,
+    /// The slab key plus one.
+    key: NonZeroU32,
+}
+
+impl EntryKey {
+    fn new(shard: usize, key: usize) -> EntryKey {
+        // Shards are at most `SHARDS`; a slab key beyond u32 would take > 4 billion live tasks
+        // in one shard (hundreds of GB).
+        let key = u32::try_from(key + 1)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .expect("weft: more than 4 billion live tasks in one registry shard");
+        EntryKey {
+            shard: shard as u32,
+            key,
+        }
+    }
+
+    fn shard(self) -> usize {
+        self.shard as usize
+    }
+
+    fn key(self) -> usize {
+        self.key.get() as usize - 1
+    }
+}
+
+/// Sharded registry of live tasks: one short lock when a task is registered and one when its
+/// future is dropped.
 pub(crate) struct Registry {
     shards: Box<[Mutex<Slab<Entry>>]>,
     /// The executor's unhandled-error hook (for a panic while a task's future is dropped).
     on_unhandled: ErrorHook,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    /// Register every task at spawn (debug mode), not at its first `Pending`.
+    eager: bool,
 }
 
 thread_local! {
@@ -44,95 +92,85 @@ thread_local! {
 }
 
 impl Registry {
-    pub(crate) fn new(shards: usize, on_unhandled: ErrorHook) -> Arc<Registry> {
+    pub(crate) fn new(shards: usize, on_unhandled: ErrorHook, eager: bool) -> Arc<Registry> {
         let n = shards.clamp(1, SHARDS);
         Arc::new(Registry {
             shards: (0..n).map(|_| Mutex::new(Slab::new())).collect(),
             on_unhandled,
+            eager,
         })
     }
 
-    /// Adds an entry for a new task under one lock: `spawn` receives the guard (which moves into
-    /// the task's future) and returns the task's waker plus whatever the caller needs. `spawn` must
-    /// not touch this registry (it only allocates the task).
-    pub(crate) fn insert_with<R>(
-        self: &Arc<Registry>,
-        info: TaskInfo,
-        spawn: impl FnOnce(EntryGuard) -> (Waker, R),
-    ) -> R {
-        let shard = if self.shards.len() == 1 {
+    /// Whether tasks are registered at spawn (debug mode) rather than at their first `Pending`.
+    pub(crate) fn eager(&self) -> bool {
+        self.eager
+    }
+
+    fn shard_here(&self) -> usize {
+        if self.shards.len() == 1 {
             0
         } else {
             SHARD.try_with(|s| *s).unwrap_or(0) % self.shards.len()
-        };
+        }
+    }
+
+    /// Eager registration (debug mode): adds an entry for a new task under one lock; `spawn`
+    /// receives the entry's key (for the task's future) and returns the task's waker plus
+    /// whatever the caller needs. `spawn` must not touch this registry.
+    pub(crate) fn insert_with<R>(&self, spawn: impl FnOnce(EntryKey) -> (Waker, MetaRef, R)) -> R {
+        let shard = self.shard_here();
         let mut slab = lock(&self.shards[shard]);
         let entry = slab.vacant_entry();
-        let guard = EntryGuard {
-            reg: self.clone(),
-            shard,
-            key: entry.key(),
-        };
-        let (waker, r) = spawn(guard);
-        entry.insert(Entry {
-            waker: Some(waker),
-            info,
-        });
+        let (waker, meta, r) = spawn(EntryKey::new(shard, entry.key()));
+        entry.insert(Entry { waker, meta });
         r
     }
 
-    /// Number of live tasks (futures not yet dropped).
+    /// Registers a task that is about to wait (its first `Pending`).
+    pub(crate) fn insert(&self, meta: MetaRef, waker: Waker) -> EntryKey {
+        let shard = self.shard_here();
+        let key = lock(&self.shards[shard]).insert(Entry { waker, meta });
+        EntryKey::new(shard, key)
+    }
+
+    /// Removes a task's entry (its future was dropped).
+    pub(crate) fn remove(&self, k: EntryKey) {
+        let removed = lock(&self.shards[k.shard()]).try_remove(k.key());
+        // Drop the waker (a reference to this very task) outside the lock.
+        drop(removed);
+    }
+
+    /// A registered task's info.
+    pub(crate) fn info(&self, k: EntryKey) -> Option<TaskInfo> {
+        lock(&self.shards[k.shard()]).get(k.key()).map(Entry::info)
+    }
+
+    /// The unhandled-error hook of the executor.
+    pub(crate) fn error_hook(&self) -> &ErrorHook {
+        &self.on_unhandled
+    }
+
+    /// Number of registered tasks.
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).len()).sum()
     }
 
-    /// Wakers of every live task (cloned out, so waking happens without the locks held).
+    /// Wakers of every registered task (cloned out, so waking happens without the locks held).
     pub(crate) fn wakers(&self) -> Vec<Waker> {
         let mut v = Vec::new();
         for s in self.shards.iter() {
-            v.extend(lock(s).iter().filter_map(|(_, e)| e.waker.clone()));
+            v.extend(lock(s).iter().map(|(_, e)| e.waker.clone()));
         }
         v
     }
 
-    /// Info of every live task, in id order.
+    /// Info of every registered task, in id order.
     pub(crate) fn infos(&self) -> Vec<TaskInfo> {
         let mut v = Vec::new();
         for s in self.shards.iter() {
-            v.extend(lock(s).iter().map(|(_, e)| e.info.clone()));
+            v.extend(lock(s).iter().map(|(_, e)| e.info()));
         }
         v.sort_by_key(|i| i.id());
         v
-    }
-}
-
-/// Owned by the task's future; removes the entry when the future is dropped.
-pub(crate) struct EntryGuard {
-    reg: Arc<Registry>,
-    shard: usize,
-    key: usize,
-}
-
-impl EntryGuard {
-    /// The task's info (while its entry exists, that is until this guard drops).
-    pub(crate) fn info(&self) -> Option<TaskInfo> {
-        lock(&self.reg.shards[self.shard])
-            .get(self.key)
-            .map(|e| e.info.clone())
-    }
-
-    /// The unhandled-error hook of the task's executor.
-    pub(crate) fn error_hook(&self) -> &ErrorHook {
-        &self.reg.on_unhandled
-    }
-}
-
-impl Drop for EntryGuard {
-    fn drop(&mut self) {
-        let removed = {
-            let mut s = lock(&self.reg.shards[self.shard]);
-            s.try_remove(self.key)
-        };
-        // Drop the waker (a reference to this very task) outside the lock.
-        drop(removed);
     }
 }

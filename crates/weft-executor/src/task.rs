@@ -15,6 +15,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::context;
+use crate::registry::{EntryKey, Registry};
 
 /// The async-task handle inside a [`Task`] (it resolves to `None` once the task is cancelled).
 pub(crate) type FallibleTask<T> = async_task::FallibleTask<Outcome<T>, Meta>;
@@ -44,7 +45,7 @@ impl Meta {
 /// reference to the task (a `FallibleTask` or a `Waker` of it): async-task frees the allocation,
 /// which never moves, only when the last reference is gone.
 #[derive(Clone, Copy)]
-struct MetaRef(NonNull<Meta>);
+pub(crate) struct MetaRef(NonNull<Meta>);
 
 // SAFETY: `Meta` is `Send + Sync` (an `AtomicBool` and a `TaskInfo`), and a `MetaRef` is only
 // dereferenced to a shared reference while a task reference keeps it alive (see `MetaRef`).
@@ -56,14 +57,14 @@ impl MetaRef {
     /// # Safety
     /// The caller must hold a reference to the task (see [`MetaRef`]) for as long as it uses
     /// the returned reference.
-    unsafe fn get<'a>(self) -> &'a Meta {
+    pub(crate) unsafe fn get<'a>(self) -> &'a Meta {
         // SAFETY: guaranteed by the caller.
         unsafe { self.0.as_ref() }
     }
 }
 
-/// Allocates and schedules a task for `fut`: registers it in `registry` (so shutdown can cancel
-/// it), lets `alloc` create the async-task task (`spawn` or `spawn_local`, with the executor's
+/// Allocates and schedules a task for `fut`: registers it in `registry` in debug mode (else the
+/// task registers itself when it first waits, see [`Wrapped`]), lets `alloc` create the async-task task (`spawn` or `spawn_local`, with the executor's
 /// schedule function), and returns its handle. The one spawn path of every executor.
 #[inline]
 pub(crate) fn spawn_into<F: Future>(
@@ -72,10 +73,16 @@ pub(crate) fn spawn_into<F: Future>(
     info: TaskInfo,
     alloc: impl FnOnce(Wrapped<F>, Meta) -> (Runnable, async_task::Task<Outcome<F::Output>, Meta>),
 ) -> Task<F::Output> {
-    let (runnable, task) = registry.insert_with(info.clone(), move |entry| {
-        let (runnable, task) = alloc(Wrapped::new(fut, entry), Meta::new(info));
-        (runnable.waker(), (runnable, task))
-    });
+    let (runnable, task) = if registry.eager() {
+        registry.insert_with(|key| {
+            let wrapped = Wrapped::new(fut, registry.clone(), Some(key));
+            let (runnable, task) = alloc(wrapped, Meta::new(info));
+            let meta = MetaRef(NonNull::from(task.metadata()));
+            (runnable.waker(), meta, (runnable, task))
+        })
+    } else {
+        alloc(Wrapped::new(fut, registry.clone(), None), Meta::new(info))
+    };
     let meta = MetaRef(NonNull::from(task.metadata()));
     let task = Task {
         inner: task.fallible(),
@@ -128,12 +135,14 @@ impl fmt::Debug for Id {
 #[derive(Clone)]
 pub struct TaskInfo {
     id: Id,
-    name: Option<Arc<str>>,
+    /// A thin pointer (`Arc<String>`, not `Arc<str>`): a `TaskInfo` is kept in every task and in
+    /// every registry entry, so its size is per-task memory.
+    name: Option<Arc<String>>,
     location: &'static Location<'static>,
 }
 
 impl TaskInfo {
-    pub(crate) fn new(name: Option<Arc<str>>, location: &'static Location<'static>) -> TaskInfo {
+    pub(crate) fn new(name: Option<Arc<String>>, location: &'static Location<'static>) -> TaskInfo {
         TaskInfo {
             id: Id::next(),
             name,
@@ -148,7 +157,7 @@ impl TaskInfo {
 
     /// The task's name, if it was given one with [`Builder::name`].
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.name.as_deref().map(String::as_str)
     }
 
     /// Where the task was spawned (the caller of `spawn`, via `#[track_caller]`).
@@ -330,18 +339,34 @@ impl Drop for PanicBox {
     }
 }
 
-/// Wraps a task's future: catches panics and keeps the registry entry until the future is dropped.
+/// Wraps a task's future: catches panics, registers the task in its executor's registry of live
+/// tasks when it first returns `Pending` (until then it is queued or running, so shutdown reaches
+/// it without the registry; debug mode registers at spawn), and removes that entry once the
+/// future is dropped.
 pub(crate) struct Wrapped<F> {
     fut: ManuallyDrop<F>,
-    entry: crate::registry::EntryGuard,
+    reg: Arc<Registry>,
+    entry: Option<EntryKey>,
+    /// This task's metadata (set by [`Wrapped::with_meta`] when the task is allocated; valid
+    /// for as long as this future exists, since it lives in the same allocation).
+    meta: Option<MetaRef>,
 }
 
 impl<F> Wrapped<F> {
-    pub(crate) fn new(fut: F, entry: crate::registry::EntryGuard) -> Wrapped<F> {
+    pub(crate) fn new(fut: F, reg: Arc<Registry>, entry: Option<EntryKey>) -> Wrapped<F> {
         Wrapped {
             fut: ManuallyDrop::new(fut),
+            reg,
             entry,
+            meta: None,
         }
+    }
+
+    /// Gives the future a pointer to its task's metadata: the executors build the future with
+    /// `async_task::Builder::spawn(move |meta| wrapped.with_meta(meta), ..)`.
+    pub(crate) fn with_meta(mut self, meta: &Meta) -> Wrapped<F> {
+        self.meta = Some(MetaRef(NonNull::from(meta)));
+        self
     }
 }
 
@@ -355,12 +380,19 @@ impl<F> Drop for Wrapped<F> {
         // pinned value where it is), and never touched again: `Wrapped` is being dropped.
         let r = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(fut) }));
         if let Err(payload) = r {
-            (self.entry.error_hook())(UnhandledError {
-                task: self.entry.info(),
+            let task = self
+                .entry
+                .and_then(|k| self.reg.info(k))
+                .or_else(try_current);
+            (self.reg.error_hook())(UnhandledError {
+                task,
                 kind: Kind::Panic(payload),
             });
         }
-        // `entry` drops after this, removing the registry entry once the future is gone.
+        // The registry entry goes once the future is gone.
+        if let Some(k) = self.entry.take() {
+            self.reg.remove(k);
+        }
     }
 }
 
@@ -368,11 +400,24 @@ impl<F: Future> Future for Wrapped<F> {
     type Output = Outcome<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `fut` is structurally pinned: it is never moved out of `Wrapped` (the `Drop`
-        // impl drops it in place) and `Wrapped` is not `Unpin` unless `F` is.
-        let fut = unsafe { self.map_unchecked_mut(|w| &mut *w.fut) };
+        // SAFETY: nothing is moved out of `self`: `fut` is structurally pinned (never moved out
+        // of `Wrapped`, whose `Drop` impl drops it in place, and `Wrapped` is not `Unpin` unless
+        // `F` is); `reg` and `entry` are not pinned and only used through `&mut`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above: `fut` is pinned for as long as `Wrapped` is.
+        let fut = unsafe { Pin::new_unchecked(&mut *this.fut) };
         match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Pending) => {
+                if this.entry.is_none() {
+                    // First wait: from now on only a wake-up reaches the task, so shutdown
+                    // needs its waker (`cx`'s is the task's own) to cancel it.
+                    let meta = this
+                        .meta
+                        .expect("weft: a task's future was built without with_meta");
+                    this.entry = Some(this.reg.insert(meta, cx.waker().clone()));
+                }
+                Poll::Pending
+            }
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Err(payload) => Poll::Ready(Err(PanicBox {
                 payload: Some(payload),
@@ -803,7 +848,7 @@ impl fmt::Display for SlowPoll {
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct Builder {
-    name: Option<Arc<str>>,
+    name: Option<Arc<String>>,
 }
 
 impl Builder {
@@ -814,7 +859,7 @@ impl Builder {
 
     /// Names the task (shown by [`current`], debug-mode warnings and the unhandled-error hook).
     pub fn name(mut self, name: impl Into<String>) -> Builder {
-        self.name = Some(Arc::from(name.into()));
+        self.name = Some(Arc::new(name.into()));
         self
     }
 
@@ -870,5 +915,17 @@ impl Future for YieldNow {
             cx.waker().wake_by_ref();
             Poll::Pending
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Per-task memory: the metadata in every task and the info in every registry entry.
+    #[test]
+    fn task_metadata_stays_small() {
+        assert_eq!(std::mem::size_of::<super::TaskInfo>(), 24);
+        assert_eq!(std::mem::size_of::<super::Meta>(), 32);
+        assert_eq!(std::mem::size_of::<super::Task<()>>(), 32);
+        assert_eq!(std::mem::size_of::<Option<crate::registry::EntryKey>>(), 8);
     }
 }

@@ -534,6 +534,10 @@ fn alive_tasks_are_listed_then_cancelled_at_shutdown() {
             Some(t)
         });
         let t = t.unwrap();
+        // Outside debug mode a task is listed once it waits (after its first poll).
+        while h.alive_count() == 0 {
+            std::thread::yield_now();
+        }
         let alive = h.alive_tasks();
         assert_eq!(alive.len(), 1);
         assert_eq!(alive[0].name(), Some("stuck"));

@@ -39,3 +39,33 @@ fn block_on_nested_in_a_task_of_the_same_runtime_does_not_lose_wakes() {
         assert_eq!(v, 4);
     });
 }
+
+/// Issue 14 (spawn cost): a task registers itself in the live-task registry only when it first
+/// waits. A task spawned and never polled is still cancelled when its runtime is dropped (it is
+/// in a run queue, which shutdown drains), and one that completes in its first poll never
+/// shows up in the registry.
+#[test]
+fn never_polled_tasks_are_cancelled_and_only_waiting_tasks_are_registered() {
+    let rt = weft_executor::LocalRuntime::new().unwrap();
+    let done_at_once = rt.spawn_local(async { 1 });
+    let waiting = rt.spawn_local(std::future::pending::<()>());
+    assert_eq!(rt.alive_count(), 0, "registered before its first poll");
+    rt.block_on(async {
+        for _ in 0..10 {
+            weft_executor::yield_now().await;
+        }
+    });
+    assert_eq!(rt.alive_count(), 1, "only the waiting task is registered");
+    let dropped = common::flag();
+    let d = common::DropFlag(dropped.clone());
+    let never_polled = rt.spawn_local(async move {
+        let _d = d;
+    });
+    drop(rt);
+    assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(weft_reactor::block_on(never_polled)
+        .unwrap_err()
+        .is_cancelled());
+    assert!(weft_reactor::block_on(waiting).unwrap_err().is_cancelled());
+    assert_eq!(weft_reactor::block_on(done_at_once).unwrap(), 1);
+}

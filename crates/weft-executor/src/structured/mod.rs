@@ -19,6 +19,7 @@
 //! cancels; everything else cancels by dropping.
 
 mod gather;
+mod group_error;
 mod retry;
 mod set;
 mod shield;
@@ -31,12 +32,11 @@ pub use gather::__private;
 pub use gather::{
     as_completed, gather, gather_settled, race, try_gather, AsCompleted, AsCompletedIndexed,
 };
+pub use group_error::{Failure, FailureKind, GroupError, SpawnError};
 pub use retry::{retry, retry_if, RetryPolicy};
 pub(crate) use shield::shield_as;
 pub(crate) use shield::wait_shielded_blocking;
 pub use shield::{shield, shutdown_shielded, wait_shielded, Shield, ShieldReport};
-pub use stream::{stream, Generator, YieldNow, Yielder};
-pub use task_group::{
-    task_group, Failure, FailureKind, GroupError, GroupHandle, GroupSpawner, SpawnError, TaskGroup,
-};
+pub use stream::{stream, Generator, YieldItem, YieldNow, Yielder};
+pub use task_group::{task_group, GroupHandle, GroupSpawner, TaskGroup};
 pub use wait::{wait, Flatten, ReturnWhen, TaskError, WaitResult, Waitable};

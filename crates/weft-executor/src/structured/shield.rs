@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
-use super::set::lock;
+use crate::lock::lock;
 use crate::task::TaskInfo;
 use crate::{JoinError, Task};
 

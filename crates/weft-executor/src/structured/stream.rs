@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use futures_lite::Stream;
 
-use super::set::lock;
+use crate::lock::lock;
 
 /// The sending side given to a [`stream`] generator: `y.yield_(v).await` hands `v` to the
 /// consumer and resumes when the consumer asks for the next item.
@@ -25,8 +25,8 @@ impl<T> Yielder<T> {
     ///
     /// Cancel-safety: if the stream is dropped, the generator (and this future) is dropped with
     /// it; an item not yet taken is dropped.
-    pub fn yield_(&self, value: T) -> YieldNow<'_, T> {
-        YieldNow {
+    pub fn yield_(&self, value: T) -> YieldItem<'_, T> {
+        YieldItem {
             slot: &self.slot,
             value: Some(value),
         }
@@ -41,14 +41,18 @@ impl<T> fmt::Debug for Yielder<T> {
 
 /// The future returned by [`Yielder::yield_`].
 #[must_use = "yield_ does nothing unless awaited"]
-pub struct YieldNow<'a, T> {
+pub struct YieldItem<'a, T> {
     slot: &'a Mutex<Option<T>>,
     value: Option<T>,
 }
 
-impl<T> Unpin for YieldNow<'_, T> {}
+/// Former name of [`YieldItem`] (it clashed with [`crate::task::YieldNow`], the future of
+/// [`crate::yield_now`]).
+pub type YieldNow<'a, T> = YieldItem<'a, T>;
 
-impl<T> Future for YieldNow<'_, T> {
+impl<T> Unpin for YieldItem<'_, T> {}
+
+impl<T> Future for YieldItem<'_, T> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
@@ -71,9 +75,9 @@ impl<T> Future for YieldNow<'_, T> {
     }
 }
 
-impl<T> fmt::Debug for YieldNow<'_, T> {
+impl<T> fmt::Debug for YieldItem<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("YieldNow")
+        f.debug_struct("YieldItem")
             .field("sent", &self.value.is_none())
             .finish()
     }

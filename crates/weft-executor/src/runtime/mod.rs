@@ -1,0 +1,306 @@
+//! The multi-threaded work-stealing [`Runtime`], its [`RuntimeBuilder`] and [`Handle`].
+//!
+//! * `config`: settings and hooks shared by an executor's threads;
+//! * `builder`: [`RuntimeBuilder`];
+//! * `shared`: the scheduler state shared by the threads and the schedule function; shutdown;
+//! * `idle`: the worker sleep/notify protocol (also run under loom, `tests/loom.rs`);
+//! * `worker`: the worker threads' scheduling loop;
+//! * this file: [`Runtime`] and [`Handle`].
+
+mod builder;
+mod config;
+mod idle;
+mod shared;
+mod worker;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::panic::Location;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use weft_timer::Timers;
+
+pub use builder::RuntimeBuilder;
+pub(crate) use config::{default_config, Config, ErrorHook};
+pub(crate) use shared::{cancel_all, report_alive, Shared};
+pub(crate) use worker::assert_not_on_worker;
+
+use crate::context::{self, Ctx, Spawner};
+use crate::local::LocalCore;
+use crate::lock::lock;
+use crate::task::{Task, TaskInfo};
+
+/// The primitives the idle protocol is written against (loom's in `tests/loom.rs`).
+mod sync {
+    pub(crate) use crate::lock::lock;
+    pub(crate) use std::sync::atomic::{fence, AtomicUsize, Ordering};
+    pub(crate) use std::sync::Mutex;
+}
+
+/// A cheap, cloneable, `Send` handle to a [`Runtime`] for spawning from anywhere.
+///
+/// ```
+/// let rt = weft_executor::Runtime::builder().worker_threads(1).build().unwrap();
+/// let h = rt.handle();
+/// let t = std::thread::spawn(move || h.spawn(async { 3 })).join().unwrap();
+/// assert_eq!(rt.block_on(t).unwrap(), 3);
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// The handle of the multi-threaded runtime this thread runs in (a worker or a
+    /// `Runtime::block_on` thread), or `None` (outside a runtime, or in a `LocalRuntime`).
+    pub fn try_current() -> Option<Handle> {
+        context::current_multi().map(|shared| Handle { shared })
+    }
+
+    /// Spawns a task on the runtime; see [`crate::spawn`].
+    #[track_caller]
+    pub fn spawn<F>(&self, fut: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared
+            .spawn(fut, TaskInfo::new(None, Location::caller()))
+    }
+
+    /// Number of tasks alive on this runtime that wait (polled at least once, not finished or
+    /// cancelled); in debug mode, every task spawned and not finished (see `docs/runtime.md`:
+    /// outside debug mode a task registers itself when it first waits).
+    pub fn alive_count(&self) -> usize {
+        self.shared.registry.len()
+    }
+
+    /// The tasks alive on this runtime, in id order (counted as in [`Handle::alive_count`]).
+    pub fn alive_tasks(&self) -> Vec<TaskInfo> {
+        self.shared.registry.infos()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("workers", &self.shared.locals.len())
+            .field("alive_tasks", &self.shared.registry.len())
+            .finish()
+    }
+}
+
+/// A multi-threaded work-stealing executor.
+///
+/// Each worker thread has a local run queue (256 slots); there is one global queue for tasks
+/// spawned from outside the workers; idle workers steal half of a busy worker's queue and park in
+/// the reactor (so I/O and timers keep running). See `docs/runtime.md` for the model.
+///
+/// Dropping the runtime shuts it down: workers stop, then every task still alive is cancelled
+/// (its future is dropped) and the worker threads are joined. A [`Task`] of this runtime awaited
+/// afterwards (on another runtime or thread) resolves to [`crate::JoinError::Cancelled`]; a task
+/// spawned or woken through a [`Handle`] after shutdown is cancelled at once. Dropping waits for
+/// a poll in progress to return, so a task blocking its worker forever blocks the drop too; use
+/// [`Runtime::shutdown_timeout`] to bound that wait.
+///
+/// ```
+/// let rt = weft_executor::Runtime::builder().worker_threads(2).build().unwrap();
+/// let out = rt.block_on(async {
+///     let t = weft_executor::spawn(async { 1 + 1 });
+///     t.await.unwrap()
+/// });
+/// assert_eq!(out, 2);
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    timers: Option<Timers>,
+}
+
+impl Runtime {
+    pub(super) fn from_parts(
+        shared: Arc<Shared>,
+        threads: Vec<JoinHandle<()>>,
+        timers: Option<Timers>,
+    ) -> Runtime {
+        Runtime {
+            handle: Handle { shared },
+            threads: Mutex::new(threads),
+            timers,
+        }
+    }
+
+    /// A builder with default settings.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::new()
+    }
+
+    /// A runtime with default settings (see [`RuntimeBuilder::new`]).
+    pub fn new() -> io::Result<Runtime> {
+        RuntimeBuilder::new().build()
+    }
+
+    /// The process-wide runtime behind [`crate::spawn`] outside any runtime; created on first use
+    /// with default settings and never shut down.
+    ///
+    /// # Panics
+    /// If it cannot be started (invalid `WEFT_THREADS`, or no threads can be spawned).
+    pub fn global() -> &'static Runtime {
+        static GLOBAL: OnceLock<Runtime> = OnceLock::new();
+        GLOBAL.get_or_init(|| {
+            Runtime::new().unwrap_or_else(|e| panic!("weft: cannot start the global runtime: {e}"))
+        })
+    }
+
+    /// Runs `fut` to completion on this thread, with [`crate::spawn`] going to this runtime and
+    /// [`crate::spawn_local`] to a local executor driven by this thread. Local tasks still alive
+    /// when `fut` completes are cancelled.
+    ///
+    /// # Panics
+    /// Inside a task on a worker thread of a multi-threaded runtime (see [`crate::block_on`]).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        assert_not_on_worker("Runtime::block_on");
+        let at = Location::caller();
+        let _t = self.timers.as_ref().map(|t| t.enter());
+        let core = Rc::new(LocalCore::new(
+            self.handle.shared.cfg.clone(),
+            self.timers.clone(),
+        ));
+        let _c = context::enter(Ctx {
+            spawner: Spawner::Multi(self.handle.shared.clone()),
+            local: Some(core.clone()),
+        });
+        // Cancels the local tasks also when `fut` panics: they are kept alive only by the core's
+        // registry (a reference cycle through their wakers), so skipping this leaked them.
+        let _shutdown = crate::local::ShutdownOnDrop(core.clone());
+        weft_reactor::block_on(crate::local::drive(core, fut, false, at))
+    }
+
+    /// Spawns a task on this runtime; see [`crate::spawn`].
+    #[track_caller]
+    pub fn spawn<F>(&self, fut: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(fut)
+    }
+
+    /// A cloneable handle for spawning from other threads.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Number of worker threads.
+    pub fn worker_threads(&self) -> usize {
+        self.handle.shared.locals.len()
+    }
+
+    /// Shuts down: first gives [`shield`](crate::shield)ed work on this runtime up to `timeout`
+    /// to finish (naming what it abandons on stderr), then stops the workers, waiting at most the
+    /// rest of `timeout` for running polls to return, then cancels every task still alive.
+    /// Returns `true` if all shielded work finished and every worker stopped in time (workers
+    /// stuck in a blocking poll are left running detached otherwise; the task stuck there, and
+    /// tasks such a worker queues after it unblocks, may then never be cancelled).
+    pub fn shutdown_timeout(self, timeout: Duration) -> bool {
+        let key = crate::context::multi_key(&self.handle.shared);
+        let report = crate::structured::wait_shielded_blocking(key, timeout);
+        if !report.is_clean() {
+            eprintln!("weft: Runtime::shutdown_timeout: {report}");
+        }
+        let rest = timeout.saturating_sub(report.waited());
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        self.handle.shared.shutdown(threads, Some(rest)) && report.is_clean()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        if !threads.is_empty() || !self.handle.shared.closed.load(Ordering::Acquire) {
+            self.handle.shared.shutdown(threads, None);
+        }
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.worker_threads())
+            .field("alive_tasks", &self.handle.shared.registry.len())
+            .field("paused_time", &self.timers.is_some())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::sync::mpsc;
+    use std::thread;
+    use std::time::Duration;
+
+    use super::Runtime;
+
+    thread_local! {
+        /// Runs once, on this thread, between `schedule`'s `closed` check and its queue push.
+        pub(super) static BEFORE_PUSH: Cell<Option<Box<dyn FnOnce()>>> = const { Cell::new(None) };
+    }
+
+    /// Review finding: a spawn (or wake) from a foreign thread that passed the `closed` check just
+    /// before shutdown drained the queues used to push its task into a queue nobody would ever
+    /// run; the `Task` never resolved. Deterministic: the spawner is stopped inside the window.
+    /// Issue 14, defect 8: `wake_all_idle` took the sleeping workers off the idle list without
+    /// counting them as searching, so each one's exit decremented `num_searching` below zero.
+    #[test]
+    fn shutdown_leaves_the_idle_counters_balanced() {
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        let shared = rt.handle().shared.clone();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while shared.idle.counts().0 < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the workers never went idle"
+            );
+            thread::yield_now();
+        }
+        drop(rt);
+        assert_eq!(shared.idle.counts(), (0, 0), "(sleeping, searching)");
+    }
+
+    #[test]
+    fn spawn_racing_shutdown_never_strands_its_task() {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        let handle = rt.handle();
+        let (at_tx, at_rx) = mpsc::channel::<()>();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let spawner = thread::spawn(move || {
+            BEFORE_PUSH.with(|h| {
+                h.set(Some(Box::new(move || {
+                    at_tx.send(()).unwrap();
+                    go_rx.recv().unwrap();
+                })))
+            });
+            let task = handle.spawn(async { 1 });
+            (task.is_finished(), task)
+        });
+        at_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the spawner reached schedule()");
+        // Shut down completely while the spawner sits between its check and its push.
+        drop(rt);
+        go_tx.send(()).unwrap();
+        let (finished, task) = spawner.join().unwrap();
+        assert!(
+            finished,
+            "a task scheduled during shutdown was stranded in a queue"
+        );
+        assert!(weft_reactor::block_on(task).unwrap_err().is_cancelled());
+    }
+}

@@ -1,0 +1,271 @@
+//! [`Shared`]: the scheduler state of a multi-threaded runtime that its threads and its tasks'
+//! schedule functions share (queues, idle protocol, registry), the schedule function itself,
+//! and shutdown.
+
+use std::future::Future;
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use concurrent_queue::{ConcurrentQueue, PushError};
+
+use super::config::Config;
+use super::idle::Idle;
+use super::worker::{LIFO, WORKER};
+use crate::context;
+use crate::lock::lock;
+use crate::registry::Registry;
+use crate::task::{spawn_into, Runnable, Task, TaskInfo};
+
+/// Capacity of each worker's local run queue.
+pub(super) const LOCAL_QUEUE_CAP: usize = 256;
+
+/// State shared by a runtime's threads and its tasks' schedule functions.
+pub(crate) struct Shared {
+    /// Process-unique id (see [`context::next_executor_id`]).
+    pub(crate) id: usize,
+    /// The global queue (tasks scheduled from outside the workers, and overflow).
+    pub(super) injector: ConcurrentQueue<Runnable>,
+    /// One bounded local queue per worker.
+    pub(super) locals: Box<[ConcurrentQueue<Runnable>]>,
+    /// The sleep/notify protocol between workers.
+    pub(super) idle: Idle,
+    pub(super) closed: AtomicBool,
+    /// Whether the LIFO slot is on.
+    pub(super) lifo: bool,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) cfg: Arc<Config>,
+    /// Worker threads that have exited (shutdown waits for them).
+    pub(super) exited: Mutex<usize>,
+    pub(super) exited_cv: Condvar,
+}
+
+impl Shared {
+    pub(super) fn new(workers: usize, cfg: Arc<Config>, lifo: bool) -> Arc<Shared> {
+        Arc::new(Shared {
+            id: context::next_executor_id(),
+            injector: ConcurrentQueue::unbounded(),
+            locals: (0..workers)
+                .map(|_| ConcurrentQueue::bounded(LOCAL_QUEUE_CAP))
+                .collect(),
+            idle: Idle::new(workers),
+            closed: AtomicBool::new(false),
+            lifo,
+            registry: Registry::new(workers * 4, cfg.on_unhandled.clone(), cfg.debug),
+            cfg,
+            exited: Mutex::new(0),
+            exited_cv: Condvar::new(),
+        })
+    }
+
+    pub(crate) fn spawn<F>(self: &Arc<Self>, fut: F, info: TaskInfo) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let sh = self.clone();
+        spawn_into(&self.registry, fut, info, move |wrapped, meta| {
+            async_task::Builder::new().metadata(meta).spawn(
+                move |meta| wrapped.with_meta(meta),
+                async_task::WithInfo(move |r, i: async_task::ScheduleInfo| {
+                    sh.schedule(r, i.woken_while_running)
+                }),
+            )
+        })
+    }
+
+    /// The schedule function of every task of this runtime. `woken_while_running`: the task
+    /// woke itself (a yield, or a wake-up during its own poll), so it goes to the back of the
+    /// queue rather than into the LIFO slot.
+    fn schedule(self: &Arc<Self>, r: Runnable, woken_while_running: bool) {
+        if self.closed.load(Ordering::Acquire) {
+            // Shut down: the task is cancelled (its future dropped here).
+            drop(r);
+            return;
+        }
+        #[cfg(test)]
+        if let Some(f) = super::tests::BEFORE_PUSH.with(|h| h.take()) {
+            f();
+        }
+        let me = Arc::as_ptr(self) as usize;
+        let (p, index) = WORKER.with(|w| w.get());
+        if p == me {
+            let r = if self.lifo && !woken_while_running {
+                // The new task runs next on this worker; the one it displaces is queued.
+                match LIFO.with(|l| l.replace(Some(r))) {
+                    Some(old) => old,
+                    None => return,
+                }
+            } else {
+                r
+            };
+            if let Err(PushError::Full(r) | PushError::Closed(r)) = self.locals[index].push(r) {
+                self.overflow(index, r);
+            }
+        } else {
+            let _ = self.injector.push(r);
+        }
+        // `shutdown` may have set `closed` and drained the queues between the check above and
+        // the push: re-check (this fence pairs with the one in `drain`) and cancel whatever is
+        // queued ourselves, so no task is stranded in a queue nobody runs (its `Task` would
+        // never resolve, and the task would keep the runtime's memory alive).
+        fence(Ordering::SeqCst);
+        if self.closed.load(Ordering::SeqCst) {
+            self.drain();
+            return;
+        }
+        self.notify_fenced();
+    }
+
+    /// A full local queue moves half of its tasks plus `r` to the global queue.
+    #[cold]
+    fn overflow(&self, index: usize, r: Runnable) {
+        for _ in 0..LOCAL_QUEUE_CAP / 2 {
+            match self.locals[index].pop() {
+                Ok(x) => {
+                    let _ = self.injector.push(x);
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = self.injector.push(r);
+    }
+
+    /// Wakes one sleeping worker unless one is already searching for work.
+    pub(super) fn notify(&self) {
+        fence(Ordering::SeqCst);
+        self.notify_fenced();
+    }
+
+    /// [`Shared::notify`] for a caller that has just issued a `SeqCst` fence after its push.
+    fn notify_fenced(&self) {
+        self.idle.notify_fenced();
+    }
+
+    pub(super) fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.locals.iter().any(|q| !q.is_empty())
+    }
+
+    /// Drops (cancels) every queued task. Also called by `schedule` when it finds the runtime
+    /// closed after pushing.
+    fn drain(&self) -> usize {
+        // Pairs with the fence in `schedule`: a push that missed `closed` is seen here.
+        fence(Ordering::SeqCst);
+        let mut n = 0;
+        while let Ok(r) = self.injector.pop() {
+            drop(r);
+            n += 1;
+        }
+        for q in self.locals.iter() {
+            while let Ok(r) = q.pop() {
+                drop(r);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Stops the workers, waits for them (up to `timeout`), then cancels every live task.
+    /// Returns whether every worker stopped in time.
+    pub(super) fn shutdown(&self, threads: Vec<JoinHandle<()>>, timeout: Option<Duration>) -> bool {
+        self.closed.store(true, Ordering::SeqCst);
+        self.idle.wake_all();
+        let me = thread::current().id();
+        let others = threads.iter().filter(|h| h.thread().id() != me).count();
+        let deadline = timeout.map(|d| Instant::now() + d);
+        let mut all_stopped = true;
+        {
+            let mut exited = lock(&self.exited);
+            while *exited < others {
+                match deadline {
+                    None => {
+                        exited = self
+                            .exited_cv
+                            .wait(exited)
+                            .unwrap_or_else(|e| e.into_inner())
+                    }
+                    Some(d) => {
+                        let now = Instant::now();
+                        if now >= d {
+                            all_stopped = false;
+                            break;
+                        }
+                        exited = self
+                            .exited_cv
+                            .wait_timeout(exited, d - now)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                    }
+                }
+                // A worker may be parked in block_on: keep nudging until it exits.
+                self.idle.wake_all();
+            }
+        }
+        for h in threads {
+            if h.thread().id() != me && h.is_finished() {
+                let _ = h.join();
+            }
+        }
+        if self.cfg.debug {
+            report_alive(&self.registry);
+        }
+        cancel_all(&self.registry, self.cfg.debug, || self.drain());
+        all_stopped
+    }
+}
+
+/// Debug mode: lists tasks still alive at shutdown on stderr.
+pub(crate) fn report_alive(reg: &Registry) {
+    let alive = reg.infos();
+    if !alive.is_empty() {
+        eprintln!(
+            "weft: {} task(s) still alive at shutdown (they will be cancelled):",
+            alive.len()
+        );
+        for t in alive {
+            eprintln!("weft:   {t}");
+        }
+    }
+}
+
+/// Rounds of "drain the queues, wake every live task" shutdown tries before giving up.
+const CANCEL_ROUNDS: usize = 64;
+
+/// Cancels every live task of a closed executor: drops queued runnables and wakes the rest (a
+/// closed executor's schedule function drops them). Tasks still alive after
+/// [`CANCEL_ROUNDS`] rounds (a poll stuck on a worker that `shutdown_timeout` left behind, or a
+/// local task woken from another thread) are leaked: that is said on stderr, and in debug mode
+/// each of them is named.
+pub(crate) fn cancel_all(reg: &Registry, debug: bool, mut drain: impl FnMut() -> usize) {
+    for _ in 0..CANCEL_ROUNDS {
+        drain();
+        if reg.len() == 0 {
+            return;
+        }
+        for w in reg.wakers() {
+            w.wake();
+        }
+        drain();
+        if reg.len() == 0 {
+            return;
+        }
+        thread::yield_now();
+    }
+    let left = reg.infos();
+    eprintln!(
+        "weft: {} task(s) could not be cancelled at shutdown (still in a poll on a stuck worker, \
+         or woken from another thread); they are leaked{}",
+        left.len(),
+        if debug {
+            ":"
+        } else {
+            " (WEFT_DEBUG=1 names them)"
+        }
+    );
+    if debug {
+        for t in left {
+            eprintln!("weft:   {t}");
+        }
+    }
+}
