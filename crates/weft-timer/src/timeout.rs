@@ -51,8 +51,11 @@ impl Error for Elapsed {}
 pin_project! {
     /// Future returned by [`timeout`] and [`timeout_at`].
     ///
-    /// Each poll polls the inner future first, so an inner future that is ready wins even when
-    /// the deadline has passed. On expiry the inner future is dropped in place and
+    /// The first poll polls the inner future first (a future that is ready at once wins),
+    /// unless the deadline was already due when the `Timeout` was made: then, as asyncio's
+    /// `timeout(0)`, the inner future is never started. Every later poll looks at the deadline
+    /// first, so of two nested timeouts with the same deadline the outer one reports the
+    /// expiry (asyncio's rule). On expiry the inner future is dropped in place and
     /// `Err(Elapsed)` is returned; polling again after that keeps returning `Err(Elapsed)`.
     ///
     /// # Cancel safety
@@ -63,15 +66,20 @@ pin_project! {
         #[pin]
         inner: Option<F>,
         sleep: Sleep,
+        // Whether a poll looks at the deadline before the inner future: after the first poll,
+        // or from the start when the deadline was already due at creation.
+        deadline_first: bool,
     }
 }
 
 impl<F> Timeout<F> {
     /// Wraps `f` with a deadline on explicit `timers`.
     pub fn new_in(timers: Timers, deadline: Instant, f: F) -> Timeout<F> {
+        let deadline_first = timers.now() >= deadline;
         Timeout {
             inner: Some(f),
             sleep: Sleep::new_in(timers, deadline),
+            deadline_first,
         }
     }
 
@@ -91,6 +99,11 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        if *this.deadline_first && this.sleep.is_elapsed() {
+            this.inner.set(None);
+            return Poll::Ready(Err(Elapsed(())));
+        }
+        *this.deadline_first = true;
         match this.inner.as_mut().as_pin_mut() {
             Some(f) => {
                 if let Poll::Ready(v) = f.poll(cx) {

@@ -387,10 +387,12 @@ fn timeout_err_and_inner_dropped_on_expiry() {
     assert!(dropped.load(Ordering::SeqCst), "inner dropped at expiry");
     assert!(err.to_string().contains("deadline elapsed"));
     assert!(timers.is_empty());
-    // Inner polled first: a ready inner wins even after the deadline.
+    // A deadline already due when the timeout is made never starts the inner future (asyncio's
+    // `timeout(0)`), even a ready one; a deadline still ahead lets a ready inner win.
     timers.advance(MS);
     let late = timeout_at_past(&timers);
-    assert_eq!(block_on(late), Ok(1));
+    assert!(block_on(late).is_err());
+    assert_eq!(block_on(timeout(MS, std::future::ready(2))), Ok(2));
 }
 
 fn timeout_at_past(timers: &Timers) -> weft_timer::Timeout<std::future::Ready<i32>> {
