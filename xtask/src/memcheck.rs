@@ -50,30 +50,44 @@ pub fn unsafe_crates() -> Vec<String> {
 
 /// `--crate NAME` (repeatable) narrows the set; default: every crate with `unsafe`.
 fn selected(args: &[String]) -> Result<Vec<String>, String> {
-    let all = unsafe_crates();
+    Ok(options(args)?.0)
+}
+
+/// The crates (see [`selected`]) and whether `--tests` asked for the integration tests too.
+fn options(args: &[String]) -> Result<(Vec<String>, bool), String> {
     let mut picked = Vec::new();
+    let mut integration = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        match (a.as_str(), it.next()) {
-            ("--crate", Some(c)) => picked.push(c.clone()),
+        match a.as_str() {
+            "--tests" => integration = true,
+            "--crate" => match it.next() {
+                Some(c) => picked.push(c.clone()),
+                None => return Err("--crate needs a crate name".into()),
+            },
             _ => {
                 return Err(format!(
-                    "unexpected argument {a:?}; usage: [--crate NAME].."
+                    "unexpected argument {a:?}; usage: [--crate NAME].. [--tests]"
                 ))
             }
         }
     }
-    Ok(if picked.is_empty() { all } else { picked })
+    if picked.is_empty() {
+        picked = unsafe_crates();
+    }
+    Ok((picked, integration))
 }
 
-/// The unit-test executables of `krate` (built on demand), from cargo's JSON messages.
-fn unit_test_binaries(krate: &str) -> Result<Vec<String>, String> {
+/// The test executables of `krate` (built on demand), from cargo's JSON messages: the unit
+/// tests, and with `integration` every test target.
+fn test_binaries(krate: &str, integration: bool) -> Result<Vec<String>, String> {
+    let which = if integration { "--tests" } else { "--lib" };
     let out = cargo()
         .args([
             "test",
             "-p",
             krate,
-            "--lib",
+            which,
             "--no-run",
             "--message-format=json",
         ])
@@ -116,9 +130,9 @@ fn ensure_valgrind() -> Result<(), String> {
     }
 }
 
-/// Entry point of `cargo xtask valgrind [--crate NAME]..`.
+/// Entry point of `cargo xtask valgrind [--crate NAME].. [--tests]`.
 pub fn valgrind(args: &[String]) -> ExitCode {
-    let crates = match selected(args).and_then(|c| ensure_valgrind().map(|()| c)) {
+    let (crates, integration) = match options(args).and_then(|c| ensure_valgrind().map(|()| c)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("xtask: valgrind: {e}");
@@ -129,7 +143,7 @@ pub fn valgrind(args: &[String]) -> ExitCode {
     let _ = std::fs::create_dir_all(&logs);
     let mut failed = Vec::new();
     for krate in &crates {
-        let bins = match unit_test_binaries(krate) {
+        let bins = match test_binaries(krate, integration) {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("xtask: valgrind {krate}: {e}");
@@ -138,7 +152,10 @@ pub fn valgrind(args: &[String]) -> ExitCode {
             }
         };
         for bin in bins {
-            let log = logs.join(format!("{krate}.log"));
+            let stem = Path::new(&bin)
+                .file_name()
+                .map_or_else(|| krate.clone(), |f| f.to_string_lossy().into_owned());
+            let log = logs.join(format!("{stem}.log"));
             eprintln!(
                 "xtask: ==> valgrind {krate} ({bin}); full log: {}",
                 log.display()
@@ -176,9 +193,9 @@ pub fn valgrind(args: &[String]) -> ExitCode {
                 Ok(code) => format!("TESTS FAILED under valgrind (exit {code:?})"),
                 Err(e) => format!("could not run valgrind: {e}"),
             };
-            eprintln!("xtask: valgrind {krate}: {verdict}: {summary}");
+            eprintln!("xtask: valgrind {stem}: {verdict}: {summary}");
             if verdict != "clean" {
-                failed.push(krate.clone());
+                failed.push(stem);
             }
         }
     }
