@@ -86,6 +86,22 @@ pub fn replay(fuzz_dir: &Path, target: &str, body: fn(&[u8])) -> usize {
     all.len()
 }
 
+/// Runs `body` on `n` mutations of `target`'s committed inputs from a fixed seed: a quick,
+/// deterministic smoke test for CI.
+pub fn smoke(fuzz_dir: &Path, target: &str, body: fn(&[u8]), n: usize) {
+    let seeds: Vec<Vec<u8>> = inputs(fuzz_dir, target)
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect();
+    let mut rng = XorShift::new(0x5eed);
+    for k in 0..n {
+        let input = mutate(&mut rng, &seeds);
+        if catch_unwind(AssertUnwindSafe(|| body(&input))).is_err() {
+            panic!("fuzz target {target} failed on smoke input {k}: {input:?}");
+        }
+    }
+}
+
 /// One random input: a mutated corpus entry (bit flips, byte inserts/deletes, splices of two
 /// entries, duplicated ranges) or, now and then, plain random bytes.
 pub fn mutate(rng: &mut XorShift, seeds: &[Vec<u8>]) -> Vec<u8> {

@@ -40,20 +40,14 @@ fn replay_redirect() {
 /// A few thousand mutated inputs per target, with a fixed seed: cheap enough for CI.
 #[test]
 fn mutated_smoke() {
-    for (target, body) in [
-        ("response_head", head::run as fn(&[u8])),
-        ("chunked", chunked::run),
-        ("redirect", redirect::run_tolerating_open_findings),
-    ] {
-        let seeds: Vec<Vec<u8>> = driver::inputs(&fuzz_dir(), target)
-            .into_iter()
-            .map(|(_, d)| d)
-            .collect();
-        let mut rng = driver::XorShift::new(0x5eed);
-        for _ in 0..2000 {
-            body(&driver::mutate(&mut rng, &seeds));
-        }
-    }
+    driver::smoke(&fuzz_dir(), "response_head", head::run, 2000);
+    driver::smoke(&fuzz_dir(), "chunked", chunked::run, 2000);
+    driver::smoke(
+        &fuzz_dir(),
+        "redirect",
+        redirect::run_tolerating_open_findings,
+        2000,
+    );
 }
 
 #[test]

@@ -22,14 +22,7 @@ fn replay_timer_wheel() {
 
 #[test]
 fn mutated_smoke() {
-    let seeds: Vec<Vec<u8>> = driver::inputs(&fuzz_dir(), "timer_wheel")
-        .into_iter()
-        .map(|(_, d)| d)
-        .collect();
-    let mut rng = driver::XorShift::new(0x5eed);
-    for _ in 0..2000 {
-        wheel::run(&driver::mutate(&mut rng, &seeds));
-    }
+    driver::smoke(&fuzz_dir(), "timer_wheel", wheel::run, 2000);
 }
 
 #[test]
