@@ -1,7 +1,7 @@
 //! `cargo xtask fuzz [--seconds N]`: every target of `fuzz/` for N seconds (default 60).
 //!
 //! With a nightly toolchain and cargo-fuzz: `cargo +nightly fuzz run <target>` with
-//! `-max_total_time=N` over the committed corpus. Otherwise it says which is missing and runs
+//! `-max_total_time=N` over the committed corpus (new inputs go to `target/fuzz-corpus/`). Otherwise it says which is missing and runs
 //! the stable fallback instead: the corpus replay, then the bounded random-input loop
 //! (`random_*` ignored tests of weft-http and weft-timer, `WEFT_FUZZ_SECONDS=N` each, one at a
 //! time). A failing input is saved under `target/fuzz-crashes/` (fallback) or
@@ -43,8 +43,15 @@ pub fn main(args: &[String]) -> ExitCode {
         None => TARGETS
             .iter()
             .map(|(t, _, _)| {
-                let mut cmd = nightly_cargo(&["fuzz", "run", t, "--"]);
-                cmd.arg(format!("-max_total_time={secs}"))
+                // New inputs go to the first corpus directory: a scratch one under target/,
+                // so the committed seeds stay small; the committed corpus is read too.
+                let scratch = root().join("target/fuzz-corpus").join(t);
+                let _ = std::fs::create_dir_all(&scratch);
+                let mut cmd = nightly_cargo(&["fuzz", "run", t]);
+                cmd.arg(&scratch)
+                    .arg(root().join("fuzz/corpus").join(t))
+                    .arg("--")
+                    .arg(format!("-max_total_time={secs}"))
                     .current_dir(root());
                 Step {
                     name: format!("cargo-fuzz {t} ({secs} s)"),
