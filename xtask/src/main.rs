@@ -7,10 +7,16 @@
 //! - `bench [ARGS..]`: the side-by-side benchmarks in `benches/` (weft vs tokio vs smol).
 //! - `syscalls [--quick] [RUNTIME..]`: system calls per request of hyper's server on weft, tokio
 //!   and smol under `strace -f -c` (see `syscalls.rs`). Not part of `ci`.
+//! - `fuzz [--seconds N]`, `valgrind`, `asan`, `miri`, `soak [--minutes M]`: hardening steps,
+//!   not part of `ci` (see `fuzz.rs`, `memcheck.rs`, `soak.rs` and `docs/hardening.md`).
 
 #![forbid(unsafe_code)]
 
+mod fuzz;
+mod memcheck;
+mod soak;
 mod syscalls;
+mod toolchain;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -157,9 +163,15 @@ fn main() -> ExitCode {
             run(vec![s])
         }
         Some("syscalls") => syscalls::main(&args[1..]),
+        Some("fuzz") => fuzz::main(&args[1..]),
+        Some("valgrind") => memcheck::valgrind(&args[1..]),
+        Some("asan") => memcheck::asan(&args[1..]),
+        Some("miri") => memcheck::miri(&args[1..]),
+        Some("soak") => soak::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | loom | bench [criterion args..] | syscalls [--quick]>"
+                "usage: cargo xtask <ci | loom | bench [criterion args..] | syscalls [--quick] \
+                 | fuzz [--seconds N] | valgrind | asan | miri | soak [--minutes M]>"
             );
             ExitCode::FAILURE
         }

@@ -33,6 +33,8 @@
 
 #![forbid(unsafe_code)]
 
+#[doc(hidden)]
+pub mod __fuzz;
 mod client;
 mod error;
 mod proto;
