@@ -42,12 +42,7 @@ fn replay_redirect() {
 fn mutated_smoke() {
     driver::smoke(&fuzz_dir(), "response_head", head::run, 2000);
     driver::smoke(&fuzz_dir(), "chunked", chunked::run, 2000);
-    driver::smoke(
-        &fuzz_dir(),
-        "redirect",
-        redirect::run_tolerating_open_findings,
-        2000,
-    );
+    driver::smoke(&fuzz_dir(), "redirect", redirect::run, 2000);
 }
 
 #[test]
@@ -65,7 +60,7 @@ fn random_chunked() {
 #[test]
 #[ignore = "bounded random fuzzing; run by `cargo xtask fuzz`"]
 fn random_redirect() {
-    random("redirect", redirect::run_tolerating_open_findings);
+    random("redirect", redirect::run);
 }
 
 /// The reported, not yet fixed findings under `fuzz/findings/`: each still fails (this test

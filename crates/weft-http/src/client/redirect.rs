@@ -151,7 +151,7 @@ pub(crate) fn resolve(base: &Uri, location: &str) -> Result<Uri, Error> {
         .parse()
         .map_err(|_| bad(&format!("unparsable Location {location:?}")))?;
     match uri.scheme_str() {
-        Some("http") | Some("https") if uri.host().is_some() => Ok(uri),
+        Some("http") | Some("https") if uri.host().is_some_and(|h| !h.is_empty()) => Ok(uri),
         _ => Err(bad(&format!("Location {location:?} is not an http(s) URL"))),
     }
 }
@@ -210,6 +210,8 @@ mod tests {
         assert_eq!(r("?k=v"), "https://a.test:8443/x/y?k=v");
         assert!(resolve(&base, "ftp://x/").is_err());
         assert!(resolve(&base, "").is_err());
+        // Fuzz finding F1: a network-path reference with an empty host.
+        assert!(resolve(&base, "//:/x").is_err());
     }
 
     #[test]
