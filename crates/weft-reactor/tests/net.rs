@@ -297,10 +297,9 @@ fn connect_timeout_elapses() {
         took >= Duration::from_millis(50),
         "timed out early: {took:?}"
     );
-    assert!(
-        held >= 1,
-        "the first connection should fit in the accept queue"
-    );
+    // How many connects fit in the accept queue first is not asserted: on a loaded machine even
+    // the first handshake can take longer than 50 ms (this flaked); the timeout is the point.
+    let _ = held;
     drop(sock);
 }
 
