@@ -1,8 +1,13 @@
-//! HTTP/1.1 clients against the same local hyper server (issue 19's HTTP group, plain HTTP):
-//! hyper-util's pooled legacy `Client` (on tokio, and on weft through `weft_compat`'s
-//! `WeftConnector`), reqwest and ureq, at 1 and 64 concurrent requests, with
-//! 1 KiB and 64 KiB response bodies. weft's own `weft::http::Client` joins at merge (see
-//! `WEFT_HTTP_CLIENT` below).
+//! HTTP/1.1 clients against the same local hyper server (issue 16's benchmarks, issue 19's HTTP
+//! group, plain HTTP): weft's own `weft::http::Client` (`weft`: on a 1-worker weft `Runtime`;
+//! `weft/local`: on a `LocalRuntime`, one thread like tokio's current-thread), hyper-util's
+//! pooled legacy `Client` (on tokio, and on weft through `weft_compat`'s `WeftConnector`),
+//! reqwest and ureq, at 1 and 64 concurrent requests, with 1 KiB and 64 KiB response bodies.
+//! The last two columns are weft/peer and weft/local/peer: requests/s (higher is better for
+//! weft) and p99 (lower is).
+//!
+//! No TLS variant: the peers' TLS stacks (tokio-rustls, hyper-rustls, reqwest's `rustls`
+//! feature) are not in the lockfile; see docs/benchmarks.md.
 //!
 //! The server is hyper's HTTP/1.1 server on a 1-worker tokio runtime
 //! (`weft_benches::hyper_server`, path `/bytes/<n>`). Async clients run on one tokio
@@ -10,7 +15,9 @@
 //! blocking, so `c` threads share one `Agent`. Rounds are interleaved; each cell is the median
 //! requests/s over rounds (min–max) and the median of the rounds' p50/p99 latency.
 //!
-//! `cargo bench -p weft-benches --bench http_client -- --quick` (about 25 s), `-- --test`.
+//! `cargo bench -p weft-benches --bench http_client -- --quick` (about 45 s), `-- --test`.
+//! `WEFT_HTTP_CLIENT_ONLY=<addr>,<requests>,<conc>,<body>` runs weft's client alone, for
+//! `strace -f -c` (see [`client_only`]).
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
@@ -270,27 +277,148 @@ impl HttpClient for Ureq {
     }
 }
 
-// WEFT_HTTP_CLIENT: at merge, add weft's own client here (ARCHITECTURE.md's HTTP API), e.g.
-//
-// struct Weft { rt: weft_executor::Runtime, client: weft::http::Client }
-// impl HttpClient for Weft {
-//     fn name(&self) -> &'static str { "weft" }
-//     fn turn(&self, url: &str, conc: usize, dur: Duration, len: usize) -> Turn {
-//         // `conc` weft tasks on a 1-worker weft Runtime, each looping
-//         // `client.get(url).send().await?.bytes().await?` until `dur` has passed, exactly as
-//         // `tokio_loops` does; Client::builder().pool_max_per_host(64).build()?
-//     }
-// }
-//
-// and put `Box::new(Weft { .. })` FIRST in `clients` in `main`, so the ratios are weft/peer.
+/// Where weft's client runs.
+enum WeftRt {
+    /// A 1-worker `Runtime`: tasks on the worker, `block_on`'s thread waits (and drives the
+    /// reactor when no worker does).
+    Multi(weft_executor::Runtime),
+    /// A `LocalRuntime`: everything on the calling thread, like tokio's current-thread runtime.
+    Local(weft_executor::LocalRuntime),
+}
+
+/// weft's own pooled client (`weft::http::Client`): `c` weft tasks share one client, exactly as
+/// [`tokio_loops`] does for the tokio-based peers.
+struct Weft {
+    rt: WeftRt,
+    client: weft::http::Client,
+}
+
+impl Weft {
+    fn new(local: bool) -> Weft {
+        let b = weft_executor::Runtime::builder()
+            .worker_threads(1)
+            .thread_name("weft-http-client");
+        let rt = if local {
+            WeftRt::Local(b.build_local().expect("weft local runtime"))
+        } else {
+            WeftRt::Multi(b.build().expect("weft runtime"))
+        };
+        let client = weft::http::Client::builder()
+            .pool_max_per_host(64)
+            .build()
+            .expect("weft client");
+        Weft { rt, client }
+    }
+
+    /// Runs `conc` copies of `job` as weft tasks and collects their outputs.
+    fn tasks<F, Fut, T>(&self, conc: usize, job: F) -> Vec<T>
+    where
+        F: Fn(usize, weft::http::Client) -> Fut,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let jobs = (0..conc).map(|i| job(i, self.client.clone()));
+        match &self.rt {
+            WeftRt::Multi(rt) => rt.block_on(async {
+                let tasks: Vec<_> = jobs.map(|j| rt.spawn(j)).collect();
+                let mut out = Vec::new();
+                for t in tasks {
+                    out.push(t.await.expect("weft client task"));
+                }
+                out
+            }),
+            WeftRt::Local(rt) => rt.block_on(async {
+                let tasks: Vec<_> = jobs.map(|j| rt.spawn_local(j)).collect();
+                let mut out = Vec::new();
+                for t in tasks {
+                    out.push(t.await.expect("weft client task"));
+                }
+                out
+            }),
+        }
+    }
+}
+
+/// One GET through weft's client; returns the body length.
+async fn weft_get(client: &weft::http::Client, url: &str) -> usize {
+    let resp = client.get(url).send().await.expect("weft request");
+    resp.bytes().await.expect("weft body").len()
+}
+
+impl HttpClient for Weft {
+    fn name(&self) -> &'static str {
+        match self.rt {
+            WeftRt::Multi(_) => "weft",
+            WeftRt::Local(_) => "weft/local",
+        }
+    }
+    fn turn(&self, url: &str, conc: usize, dur: Duration, len: usize) -> Turn {
+        let start = Instant::now();
+        let deadline = start + dur;
+        let parts = self.tasks(conc, |_, client| {
+            let url = url.to_string();
+            async move {
+                let mut lat = Vec::new();
+                while Instant::now() < deadline {
+                    let t0 = Instant::now();
+                    assert_eq!(weft_get(&client, &url).await, len, "wrong body length");
+                    lat.push(micros(t0));
+                }
+                lat
+            }
+        });
+        merge(start, parts)
+    }
+}
+
+/// `WEFT_HTTP_CLIENT_ONLY=<addr>[,<requests>[,<conc>[,<body>]]]`: only weft's client, for
+/// `strace -f -c` against a server in another process (`weft-bench-http serve tokio`). Each of
+/// `conc` tasks opens its connection with one warm-up GET, then all send `requests` keep-alive
+/// GETs in total; subtract a warm-up-only run (`requests` = 0) from a full one to get the
+/// syscalls per keep-alive request. `WEFT_HTTP_CLIENT_LOCAL=1` uses the `LocalRuntime`.
+fn client_only(spec: &str) {
+    let mut it = spec.split(',');
+    let addr = it.next().unwrap_or("127.0.0.1:8080");
+    let mut num = |d: usize| it.next().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let (requests, conc, len) = (num(20_000), num(1), num(1024));
+    let url = format!("http://{addr}/bytes/{len}");
+    let local = std::env::var_os("WEFT_HTTP_CLIENT_LOCAL").is_some();
+    let w = Weft::new(local);
+    let t0 = Instant::now();
+    w.tasks(conc, |i, client| {
+        let url = url.clone();
+        let mine = requests / conc + usize::from(i < requests % conc);
+        async move {
+            assert_eq!(weft_get(&client, &url).await, len, "warm-up body");
+            for _ in 0..mine {
+                assert_eq!(weft_get(&client, &url).await, len, "wrong body length");
+            }
+        }
+    });
+    let stats = w.client.pool_stats();
+    eprintln!(
+        "weft client: {requests} requests (+{conc} warm-up) in {:?}; connections created {}, \
+         reused {}",
+        t0.elapsed(),
+        stats.connections_created,
+        stats.connections_reused
+    );
+    // Skip the runtime's teardown: strace counts what requests cost.
+    std::process::exit(0);
+}
 
 fn main() {
+    if let Ok(spec) = std::env::var("WEFT_HTTP_CLIENT_ONLY") {
+        return client_only(&spec);
+    }
     if !weft_benches::rounds::selected("http_client") {
         return;
     }
     let mode = Mode::from_env();
     let server = HttpServer::start(ServerRt::Tokio).expect("start the hyper server");
     let clients: Vec<Box<dyn HttpClient>> = vec![
+        Box::new(Weft::new(false)),
+        Box::new(Weft::new(true)),
         Box::new(HyperUtil::new()),
         Box::new(HyperUtilOnWeft::new()),
         Box::new(Reqwest {
@@ -318,8 +446,11 @@ fn main() {
         mode.rounds(),
         turn
     );
-    println!("| concurrency | body | client | requests/s median (min–max) | p50 µs | p99 µs |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| concurrency | body | client | requests/s median (min–max) | p50 µs | p99 µs | \
+         weft/peer req/s / p99 | weft/local/peer req/s / p99 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for conc in CONCURRENCY {
         for len in BODIES {
             let url = format!("http://{}/bytes/{len}", server.addr());
@@ -336,14 +467,28 @@ fn main() {
                     p99[i].push(f64::from(quantile(&t.latencies_us, 0.99).unwrap_or(0)));
                 }
             }
+            // clients[0] and [1] are weft (Runtime, LocalRuntime): each peer's row also shows
+            // weft/peer for requests/s and p99, for both.
+            let med = |v: &[f64]| Summary::of(v).median;
             for (i, c) in clients.iter().enumerate() {
+                let (r, p) = (Summary::of(&rps[i]), med(&p99[i]));
+                let ratio = |w: usize| {
+                    format!(
+                        "{:.2}× / {:.2}×",
+                        med(&rps[w]) / r.median,
+                        med(&p99[w]) / p.max(1.0)
+                    )
+                };
+                let ratio = if i < 2 {
+                    "— | —".to_string()
+                } else {
+                    format!("{} | {}", ratio(0), ratio(1))
+                };
                 println!(
-                    "| {conc} | {} KiB | {} | {} | {:.0} | {:.0} |",
+                    "| {conc} | {} KiB | {} | {r} | {:.0} | {p:.0} | {ratio} |",
                     len / 1024,
                     c.name(),
-                    Summary::of(&rps[i]),
                     Summary::of(&p50[i]).median,
-                    Summary::of(&p99[i]).median
                 );
             }
         }
