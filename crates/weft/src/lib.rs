@@ -38,7 +38,7 @@ pub struct ReadmeDoctests;
 use std::future::Future;
 use std::time::Duration;
 
-pub use weft_blocking::{unblock, BlockingPool};
+pub use weft_blocking::{unblock, BlockingPool, PoolError};
 pub use weft_executor::block_on;
 pub use weft_reactor::Async;
 pub use weft_timer::{call_at, call_later, interval, sleep, sleep_until, timeout, timeout_at};
