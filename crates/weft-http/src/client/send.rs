@@ -215,7 +215,6 @@ pub(crate) async fn read_head(
     head_request: bool,
     deadlines: &mut Deadlines,
 ) -> Result<ResponseHead, Error> {
-    let mut first_wait = true;
     poll_fn(|cx| loop {
         if !conn.rbuf.is_empty() {
             if let Some((h, n)) = head::parse(conn.rbuf.filled(), head_request)? {
@@ -231,19 +230,8 @@ pub(crate) async fn read_head(
                 return Poll::Ready(Ok(h));
             }
         }
-        if first_wait && conn.rbuf.is_empty() {
-            // The answer cannot be there yet: wait for readability instead of a read that
-            // would return EAGAIN. Polled again once woken, so the readiness is consumed here
-            // and not mistaken later (by the idle watch) for news on an idle connection.
-            match conn.io.poll_read_ready(cx) {
-                Poll::Ready(Ok(())) => first_wait = false,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::io(e))),
-                Poll::Pending => {
-                    deadlines.poll(cx)?;
-                    return Poll::Pending;
-                }
-            }
-        }
+        // No readiness wait before the first read: the reactor's read skips the syscall while
+        // its cache knows the socket is drained (cleared by the previous response's short read).
         match conn.poll_fill(cx, MAX_HEAD_BYTES + 1) {
             Poll::Ready(Ok(0)) => {
                 return Poll::Ready(Err(Error::new(ErrorKind::IncompleteMessage)))

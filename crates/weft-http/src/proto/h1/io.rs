@@ -1,9 +1,11 @@
 //! Buffered connection I/O: one reusable read buffer parsed in place, one reusable write buffer.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use futures_lite::{AsyncRead, AsyncWrite};
 use weft_reactor::Async;
 
 use crate::client::tls::TlsStream;
@@ -51,28 +53,11 @@ impl Transport {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         match self {
-            Transport::Tcp(s) => loop {
-                match (&mut s.get_ref()).read(buf) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    r => return Poll::Ready(r),
-                }
-                match s.poll_readable(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => return Poll::Pending,
-                }
-            },
+            // The reactor's own read: it trusts its readiness cache (no read while the socket is
+            // known drained) and clears it on a short read, so neither a wasted `EAGAIN` read nor
+            // a confirming `poll(2)` is paid per response.
+            Transport::Tcp(s) => Pin::new(&mut &**s).poll_read(cx, buf),
             Transport::Tls(t) => t.poll_read(cx, buf),
-        }
-    }
-
-    /// Waits for readability without reading first (after a request was just written, the
-    /// answer cannot be there yet: this saves one `read` that would return `EAGAIN`).
-    pub(crate) fn poll_read_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self {
-            Transport::Tcp(s) => s.poll_readable(cx),
-            Transport::Tls(_) => Poll::Ready(Ok(())),
         }
     }
 
@@ -83,18 +68,7 @@ impl Transport {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self {
-            Transport::Tcp(s) => loop {
-                match (&mut s.get_ref()).write(buf) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    r => return Poll::Ready(r),
-                }
-                match s.poll_writable(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => return Poll::Pending,
-                }
-            },
+            Transport::Tcp(s) => Pin::new(&mut &**s).poll_write(cx, buf),
             Transport::Tls(t) => t.poll_write(cx, buf),
         }
     }
