@@ -100,7 +100,11 @@ impl<T: AsFd> Async<T> {
     /// A blocking descriptor here makes reads and writes block the thread; that is a logic error,
     /// not undefined behaviour.
     pub fn new_nonblocking(io: T) -> io::Result<Async<T>> {
-        Self::register(io, true)
+        // A stream socket (TCP, Unix stream) is known drained/full after a short read/write,
+        // which saves a syscall per operation; anything else (datagram, pipe, tty) is not.
+        let stream = socket2::SockRef::from(&io).r#type().ok() == Some(socket2::Type::STREAM);
+        let a = Self::register(io, true)?;
+        Ok(if stream { a.mark_stream() } else { a })
     }
 
     /// Registers `io` (already non-blocking). `ready`: whether both directions start out
@@ -481,5 +485,22 @@ where
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut &*self).poll_close(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Async;
+
+    /// `Async::new` on a stream socket turns on the short-read rule (no `EAGAIN` read or
+    /// confirming `poll(2)` after a read that drained the socket); on a datagram socket not.
+    #[test]
+    fn new_detects_stream_sockets() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let tcp = Async::new(tcp).unwrap();
+        assert!(tcp.source.is_stream());
+        let udp = Async::new(std::net::UdpSocket::bind("127.0.0.1:0").unwrap()).unwrap();
+        assert!(!udp.source.is_stream());
     }
 }

@@ -118,6 +118,12 @@ impl Source {
         self.stream.store(true, Ordering::Relaxed);
     }
 
+    /// Whether [`mark_stream`](Self::mark_stream) was called.
+    #[cfg(test)]
+    pub(crate) fn is_stream(&self) -> bool {
+        self.stream.load(Ordering::Relaxed)
+    }
+
     /// The reactor saw an edge: marks the directions ready (or closed) and collects their
     /// wakers.
     pub(crate) fn set_ready(&self, ev: &Event, out: &mut Vec<Waker>) {
