@@ -78,7 +78,7 @@ fn a_task_woken_by_io_is_woken_on_a_worker_and_runs_there() {
             }
             let mut byte = [0u8; 1];
             // Readiness was reported, so the byte is there.
-            assert_eq!((&*a.get_ref()).read(&mut byte).unwrap(), 1);
+            assert_eq!(a.get_ref().read(&mut byte).unwrap(), 1);
             ack_tx.send(()).unwrap();
         }
         woken
