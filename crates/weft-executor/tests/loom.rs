@@ -1,5 +1,7 @@
-//! loom models of the worker sleep/notify protocol: `src/runtime/idle.rs` itself, compiled
-//! here against loom's atomics and mutex, with the queue pushes and re-checks of the worker
+//! loom models of the worker sleep/notify protocol: `src/runtime/idle.rs` and
+//! `src/runtime/wake.rs` (the sleeping worker's waker, which interrupts the reactor's poller if
+//! the worker blocks in it as the driver) themselves, compiled here against loom's atomics and
+//! mutex, with the queue pushes and re-checks of the worker
 //! loop (`src/runtime/worker.rs`) and the schedule function (`src/runtime/shared.rs`) around it.
 //!
 //! Run with `cargo xtask loom` (`RUSTFLAGS="--cfg loom" cargo test --profile loom -p
@@ -14,7 +16,7 @@ use loom::thread;
 
 /// What `idle.rs` is written against (`super::sync` in the crate).
 mod sync {
-    pub use loom::sync::atomic::{fence, AtomicUsize, Ordering};
+    pub use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
     pub use loom::sync::Mutex;
 
     pub fn lock<T>(m: &Mutex<T>) -> loom::sync::MutexGuard<'_, T> {
@@ -26,7 +28,12 @@ mod sync {
 #[allow(dead_code)]
 mod idle;
 
+#[path = "../src/runtime/wake.rs"]
+#[allow(dead_code)]
+mod wake;
+
 use idle::Idle;
+use wake::SleepWake;
 
 /// A parked worker's "unparked" flag, set by its waker.
 struct Unpark(AtomicBool);
@@ -129,5 +136,53 @@ fn wake_all_keeps_the_counters_balanced() {
         idle.stop_searching();
         shutdown.join().unwrap();
         assert_eq!(idle.counts(), (0, 0), "(sleeping, searching)");
+    });
+}
+
+/// A sleeping worker's waker as the crate builds it (`worker.rs`): `SleepWake` with the
+/// reactor's `notify` replaced by a flag.
+struct DriverWaker {
+    sw: SleepWake,
+    interrupted: AtomicBool,
+}
+
+impl Wake for DriverWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.sw
+            .wake(|| self.interrupted.store(true, Ordering::SeqCst));
+    }
+}
+
+/// A worker that runs out of work goes to sleep, re-checks the queue, then blocks in the
+/// reactor as its driver; a producer pushes a task and notifies. Either the worker sees the
+/// task, or sees the wake-up and does not block, or is blocked and the poller is interrupted.
+#[test]
+fn a_worker_blocked_in_the_reactor_is_interrupted_by_a_notify() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::new(1));
+        let queue = Arc::new(AtomicUsize::new(0));
+        let (unparked, inner) = unpark_flag();
+        let dw = std::sync::Arc::new(DriverWaker {
+            sw: SleepWake::new(inner),
+            interrupted: AtomicBool::new(false),
+        });
+        let producer = {
+            let (idle, queue) = (idle.clone(), queue.clone());
+            thread::spawn(move || push_and_notify(&idle, &queue))
+        };
+        dw.sw.reset();
+        let found = sleep_then_recheck(&idle, &queue, 0, Waker::from(dw.clone()));
+        let blocked = !found && dw.sw.start_driving();
+        producer.join().unwrap();
+        let interrupted = dw.interrupted.load(Ordering::SeqCst);
+        dw.sw.stop_driving();
+        assert!(
+            found || !blocked || interrupted,
+            "lost wake-up: the worker blocked in the poller with a task queued and nobody \
+             interrupted it"
+        );
+        if !found && !blocked {
+            assert!(dw.sw.is_woken() && unparked.0.load(Ordering::SeqCst));
+        }
     });
 }

@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::park::{Handoff, Parker, Shared};
-use crate::reactor::{Reactor, ReactorLock, HOLDER_BLOCK_ON, HOLDER_FALLBACK};
+use crate::reactor::{Reactor, ReactorLock, HOLDER_BLOCK_ON, HOLDER_FALLBACK, HOLDER_WORKER};
 use crate::timer_glue;
 
 /// How long a thread waits before re-checking a paused clock whose auto-advance is inhibited
@@ -50,6 +50,8 @@ impl Wake for Shared {
 }
 
 thread_local! {
+    /// Set during [`block_on_passive`]: this thread leaves the poller to the executor's workers.
+    static PASSIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// This thread's cached block_on state (taken while in use, so nested calls get a fresh one).
     static CACHE: RefCell<Option<(Arc<Shared>, Waker)>> = const { RefCell::new(None) };
 }
@@ -162,6 +164,32 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
     out
 }
 
+/// [`block_on`] for a thread whose I/O is driven by an executor's workers (which drive the
+/// reactor through [`try_react`] whenever they run out of work): while the future is pending,
+/// the thread parks until its waker fires, without taking the reactor lock or queuing for it.
+/// So the wakers of the tasks it waits for run on the workers, in their context, instead of on
+/// this thread (which would send every woken task through a global queue and a thread
+/// wake-up). If no worker polls the reactor for a while, the fallback thread does. A paused
+/// clock is still advanced when this thread and the reactor are idle.
+///
+/// ```
+/// assert_eq!(weft_reactor::block_on_passive(async { 1 + 1 }), 2);
+/// ```
+pub fn block_on_passive<T>(fut: impl Future<Output = T>) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = PASSIVE.try_with(|p| p.set(self.0));
+        }
+    }
+    let _r = Restore(PASSIVE.with(|p| p.replace(true)));
+    block_on(fut)
+}
+
+fn is_passive() -> bool {
+    PASSIVE.try_with(|p| p.get()).unwrap_or(false)
+}
+
 /// A zero-timeout I/O poll plus timer processing, used by the fairness rule.
 fn poll_io_now(reactor: Option<&'static Reactor>) {
     match reactor.and_then(|r| r.try_lock(HOLDER_BLOCK_ON)) {
@@ -192,14 +220,23 @@ fn wait_until_woken(reactor: Option<&'static Reactor>, sh: &Arc<Shared>) {
             }
             return;
         }
-        if let Some(l) = reactor.and_then(|r| r.try_lock(HOLDER_BLOCK_ON)) {
+        let passive = is_passive();
+        if let Some(l) = reactor
+            .filter(|_| !passive)
+            .and_then(|r| r.try_lock(HOLDER_BLOCK_ON))
+        {
             sh.take_baton();
             drive(l, sh);
             return;
         }
-        if let Some(reactor) = reactor {
+        if let Some(reactor) =
+            reactor.filter(|r| !passive && r.holder.load(Ordering::SeqCst) != HOLDER_WORKER)
+        {
             // Someone else drives. Queue up for a hand-off, then re-check the lock so a release
-            // that happened before we queued is not missed.
+            // that happened before we queued is not missed. (An executor worker driving through
+            // `try_react` returns to the poller whenever it runs out of work: we park without
+            // queuing, and its release wakes nobody. If it never returns, the fallback thread
+            // polls the reactor when it sees nobody did.)
             push_waiter(sh);
             if let Some(l) = reactor.try_lock(HOLDER_BLOCK_ON) {
                 remove_waiter(sh);
@@ -271,6 +308,10 @@ fn drive(mut l: ReactorLock, sh: &Shared) {
 ///   driving; the caller should park on its own means), else `Some(Ok(n))` with the number of
 ///   wakers woken and timers fired, or `Some(Err(_))` if the poller failed.
 ///
+/// While a thread drives through `try_react`, other threads' `block_on` park without queuing
+/// for a hand-off of the reactor lock: the caller is expected to come back whenever it runs out
+/// of work (an executor worker), and the fallback thread polls the reactor if nobody does.
+///
 /// A thread blocked in here for a long time is woken only by I/O, timers or [`notify`]: an
 /// executor that schedules work onto it from another thread must call [`notify`] (cheap:
 /// coalesced, one `eventfd` write at most per wait). When the call returns, the reactor lock
@@ -288,7 +329,13 @@ pub fn try_react(timeout: Option<Duration>) -> Option<std::io::Result<usize>> {
         Ok(r) => r,
         Err(e) => return Some(Err(e)),
     };
-    let mut l = reactor.try_lock(HOLDER_BLOCK_ON)?;
+    let Some(mut l) = reactor.try_lock(HOLDER_WORKER) else {
+        if reactor.holder.load(Ordering::SeqCst) == HOLDER_FALLBACK {
+            // The fallback thread yields the lock when notified.
+            reactor.notify();
+        }
+        return None;
+    };
     Some(l.react(timeout, None))
 }
 

@@ -71,7 +71,7 @@ mod waitlist;
 
 pub use async_fd::{Async, Readable, Writable};
 pub use close::AsyncClose;
-pub use driver::{block_on, notify, try_react, IO_POLL_BUDGET};
+pub use driver::{block_on, block_on_passive, notify, try_react, IO_POLL_BUDGET};
 pub use error::{RegisterError, RegisterErrorKind};
 
 /// The park/hand-off protocol, exposed only for the loom models in `tests/loom.rs`.

@@ -16,10 +16,14 @@ use crate::sys::{Event, Events, Poller};
 
 /// Who currently holds the reactor lock (see [`Reactor::holder`]).
 pub(crate) const HOLDER_NONE: u8 = 0;
-/// A `block_on` thread (or an executor through [`crate::try_react`]) holds the reactor lock.
+/// A `block_on` thread holds the reactor lock.
 pub(crate) const HOLDER_BLOCK_ON: u8 = 1;
 /// The fallback driver thread holds the reactor lock.
 pub(crate) const HOLDER_FALLBACK: u8 = 2;
+/// An executor's worker holds the reactor lock through [`crate::try_react`]: it comes back to the
+/// poller whenever it runs out of work, so `block_on` threads park without queuing for a
+/// hand-off (which would cost a thread wake-up per release).
+pub(crate) const HOLDER_WORKER: u8 = 3;
 
 /// Events taken from the OS per wait.
 const EVENTS_PER_WAIT: usize = 1024;

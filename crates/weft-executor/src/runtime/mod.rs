@@ -11,6 +11,7 @@ mod builder;
 mod config;
 mod idle;
 mod shared;
+mod wake;
 mod worker;
 
 use std::fmt;
@@ -38,7 +39,7 @@ use crate::task::{Task, TaskInfo};
 /// The primitives the idle protocol is written against (loom's in `tests/loom.rs`).
 mod sync {
     pub(crate) use crate::lock::lock;
-    pub(crate) use std::sync::atomic::{fence, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
     pub(crate) use std::sync::Mutex;
 }
 
@@ -179,7 +180,9 @@ impl Runtime {
         // Cancels the local tasks also when `fut` panics: they are kept alive only by the core's
         // registry (a reference cycle through their wakers), so skipping this leaked them.
         let _shutdown = crate::local::ShutdownOnDrop(core.clone());
-        weft_reactor::block_on(crate::local::drive(core, fut, false, at))
+        // The workers drive I/O and timers (each when it runs out of work, in its own context):
+        // this thread only parks, so the tasks it waits for are woken where they run.
+        weft_reactor::block_on_passive(crate::local::drive(core, fut, false, at))
     }
 
     /// Spawns a task on this runtime; see [`crate::spawn`].

@@ -12,7 +12,7 @@ use concurrent_queue::{ConcurrentQueue, PushError};
 
 use super::config::Config;
 use super::idle::Idle;
-use super::worker::{LIFO, WORKER};
+use super::worker::{driving_here, LIFO, WORKER};
 use crate::context;
 use crate::lock::lock;
 use crate::registry::Registry;
@@ -90,7 +90,11 @@ impl Shared {
         }
         let me = Arc::as_ptr(self) as usize;
         let (p, index) = WORKER.with(|w| w.get());
+        // A worker driving the reactor schedules what it wakes onto itself and wakes nobody:
+        // it runs these tasks next (and spreads a surplus afterwards).
+        let mut quiet = false;
         if p == me {
+            quiet = driving_here();
             let r = if self.lifo && !woken_while_running {
                 // The new task runs next on this worker; the one it displaces is queued.
                 match LIFO.with(|l| l.replace(Some(r))) {
@@ -115,7 +119,9 @@ impl Shared {
             self.drain();
             return;
         }
-        self.notify_fenced();
+        if !quiet {
+            self.notify_fenced();
+        }
     }
 
     /// A full local queue moves half of its tasks plus `r` to the global queue.

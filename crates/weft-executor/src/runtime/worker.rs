@@ -1,6 +1,16 @@
 //! The worker threads of a multi-threaded runtime: their scheduling loop ([`Worker`], polled by
-//! `weft_reactor::block_on` so an idle worker parks in the reactor), task picking (LIFO slot,
-//! local queue, global batches, stealing) and the check that refuses `block_on` inside a task.
+//! `weft_reactor::block_on`), task picking (LIFO slot, local queue, global batches, stealing),
+//! driving the reactor in the worker's own context, and the check that refuses `block_on`
+//! inside a task.
+//!
+//! Who drives I/O: a worker that finds no task first polls the reactor with a zero timeout
+//! (`weft_reactor::try_react`) *inside its loop*, so the tasks that poll wakes are scheduled
+//! onto its own LIFO slot and local queue (no global queue, no unpark of another worker). If
+//! that found nothing it goes on the idle list and blocks in the reactor as its driver (the wait
+//! bounded by the next timer); whoever schedules work for it wakes it through [`SleepWake`],
+//! which interrupts the poller. If another thread drives already, the worker parks in its
+//! `block_on` as before. A busy worker polls the reactor (zero timeout) every
+//! [`IO_INTERVAL`] tasks.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -8,12 +18,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 use weft_timer::Timers;
 
 use super::config::ThreadHook;
 use super::shared::{Shared, LOCAL_QUEUE_CAP};
+use super::wake::SleepWake;
 use crate::context::{self, Ctx, Spawner};
 use crate::lock::lock;
 use crate::task::{run_runnable, Runnable};
@@ -26,6 +38,8 @@ pub(crate) const WORKER_BUDGET: u32 = 16;
 const MAX_LIFO_STREAK: u32 = 3;
 /// Every this many ticks a worker looks at the global queue first (as tokio and Go do).
 const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+/// A busy worker polls the reactor (zero timeout, in its own context) after this many tasks.
+pub(crate) const IO_INTERVAL: u32 = 61;
 
 pub(super) fn worker_main(
     sh: Arc<Shared>,
@@ -54,6 +68,8 @@ pub(super) fn worker_main(
                 searching: false,
                 in_idle: false,
                 lifo_streak: 0,
+                since_io: 0,
+                sleep_wake: None,
                 rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
             })
         }));
@@ -81,6 +97,36 @@ thread_local! {
     pub(super) static WORKER: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
     /// The LIFO slot of the worker running on this thread (only used with `lifo_slot(true)`).
     pub(super) static LIFO: Cell<Option<Runnable>> = const { Cell::new(None) };
+    /// Set while the worker on this thread drives the reactor: tasks it wakes go to its own
+    /// queues without waking another worker (it runs them next, and wakes one afterwards if it
+    /// has more than it can run at once).
+    pub(super) static DRIVING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the worker on this thread is driving the reactor (see [`DRIVING`]).
+pub(super) fn driving_here() -> bool {
+    DRIVING.try_with(|d| d.get()).unwrap_or(false)
+}
+
+/// The idle-list waker of a worker: wakes its `block_on`, and interrupts the reactor's poller
+/// if the worker is blocked in it.
+impl Wake for SleepWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        SleepWake::wake(self, weft_reactor::notify);
+    }
+}
+
+/// Clears [`DRIVING`] when dropped (also on unwind).
+struct DrivingGuard;
+
+impl Drop for DrivingGuard {
+    fn drop(&mut self) {
+        let _ = DRIVING.try_with(|d| d.set(false));
+    }
 }
 
 /// Whether this thread is inside a worker's scheduling loop (running a task of a multi-threaded
@@ -110,6 +156,10 @@ struct Worker {
     in_idle: bool,
     /// Consecutive tasks taken from the LIFO slot.
     lifo_streak: u32,
+    /// Tasks run since this worker last polled the reactor.
+    since_io: u32,
+    /// The idle-list waker (made once per `block_on`, whose waker it wraps).
+    sleep_wake: Option<(Arc<SleepWake>, Waker)>,
     rng: u32,
 }
 
@@ -210,6 +260,33 @@ impl Worker {
         Some(r)
     }
 
+    /// Drives the reactor once on this thread, in this worker's context (see the module
+    /// docs); `None` if another thread drives it.
+    fn react_here(&mut self, timeout: Option<Duration>) -> Option<std::io::Result<usize>> {
+        self.since_io = 0;
+        DRIVING.with(|d| d.set(true));
+        let _g = DrivingGuard;
+        weft_reactor::try_react(timeout)
+    }
+
+    /// After driving: tasks queued beyond the one this worker runs next go to another worker
+    /// (the usual one-searcher rule applies).
+    fn spread(&self) {
+        if !self.shared.locals[self.index].is_empty() {
+            self.shared.notify();
+        }
+    }
+
+    /// The idle-list waker, made on first use from the `block_on` waker.
+    fn sleep_waker(&mut self, cx: &Context<'_>) -> (Arc<SleepWake>, Waker) {
+        let (sw, w) = self.sleep_wake.get_or_insert_with(|| {
+            let sw = Arc::new(SleepWake::new(cx.waker().clone()));
+            let w = Waker::from(sw.clone());
+            (sw, w)
+        });
+        (sw.clone(), w.clone())
+    }
+
     /// Leaves the idle list (if still on it) and becomes a searching worker.
     fn leave_idle(&mut self) {
         self.shared.idle.wake_up(self.index);
@@ -244,6 +321,8 @@ impl Future for Worker {
         let prev = WORKER.with(|w| w.replace((me, this.index)));
         let _restore = RestoreWorker(prev);
         let mut budget = WORKER_BUDGET;
+        // Whether this poll already polled the reactor after running out of tasks.
+        let mut harvested = false;
         loop {
             if this.shared.closed.load(Ordering::Acquire) {
                 return Poll::Ready(());
@@ -260,10 +339,32 @@ impl Future for Worker {
                         this.shared.notify();
                     }
                     run_runnable(r, &this.shared.cfg);
+                    this.since_io += 1;
+                    if this.since_io >= IO_INTERVAL {
+                        // Fairness: a busy worker still harvests I/O and timers.
+                        if let Some(Ok(n)) = this.react_here(Some(Duration::ZERO)) {
+                            if n > 0 {
+                                this.spread();
+                            }
+                        }
+                    }
                 }
                 None => {
                     this.stop_searching();
-                    this.shared.idle.sleep(this.index, cx.waker().clone());
+                    if !harvested {
+                        // Out of work: harvest ready I/O and due timers here first; what they
+                        // wake lands in this worker's own queues.
+                        harvested = true;
+                        if let Some(Ok(n)) = this.react_here(Some(Duration::ZERO)) {
+                            if n > 0 {
+                                this.spread();
+                                continue;
+                            }
+                        }
+                    }
+                    let (sw, waker) = this.sleep_waker(cx);
+                    sw.reset();
+                    this.shared.idle.sleep(this.index, waker);
                     this.in_idle = true;
                     if this.shared.closed.load(Ordering::SeqCst) {
                         return Poll::Ready(());
@@ -271,6 +372,23 @@ impl Future for Worker {
                     if this.shared.has_work() {
                         this.leave_idle();
                         continue;
+                    }
+                    if !Timers::current().clock().is_paused() {
+                        // Block in the reactor as its driver, until I/O, a timer, or a notifier
+                        // (through `sw`, which then interrupts the poller). A paused clock is
+                        // left to `block_on`, which advances it when everything is idle.
+                        let r = if sw.start_driving() {
+                            this.react_here(None)
+                        } else {
+                            Some(Ok(0))
+                        };
+                        sw.stop_driving();
+                        if let Some(Ok(_)) = r {
+                            this.leave_idle();
+                            this.spread();
+                            continue;
+                        }
+                        // Another thread drives (or the poller failed): park in `block_on`.
                     }
                     return Poll::Pending;
                 }
