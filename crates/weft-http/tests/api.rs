@@ -287,20 +287,8 @@ fn observer_sees_the_trace_signals() {
             })
             .build()
             .unwrap();
-        c.get(srv.url("/start"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        c.get(srv.url("/again"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::get_bytes(&c, srv.url("/start")).await;
+        common::get_bytes(&c, srv.url("/again")).await;
     });
     let log = log.lock().unwrap().clone();
     assert_eq!(

@@ -72,13 +72,7 @@ fn smuggling_patterns_and_limits_are_protocol_errors() {
     });
     run(30, async {
         let c = Client::new();
-        c.get(srv.url("/good"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::get_bytes(&c, srv.url("/good")).await;
         for (i, (name, _)) in table.iter().enumerate() {
             let created_before = c.pool_stats().connections_created;
             let res = match c.get(srv.url(&format!("/bad/{i}"))).send().await {

@@ -216,13 +216,7 @@ fn cookie_jar_across_redirects() {
             .build()
             .unwrap();
         let port = srv.addr().port();
-        c.get(format!("http://a.test:{port}/login"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::get_bytes(&c, format!("http://a.test:{port}/login")).await;
         c.get(format!("http://a.test:{port}/away"))
             .header("cookie", "mine=1")
             .send()

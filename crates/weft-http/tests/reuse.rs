@@ -46,13 +46,7 @@ fn stale_connection_retries() {
             .retry(Retry::idempotent(2).backoff(Duration::ZERO))
             .build()
             .unwrap();
-        c.get(srv.url("/1"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::get_bytes(&c, srv.url("/1")).await;
         let r = c.get(srv.url("/2")).send().await.unwrap();
         assert_eq!(r.text().await.unwrap(), "ok");
         assert_eq!(c.pool_stats().connections_created, 2);
@@ -70,13 +64,7 @@ fn stale_connection_retries() {
             .retry(Retry::idempotent(2).backoff(Duration::ZERO))
             .build()
             .unwrap();
-        c.get(srv.url("/1"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::get_bytes(&c, srv.url("/1")).await;
         let stream =
             futures_lite::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from_static(b"x"))]);
         let e = c
@@ -99,13 +87,7 @@ fn stale_connection_retries() {
     });
     run(20, async {
         let c = Client::new();
-        c.get(srv.url("/1"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::get_bytes(&c, srv.url("/1")).await;
         let e = c.get(srv.url("/2")).send().await.unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::IncompleteMessage, "{e}");
     });
@@ -159,13 +141,7 @@ fn dropped_bodies() {
         let c = Client::new();
         let r = c.get(srv.url("/big")).send().await.unwrap();
         drop(r);
-        c.get(srv.url("/small"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::get_bytes(&c, srv.url("/small")).await;
         assert_eq!(
             c.pool_stats().connections_created,
             2,
@@ -173,13 +149,7 @@ fn dropped_bodies() {
         );
         let r = c.get(srv.url("/small")).send().await.unwrap();
         drop(r);
-        c.get(srv.url("/small"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::get_bytes(&c, srv.url("/small")).await;
         assert_eq!(
             c.pool_stats().connections_created,
             2,
@@ -325,13 +295,7 @@ fn idle_sweeper_closes_after_idle_timeout() {
             .idle_timeout(Duration::from_millis(100))
             .build()
             .unwrap();
-        c.get(srv.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::get_bytes(&c, srv.url("/")).await;
         assert_eq!(c.pool_stats().idle, 1);
         wait_until("the sweeper closes the idle connection", || {
             c.pool_stats().open == 0
@@ -348,13 +312,7 @@ fn dropping_the_client_closes_idle_connections() {
     run(20, async {
         let c = Client::new();
         for _ in 0..3 {
-            c.get(srv.url("/"))
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
+            common::get_bytes(&c, srv.url("/")).await;
         }
         assert_eq!(srv.accepted(), 1);
         drop(c);

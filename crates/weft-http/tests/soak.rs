@@ -192,13 +192,7 @@ fn soak(budget: Duration, min_rounds: u64, per_round_fds: bool) -> (Tally, u64) 
     let warm = Server::ok("warm");
     run(10, async {
         let c = Client::new();
-        c.get(warm.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::get_bytes(&c, warm.url("/")).await;
     });
     run(
         10,

@@ -125,28 +125,10 @@ fn pool_key_includes_the_tls_name() {
     );
     run(30, async {
         let c = client(&pki, &srv);
-        c.get(url(&srv, "a.test", "/"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        c.get(url(&srv, "b.test", "/"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::get_bytes(&c, url(&srv, "a.test", "/")).await;
+        common::get_bytes(&c, url(&srv, "b.test", "/")).await;
         assert_eq!(c.pool_stats().connections_created, 2);
-        c.get(url(&srv, "a.test", "/"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::get_bytes(&c, url(&srv, "a.test", "/")).await;
         assert_eq!(
             c.pool_stats().connections_created,
             2,
@@ -211,13 +193,7 @@ fn tls_idle_close_is_evicted() {
     );
     run(30, async {
         let c = client(&pki, &srv);
-        c.get(url(&srv, "a.test", "/"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::get_bytes(&c, url(&srv, "a.test", "/")).await;
         wait_until("the closed TLS connection is evicted", || {
             c.pool_stats().open == 0
         })

@@ -430,6 +430,14 @@ fn serve<S: Read + Write>(sh: &Shared, conn: usize, mut s: S, raw: TcpStream) {
 }
 
 /// Runs `fut` on `weft_reactor::block_on`, failing the test if it takes longer than `secs`.
+/// `client.get(url).send()` and the whole body, panicking on any error (the tests' common case).
+pub async fn get_bytes(
+    client: &weft_http::Client,
+    url: impl weft_http::IntoUrl,
+) -> weft_http::Bytes {
+    client.get(url).send().await.unwrap().bytes().await.unwrap()
+}
+
 pub fn run<F: Future>(secs: u64, fut: F) -> F::Output {
     weft_reactor::block_on(async move {
         match weft_timer::timeout(Duration::from_secs(secs), fut).await {
