@@ -13,6 +13,7 @@ use criterion::Criterion;
 
 pub mod http_load;
 pub mod hyper_server;
+pub mod report;
 pub mod rounds;
 
 /// Worker threads given to every multi-threaded runtime (weft `Runtime`, tokio `multi_thread`,
