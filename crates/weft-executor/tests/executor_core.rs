@@ -471,7 +471,9 @@ fn debug_mode_warns_once_for_a_blocking_poll() {
             for t in ts {
                 t.await.unwrap();
             }
-            assert!(w_empty(&warnings));
+            // No assertion that these produced no warning: a worker thread preempted for more
+            // than the threshold (a loaded machine, valgrind) makes any poll slow. The claim
+            // under test is about the task that blocks, named below.
             let bad = task::Builder::new().name("sleepy").spawn(async {
                 yield_now().await;
                 std::thread::sleep(Duration::from_millis(200)); // the bug under test
@@ -482,17 +484,16 @@ fn debug_mode_warns_once_for_a_blocking_poll() {
         // The hook runs right after the slow poll returns; joining the workers orders it
         // before the checks below.
         drop(rt);
-        let w = warnings.lock().unwrap();
-        assert_eq!(w.len(), 1, "{w:?}");
-        assert_eq!(w[0].task().name(), Some("sleepy"));
+        let all = warnings.lock().unwrap();
+        let w: Vec<_> = all
+            .iter()
+            .filter(|s| s.task().name() == Some("sleepy"))
+            .collect();
+        assert_eq!(w.len(), 1, "{all:?}");
         assert!(w[0].task().location().file().ends_with("executor_core.rs"));
         assert!(w[0].duration() >= Duration::from_millis(200));
         assert!(w[0].to_string().contains("sleepy"));
     });
-}
-
-fn w_empty(w: &Mutex<Vec<weft_executor::task::SlowPoll>>) -> bool {
-    w.lock().unwrap().is_empty()
 }
 
 #[test]

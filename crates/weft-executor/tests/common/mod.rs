@@ -13,6 +13,7 @@ use weft_executor::{LocalRuntime, Runtime};
 /// Runs `f` on a helper thread and fails the test if it takes longer than `secs` (a lost
 /// wake-up shows up as a timeout, not a hung test suite).
 pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let secs = secs * time_scale();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
@@ -24,9 +25,20 @@ pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'stat
     }
 }
 
+/// How much slower than native the tests run: 30 under `cargo xtask valgrind` (which sets
+/// `WEFT_UNDER_VALGRIND`), else 1. Watchdogs scale by it; nothing else depends on time.
+pub fn time_scale() -> u64 {
+    if std::env::var_os("WEFT_UNDER_VALGRIND").is_some() {
+        30
+    } else {
+        1
+    }
+}
+
 /// Aborts the test process (with a message naming the test) if it is still alive after `secs`
 /// seconds: a lost wake-up fails the run instead of hanging it. Disarmed when dropped.
 pub fn watchdog(secs: u64) -> Watchdog {
+    let secs = secs * time_scale();
     let name = std::thread::current()
         .name()
         .unwrap_or("<unnamed>")
