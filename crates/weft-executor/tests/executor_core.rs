@@ -489,9 +489,11 @@ fn debug_mode_warns_once_for_a_blocking_poll() {
             .iter()
             .filter(|s| s.task().name() == Some("sleepy"))
             .collect();
-        assert_eq!(w.len(), 1, "{all:?}");
+        // One warning for the blocking poll; under a slow machine (valgrind) its two quick
+        // polls may cross the threshold too, but a poll is reported at most once.
+        assert!((1..=3).contains(&w.len()), "{all:?}");
         assert!(w[0].task().location().file().ends_with("executor_core.rs"));
-        assert!(w[0].duration() >= Duration::from_millis(200));
+        assert!(w.iter().any(|s| s.duration() >= Duration::from_millis(200)));
         assert!(w[0].to_string().contains("sleepy"));
     });
 }
