@@ -8,7 +8,7 @@
 //! - `syscalls [--quick] [RUNTIME..]`: system calls per request of hyper's server on weft, tokio
 //!   and smol under `strace -f -c` (see `syscalls.rs`). Not part of `ci`.
 //! - `fuzz [--seconds N]`, `valgrind`, `asan`, `miri`, `soak [--minutes M]`: hardening steps,
-//!   not part of `ci` (see `fuzz.rs`, `memcheck.rs`, `soak.rs` and `docs/hardening.md`).
+//!   not part of `ci` (see `fuzz.rs`, `memcheck.rs`, `soak.rs` and `docs/reliability.md`).
 
 #![forbid(unsafe_code)]
 

@@ -67,7 +67,7 @@ fn random_redirect() {
 /// passes while they do, so a fix is noticed; then move the file to `fuzz/regressions/` and
 /// switch the smoke and random loops back to the strict target).
 #[test]
-#[ignore = "open fuzz findings, owned by weft-http; see docs/hardening.md"]
+#[ignore = "open fuzz findings, owned by weft-http; see docs/reliability.md"]
 fn findings_still_open() {
     for (target, body) in [
         ("response_head", head::run as fn(&[u8])),

@@ -237,7 +237,7 @@ fn soak(budget: Duration, min_rounds: u64, per_round_fds: bool) -> (Tally, u64) 
                 base = (fd_count(), rss());
             } else if round > 3 {
                 let (fds, mem) = (fd_count(), rss());
-                // Per round only in the long soak: see finding S1 in docs/hardening.md.
+                // Per round only in the long soak: see finding S1 in docs/reliability.md.
                 assert!(
                     !per_round_fds || fds <= base.0 + 2 * PER_HOST,
                     "round {round}: {fds} descriptors ({} pooled connections), baseline {}: {}",
