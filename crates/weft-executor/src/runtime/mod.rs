@@ -10,6 +10,8 @@
 mod builder;
 mod config;
 mod idle;
+mod queue;
+mod run;
 mod shared;
 mod wake;
 mod worker;
@@ -28,6 +30,7 @@ use weft_timer::Timers;
 
 pub use builder::RuntimeBuilder;
 pub(crate) use config::{default_config, Config, ErrorHook};
+pub(crate) use run::run;
 pub(crate) use shared::{cancel_all, report_alive, Shared};
 pub(crate) use worker::assert_not_on_worker;
 
@@ -90,7 +93,7 @@ impl Handle {
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")
-            .field("workers", &self.shared.locals.len())
+            .field("workers", &self.shared.queues.workers())
             .field("alive_tasks", &self.shared.registry.len())
             .finish()
     }
@@ -202,7 +205,7 @@ impl Runtime {
 
     /// Number of worker threads.
     pub fn worker_threads(&self) -> usize {
-        self.handle.shared.locals.len()
+        self.handle.shared.queues.workers()
     }
 
     /// Shuts down: first gives [`shield`](crate::shield)ed work on this runtime up to `timeout`
@@ -226,7 +229,8 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         let threads = std::mem::take(&mut *lock(&self.threads));
-        if !threads.is_empty() || !self.handle.shared.closed.load(Ordering::Acquire) {
+        // Unless `shutdown_timeout` (or `run`'s ending) already shut down completely.
+        if !threads.is_empty() || !self.handle.shared.cancelling.load(Ordering::Acquire) {
             self.handle.shared.shutdown(threads, None);
         }
     }

@@ -1,0 +1,103 @@
+//! `run`'s end, like `asyncio.run`: tasks still alive when the main future finishes are
+//! cancelled **and joined** (their drop path runs, so `with_resource` cleanups inside them run)
+//! before `run` waits for shielded work, which still completes (issue 14).
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+
+use weft_sync::Event;
+
+/// A cleanup that really awaits (so it only finishes if something polls it after the scope
+/// was cancelled) and then records that it ran.
+async fn recording_cleanup(flag: Arc<AtomicBool>) -> std::io::Result<()> {
+    weft_executor::yield_now().await;
+    flag.store(true, SeqCst);
+    Ok(())
+}
+
+/// Spawns a detached task that enters `with_resource` and waits forever in its body; returns
+/// once the body has started.
+async fn leftover_in_scope(cleaned: Arc<AtomicBool>) {
+    let started = Arc::new(Event::new());
+    let s = started.clone();
+    weft_executor::spawn(async move {
+        let _ = weft_executor::with_resource(
+            async { Ok::<_, std::io::Error>(()) },
+            async |_r| {
+                s.set();
+                std::future::pending::<std::io::Result<()>>().await
+            },
+            move |_r| recording_cleanup(cleaned),
+        )
+        .await;
+    })
+    .detach();
+    started.wait().await;
+}
+
+#[test]
+fn run_cancels_and_joins_leftover_tasks_so_their_cleanup_runs() {
+    let _dog = common::watchdog(60);
+    let cleaned = Arc::new(AtomicBool::new(false));
+    let shielded = Arc::new(AtomicBool::new(false));
+    let (c, s) = (cleaned.clone(), shielded.clone());
+    weft_executor::run(async move {
+        leftover_in_scope(c).await;
+        // Shielded work still running when the main future returns.
+        drop(weft_executor::shield(async move {
+            for _ in 0..10 {
+                weft_executor::yield_now().await;
+            }
+            s.store(true, SeqCst);
+        }));
+    });
+    assert!(
+        cleaned.load(SeqCst),
+        "the cleanup of a leftover task's with_resource never ran: run cancelled it at \
+         shutdown, when its shielded cleanup could no longer run"
+    );
+    assert!(shielded.load(SeqCst), "run did not wait for shielded work");
+}
+
+/// Many leftovers, some never polled (queued when the main future returns), some waiting, on
+/// several workers: each one's drop runs exactly once and every waiting one's cleanup runs.
+#[test]
+fn run_joins_every_leftover_waiting_or_queued() {
+    let _dog = common::watchdog(60);
+    let cleaned: Vec<_> = (0..8).map(|_| Arc::new(AtomicBool::new(false))).collect();
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let flags = cleaned.clone();
+    let d = dropped.clone();
+    weft_executor::run(async move {
+        for f in flags {
+            leftover_in_scope(f).await;
+        }
+        struct CountDrop(Arc<AtomicUsize>);
+        impl Drop for CountDrop {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, SeqCst);
+            }
+        }
+        for _ in 0..100 {
+            let guard = CountDrop(d.clone());
+            weft_executor::spawn(async move {
+                let _g = guard;
+                std::future::pending::<()>().await
+            })
+            .detach();
+        }
+    });
+    assert_eq!(
+        dropped.load(SeqCst),
+        100,
+        "every leftover's future was dropped"
+    );
+    for (i, c) in cleaned.iter().enumerate() {
+        assert!(
+            c.load(SeqCst),
+            "leftover {i}'s with_resource cleanup never ran"
+        );
+    }
+}
