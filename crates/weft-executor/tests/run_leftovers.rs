@@ -101,3 +101,28 @@ fn run_joins_every_leftover_waiting_or_queued() {
         );
     }
 }
+
+/// As in asyncio, shielded work that awaits a leftover task sees it cancelled (the leftovers go
+/// first), and `run` still returns.
+#[test]
+fn shielded_work_awaiting_a_leftover_sees_it_cancelled() {
+    let _dog = common::watchdog(60);
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let s = seen.clone();
+    weft_executor::run(async move {
+        let leftover = weft_executor::spawn(std::future::pending::<()>());
+        let started = Arc::new(Event::new());
+        let st = started.clone();
+        drop(weft_executor::shield(async move {
+            st.set();
+            let r = leftover.await;
+            *s.lock().unwrap() = Some(r.map_err(|e| e.is_cancelled()));
+        }));
+        started.wait().await;
+    });
+    assert_eq!(
+        *seen.lock().unwrap(),
+        Some(Err(true)),
+        "JoinError::Cancelled"
+    );
+}
