@@ -126,3 +126,45 @@ fn shielded_work_awaiting_a_leftover_sees_it_cancelled() {
         "JoinError::Cancelled"
     );
 }
+
+/// Debug mode names the leftovers before `run` cancels them (child process: `WEFT_DEBUG` is
+/// read when the runtime starts).
+#[test]
+fn debug_mode_lists_the_leftovers_run_cancels() {
+    const CHILD: &str = "WEFT_RUN_LEFTOVERS_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        weft_executor::run(async {
+            let started = Arc::new(Event::new());
+            let s = started.clone();
+            weft_executor::task::Builder::new()
+                .name("the-leftover")
+                .spawn(async move {
+                    s.set();
+                    std::future::pending::<()>().await
+                })
+                .detach();
+            started.wait().await;
+        });
+        return;
+    }
+    let out = common::within(60, || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "debug_mode_lists_the_leftovers_run_cancels",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .env("WEFT_DEBUG", "1")
+            .output()
+            .unwrap()
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let listed = stderr
+        .lines()
+        .skip_while(|l| !l.contains("still alive"))
+        .any(|l| l.contains("\"the-leftover\""));
+    assert!(listed, "the leftover was not named: {stderr}");
+}

@@ -4,7 +4,10 @@
 //! * `builder`: [`RuntimeBuilder`];
 //! * `shared`: the scheduler state shared by the threads and the schedule function; shutdown;
 //! * `idle`: the worker sleep/notify protocol (also run under loom, `tests/loom.rs`);
+//! * `queue`: the run queues and how a worker picks its next task: LIFO slot, local queue,
+//!   global batches, stealing (also run under loom);
 //! * `worker`: the worker threads' scheduling loop;
+//! * `run`: the end of [`crate::run`] (cancel and join leftover tasks, then shielded work);
 //! * this file: [`Runtime`] and [`Handle`].
 
 mod builder;
