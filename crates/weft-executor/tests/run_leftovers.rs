@@ -168,3 +168,33 @@ fn debug_mode_lists_the_leftovers_run_cancels() {
         .any(|l| l.contains("\"the-leftover\""));
     assert!(listed, "the leftover was not named: {stderr}");
 }
+
+/// A leftover `spawn_local` task (on `run`'s own thread) is cancelled when the main future
+/// returns, and the cleanup of its `with_resource` scope still runs.
+#[test]
+fn a_leftover_local_task_gets_its_cleanup_too() {
+    let _dog = common::watchdog(60);
+    let cleaned = Arc::new(AtomicBool::new(false));
+    let c = cleaned.clone();
+    weft_executor::run(async move {
+        let started = Arc::new(Event::new());
+        let s = started.clone();
+        weft_executor::spawn_local(async move {
+            let _ = weft_executor::with_resource(
+                async { Ok::<_, std::io::Error>(()) },
+                async |_r| {
+                    s.set();
+                    std::future::pending::<std::io::Result<()>>().await
+                },
+                move |_r| recording_cleanup(c),
+            )
+            .await;
+        })
+        .detach();
+        started.wait().await;
+    });
+    assert!(
+        cleaned.load(SeqCst),
+        "the local leftover's cleanup never ran"
+    );
+}
