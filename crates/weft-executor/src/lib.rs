@@ -108,9 +108,12 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
 }
 
 /// asyncio.run: runs `fut` to completion on a fresh multi-threaded runtime (default settings:
-/// `WEFT_THREADS`, `WEFT_DEBUG`), waits up to [`SHIELD_SHUTDOWN_TIMEOUT`] for [`shield`]ed work
-/// still running (naming what it abandons on stderr), then cancels and joins every task left
-/// over, and returns `fut`'s output. In debug mode the leftover tasks are listed on stderr first.
+/// `WEFT_THREADS`, `WEFT_DEBUG`), then, like asyncio.run's `_cancel_all_tasks`, stops the
+/// workers and cancels **and joins** every task left over (each one's future is dropped, so its
+/// destructors and the async cleanup of a [`with_resource`] scope inside it run), then runs
+/// [`shield`]ed work (those cleanups included) to completion on the calling thread for up to
+/// [`SHIELD_SHUTDOWN_TIMEOUT`] (naming what it abandons on stderr), shuts the runtime down and
+/// returns `fut`'s output. In debug mode the leftover tasks are listed on stderr first.
 ///
 /// Like asyncio.run creating a new event loop, each call has its own runtime, so leftovers of one
 /// `run` never leak into another.
@@ -123,18 +126,7 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
 /// ```
 #[track_caller]
 pub fn run<F: Future>(fut: F) -> F::Output {
-    let rt = Runtime::new().unwrap_or_else(|e| panic!("weft::run: cannot start the runtime: {e}"));
-    let out = rt.block_on(async {
-        let out = fut.await;
-        // Shielded work outlives its awaiter by design; give it a bounded time to finish.
-        let report = structured::wait_shielded(SHIELD_SHUTDOWN_TIMEOUT).await;
-        if !report.is_clean() {
-            eprintln!("weft::run: {report}");
-        }
-        out
-    });
-    drop(rt);
-    out
+    runtime::run(fut, SHIELD_SHUTDOWN_TIMEOUT)
 }
 
 /// How long [`run`] waits, after its future completed, for [`shield`]ed work still running

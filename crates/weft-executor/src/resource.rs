@@ -184,13 +184,7 @@ where
     CF: Future<Output = Result<(), E>> + Send + 'static,
     E: fmt::Display + Send + 'static,
 {
-    scope(
-        ResourceScope::new(),
-        Location::caller(),
-        setup,
-        body,
-        cleanup,
-    )
+    ResourceScope::new().with_resource(setup, body, cleanup)
 }
 
 /// `async with resource:` for a resource that knows its own async close ([`AsyncClose`]):
@@ -228,7 +222,7 @@ where
     ResourceScope::new().using(resource, body)
 }
 
-async fn scope<R, T, E, S, B, C, CF>(
+async fn scope<R, T, E, S, B, C>(
     opts: ResourceScope,
     at: &'static Location<'static>,
     setup: S,
@@ -238,9 +232,7 @@ async fn scope<R, T, E, S, B, C, CF>(
 where
     S: Future<Output = Result<R, E>>,
     B: AsyncFnOnce(&mut R) -> Result<T, E>,
-    C: FnOnce(R) -> CF,
-    CF: Future<Output = Result<(), E>> + Send + 'static,
-    E: fmt::Display + Send + 'static,
+    C: Cleanup<R, E>,
 {
     let resource = setup.await?;
     let mut guard = Guard {
@@ -261,7 +253,10 @@ where
         (Ok(Err(e)), Err(ce)) => {
             report_unhandled(UnhandledError::error(
                 try_current(),
-                format!("cleanup of with_resource at {at} failed (after its body failed): {ce}"),
+                format!(
+                    "cleanup of with_resource at {at} failed (after its body failed): {}",
+                    C::describe(&ce)
+                ),
             ));
             Err(e)
         }
@@ -269,7 +264,10 @@ where
         (Err(panic), Err(ce)) => {
             report_unhandled(UnhandledError::error(
                 try_current(),
-                format!("cleanup of with_resource at {at} failed (after its body panicked): {ce}"),
+                format!(
+                    "cleanup of with_resource at {at} failed (after its body panicked): {}",
+                    C::describe(&ce)
+                ),
             ));
             resume_unwind(panic)
         }
@@ -283,25 +281,36 @@ enum State<R, C, CF> {
     Done,
 }
 
-/// Owns the resource for the scope; if dropped before the cleanup finished, hands the cleanup
-/// on (see [`Guard::hand_off`]). The bounds are on the type so that `Drop` can use them.
-struct Guard<R, C, CF, E>
+/// The bounds of a cleanup closure (called once with the resource; its future may move to
+/// another task), named once for [`scope`] and [`Guard`] (the public functions spell them out).
+trait Cleanup<R, E>: FnOnce(R) -> <Self as Cleanup<R, E>>::Fut {
+    type Fut: Future<Output = Result<(), E>> + Send + 'static;
+    /// `E: Display + Send + 'static` (the error may be reported from another task).
+    fn describe(e: &E) -> String;
+}
+
+impl<R, E, C, CF> Cleanup<R, E> for C
 where
     C: FnOnce(R) -> CF,
     CF: Future<Output = Result<(), E>> + Send + 'static,
     E: fmt::Display + Send + 'static,
 {
-    state: State<R, C, CF>,
+    type Fut = CF;
+
+    fn describe(e: &E) -> String {
+        e.to_string()
+    }
+}
+
+/// Owns the resource for the scope; if dropped before the cleanup finished, hands the cleanup
+/// on (see [`Guard::hand_off`]). The bounds are on the type so that `Drop` can use them.
+struct Guard<R, C: Cleanup<R, E>, E> {
+    state: State<R, C, C::Fut>,
     timeout: Duration,
     at: &'static Location<'static>,
 }
 
-impl<R, C, CF, E> Guard<R, C, CF, E>
-where
-    C: FnOnce(R) -> CF,
-    CF: Future<Output = Result<(), E>> + Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<R, C: Cleanup<R, E>, E> Guard<R, C, E> {
     /// Calls the cleanup closure; a panic in that call is reported, like one in its future.
     fn start_cleanup(&mut self) {
         if !matches!(self.state, State::Held(..)) {
@@ -361,7 +370,10 @@ where
                 Ok(Ok(Ok(()))) => return,
                 Ok(Ok(Err(e))) => UnhandledError::error(
                     try_current(),
-                    format!("the cleanup failed after its scope was cancelled: {e}"),
+                    format!(
+                        "the cleanup failed after its scope was cancelled: {}",
+                        C::describe(&e)
+                    ),
                 ),
                 Ok(Err(p)) => UnhandledError::panic(try_current(), p),
                 Err(_) => UnhandledError::error(
@@ -379,12 +391,7 @@ where
     }
 }
 
-impl<R, C, CF, E> Drop for Guard<R, C, CF, E>
-where
-    C: FnOnce(R) -> CF,
-    CF: Future<Output = Result<(), E>> + Send + 'static,
-    E: fmt::Display + Send + 'static,
-{
+impl<R, C: Cleanup<R, E>, E> Drop for Guard<R, C, E> {
     fn drop(&mut self) {
         self.hand_off();
     }

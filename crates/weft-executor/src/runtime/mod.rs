@@ -4,12 +4,17 @@
 //! * `builder`: [`RuntimeBuilder`];
 //! * `shared`: the scheduler state shared by the threads and the schedule function; shutdown;
 //! * `idle`: the worker sleep/notify protocol (also run under loom, `tests/loom.rs`);
+//! * `queue`: the run queues and how a worker picks its next task: LIFO slot, local queue,
+//!   global batches, stealing (also run under loom);
 //! * `worker`: the worker threads' scheduling loop;
+//! * `run`: the end of [`crate::run`] (cancel and join leftover tasks, then shielded work);
 //! * this file: [`Runtime`] and [`Handle`].
 
 mod builder;
 mod config;
 mod idle;
+mod queue;
+mod run;
 mod shared;
 mod wake;
 mod worker;
@@ -28,6 +33,7 @@ use weft_timer::Timers;
 
 pub use builder::RuntimeBuilder;
 pub(crate) use config::{default_config, Config, ErrorHook};
+pub(crate) use run::run;
 pub(crate) use shared::{cancel_all, report_alive, Shared};
 pub(crate) use worker::assert_not_on_worker;
 
@@ -90,7 +96,7 @@ impl Handle {
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")
-            .field("workers", &self.shared.locals.len())
+            .field("workers", &self.shared.queues.workers())
             .field("alive_tasks", &self.shared.registry.len())
             .finish()
     }
@@ -202,7 +208,7 @@ impl Runtime {
 
     /// Number of worker threads.
     pub fn worker_threads(&self) -> usize {
-        self.handle.shared.locals.len()
+        self.handle.shared.queues.workers()
     }
 
     /// Shuts down: first gives [`shield`](crate::shield)ed work on this runtime up to `timeout`
@@ -226,7 +232,8 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         let threads = std::mem::take(&mut *lock(&self.threads));
-        if !threads.is_empty() || !self.handle.shared.closed.load(Ordering::Acquire) {
+        // Unless `shutdown_timeout` (or `run`'s ending) already shut down completely.
+        if !threads.is_empty() || !self.handle.shared.cancelling.load(Ordering::Acquire) {
             self.handle.shared.shutdown(threads, None);
         }
     }

@@ -8,30 +8,28 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use concurrent_queue::{ConcurrentQueue, PushError};
-
 use super::config::Config;
 use super::idle::Idle;
+use super::queue::{RunQueues, LOCAL_QUEUE_CAP};
 use super::worker::{driving_here, LIFO, WORKER};
 use crate::context;
 use crate::lock::lock;
 use crate::registry::Registry;
 use crate::task::{spawn_into, Runnable, Task, TaskInfo};
 
-/// Capacity of each worker's local run queue.
-pub(super) const LOCAL_QUEUE_CAP: usize = 256;
-
 /// State shared by a runtime's threads and its tasks' schedule functions.
 pub(crate) struct Shared {
     /// Process-unique id (see [`context::next_executor_id`]).
     pub(crate) id: usize,
-    /// The global queue (tasks scheduled from outside the workers, and overflow).
-    pub(super) injector: ConcurrentQueue<Runnable>,
-    /// One bounded local queue per worker.
-    pub(super) locals: Box<[ConcurrentQueue<Runnable>]>,
+    /// The global queue and one bounded local queue per worker.
+    pub(super) queues: RunQueues<Runnable>,
     /// The sleep/notify protocol between workers.
     pub(super) idle: Idle,
+    /// The workers stop (set by shutdown, and by `run` before it cancels its leftover tasks).
     pub(super) closed: AtomicBool,
+    /// Tasks scheduled from now on are dropped (cancelled) instead of queued: set by shutdown
+    /// just before it cancels every task still alive.
+    pub(super) cancelling: AtomicBool,
     /// Whether the LIFO slot is on.
     pub(super) lifo: bool,
     pub(crate) registry: Arc<Registry>,
@@ -45,12 +43,10 @@ impl Shared {
     pub(super) fn new(workers: usize, cfg: Arc<Config>, lifo: bool) -> Arc<Shared> {
         Arc::new(Shared {
             id: context::next_executor_id(),
-            injector: ConcurrentQueue::unbounded(),
-            locals: (0..workers)
-                .map(|_| ConcurrentQueue::bounded(LOCAL_QUEUE_CAP))
-                .collect(),
+            queues: RunQueues::new(workers, LOCAL_QUEUE_CAP),
             idle: Idle::new(workers),
             closed: AtomicBool::new(false),
+            cancelling: AtomicBool::new(false),
             lifo,
             registry: Registry::new(workers * 4, cfg.on_unhandled.clone(), cfg.debug),
             cfg,
@@ -79,7 +75,7 @@ impl Shared {
     /// woke itself (a yield, or a wake-up during its own poll), so it goes to the back of the
     /// queue rather than into the LIFO slot.
     fn schedule(self: &Arc<Self>, r: Runnable, woken_while_running: bool) {
-        if self.closed.load(Ordering::Acquire) {
+        if self.cancelling.load(Ordering::Acquire) {
             // Shut down: the task is cancelled (its future dropped here).
             drop(r);
             return;
@@ -95,47 +91,40 @@ impl Shared {
         let mut quiet = false;
         if p == me {
             quiet = driving_here();
-            let r = if self.lifo && !woken_while_running {
-                // The new task runs next on this worker; the one it displaces is queued.
-                match LIFO.with(|l| l.replace(Some(r))) {
-                    Some(old) => old,
-                    None => return,
-                }
-            } else {
-                r
-            };
-            if let Err(PushError::Full(r) | PushError::Closed(r)) = self.locals[index].push(r) {
-                self.overflow(index, r);
+            let lifo = self.lifo && !woken_while_running;
+            // With the LIFO slot the new task runs next on this worker; the one it displaces
+            // is queued.
+            let queued = LIFO.with(|l| self.queues.schedule_here(index, lifo.then_some(l), r));
+            if !queued {
+                return;
             }
         } else {
-            let _ = self.injector.push(r);
+            self.queues.push_global(r);
         }
-        // `shutdown` may have set `closed` and drained the queues between the check above and
-        // the push: re-check (this fence pairs with the one in `drain`) and cancel whatever is
-        // queued ourselves, so no task is stranded in a queue nobody runs (its `Task` would
-        // never resolve, and the task would keep the runtime's memory alive).
+        self.after_push(quiet);
+    }
+
+    /// Puts a task back on the global queue from outside a worker's loop (a LIFO slot left
+    /// behind by a stopping worker), waking a worker for it.
+    pub(super) fn requeue(&self, r: Runnable) {
+        self.queues.push_global(r);
+        self.after_push(false);
+    }
+
+    /// After a push: `shutdown` may have started cancelling and drained the queues between
+    /// the caller's check and its push, so re-check (this fence pairs with the one in `drain`)
+    /// and cancel whatever is queued ourselves, so no task is stranded in a queue nobody runs
+    /// (its `Task` would never resolve, and the task would keep the runtime's memory alive).
+    /// Else wake a worker unless `quiet`.
+    fn after_push(&self, quiet: bool) {
         fence(Ordering::SeqCst);
-        if self.closed.load(Ordering::SeqCst) {
+        if self.cancelling.load(Ordering::SeqCst) {
             self.drain();
             return;
         }
         if !quiet {
             self.notify_fenced();
         }
-    }
-
-    /// A full local queue moves half of its tasks plus `r` to the global queue.
-    #[cold]
-    fn overflow(&self, index: usize, r: Runnable) {
-        for _ in 0..LOCAL_QUEUE_CAP / 2 {
-            match self.locals[index].pop() {
-                Ok(x) => {
-                    let _ = self.injector.push(x);
-                }
-                Err(_) => break,
-            }
-        }
-        let _ = self.injector.push(r);
     }
 
     /// Wakes one sleeping worker unless one is already searching for work.
@@ -150,7 +139,7 @@ impl Shared {
     }
 
     pub(super) fn has_work(&self) -> bool {
-        !self.injector.is_empty() || self.locals.iter().any(|q| !q.is_empty())
+        self.queues.has_work()
     }
 
     /// Drops (cancels) every queued task. Also called by `schedule` when it finds the runtime
@@ -159,15 +148,9 @@ impl Shared {
         // Pairs with the fence in `schedule`: a push that missed `closed` is seen here.
         fence(Ordering::SeqCst);
         let mut n = 0;
-        while let Ok(r) = self.injector.pop() {
+        while let Some(r) = self.queues.pop_any() {
             drop(r);
             n += 1;
-        }
-        for q in self.locals.iter() {
-            while let Ok(r) = q.pop() {
-                drop(r);
-                n += 1;
-            }
         }
         n
     }
@@ -175,6 +158,20 @@ impl Shared {
     /// Stops the workers, waits for them (up to `timeout`), then cancels every live task.
     /// Returns whether every worker stopped in time.
     pub(super) fn shutdown(&self, threads: Vec<JoinHandle<()>>, timeout: Option<Duration>) -> bool {
+        let all_stopped = self.stop_workers(threads, timeout);
+        self.cancel_remaining();
+        all_stopped
+    }
+
+    /// Stops the workers and waits for them to exit (up to `timeout`; a worker whose LIFO slot
+    /// holds a task puts it on the global queue as it exits). Tasks stay queued and
+    /// registered, so whoever stops the workers may still run them (see `run`). Returns
+    /// whether every worker stopped in time.
+    pub(super) fn stop_workers(
+        &self,
+        threads: Vec<JoinHandle<()>>,
+        timeout: Option<Duration>,
+    ) -> bool {
         self.closed.store(true, Ordering::SeqCst);
         self.idle.wake_all();
         let me = thread::current().id();
@@ -213,17 +210,29 @@ impl Shared {
                 let _ = h.join();
             }
         }
+        all_stopped
+    }
+
+    /// Cancels every task still alive (the workers are stopped): from now on a scheduled task
+    /// is dropped instead of queued. In debug mode the tasks are listed first.
+    pub(super) fn cancel_remaining(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.cancelling.store(true, Ordering::SeqCst);
         if self.cfg.debug {
             report_alive(&self.registry);
         }
         cancel_all(&self.registry, self.cfg.debug, || self.drain());
-        all_stopped
     }
 }
 
 /// Debug mode: lists tasks still alive at shutdown on stderr.
 pub(crate) fn report_alive(reg: &Registry) {
-    let alive = reg.infos();
+    report_alive_filtered(reg, |_| true);
+}
+
+/// [`report_alive`] for the tasks `which` selects.
+pub(super) fn report_alive_filtered(reg: &Registry, which: impl Fn(&TaskInfo) -> bool) {
+    let alive: Vec<TaskInfo> = reg.infos().into_iter().filter(|i| which(i)).collect();
     if !alive.is_empty() {
         eprintln!(
             "weft: {} task(s) still alive at shutdown (they will be cancelled):",

@@ -24,7 +24,8 @@ use std::time::Duration;
 use weft_timer::Timers;
 
 use super::config::ThreadHook;
-use super::shared::{Shared, LOCAL_QUEUE_CAP};
+use super::queue::Picker;
+use super::shared::Shared;
 use super::wake::SleepWake;
 use crate::context::{self, Ctx, Spawner};
 use crate::lock::lock;
@@ -34,10 +35,6 @@ use crate::task::{run_runnable, Runnable};
 /// then gets a chance to poll I/O and timers (it does so at least every
 /// [`weft_reactor::IO_POLL_BUDGET`] self-wakes).
 pub(crate) const WORKER_BUDGET: u32 = 16;
-/// At most this many tasks in a row from the LIFO slot.
-const MAX_LIFO_STREAK: u32 = 3;
-/// Every this many ticks a worker looks at the global queue first (as tokio and Go do).
-const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 /// A busy worker polls the reactor (zero timeout, in its own context) after this many tasks.
 pub(crate) const IO_INTERVAL: u32 = 61;
 
@@ -64,13 +61,11 @@ pub(super) fn worker_main(
             weft_reactor::block_on(Worker {
                 shared: sh.clone(),
                 index,
-                tick: 0,
+                picker: Picker::new(index),
                 searching: false,
                 in_idle: false,
-                lifo_streak: 0,
                 since_io: 0,
                 sleep_wake: None,
-                rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
             })
         }));
         if r.is_ok() {
@@ -151,113 +146,25 @@ pub(crate) fn assert_not_on_worker(what: &str) {
 struct Worker {
     shared: Arc<Shared>,
     index: usize,
-    tick: u32,
+    /// LIFO streak, tick and random victim choice (`queue.rs`).
+    picker: Picker,
     searching: bool,
     in_idle: bool,
-    /// Consecutive tasks taken from the LIFO slot.
-    lifo_streak: u32,
     /// Tasks run since this worker last polled the reactor.
     since_io: u32,
     /// The idle-list waker (made once per `block_on`, whose waker it wraps).
     sleep_wake: Option<(Arc<SleepWake>, Waker)>,
-    rng: u32,
 }
 
 impl Worker {
-    fn next_rand(&mut self) -> u32 {
-        // xorshift32
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.rng = x;
-        x
-    }
-
+    /// The next task (see [`super::queue::RunQueues::pick`]).
     fn find_task(&mut self) -> Option<Runnable> {
-        if self.shared.lifo {
-            if let Some(r) = LIFO.with(|l| l.take()) {
-                if self.lifo_streak < MAX_LIFO_STREAK {
-                    self.lifo_streak += 1;
-                    return Some(r);
-                }
-                // Enough LIFO in a row: queue it and let the others run.
-                if let Err(e) = self.shared.locals[self.index].push(r) {
-                    let _ = self.shared.injector.push(e.into_inner());
-                }
-                self.shared.notify();
-            }
-            self.lifo_streak = 0;
-        }
-        let rand = self.next_rand() as usize;
         let sh = &*self.shared;
-        let local = &sh.locals[self.index];
-        self.tick = self.tick.wrapping_add(1);
-        // Every GLOBAL_QUEUE_INTERVAL-th pick looks at the global queue first, and takes a batch:
-        // taking a single task there lets workers whose local queues never empty (tasks looping
-        // on `yield_now`) drain the global queue at one task per 61 picks.
-        if self.tick % GLOBAL_QUEUE_INTERVAL == 0 {
-            if let Some(r) = self.pop_global_batch() {
-                return Some(r);
-            }
-        }
-        if let Ok(r) = local.pop() {
-            return Some(r);
-        }
-        if let Some(r) = self.pop_global_batch() {
-            return Some(r);
-        }
-        // Steal half of another worker's queue, starting at a random victim.
-        let n = sh.locals.len();
-        if n > 1 {
-            let start = rand % n;
-            for k in 0..n {
-                let v = (start + k) % n;
-                if v == self.index {
-                    continue;
-                }
-                let q = &sh.locals[v];
-                let len = q.len();
-                if len == 0 {
-                    continue;
-                }
-                let Ok(first) = q.pop() else { continue };
-                for _ in 1..len.div_ceil(2) {
-                    match q.pop() {
-                        Ok(x) => {
-                            if let Err(e) = local.push(x) {
-                                let _ = sh.injector.push(e.into_inner());
-                                break;
-                            }
-                        }
-                        Err(_) => break,
-                    }
-                }
-                return Some(first);
-            }
-        }
-        None
-    }
-
-    /// Global queue: takes one task to run plus a fair share of the rest
-    /// (`len / workers + 1`, at most half a local queue) into this worker's local queue.
-    fn pop_global_batch(&self) -> Option<Runnable> {
-        let sh = &*self.shared;
-        let local = &sh.locals[self.index];
-        let r = sh.injector.pop().ok()?;
-        let n = (sh.injector.len() / sh.locals.len() + 1).min(LOCAL_QUEUE_CAP / 2);
-        for _ in 0..n {
-            match sh.injector.pop() {
-                Ok(x) => {
-                    if let Err(e) = local.push(x) {
-                        let _ = sh.injector.push(e.into_inner());
-                        break;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-        Some(r)
+        let lifo = sh.lifo;
+        LIFO.with(|l| {
+            sh.queues
+                .pick(&mut self.picker, lifo.then_some(l), || sh.notify())
+        })
     }
 
     /// Drives the reactor once on this thread, in this worker's context (see the module
@@ -272,7 +179,7 @@ impl Worker {
     /// After driving: tasks queued beyond the one this worker runs next go to another worker
     /// (the usual one-searcher rule applies).
     fn spread(&self) {
-        if !self.shared.locals[self.index].is_empty() {
+        if !self.shared.queues.local_is_empty(self.index) {
             self.shared.notify();
         }
     }
@@ -403,15 +310,10 @@ impl Drop for Worker {
             self.leave_idle();
         }
         self.stop_searching();
-        // A task left in the LIFO slot goes to the global queue (or is dropped after shutdown,
-        // which cancels it).
+        // A task left in the LIFO slot goes to the global queue (or is dropped once shutdown
+        // cancels, which cancels it).
         if let Some(r) = LIFO.try_with(|l| l.take()).ok().flatten() {
-            if self.shared.closed.load(Ordering::Acquire) {
-                drop(r);
-            } else {
-                let _ = self.shared.injector.push(r);
-                self.shared.notify();
-            }
+            self.shared.requeue(r);
         }
     }
 }

@@ -264,6 +264,17 @@ fn report(r: &Registry, key: usize, waited: Duration) -> ShieldReport {
     }
 }
 
+/// Ids of the shielded tasks of executor `key` still running (for `run`, which cancels every
+/// other task first).
+pub(crate) fn shielded_ids(key: usize) -> std::collections::HashSet<crate::task::Id> {
+    lock(&registry().0)
+        .entries
+        .iter()
+        .filter(|(_, e)| e.key == key)
+        .filter_map(|(_, e)| e.info.as_ref().map(TaskInfo::id))
+        .collect()
+}
+
 fn any_left(r: &Registry, key: usize) -> bool {
     r.entries.iter().any(|(_, e)| e.key == key)
 }
@@ -283,7 +294,9 @@ pub async fn wait_shielded(timeout: Duration) -> ShieldReport {
             if !any_left(&r, key) {
                 return Poll::Ready(());
             }
-            r.waiters.push(cx.waker().clone());
+            if !r.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                r.waiters.push(cx.waker().clone());
+            }
         }
         sleep.as_mut().poll(cx)
     })
