@@ -393,7 +393,7 @@ fn main() {
             }
         }
     }
-    drop(clients); // ends client.py
+    drop(clients); // stops client.py
     let _ = std::fs::remove_file(&ca_path);
     println!(
         "\n(ratios: weft/peer requests/s above 1 = weft faster; p99 below 1 = weft better; \
