@@ -1,374 +1,111 @@
 //! HTTP/1.1 clients against the same local hyper server (issue 16's benchmarks, issue 19's HTTP
-//! group, plain HTTP): weft's own `weft::http::Client` (`weft`: on a 1-worker weft `Runtime`;
+//! group): weft's own `weft::http::Client` (`weft`: on a 1-worker weft `Runtime`;
 //! `weft/local`: on a `LocalRuntime`, one thread like tokio's current-thread), hyper-util's
-//! pooled legacy `Client` (on tokio, and on weft through `weft_compat`'s `WeftConnector`),
-//! reqwest and ureq, at 1 and 64 concurrent requests, with 1 KiB and 64 KiB response bodies.
-//! The last two columns are weft/peer and weft/local/peer: requests/s (higher is better for
-//! weft) and p99 (lower is).
+//! pooled legacy `Client` (on tokio with hyper-rustls, and on weft through `weft_compat`'s
+//! `WeftConnector`: plain only), reqwest, ureq (threads) and aiohttp (`benches/aiohttp/
+//! client.py`, skipped with a message when Python's aiohttp is missing and cannot be
+//! installed), at 1 and 64 concurrent requests over keep-alive, 0 B / 1 KiB / 64 KiB response
+//! bodies, plain HTTP and TLS.
 //!
-//! No TLS variant: the peers' TLS stacks (tokio-rustls, hyper-rustls, reqwest's `rustls`
-//! feature) are not in the lockfile; see docs/benchmarks.md.
+//! The servers are hyper's HTTP/1.1 server on a 1-worker tokio runtime
+//! (`weft_benches::hyper_server`, path `/bytes/<n>`); the TLS one (tokio-rustls) has a
+//! certificate for `127.0.0.1` signed by a CA made at run time (rcgen), which every client
+//! trusts (rustls with the `ring` provider everywhere; Python's `ssl` for aiohttp). Async Rust
+//! clients run on one tokio current-thread runtime (their usual home) with `c` tasks sharing
+//! one pooled client; ureq is blocking, so `c` threads share one `Agent`. A warm-up turn per
+//! cell opens the pooled connections (and does the TLS handshakes), then rounds are
+//! interleaved (every round runs each client once, in a rotating order).
 //!
-//! The server is hyper's HTTP/1.1 server on a 1-worker tokio runtime
-//! (`weft_benches::hyper_server`, path `/bytes/<n>`). Async clients run on one tokio
-//! current-thread runtime (their usual home) with `c` tasks sharing one pooled client; ureq is
-//! blocking, so `c` threads share one `Agent`. Rounds are interleaved; each cell is the median
-//! requests/s over rounds (min–max) and the median of the rounds' p50/p99 latency.
+//! Output: a table per run (median requests/s over rounds with min–max, the median of the
+//! rounds' p50/p99 latency, and weft/peer ratios) and, per cell × client, three result lines
+//! (`weft_benches::report`, group `http_client`): workload `"c=64 1KiB tls"` (req/s),
+//! `"c=64 1KiB tls p50"` and `"… p99"` (µs, lower is better).
 //!
-//! `cargo bench -p weft-benches --bench http_client -- --quick` (about 45 s), `-- --test`.
-//! `WEFT_HTTP_CLIENT_ONLY=<addr>,<requests>,<conc>,<body>` runs weft's client alone, for
-//! `strace -f -c` (see [`client_only`]).
+//! `cargo bench -p weft-benches --bench http_client -- --quick`: all 12 cells, 3 rounds ×
+//! 0.4 s turns (about 2 minutes on 2 cores); `-- --test`: 1 round × 50 ms (aiohttp only if
+//! already importable). `WEFT_HTTP_CLIENT_ONLY=<addr>,<requests>,<conc>,<body>` runs weft's
+//! client alone, for `strace -f -c` (see [`client_only`]); `WEFT_HTTP_CLIENT_TURN=<client>,
+//! <conc>,<body>,<plain|tls>,<secs>` runs one turn of any client, for `strace -f -c` or
+//! callgrind (see [`one_turn`]).
 
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use weft_benches::hyper_server::tls::Pki;
 use weft_benches::hyper_server::{HttpServer, ServerRt};
+use weft_benches::report::{record, Record};
 use weft_benches::rounds::{quantile, rotation, Mode, Summary};
 
+#[path = "http_client/aiohttp.rs"]
+mod aiohttp;
+#[path = "http_client/clients.rs"]
+mod clients;
+
+const GROUP: &str = "http_client";
 const CONCURRENCY: [usize; 2] = [1, 64];
-const BODIES: [usize; 2] = [1024, 64 * 1024];
+const BODIES: [usize; 3] = [0, 1024, 64 * 1024];
+
+/// Plain HTTP or TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scheme {
+    Plain,
+    Tls,
+}
+
+impl Scheme {
+    fn name(self) -> &'static str {
+        match self {
+            Scheme::Plain => "plain",
+            Scheme::Tls => "tls",
+        }
+    }
+}
+
+/// `0` → `"0B"`, `1024` → `"1KiB"`.
+fn body_name(len: usize) -> String {
+    if len >= 1024 {
+        format!("{}KiB", len / 1024)
+    } else {
+        format!("{len}B")
+    }
+}
 
 /// What one client turn measured.
 struct Turn {
     requests: u64,
     elapsed: Duration,
-    latencies_us: Vec<u32>,
+    p50_us: f64,
+    p99_us: f64,
 }
 
 /// A client under test.
 trait HttpClient {
     fn name(&self) -> &'static str;
+    /// Whether it can run the cells of `scheme` (default: both).
+    fn supports(&self, scheme: Scheme) -> bool {
+        let _ = scheme;
+        true
+    }
     /// Runs `conc` concurrent request loops against `url` for `dur`; every body must be `len`
-    /// bytes long.
-    fn turn(&self, url: &str, conc: usize, dur: Duration, len: usize) -> Turn;
+    /// bytes long. An error drops the client from the rest of the run.
+    fn turn(&self, url: &str, conc: usize, dur: Duration, len: usize) -> Result<Turn, String>;
 }
 
 /// Collects per-task latencies into a [`Turn`].
 fn merge(start: Instant, parts: Vec<Vec<u32>>) -> Turn {
-    let mut latencies_us: Vec<u32> = parts.into_iter().flatten().collect();
-    latencies_us.sort_unstable();
+    let elapsed = start.elapsed();
+    let mut lat: Vec<u32> = parts.into_iter().flatten().collect();
+    lat.sort_unstable();
+    let q = |q| f64::from(quantile(&lat, q).unwrap_or(0));
     Turn {
-        requests: latencies_us.len() as u64,
-        elapsed: start.elapsed(),
-        latencies_us,
+        requests: lat.len() as u64,
+        elapsed,
+        p50_us: q(0.5),
+        p99_us: q(0.99),
     }
 }
 
 fn micros(t0: Instant) -> u32 {
     u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX)
-}
-
-/// Runs `conc` copies of `one` (one request, returns the body length) on a tokio runtime until
-/// `dur` has passed.
-fn tokio_loops<F, Fut>(
-    rt: &tokio::runtime::Runtime,
-    conc: usize,
-    dur: Duration,
-    len: usize,
-    one: F,
-) -> Turn
-where
-    F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = usize> + Send + 'static,
-{
-    let start = Instant::now();
-    let deadline = start + dur;
-    let parts = rt.block_on(async move {
-        let tasks: Vec<_> = (0..conc)
-            .map(|_| {
-                let one = one.clone();
-                tokio::spawn(async move {
-                    let mut lat = Vec::new();
-                    while Instant::now() < deadline {
-                        let t0 = Instant::now();
-                        assert_eq!(one().await, len, "wrong body length");
-                        lat.push(micros(t0));
-                    }
-                    lat
-                })
-            })
-            .collect();
-        let mut parts = Vec::new();
-        for t in tasks {
-            parts.push(t.await.expect("client task"));
-        }
-        parts
-    });
-    merge(start, parts)
-}
-
-fn current_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-struct HyperUtil {
-    rt: tokio::runtime::Runtime,
-    client: hyper_util::client::legacy::Client<
-        hyper_util::client::legacy::connect::HttpConnector,
-        Empty<Bytes>,
-    >,
-}
-
-impl HyperUtil {
-    fn new() -> HyperUtil {
-        let rt = current_thread();
-        let client = {
-            let _g = rt.enter();
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .pool_max_idle_per_host(64)
-                .build_http()
-        };
-        HyperUtil { rt, client }
-    }
-}
-
-impl HttpClient for HyperUtil {
-    fn name(&self) -> &'static str {
-        "hyper-util"
-    }
-    fn turn(&self, url: &str, conc: usize, dur: Duration, len: usize) -> Turn {
-        let client = self.client.clone();
-        let uri: hyper::Uri = url.parse().expect("uri");
-        tokio_loops(&self.rt, conc, dur, len, move || {
-            let (client, uri) = (client.clone(), uri.clone());
-            async move {
-                let resp = client.get(uri).await.expect("hyper-util request");
-                resp.into_body()
-                    .collect()
-                    .await
-                    .expect("body")
-                    .to_bytes()
-                    .len()
-            }
-        })
-    }
-}
-
-/// hyper-util's pooled client on weft (`weft_compat::hyper::WeftConnector`), to separate the
-/// runtime from the client: same client code as [`HyperUtil`], weft instead of tokio.
-struct HyperUtilOnWeft {
-    rt: weft_executor::Runtime,
-    client: hyper_util::client::legacy::Client<weft_compat::hyper::WeftConnector, Empty<Bytes>>,
-}
-
-impl HyperUtilOnWeft {
-    fn new() -> HyperUtilOnWeft {
-        use weft_compat::hyper::{WeftConnector, WeftExecutor, WeftTimer};
-        let rt = weft_executor::Runtime::builder()
-            .worker_threads(1)
-            .thread_name("weft-client")
-            .build()
-            .expect("weft runtime");
-        let client =
-            hyper_util::client::legacy::Client::builder(WeftExecutor::with_handle(rt.handle()))
-                .timer(WeftTimer::new())
-                .pool_timer(WeftTimer::new())
-                .pool_max_idle_per_host(64)
-                .build(WeftConnector::new());
-        HyperUtilOnWeft { rt, client }
-    }
-}
-
-impl HttpClient for HyperUtilOnWeft {
-    fn name(&self) -> &'static str {
-        "hyper-util/weft"
-    }
-    fn turn(&self, url: &str, conc: usize, dur: Duration, len: usize) -> Turn {
-        let uri: hyper::Uri = url.parse().expect("uri");
-        let start = Instant::now();
-        let deadline = start + dur;
-        let parts = self.rt.block_on(async {
-            let tasks: Vec<_> = (0..conc)
-                .map(|_| {
-                    let (client, uri) = (self.client.clone(), uri.clone());
-                    self.rt.spawn(async move {
-                        let mut lat = Vec::new();
-                        while Instant::now() < deadline {
-                            let t0 = Instant::now();
-                            let resp = client.get(uri.clone()).await.expect("request");
-                            let body = resp.into_body().collect().await.expect("body");
-                            assert_eq!(body.to_bytes().len(), len, "wrong body length");
-                            lat.push(micros(t0));
-                        }
-                        lat
-                    })
-                })
-                .collect();
-            let mut parts = Vec::new();
-            for t in tasks {
-                parts.push(t.await.expect("client task"));
-            }
-            parts
-        });
-        merge(start, parts)
-    }
-}
-
-struct Reqwest {
-    rt: tokio::runtime::Runtime,
-    client: reqwest::Client,
-}
-
-impl HttpClient for Reqwest {
-    fn name(&self) -> &'static str {
-        "reqwest"
-    }
-    fn turn(&self, url: &str, conc: usize, dur: Duration, len: usize) -> Turn {
-        let client = self.client.clone();
-        let url = url.to_string();
-        tokio_loops(&self.rt, conc, dur, len, move || {
-            let (client, url) = (client.clone(), url.clone());
-            async move {
-                let resp = client.get(url).send().await.expect("reqwest request");
-                resp.bytes().await.expect("body").len()
-            }
-        })
-    }
-}
-
-struct Ureq {
-    agent: ureq::Agent,
-}
-
-impl HttpClient for Ureq {
-    fn name(&self) -> &'static str {
-        "ureq"
-    }
-    fn turn(&self, url: &str, conc: usize, dur: Duration, len: usize) -> Turn {
-        let start = Instant::now();
-        let deadline = start + dur;
-        let failed = AtomicBool::new(false);
-        let parts = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..conc)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut lat = Vec::new();
-                        while Instant::now() < deadline && !failed.load(Relaxed) {
-                            let t0 = Instant::now();
-                            let body = self
-                                .agent
-                                .get(url)
-                                .call()
-                                .and_then(|mut r| r.body_mut().read_to_vec());
-                            match body {
-                                Ok(b) if b.len() == len => lat.push(micros(t0)),
-                                _ => failed.store(true, Relaxed),
-                            }
-                        }
-                        lat
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("ureq thread"))
-                .collect()
-        });
-        assert!(
-            !failed.load(Relaxed),
-            "ureq: a request failed or had the wrong length"
-        );
-        merge(start, parts)
-    }
-}
-
-/// Where weft's client runs.
-enum WeftRt {
-    /// A 1-worker `Runtime`: tasks on the worker, `block_on`'s thread waits (and drives the
-    /// reactor when no worker does).
-    Multi(weft_executor::Runtime),
-    /// A `LocalRuntime`: everything on the calling thread, like tokio's current-thread runtime.
-    Local(weft_executor::LocalRuntime),
-}
-
-/// weft's own pooled client (`weft::http::Client`): `c` weft tasks share one client, exactly as
-/// [`tokio_loops`] does for the tokio-based peers.
-struct Weft {
-    rt: WeftRt,
-    client: weft::http::Client,
-}
-
-impl Weft {
-    fn new(local: bool) -> Weft {
-        let b = weft_executor::Runtime::builder()
-            .worker_threads(1)
-            .thread_name("weft-http-client");
-        let rt = if local {
-            WeftRt::Local(b.build_local().expect("weft local runtime"))
-        } else {
-            WeftRt::Multi(b.build().expect("weft runtime"))
-        };
-        let client = weft::http::Client::builder()
-            .pool_max_per_host(64)
-            .build()
-            .expect("weft client");
-        Weft { rt, client }
-    }
-
-    /// Runs `conc` copies of `job` as weft tasks and collects their outputs.
-    fn tasks<F, Fut, T>(&self, conc: usize, job: F) -> Vec<T>
-    where
-        F: Fn(usize, weft::http::Client) -> Fut,
-        Fut: std::future::Future<Output = T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let jobs = (0..conc).map(|i| job(i, self.client.clone()));
-        match &self.rt {
-            WeftRt::Multi(rt) => rt.block_on(async {
-                let tasks: Vec<_> = jobs.map(|j| rt.spawn(j)).collect();
-                let mut out = Vec::new();
-                for t in tasks {
-                    out.push(t.await.expect("weft client task"));
-                }
-                out
-            }),
-            WeftRt::Local(rt) => rt.block_on(async {
-                let tasks: Vec<_> = jobs.map(|j| rt.spawn_local(j)).collect();
-                let mut out = Vec::new();
-                for t in tasks {
-                    out.push(t.await.expect("weft client task"));
-                }
-                out
-            }),
-        }
-    }
-}
-
-/// One GET through weft's client; returns the body length.
-async fn weft_get(client: &weft::http::Client, url: &str) -> usize {
-    let resp = client.get(url).send().await.expect("weft request");
-    resp.bytes().await.expect("weft body").len()
-}
-
-impl HttpClient for Weft {
-    fn name(&self) -> &'static str {
-        match self.rt {
-            WeftRt::Multi(_) => "weft",
-            WeftRt::Local(_) => "weft/local",
-        }
-    }
-    fn turn(&self, url: &str, conc: usize, dur: Duration, len: usize) -> Turn {
-        let start = Instant::now();
-        let deadline = start + dur;
-        let parts = self.tasks(conc, |_, client| {
-            let url = url.to_string();
-            async move {
-                let mut lat = Vec::new();
-                while Instant::now() < deadline {
-                    let t0 = Instant::now();
-                    assert_eq!(weft_get(&client, &url).await, len, "wrong body length");
-                    lat.push(micros(t0));
-                }
-                lat
-            }
-        });
-        merge(start, parts)
-    }
 }
 
 /// `WEFT_HTTP_CLIENT_ONLY=<addr>[,<requests>[,<conc>[,<body>]]]`: only weft's client, for
@@ -383,15 +120,16 @@ fn client_only(spec: &str) {
     let (requests, conc, len) = (num(20_000), num(1), num(1024));
     let url = format!("http://{addr}/bytes/{len}");
     let local = std::env::var_os("WEFT_HTTP_CLIENT_LOCAL").is_some();
-    let w = Weft::new(local);
+    let w = clients::Weft::new(local, None);
     let t0 = Instant::now();
     w.tasks(conc, |i, client| {
         let url = url.clone();
         let mine = requests / conc + usize::from(i < requests % conc);
         async move {
-            assert_eq!(weft_get(&client, &url).await, len, "warm-up body");
+            let get = clients::weft_get;
+            assert_eq!(get(&client, &url).await, len, "warm-up body");
             for _ in 0..mine {
-                assert_eq!(weft_get(&client, &url).await, len, "wrong body length");
+                assert_eq!(get(&client, &url).await, len, "wrong body length");
             }
         }
     });
@@ -407,39 +145,223 @@ fn client_only(spec: &str) {
     std::process::exit(0);
 }
 
+/// `WEFT_HTTP_CLIENT_TURN=<client>,<conc>,<body>,<plain|tls>,<secs>`: one client alone against
+/// this process's server (its own thread): a warm-up turn of 0.2 s, then one turn of `secs`,
+/// and the requests it made on stderr, so `strace -f -c` (or callgrind) counts divide into
+/// per-request costs (the server thread is in the count too: compare clients, not absolutes).
+fn one_turn(spec: &str) {
+    let f: Vec<&str> = spec.split(',').collect();
+    let [name, conc, len, scheme, secs] = f[..] else {
+        eprintln!("WEFT_HTTP_CLIENT_TURN=<client>,<conc>,<body>,<plain|tls>,<secs>: got {spec:?}");
+        std::process::exit(2);
+    };
+    let (Ok(conc), Ok(len), Ok(secs)) = (conc.parse(), len.parse(), secs.parse::<f64>()) else {
+        eprintln!("WEFT_HTTP_CLIENT_TURN: <conc>, <body> and <secs> must be numbers: {spec:?}");
+        std::process::exit(2);
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pki = Pki::new().expect("make the run-time certificates");
+    let (server, url) = if scheme == "tls" {
+        let s = HttpServer::start_tls(pki.server_config().expect("rustls server config"))
+            .expect("start the hyper TLS server");
+        let url = format!("https://{}/bytes/{len}", s.addr());
+        (s, url)
+    } else {
+        let s = HttpServer::start(ServerRt::Tokio).expect("start the hyper server");
+        let url = format!("http://{}/bytes/{len}", s.addr());
+        (s, url)
+    };
+    let ca = pki.write_ca_pem(&std::env::temp_dir()).expect("write CA");
+    let c: Box<dyn HttpClient> = match name {
+        "weft" => Box::new(clients::Weft::new(false, Some(&pki))),
+        "weft/local" => Box::new(clients::Weft::new(true, Some(&pki))),
+        "hyper-util" => Box::new(clients::HyperUtil::new(&pki)),
+        "hyper-util/weft" => Box::new(clients::HyperUtilOnWeft::new()),
+        "reqwest" => Box::new(clients::Reqwest::new(&pki)),
+        "ureq" => Box::new(clients::Ureq::new(&pki)),
+        "aiohttp" => Box::new(aiohttp::Aiohttp::start(&ca, false).expect("aiohttp")),
+        other => {
+            eprintln!("WEFT_HTTP_CLIENT_TURN: unknown client {other:?}");
+            std::process::exit(2);
+        }
+    };
+    c.turn(&url, conc, Duration::from_millis(200), len)
+        .expect("warm-up turn");
+    let t = c
+        .turn(&url, conc, Duration::from_secs_f64(secs), len)
+        .expect("turn");
+    eprintln!(
+        "{name}: {} requests in {:?} ({:.0} req/s, p50 {} µs, p99 {} µs) against {}",
+        t.requests,
+        t.elapsed,
+        t.requests as f64 / t.elapsed.as_secs_f64(),
+        t.p50_us,
+        t.p99_us,
+        server.addr()
+    );
+    let _ = std::fs::remove_file(ca);
+    std::process::exit(0);
+}
+
+/// One cell's samples per client (`None`: the client does not run this cell or failed).
+struct Samples {
+    rps: Vec<f64>,
+    p50: Vec<f64>,
+    p99: Vec<f64>,
+}
+
+/// One cell of the matrix.
+struct Cell {
+    scheme: Scheme,
+    url: String,
+    conc: usize,
+    len: usize,
+}
+
+/// Runs one cell: warm-up, then interleaved rounds. Clients that fail are removed from `live`.
+fn run_cell(
+    clients: &[Box<dyn HttpClient>],
+    live: &mut [bool],
+    cell: &Cell,
+    mode: Mode,
+    turn: Duration,
+) -> Vec<Option<Samples>> {
+    let Cell {
+        scheme,
+        ref url,
+        conc,
+        len,
+    } = *cell;
+    let n = clients.len();
+    let runs = |i: usize, live: &[bool]| live[i] && clients[i].supports(scheme);
+    let mut out: Vec<Option<Samples>> = (0..n)
+        .map(|_| {
+            Some(Samples {
+                rps: vec![],
+                p50: vec![],
+                p99: vec![],
+            })
+        })
+        .collect();
+    let fail = |i: usize, e: String, live: &mut [bool], out: &mut [Option<Samples>]| {
+        println!("{}: dropped from the run: {e}", clients[i].name());
+        live[i] = false;
+        out[i] = None;
+    };
+    for (i, c) in clients.iter().enumerate() {
+        if runs(i, live) {
+            // Warm-up: opens the pooled connections.
+            if let Err(e) = c.turn(url, conc, turn / 4, len) {
+                fail(i, e, live, &mut out);
+            }
+        }
+    }
+    for round in 0..mode.rounds() {
+        for i in rotation(n, round) {
+            if !runs(i, live) {
+                continue;
+            }
+            match clients[i].turn(url, conc, turn, len) {
+                Ok(t) => {
+                    if let Some(s) = &mut out[i] {
+                        s.rps
+                            .push(t.requests as f64 / t.elapsed.as_secs_f64().max(1e-9));
+                        s.p50.push(t.p50_us);
+                        s.p99.push(t.p99_us);
+                    }
+                }
+                Err(e) => fail(i, e, live, &mut out),
+            }
+        }
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        if !runs(i, live) || o.as_ref().is_some_and(|s| s.rps.is_empty()) {
+            *o = None;
+        }
+    }
+    out
+}
+
+/// Prints one cell's rows and records its results.
+fn report_cell(clients: &[Box<dyn HttpClient>], workload: &str, cell: &[Option<Samples>]) {
+    let med = |v: &[f64]| Summary::of(v).median;
+    // clients[0] and [1] are weft (Runtime, LocalRuntime): each peer's row also shows
+    // weft/peer for requests/s and p99, for both.
+    let ratio = |w: usize, s: &Samples| match &cell[w] {
+        Some(ws) => format!(
+            "{:.2}× / {:.2}×",
+            med(&ws.rps) / med(&s.rps),
+            med(&ws.p99) / med(&s.p99).max(1.0)
+        ),
+        None => "—".to_string(),
+    };
+    for (i, c) in clients.iter().enumerate() {
+        let Some(s) = &cell[i] else { continue };
+        let r = Summary::of(&s.rps);
+        let ratios = if i < 2 {
+            "— | —".to_string()
+        } else {
+            format!("{} | {}", ratio(0, s), ratio(1, s))
+        };
+        println!(
+            "| {workload} | {} | {r} | {:.0} | {:.0} | {ratios} |",
+            c.name(),
+            med(&s.p50),
+            med(&s.p99),
+        );
+        let rec = |workload: &str, unit, higher_is_better, samples: &[f64]| {
+            record(&Record {
+                group: GROUP,
+                workload,
+                contender: c.name(),
+                unit,
+                higher_is_better,
+                samples,
+            });
+        };
+        rec(workload, "req/s", true, &s.rps);
+        rec(&format!("{workload} p50"), "us", false, &s.p50);
+        rec(&format!("{workload} p99"), "us", false, &s.p99);
+    }
+}
+
 fn main() {
     if let Ok(spec) = std::env::var("WEFT_HTTP_CLIENT_ONLY") {
         return client_only(&spec);
+    }
+    if let Ok(spec) = std::env::var("WEFT_HTTP_CLIENT_TURN") {
+        return one_turn(&spec);
     }
     if !weft_benches::rounds::selected("http_client") {
         return;
     }
     let mode = Mode::from_env();
-    let server = HttpServer::start(ServerRt::Tokio).expect("start the hyper server");
-    let clients: Vec<Box<dyn HttpClient>> = vec![
-        Box::new(Weft::new(false)),
-        Box::new(Weft::new(true)),
-        Box::new(HyperUtil::new()),
-        Box::new(HyperUtilOnWeft::new()),
-        Box::new(Reqwest {
-            rt: current_thread(),
-            client: reqwest::Client::builder()
-                .pool_max_idle_per_host(64)
-                .build()
-                .expect("reqwest client"),
-        }),
-        Box::new(Ureq {
-            agent: ureq::Agent::config_builder()
-                .max_idle_connections_per_host(64)
-                .build()
-                .into(),
-        }),
+    // ureq picks the process-wide rustls provider: make it ring (the only one built).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pki = Pki::new().expect("make the run-time certificates");
+    let plain = HttpServer::start(ServerRt::Tokio).expect("start the hyper server");
+    let tls = HttpServer::start_tls(pki.server_config().expect("rustls server config"))
+        .expect("start the hyper TLS server");
+    let tmp = std::env::temp_dir();
+    let ca_path = pki.write_ca_pem(&tmp).expect("write the CA for aiohttp");
+
+    let mut clients: Vec<Box<dyn HttpClient>> = vec![
+        Box::new(clients::Weft::new(false, Some(&pki))),
+        Box::new(clients::Weft::new(true, Some(&pki))),
+        Box::new(clients::HyperUtil::new(&pki)),
+        Box::new(clients::HyperUtilOnWeft::new()),
+        Box::new(clients::Reqwest::new(&pki)),
+        Box::new(clients::Ureq::new(&pki)),
     ];
+    if let Some(a) = aiohttp::Aiohttp::start(&ca_path, mode != Mode::Test) {
+        clients.push(Box::new(a));
+    }
     let turn = match mode {
         Mode::Test => Duration::from_millis(50),
-        Mode::Quick => Duration::from_millis(600),
+        Mode::Quick => Duration::from_millis(400),
         Mode::Full => Duration::from_secs(1),
     };
+    let started = Instant::now();
     println!(
         "\n## http_client: GET against hyper's server on 1 tokio thread ({} rounds × {:?}, \
          interleaved)\n",
@@ -447,50 +369,35 @@ fn main() {
         turn
     );
     println!(
-        "| concurrency | body | client | requests/s median (min–max) | p50 µs | p99 µs | \
+        "| cell | client | requests/s median (min–max) | p50 µs | p99 µs | \
          weft/peer req/s / p99 | weft/local/peer req/s / p99 |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    for conc in CONCURRENCY {
-        for len in BODIES {
-            let url = format!("http://{}/bytes/{len}", server.addr());
-            for c in &clients {
-                c.turn(&url, conc, turn / 4, len); // warm-up: opens the pooled connections
-            }
-            let n = clients.len();
-            let (mut rps, mut p50, mut p99) = (vec![vec![]; n], vec![vec![]; n], vec![vec![]; n]);
-            for round in 0..mode.rounds() {
-                for i in rotation(n, round) {
-                    let t = clients[i].turn(&url, conc, turn, len);
-                    rps[i].push(t.requests as f64 / t.elapsed.as_secs_f64());
-                    p50[i].push(f64::from(quantile(&t.latencies_us, 0.5).unwrap_or(0)));
-                    p99[i].push(f64::from(quantile(&t.latencies_us, 0.99).unwrap_or(0)));
-                }
-            }
-            // clients[0] and [1] are weft (Runtime, LocalRuntime): each peer's row also shows
-            // weft/peer for requests/s and p99, for both.
-            let med = |v: &[f64]| Summary::of(v).median;
-            for (i, c) in clients.iter().enumerate() {
-                let (r, p) = (Summary::of(&rps[i]), med(&p99[i]));
-                let ratio = |w: usize| {
-                    format!(
-                        "{:.2}× / {:.2}×",
-                        med(&rps[w]) / r.median,
-                        med(&p99[w]) / p.max(1.0)
-                    )
+    println!("|---|---|---|---|---|---|---|");
+    let mut live = vec![true; clients.len()];
+    for (scheme, server) in [(Scheme::Plain, &plain), (Scheme::Tls, &tls)] {
+        let base = match scheme {
+            Scheme::Plain => format!("http://{}", server.addr()),
+            Scheme::Tls => format!("https://{}", server.addr()),
+        };
+        for conc in CONCURRENCY {
+            for len in BODIES {
+                let cell = Cell {
+                    scheme,
+                    url: format!("{base}/bytes/{len}"),
+                    conc,
+                    len,
                 };
-                let ratio = if i < 2 {
-                    "— | —".to_string()
-                } else {
-                    format!("{} | {}", ratio(0), ratio(1))
-                };
-                println!(
-                    "| {conc} | {} KiB | {} | {r} | {:.0} | {p:.0} | {ratio} |",
-                    len / 1024,
-                    c.name(),
-                    Summary::of(&p50[i]).median,
-                );
+                let workload = format!("c={conc} {} {}", body_name(len), scheme.name());
+                let samples = run_cell(&clients, &mut live, &cell, mode, turn);
+                report_cell(&clients, &workload, &samples);
             }
         }
     }
+    drop(clients); // stops client.py
+    let _ = std::fs::remove_file(&ca_path);
+    println!(
+        "\n(ratios: weft/peer requests/s above 1 = weft faster; p99 below 1 = weft better; \
+         took {:.0?})",
+        started.elapsed()
+    );
 }

@@ -6,7 +6,9 @@
 //! interleaved (each round runs every server once, in a rotating order); the table gives the
 //! median requests/s over rounds with its min–max, and the median over rounds of each round's
 //! p50/p99 latency. If `wrk` is installed and `WEFT_BENCH_WRK=1`, the same rounds also run
-//! `wrk -t1 -c64 --latency` against each server.
+//! `wrk -t1 -c64 --latency` against each server (printed only). Results go to
+//! `weft_benches::report`: group `io`, workload `hyper_server c=64` (req/s) and
+//! `hyper_server c=64 p50` / `… p99` (µs, lower is better).
 //!
 //! `cargo bench -p weft-benches --bench http_server -- --quick` (3 rounds × 1.5 s, under 20 s),
 //! `-- --test` (one 0.2 s round, a smoke test), no flag: 7 rounds × 4 s.
@@ -15,6 +17,7 @@ use std::process::Command;
 
 use weft_benches::http_load::{run_load, LoadConfig};
 use weft_benches::hyper_server::{HttpServer, ServerRt};
+use weft_benches::report::{record, Record};
 use weft_benches::rounds::{rotation, Mode, Summary};
 
 /// Connections of the load generator (as `wrk -c64` in issue 13).
@@ -76,6 +79,21 @@ fn main() {
             Summary::of(&p99[i]).median,
             errors[i]
         );
+        let workload = format!("hyper_server c={CONNS}");
+        for (workload, unit, higher_is_better, samples) in [
+            (workload.clone(), "req/s", true, &rps[i]),
+            (format!("{workload} p50"), "us", false, &p50[i]),
+            (format!("{workload} p99"), "us", false, &p99[i]),
+        ] {
+            record(&Record {
+                group: "io",
+                workload: &workload,
+                contender: s.runtime().name(),
+                unit,
+                higher_is_better,
+                samples,
+            });
+        }
     }
     for (i, s) in servers.iter().enumerate().skip(1) {
         let p99_ratio = Summary::of(&p99[0]).median / Summary::of(&p99[i]).median.max(1.0);

@@ -1,11 +1,13 @@
-//! TCP echo (issue 13): 50 connections × 200 round trips of 64 B over loopback, on weft, tokio
-//! and smol, each on its own 2-worker runtime running both the echo server and the clients; also
-//! with 1 and 100 connections (issue 19's I/O group).
+//! TCP echo (issue 19's I/O group, issue 13): 1 and 100 connections × 200 round trips of 64 B
+//! over loopback, on weft, tokio and smol, each on its own 2-worker runtime running both the echo
+//! server and the clients.
 //!
 //! One iteration: N client tasks each connect, then 200 times write 64 B and read the echo
 //! back; the server runs one echo task per accepted connection. Rounds are interleaved (every
 //! round runs each runtime in a rotating order); a turn is a few iterations, its sample the mean
-//! time per iteration; the table gives the median over rounds and the min–max.
+//! time per iteration; the table gives the median over rounds and the min–max. Results go to
+//! `weft_benches::report` (group `io`, workloads `tcp_echo c=1` / `tcp_echo c=100`, unit
+//! `us/iter`, lower is better).
 //!
 //! `cargo bench -p weft-benches --bench tcp_echo -- --quick` (3 rounds per case, about 15 s),
 //! `-- --test` (1 round of 1 iteration), no flag: 7 rounds.
@@ -14,11 +16,12 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
+use weft_benches::report::{record, Record};
 use weft_benches::rounds::{rotation, Mode, Summary};
 use weft_benches::{tokio_rt, weft_rt, SmolRt, WORKERS};
 
-/// Connection counts: issue 13's 50, and issue 19's 1 and 100.
-const CONNS: [usize; 3] = [50, 1, 100];
+/// Connection counts (issue 19).
+const CONNS: [usize; 2] = [1, 100];
 const ROUND_TRIPS: usize = 200;
 const MSG: usize = 64;
 
@@ -242,6 +245,14 @@ fn main() {
                 sums[i],
                 sums[0].median / sums[i].median
             );
+            record(&Record {
+                group: "io",
+                workload: &format!("tcp_echo c={conns}"),
+                contender: c.name(),
+                unit: "us/iter",
+                higher_is_better: false,
+                samples: &samples[i],
+            });
         }
         println!("(time ratio: below 1 = weft faster)");
     }

@@ -9,6 +9,9 @@
 //!   `smol::net::TcpListener`; the same futures-io adapter as weft (`HyperIo`, it is generic)
 //!   and a small `hyper::rt::Timer` on `smol::Timer` defined here.
 //!
+//! [`HttpServer::start_tls`] serves the same routes over TLS (tokio + tokio-rustls, one server
+//! thread), with a certificate made at run time ([`tls::Pki`]), for the HTTP client benchmark.
+//!
 //! In every case the accept loop and each connection are tasks on that one thread, hyper's
 //! builder gets a timer (so the default 30 s header-read timeout is armed for every request,
 //! as in a real server) and writes are vectored.
@@ -27,6 +30,8 @@ use hyper::{Request, Response};
 use weft_compat::hyper::{HyperIo, WeftTimer};
 
 use crate::SmolRt;
+
+pub mod tls;
 
 /// The runtimes the HTTP server benchmark compares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,13 +118,29 @@ impl HttpServer {
         let addr = std_listener.local_addr()?;
         let keep = match rt {
             ServerRt::Weft => Keep::Weft(start_weft(std_listener)?),
-            ServerRt::Tokio => Keep::Tokio(start_tokio(std_listener)?),
+            ServerRt::Tokio => Keep::Tokio(start_tokio(std_listener, None)?),
             ServerRt::Smol => Keep::Smol(start_smol(std_listener)?),
         };
         Ok(HttpServer {
             addr,
             rt,
             _keep: keep,
+        })
+    }
+
+    /// Starts hyper's server over TLS on tokio with one server thread (tokio-rustls, `cfg` from
+    /// [`tls::Pki::server_config`]), listening on `127.0.0.1` (any port).
+    ///
+    /// # Errors
+    /// If the runtime cannot start or the port cannot be bound.
+    pub fn start_tls(cfg: std::sync::Arc<rustls::ServerConfig>) -> io::Result<HttpServer> {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = std_listener.local_addr()?;
+        let rt = start_tokio(std_listener, Some(tokio_rustls::TlsAcceptor::from(cfg)))?;
+        Ok(HttpServer {
+            addr,
+            rt: ServerRt::Tokio,
+            _keep: Keep::Tokio(rt),
         })
     }
 
@@ -167,7 +188,10 @@ fn start_weft(l: std::net::TcpListener) -> io::Result<weft_executor::Runtime> {
     Ok(rt)
 }
 
-fn start_tokio(l: std::net::TcpListener) -> io::Result<tokio::runtime::Runtime> {
+fn start_tokio(
+    l: std::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> io::Result<tokio::runtime::Runtime> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("tokio-http")
@@ -182,8 +206,21 @@ fn start_tokio(l: std::net::TcpListener) -> io::Result<tokio::runtime::Runtime> 
         loop {
             match listener.accept().await {
                 Ok((s, _)) => {
-                    let io = hyper_util::rt::TokioIo::new(s);
-                    tokio::spawn(serve(io, hyper_util::rt::TokioTimer::new()));
+                    let timer = hyper_util::rt::TokioTimer::new();
+                    match &tls {
+                        None => {
+                            tokio::spawn(serve(hyper_util::rt::TokioIo::new(s), timer));
+                        }
+                        Some(acceptor) => {
+                            let _ = s.set_nodelay(true);
+                            let handshake = acceptor.accept(s);
+                            tokio::spawn(async move {
+                                if let Ok(s) = handshake.await {
+                                    serve(hyper_util::rt::TokioIo::new(s), timer).await;
+                                }
+                            });
+                        }
+                    }
                 }
                 Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
             }

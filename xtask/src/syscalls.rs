@@ -5,6 +5,10 @@
 //! runs under `strace -f -c`, and the load generator (`weft-bench-http load ..`) runs outside
 //! it, so only the server side is counted. The table divides each syscall's count by the
 //! requests served. Not part of `cargo xtask ci`: it needs ptrace and takes a while.
+//!
+//! Each runtime's total also goes to the benchmark results file (the JSON-lines format of
+//! `weft_benches::report`, written here directly since xtask has no dependencies): group `io`,
+//! workload `syscalls/request`, unit `syscalls/req`, lower is better, one sample per run.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -243,8 +247,78 @@ pub fn main(args: &[String]) -> ExitCode {
         }
     }
     report(&results, &o);
+    record_results(&results);
     eprintln!("xtask syscalls: raw strace output in {}", dir.display());
     ExitCode::SUCCESS
+}
+
+/// All syscalls per request served (the `total` row of the table).
+fn per_request(req: u64, counts: &BTreeMap<String, Count>) -> f64 {
+    let all: u64 = counts
+        .iter()
+        .filter(|(k, _)| *k != "total")
+        .map(|(_, c)| c.calls)
+        .sum();
+    all as f64 / req.max(1) as f64
+}
+
+/// A JSON string literal.
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One results line, as `weft_benches::report::record` writes it.
+fn result_line(contender: &str, value: f64) -> String {
+    format!(
+        "{{\"group\":\"io\",\"workload\":\"syscalls/request\",\"contender\":{},\
+         \"unit\":\"syscalls/req\",\"higher_is_better\":false,\"samples\":[{value}]}}",
+        json_str(contender)
+    )
+}
+
+/// `$WEFT_BENCH_RESULTS`, else `<workspace>/target/weft-bench/results.jsonl` (as the bench
+/// crate's `report::results_path`).
+fn results_path() -> PathBuf {
+    std::env::var_os("WEFT_BENCH_RESULTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/weft-bench/results.jsonl"))
+}
+
+/// Appends one results line per runtime; a write failure is reported, not fatal.
+fn record_results(results: &[Measured]) {
+    use std::io::Write;
+    let path = results_path();
+    let write = || -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        for (rt, (req, counts)) in results {
+            writeln!(f, "{}", result_line(rt, per_request(*req, counts)))?;
+        }
+        Ok(())
+    };
+    match write() {
+        Ok(()) => eprintln!("xtask syscalls: results appended to {}", path.display()),
+        Err(e) => eprintln!(
+            "xtask syscalls: could not append to {}: {e}",
+            path.display()
+        ),
+    }
 }
 
 /// Prints syscalls per request, per kind, one column per runtime.
@@ -290,14 +364,7 @@ fn report(results: &[Measured], o: &Options) {
     }
     let totals: Vec<String> = results
         .iter()
-        .map(|(_, (req, counts))| {
-            let all: u64 = counts
-                .iter()
-                .filter(|(k, _)| *k != "total")
-                .map(|(_, c)| c.calls)
-                .sum();
-            format!("**{:.2}**", all as f64 / (*req).max(1) as f64)
-        })
+        .map(|(_, (req, counts))| format!("**{:.2}**", per_request(*req, counts)))
         .collect();
     println!("| **total** | {} |", totals.join(" | "));
     let reqs: Vec<String> = results.iter().map(|(_, (r, _))| r.to_string()).collect();
@@ -322,6 +389,38 @@ mod tests {
         assert_eq!(m["sendto"].calls, 100);
         assert_eq!(m["sendto"].errors, 0);
         assert!(!m.contains_key("total"));
+    }
+
+    #[test]
+    fn result_lines_use_the_bench_results_format() {
+        let mut counts = BTreeMap::new();
+        counts.insert(
+            "sendto".to_string(),
+            Count {
+                calls: 30,
+                errors: 0,
+            },
+        );
+        counts.insert(
+            "recvfrom".to_string(),
+            Count {
+                calls: 20,
+                errors: 5,
+            },
+        );
+        counts.insert(
+            "total".to_string(),
+            Count {
+                calls: 50,
+                errors: 5,
+            },
+        );
+        assert_eq!(per_request(25, &counts), 2.0);
+        assert_eq!(
+            result_line("weft", 2.0),
+            r#"{"group":"io","workload":"syscalls/request","contender":"weft","unit":"syscalls/req","higher_is_better":false,"samples":[2]}"#
+        );
+        assert_eq!(json_str("a\"b\\c\n"), r#""a\"b\\c\u000a""#);
     }
 
     #[test]
