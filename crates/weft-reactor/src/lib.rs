@@ -71,6 +71,8 @@ mod waitlist;
 
 pub use async_fd::{Async, Readable, Writable};
 pub use close::AsyncClose;
+#[doc(hidden)]
+pub use driver::{__block_on_in_poller_wait, __fallback_takeovers, __timer_notifies};
 pub use driver::{block_on, block_on_passive, notify, try_react, IO_POLL_BUDGET};
 pub use error::{RegisterError, RegisterErrorKind};
 
