@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -22,6 +22,24 @@ pub const IO_POLL_BUDGET: u32 = 61;
 
 /// Number of `block_on` calls currently running (on any thread).
 static BLOCK_ON_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// Number of `block_on` calls running in passive mode ([`block_on_passive`]): they never drive.
+static PASSIVE_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// Number of threads inside a `block_on` that have driven the reactor through [`try_react`]
+/// (an executor's workers). While there are none, nobody comes back to the poller on their
+/// own account, so the fallback thread must drive it for the passive threads, and for threads
+/// that parked without queuing while a worker held the lock.
+static WORKERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Set when the last worker leaves (see [`WORKERS`]): threads may be parked without having
+/// queued for a hand-off, so the fallback thread takes the reactor over at once instead of
+/// waiting for its back-off poll. Cleared when a worker drives again or no `block_on` runs.
+static TAKEOVER: AtomicBool = AtomicBool::new(false);
+
+/// How many times the fallback thread took the reactor over as the blocking driver while
+/// `block_on` threads existed (a test hook, see [`__fallback_takeovers`]).
+static TAKEOVERS: AtomicUsize = AtomicUsize::new(0);
 
 /// `block_on` threads parked because another thread held the reactor lock, oldest first.
 /// Whoever releases the lock hands it to the oldest (see [`handoff`]).
@@ -52,6 +70,11 @@ impl Wake for Shared {
 thread_local! {
     /// Set during [`block_on_passive`]: this thread leaves the poller to the executor's workers.
     static PASSIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set once this thread drove the reactor through [`try_react`] inside a `block_on` (it is
+    /// counted in [`WORKERS`] until that `block_on` returns).
+    static IS_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// How many `block_on` calls are running on this thread (nested ones count).
+    static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     /// This thread's cached block_on state (taken while in use, so nested calls get a fresh one).
     static CACHE: RefCell<Option<(Arc<Shared>, Waker)>> = const { RefCell::new(None) };
 }
@@ -92,13 +115,65 @@ impl Drop for CountGuard {
         if self.0.take_baton() {
             handoff();
         }
-        if BLOCK_ON_COUNT.fetch_sub(1, Ordering::SeqCst) == 1 {
-            // Nobody runs block_on any more: the fallback thread takes over I/O right away.
-            if let Some(p) = FALLBACK.get() {
-                p.unpark();
-            }
+        let outermost = DEPTH
+            .try_with(|d| {
+                d.set(d.get().saturating_sub(1));
+                d.get() == 0
+            })
+            .unwrap_or(true);
+        let last_worker = outermost
+            && IS_WORKER.try_with(|w| w.replace(false)).unwrap_or(false)
+            && WORKERS.fetch_sub(1, Ordering::SeqCst) == 1;
+        if last_worker {
+            // The last worker leaves: threads that parked without queuing while it drove, and
+            // passive ones, now depend on the fallback thread; it takes over right away.
+            TAKEOVER.store(true, Ordering::SeqCst);
+        }
+        if BLOCK_ON_COUNT.fetch_sub(1, Ordering::SeqCst) == 1 || last_worker {
+            // Nobody runs block_on any more (or nobody comes back to the poller): the fallback
+            // thread takes over I/O right away.
+            unpark_fallback();
         }
     }
+}
+
+fn unpark_fallback() {
+    if let Some(p) = FALLBACK.get() {
+        p.unpark();
+    }
+}
+
+/// Whether the fallback thread should drive the reactor as its blocking driver: nobody runs
+/// `block_on`, or no worker will come back to the poller while passive `block_on` threads (or
+/// ones parked without queuing, see [`TAKEOVER`]) depend on someone driving.
+fn fallback_should_drive() -> bool {
+    BLOCK_ON_COUNT.load(Ordering::SeqCst) == 0
+        || (WORKERS.load(Ordering::SeqCst) == 0
+            && (PASSIVE_COUNT.load(Ordering::SeqCst) > 0 || TAKEOVER.load(Ordering::SeqCst)))
+}
+
+/// How many times the fallback thread has taken the reactor over as its blocking driver while
+/// some `block_on` was running (because no executor worker was left to come back to the
+/// poller). A test hook; not part of the API.
+#[doc(hidden)]
+pub fn __fallback_takeovers() -> usize {
+    TAKEOVERS.load(Ordering::SeqCst)
+}
+
+/// How many times inserting a new earliest global timer interrupted a thread waiting in the
+/// poller. A test hook; not part of the API.
+#[doc(hidden)]
+pub fn __timer_notifies() -> usize {
+    Reactor::existing().map_or(0, |r| r.timer_notifies.load(Ordering::SeqCst))
+}
+
+/// Whether a plain `block_on` thread (not an executor worker, not the fallback thread) is
+/// waiting in the reactor's poller right now. A test hook; not part of the API.
+#[doc(hidden)]
+pub fn __block_on_in_poller_wait() -> bool {
+    Reactor::existing().is_some_and(|r| {
+        r.in_wait.load(Ordering::SeqCst) && r.holder.load(Ordering::SeqCst) == HOLDER_BLOCK_ON
+    })
 }
 
 /// Runs `fut` to completion on the current thread, driving I/O and timers while it waits.
@@ -131,6 +206,7 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
         (sh, waker)
     });
     BLOCK_ON_COUNT.fetch_add(1, Ordering::SeqCst);
+    let _ = DEPTH.try_with(|d| d.set(d.get() + 1));
     let guard = CountGuard(sh.clone());
 
     let mut fut = pin!(fut);
@@ -182,7 +258,19 @@ pub fn block_on_passive<T>(fut: impl Future<Output = T>) -> T {
             let _ = PASSIVE.try_with(|p| p.set(self.0));
         }
     }
+    struct Counted;
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            PASSIVE_COUNT.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
     let _r = Restore(PASSIVE.with(|p| p.replace(true)));
+    PASSIVE_COUNT.fetch_add(1, Ordering::SeqCst);
+    let _c = Counted;
+    if WORKERS.load(Ordering::SeqCst) == 0 {
+        // Nobody may come back to the poller for us: let the fallback thread drive.
+        unpark_fallback();
+    }
     block_on(fut)
 }
 
@@ -329,6 +417,12 @@ pub fn try_react(timeout: Option<Duration>) -> Option<std::io::Result<usize>> {
         Ok(r) => r,
         Err(e) => return Some(Err(e)),
     };
+    let in_block_on = DEPTH.try_with(|d| d.get() > 0).unwrap_or(false);
+    if in_block_on && !IS_WORKER.with(|w| w.replace(true)) {
+        // This thread now counts as a worker until its `block_on` returns (`CountGuard`).
+        WORKERS.fetch_add(1, Ordering::SeqCst);
+        TAKEOVER.store(false, Ordering::SeqCst);
+    }
     let Some(mut l) = reactor.try_lock(HOLDER_WORKER) else {
         if reactor.holder.load(Ordering::SeqCst) == HOLDER_FALLBACK {
             // The fallback thread yields the lock when notified.
@@ -356,17 +450,24 @@ fn fallback_main(r: &'static Reactor, me: &Parker) {
     let mut backoff = MIN;
     let mut last_tick = r.ticker();
     loop {
-        if BLOCK_ON_COUNT.load(Ordering::SeqCst) == 0 {
+        if fallback_should_drive() {
             if let Some(mut l) = r.try_lock(HOLDER_FALLBACK) {
-                // After publishing HOLDER_FALLBACK, re-check for block_on threads, which notify
-                // the poller when they see us holding the lock.
+                if BLOCK_ON_COUNT.load(Ordering::SeqCst) > 0 {
+                    TAKEOVERS.fetch_add(1, Ordering::SeqCst);
+                }
+                // After publishing HOLDER_FALLBACK, re-check for block_on threads (they notify
+                // the poller when they see us holding the lock) and for workers (`try_react`
+                // notifies us too).
                 let mut failed = false;
-                while BLOCK_ON_COUNT.load(Ordering::SeqCst) == 0 && waiters().is_empty() {
+                while fallback_should_drive() && waiters().is_empty() {
                     if let Err(e) = l.react(None, None) {
                         eprintln!("weft-reactor: poller wait failed: {e}");
                         failed = true;
                         break;
                     }
+                }
+                if BLOCK_ON_COUNT.load(Ordering::SeqCst) == 0 {
+                    TAKEOVER.store(false, Ordering::SeqCst);
                 }
                 drop(l);
                 if failed {

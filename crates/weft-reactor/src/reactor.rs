@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::task::Waker;
 use std::time::Duration;
@@ -54,6 +54,12 @@ pub(crate) struct Reactor {
     turn: Mutex<Turn>,
     /// Which kind of thread holds the reactor lock (`HOLDER_*`).
     pub(crate) holder: AtomicU8,
+    /// True from just before the holder computes its poller timeout until its wait returns:
+    /// only then can a new earliest timer leave a thread waiting too long, so only then does
+    /// the timer driver hook write the notifier (see `timer_glue::install_driver`).
+    pub(crate) in_wait: AtomicBool,
+    /// How many times the timer driver hook interrupted a waiting poller (a test hook).
+    pub(crate) timer_notifies: AtomicUsize,
 }
 
 impl fmt::Debug for Reactor {
@@ -90,6 +96,8 @@ impl Reactor {
                 wakers: Vec::new(),
             }),
             holder: AtomicU8::new(HOLDER_NONE),
+            in_wait: AtomicBool::new(false),
+            timer_notifies: AtomicUsize::new(0),
         });
         crate::driver::on_reactor_created(r);
         Ok(r)
@@ -185,13 +193,19 @@ impl ReactorLock {
         blocked: Option<&crate::park::Shared>,
     ) -> io::Result<usize> {
         let r = self.reactor;
-        let timeout = crate::timer_glue::timer_bounded_timeout(timeout);
         let Some(turn) = self.turn.as_mut() else {
             return Ok(0);
         };
         let turn = &mut **turn;
+        // Published before the timers are read for the timeout (Dekker with the timer hook,
+        // which inserts, then reads `in_wait`): either the timeout sees the new timer or the
+        // hook sees `in_wait` and interrupts the wait.
+        r.in_wait.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let timeout = crate::timer_glue::timer_bounded_timeout(timeout);
         r.ticker.fetch_add(1, Ordering::SeqCst);
         let res = r.poller.wait(&mut turn.events, timeout);
+        r.in_wait.store(false, Ordering::SeqCst);
         if let Some(sh) = blocked {
             sh.leave_poller();
         }

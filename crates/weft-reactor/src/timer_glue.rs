@@ -1,20 +1,25 @@
 //! Glue between the reactor and `weft-timer`: the reactor drives the global timers and the
 //! calling thread's current ones.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use weft_timer::Timers;
 
-use crate::reactor::{Reactor, HOLDER_NONE};
+use crate::reactor::Reactor;
 
-/// Makes the reactor the driver of the global timers: inserting a timer earlier than the earliest
-/// one interrupts the poller if a thread waits in it (whoever takes the reactor lock next computes
-/// its timeout afresh anyway).
+/// Makes the reactor the driver of the global timers. `weft-timer` calls the hook only for a
+/// timer earlier than the earliest deadline the driver was last told about (its `cached_next`,
+/// refreshed whenever a driver computes its timeout), and the hook writes the notifier only if
+/// a thread is waiting in the poller (`in_wait`, set before that thread read the timers): a
+/// later timer, or one inserted while nobody waits (the next wait computes its timeout afresh),
+/// costs no syscall.
 pub(crate) fn install_driver(r: &'static Reactor) {
     Timers::global().set_driver(Arc::new(move || {
-        if r.holder.load(Ordering::SeqCst) != HOLDER_NONE {
+        fence(Ordering::SeqCst);
+        if r.in_wait.load(Ordering::SeqCst) {
+            r.timer_notifies.fetch_add(1, Ordering::Relaxed);
             r.notify();
         }
     }));

@@ -1,43 +1,18 @@
 //! Cross-thread wake-ups, several concurrent `block_on` threads, and the fairness budget.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::task::{Poll, Waker};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use weft_reactor::block_on;
 use weft_reactor::net::UnixStream;
 
-/// A one-shot flag completed from another thread.
-#[derive(Default)]
-struct Flag {
-    done: AtomicBool,
-    waker: Mutex<Option<Waker>>,
-}
+mod common;
 
-impl Flag {
-    fn complete(&self) {
-        self.done.store(true, Ordering::SeqCst);
-        if let Some(w) = self.waker.lock().unwrap().take() {
-            w.wake();
-        }
-    }
-    async fn wait(&self) {
-        futures_lite::future::poll_fn(|cx| {
-            if self.done.load(Ordering::SeqCst) {
-                return Poll::Ready(());
-            }
-            *self.waker.lock().unwrap() = Some(cx.waker().clone());
-            if self.done.load(Ordering::SeqCst) {
-                return Poll::Ready(());
-            }
-            Poll::Pending
-        })
-        .await
-    }
-}
+use common::Flag;
 
 #[test]
 fn cross_thread_wakeup_is_never_lost() {

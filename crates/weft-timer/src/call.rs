@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::shards::Key as TimerId;
-use crate::timers::{add_or_far, Entry, HANDLE_PENDING};
+use crate::timers::{add_or_far, CallEntry, Entry, HANDLE_PENDING};
 use crate::Timers;
 
 /// Runs `f` once, `d` from now, on [`Timers::current()`]. Returns a handle that can cancel it.
@@ -53,7 +53,11 @@ impl TimerHandle {
         f: F,
     ) -> TimerHandle {
         let state = Arc::new(AtomicU8::new(HANDLE_PENDING));
-        let id = timers.insert(deadline, Entry::Call(Box::new(f), state.clone()));
+        let call = CallEntry {
+            f: Box::new(f),
+            state: state.clone(),
+        };
+        let id = timers.insert(deadline, Entry::Call(Box::new(call)));
         TimerHandle {
             timers,
             id,

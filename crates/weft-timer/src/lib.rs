@@ -54,6 +54,7 @@ mod clock;
 mod interval;
 mod shards;
 mod sleep;
+mod sync;
 mod timeout;
 mod timers;
 pub mod wheel;

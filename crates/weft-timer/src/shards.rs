@@ -7,9 +7,9 @@
 //! global deadline order (ties in insertion order, by a global sequence number).
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::OnceLock;
 
+use crate::sync::{AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering, PoisonError};
 use crate::wheel::{TimerId, Wheel};
 
 /// Identifies one timer: its shard and its id in that shard's wheel.
@@ -19,8 +19,9 @@ pub(crate) struct Key {
     id: TimerId,
 }
 
+/// A wheel entry's value: the caller's value plus a global insertion sequence number, which
+/// orders equal deadlines of different shards (the deadline itself is the wheel's).
 struct Slot<T> {
-    ms: u64,
     seq: u64,
     value: T,
 }
@@ -37,24 +38,34 @@ pub(crate) struct Shards<T> {
     seq: AtomicU64,
 }
 
+/// The number of shards: `min(cores, 8)`, or `WEFT_TIMER_SHARDS` (1..=64) if set, which is
+/// how single and sharded wheels are compared.
 fn shard_count() -> usize {
     static N: OnceLock<usize> = OnceLock::new();
     *N.get_or_init(|| {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 8)
+        let from_env = std::env::var("WEFT_TIMER_SHARDS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| (1..=64).contains(n));
+        from_env.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, 8)
+        })
     })
 }
 
-/// This thread's shard index (modulo the shard count).
+/// This thread's shard index (already reduced modulo the shard count, so the hot path has no
+/// division).
 fn this_thread() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    // std's atomic even under loom: a static, and not part of what the model checks.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     thread_local! {
         static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
     }
     MINE.try_with(|m| {
         if m.get() == usize::MAX {
-            m.set(NEXT.fetch_add(1, Ordering::Relaxed));
+            m.set(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % shard_count());
         }
         m.get()
     })
@@ -83,10 +94,11 @@ impl<T> Shards<T> {
 
     /// Inserts `value` due at `ms` into the calling thread's shard.
     pub(crate) fn insert(&self, ms: u64, value: T) -> Key {
-        let shard = this_thread() % self.shards.len();
+        // Every `Shards` has `shard_count()` shards; `min` only guards the index.
+        let shard = this_thread().min(self.shards.len() - 1);
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let mut w = self.lock(shard);
-        let id = w.insert(ms, Slot { ms, seq, value });
+        let id = w.insert(ms, Slot { seq, value });
         self.shards[shard].len.store(w.len(), Ordering::Relaxed);
         Key { shard, id }
     }
@@ -108,7 +120,7 @@ impl<T> Shards<T> {
     /// Fires every timer due at `now_ms` into `out`, in deadline order (ties in insertion
     /// order); returns the earliest remaining expiration.
     pub(crate) fn poll(&self, now_ms: u64, out: &mut Vec<T>) -> Option<u64> {
-        let mut fired: Vec<Slot<T>> = Vec::new();
+        let mut fired: Vec<(u64, u64, T)> = Vec::new();
         let mut next: Option<u64> = None;
         let mut sources = 0;
         for (i, shard) in self.shards.iter().enumerate() {
@@ -116,7 +128,7 @@ impl<T> Shards<T> {
             // inserted on another thread must be seen by the next poll.
             let mut w = self.lock(i);
             let before = fired.len();
-            w.poll_into(now_ms, &mut fired);
+            w.poll_with(now_ms, |ms, s| fired.push((ms, s.seq, s.value)));
             sources += usize::from(fired.len() > before);
             shard.len.store(w.len(), Ordering::Relaxed);
             if let Some(n) = w.next_expiration() {
@@ -124,9 +136,9 @@ impl<T> Shards<T> {
             }
         }
         if sources > 1 {
-            fired.sort_by_key(|s| (s.ms, s.seq));
+            fired.sort_by_key(|&(ms, seq, _)| (ms, seq));
         }
-        out.extend(fired.into_iter().map(|s| s.value));
+        out.extend(fired.into_iter().map(|(_, _, v)| v));
         next
     }
 

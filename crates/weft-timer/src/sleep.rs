@@ -98,7 +98,8 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if this.timers.now() >= this.deadline {
+        let now = this.timers.now();
+        if now >= this.deadline {
             if let Some(id) = this.id.take() {
                 this.timers.cancel(id);
             }
@@ -111,7 +112,7 @@ impl Future for Sleep {
         }
         this.id = Some(
             this.timers
-                .insert(this.deadline, Entry::Wake(Some(cx.waker().clone()))),
+                .insert_at(this.deadline, now, Entry::Wake(cx.waker().clone())),
         );
         Poll::Pending
     }

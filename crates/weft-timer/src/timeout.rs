@@ -28,7 +28,8 @@ use crate::{Sleep, Timers};
 pub fn timeout<F: IntoFuture>(d: Duration, f: F) -> Timeout<F::IntoFuture> {
     let timers = Timers::current();
     let deadline = add_or_far(timers.now(), d);
-    Timeout::new_in(timers, deadline, f.into_future())
+    // `now + d` is due at creation exactly when `d` is zero: no second clock read.
+    Timeout::with_due(timers, deadline, d.is_zero(), f.into_future())
 }
 
 /// Runs `f` until `deadline`; see [`timeout`].
@@ -75,7 +76,13 @@ pin_project! {
 impl<F> Timeout<F> {
     /// Wraps `f` with a deadline on explicit `timers`.
     pub fn new_in(timers: Timers, deadline: Instant, f: F) -> Timeout<F> {
-        let deadline_first = timers.now() >= deadline;
+        let due = timers.now() >= deadline;
+        Timeout::with_due(timers, deadline, due, f)
+    }
+
+    /// `due`: whether the deadline was already due when the timeout was made.
+    fn with_due(timers: Timers, deadline: Instant, due: bool, f: F) -> Timeout<F> {
+        let deadline_first = due;
         Timeout {
             inner: Some(f),
             sleep: Sleep::new_in(timers, deadline),

@@ -19,9 +19,17 @@ pub(crate) const HANDLE_PENDING: u8 = 0;
 pub(crate) const HANDLE_FIRED: u8 = 1;
 pub(crate) const HANDLE_CANCELLED: u8 = 2;
 
+/// What a timer does when it fires. 16 bytes: the rare callback is boxed so that the common
+/// sleep entry (a waker) stays small in the wheel's slab.
 pub(crate) enum Entry {
-    Wake(Option<Waker>),
-    Call(Box<dyn FnOnce() + Send>, Arc<AtomicU8>),
+    Wake(Waker),
+    Call(Box<CallEntry>),
+}
+
+/// A `call_later` callback and its handle's state.
+pub(crate) struct CallEntry {
+    pub(crate) f: Box<dyn FnOnce() + Send>,
+    pub(crate) state: Arc<AtomicU8>,
 }
 
 /// A timing wheel plus the [`Clock`] it reads: the thing every timer future registers with.
@@ -201,8 +209,10 @@ impl Timers {
     /// Deadline rounded UP to whole milliseconds since the origin: never fires early.
     fn deadline_ms(&self, deadline: Instant) -> u64 {
         let d = deadline.saturating_duration_since(self.inner.origin);
-        let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
-        u64::try_from(ms).unwrap_or(u64::MAX)
+        let nanos = d.subsec_nanos();
+        d.as_secs().saturating_mul(1000).saturating_add(u64::from(
+            nanos / 1_000_000 + u32::from(nanos % 1_000_000 != 0),
+        ))
     }
 
     /// Current time rounded DOWN to whole milliseconds since the origin.
@@ -212,7 +222,9 @@ impl Timers {
 
     fn instant_ms_floor(&self, t: Instant) -> u64 {
         let d = t.saturating_duration_since(self.inner.origin);
-        u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+        d.as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(d.subsec_millis()))
     }
 
     fn ms_to_instant(&self, ms: u64) -> Instant {
@@ -222,7 +234,12 @@ impl Timers {
     // ----- registration (crate-internal) -----
 
     pub(crate) fn insert(&self, deadline: Instant, entry: Entry) -> Key {
-        let now = self.now();
+        self.insert_at(deadline, self.now(), entry)
+    }
+
+    /// [`insert`](Self::insert) with the current time already read by the caller (a clock
+    /// read is a good part of a timer's cost).
+    pub(crate) fn insert_at(&self, deadline: Instant, now: Instant, entry: Entry) -> Key {
         // Already due: fire at the next `process` instead of rounding up past `now`.
         let ms = if deadline <= now {
             self.instant_ms_floor(now)
@@ -247,8 +264,8 @@ impl Timers {
     /// Removes a timer; returns true if it was still waiting.
     pub(crate) fn cancel(&self, key: Key) -> bool {
         match self.inner.wheels.remove(key) {
-            Some(Entry::Call(_, handle)) => {
-                handle.store(HANDLE_CANCELLED, Ordering::Release);
+            Some(Entry::Call(call)) => {
+                call.state.store(HANDLE_CANCELLED, Ordering::Release);
                 true
             }
             Some(Entry::Wake(_)) => true,
@@ -259,8 +276,8 @@ impl Timers {
     /// Stores `waker` in a waiting sleep entry; false if the entry already fired.
     pub(crate) fn update_waker(&self, key: Key, waker: &Waker) -> bool {
         let old = self.inner.wheels.with(key, |entry| match entry {
-            Entry::Wake(Some(w)) if w.will_wake(waker) => Some(None),
-            Entry::Wake(slot) => Some(slot.replace(waker.clone())),
+            Entry::Wake(w) if w.will_wake(waker) => Some(None),
+            Entry::Wake(slot) => Some(Some(std::mem::replace(slot, waker.clone()))),
             Entry::Call(..) => None,
         });
         match old.flatten() {
@@ -293,7 +310,7 @@ impl Timers {
         let n = fired.len();
         for entry in fired {
             match entry {
-                Entry::Wake(Some(w)) => {
+                Entry::Wake(w) => {
                     // A panicking waker must not skip the rest of the batch: those entries are
                     // already out of the wheel and would never fire, and the panic would unwind
                     // through the driver (the reactor) while it holds its locks.
@@ -301,12 +318,12 @@ impl Timers {
                         eprintln!("weft-timer: a timer's waker panicked (ignored)");
                     }
                 }
-                Entry::Wake(None) => {}
-                Entry::Call(f, handle) => {
+                Entry::Call(call) => {
+                    let CallEntry { f, state } = *call;
                     if catch_unwind(AssertUnwindSafe(f)).is_err() {
                         eprintln!("weft-timer: a call_later/call_at callback panicked");
                     }
-                    handle.store(HANDLE_FIRED, Ordering::Release);
+                    state.store(HANDLE_FIRED, Ordering::Release);
                 }
             }
         }
@@ -600,5 +617,16 @@ impl Fallback {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sleep_entry_is_two_words() {
+        // The wheel's slab holds one of these per waiting timer: a waker, not a boxed enum.
+        assert_eq!(std::mem::size_of::<Entry>(), 16);
     }
 }

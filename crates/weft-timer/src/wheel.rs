@@ -34,7 +34,9 @@ use slab::Slab;
 const LEVELS: usize = 6;
 const SLOT_BITS: u32 = 6;
 const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
-const NIL: usize = usize::MAX;
+/// The end of a slot list. Links are `u32` to keep an entry small (a wheel holds at most
+/// `u32::MAX` entries, far beyond what fits in memory at 56 bytes each).
+const NIL: u32 = u32::MAX;
 
 /// How far ahead of the wheel's current time (in ticks) a deadline is positioned exactly.
 ///
@@ -50,10 +52,10 @@ pub struct TimerId {
     seq: u64,
 }
 
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct List {
-    head: usize,
-    tail: usize,
+    head: u32,
+    tail: u32,
 }
 
 const EMPTY: List = List {
@@ -64,8 +66,8 @@ const EMPTY: List = List {
 struct Entry<T> {
     deadline: u64,
     seq: u64,
-    prev: usize,
-    next: usize,
+    prev: u32,
+    next: u32,
     level: u8,
     slot: u8,
     value: T,
@@ -138,7 +140,13 @@ impl<T> Wheel<T> {
     pub fn insert(&mut self, deadline: u64, value: T) -> TimerId {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let key = self.entries.insert(Entry {
+        let vacant = self.entries.vacant_entry();
+        let key = vacant.key();
+        assert!(
+            key < NIL as usize,
+            "weft-timer: more than u32::MAX - 1 timers in one wheel"
+        );
+        vacant.insert(Entry {
             deadline,
             seq,
             prev: NIL,
@@ -147,7 +155,7 @@ impl<T> Wheel<T> {
             slot: 0,
             value,
         });
-        self.place(key);
+        self.place(key as u32);
         TimerId { key, seq }
     }
 
@@ -157,7 +165,7 @@ impl<T> Wheel<T> {
         if !self.contains(id) {
             return None;
         }
-        self.unlink(id.key);
+        self.unlink(id.key as u32);
         Some(self.entries.remove(id.key).value)
     }
 
@@ -199,7 +207,13 @@ impl<T> Wheel<T> {
 
     /// Like [`poll`](Self::poll) but appends to `out`; returns how many entries fired.
     pub fn poll_into(&mut self, now: u64, out: &mut Vec<T>) -> usize {
-        let before = out.len();
+        self.poll_with(now, |_, v| out.push(v))
+    }
+
+    /// Like [`poll`](Self::poll) but hands each fired entry, with its deadline, to `f` (in
+    /// deadline order); returns how many entries fired.
+    pub fn poll_with(&mut self, now: u64, mut f: impl FnMut(u64, T)) -> usize {
+        let mut fired = 0;
         while let Some((when, level, slot)) = self.next_slot() {
             if when > now {
                 break;
@@ -211,28 +225,29 @@ impl<T> Wheel<T> {
             if level == 0 {
                 let mut scratch = std::mem::take(&mut self.scratch);
                 while cur != NIL {
-                    let e = &self.entries[cur];
-                    scratch.push((e.deadline, e.seq, cur));
+                    let e = &self.entries[cur as usize];
+                    scratch.push((e.deadline, e.seq, cur as usize));
                     cur = e.next;
                 }
                 // Usually already sorted; equal deadlines keep insertion order via `seq`.
                 scratch.sort_unstable();
-                for &(_, _, key) in &scratch {
-                    out.push(self.entries.remove(key).value);
+                fired += scratch.len();
+                for &(deadline, _, key) in &scratch {
+                    f(deadline, self.entries.remove(key).value);
                 }
                 scratch.clear();
                 self.scratch = scratch;
             } else {
                 // Cascade: re-position every entry relative to the new time.
                 while cur != NIL {
-                    let next = self.entries[cur].next;
+                    let next = self.entries[cur as usize].next;
                     self.place(cur);
                     cur = next;
                 }
             }
         }
         self.elapsed = self.elapsed.max(now);
-        out.len() - before
+        fired
     }
 
     fn next_slot(&self) -> Option<(u64, usize, usize)> {
@@ -257,15 +272,15 @@ impl<T> Wheel<T> {
         None
     }
 
-    fn place(&mut self, key: usize) {
+    fn place(&mut self, key: u32) {
         let elapsed = self.elapsed;
-        let deadline = self.entries[key].deadline;
+        let deadline = self.entries[key as usize].deadline;
         let pos = deadline.clamp(elapsed, elapsed.saturating_add(MAX_SPAN));
         let level = level_for(elapsed, pos);
         let slot = ((pos >> (SLOT_BITS * level as u32)) & SLOT_MASK) as usize;
         let tail = self.slots[level][slot].tail;
         {
-            let e = &mut self.entries[key];
+            let e = &mut self.entries[key as usize];
             e.level = level as u8;
             e.slot = slot as u8;
             e.prev = tail;
@@ -274,26 +289,26 @@ impl<T> Wheel<T> {
         if tail == NIL {
             self.slots[level][slot].head = key;
         } else {
-            self.entries[tail].next = key;
+            self.entries[tail as usize].next = key;
         }
         self.slots[level][slot].tail = key;
         self.occupied[level] |= 1u64 << slot;
     }
 
-    fn unlink(&mut self, key: usize) {
+    fn unlink(&mut self, key: u32) {
         let (prev, next, level, slot) = {
-            let e = &self.entries[key];
+            let e = &self.entries[key as usize];
             (e.prev, e.next, e.level as usize, e.slot as usize)
         };
         if prev == NIL {
             self.slots[level][slot].head = next;
         } else {
-            self.entries[prev].next = next;
+            self.entries[prev as usize].next = next;
         }
         if next == NIL {
             self.slots[level][slot].tail = prev;
         } else {
-            self.entries[next].prev = prev;
+            self.entries[next as usize].prev = prev;
         }
         if self.slots[level][slot].head == NIL {
             self.occupied[level] &= !(1u64 << slot);
@@ -348,5 +363,17 @@ mod tests {
         assert!(w.contains(b));
         assert_eq!(w.remove(b), Some('b'));
         assert_eq!(w.next_expiration(), None);
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn an_entry_adds_32_bytes_to_its_value() {
+        // deadline, seq, two u32 links, level, slot (padded): what a timer costs beyond its value.
+        assert_eq!(
+            std::mem::size_of::<super::Entry<[u64; 2]>>(),
+            32 + std::mem::size_of::<[u64; 2]>()
+        );
     }
 }

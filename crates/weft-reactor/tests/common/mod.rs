@@ -118,3 +118,48 @@ pub fn raise_fd_limit(want: libc::rlim_t) -> libc::rlim_t {
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
+
+/// A one-shot flag completed from another thread (or a timer callback).
+#[derive(Default)]
+pub struct Flag {
+    done: std::sync::atomic::AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Flag {
+    /// Sets the flag and wakes its waiter.
+    pub fn complete(&self) {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(w) = self.waker.lock().unwrap().take() {
+            w.wake();
+        }
+    }
+
+    /// Completes once the flag is set.
+    pub async fn wait(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        std::future::poll_fn(|cx| {
+            if self.done.load(SeqCst) {
+                return Poll::Ready(());
+            }
+            *self.waker.lock().unwrap() = Some(cx.waker().clone());
+            if self.done.load(SeqCst) {
+                return Poll::Ready(());
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+/// How long a multi-threaded test waits for a condition before it fails instead of hanging.
+pub const WATCHDOG: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Spins (yielding) until `cond` holds; panics naming `what` after [`WATCHDOG`].
+pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < WATCHDOG, "watchdog: {what}");
+        std::thread::yield_now();
+    }
+}
