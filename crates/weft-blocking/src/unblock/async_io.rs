@@ -102,22 +102,22 @@ impl<T: Write + Send + 'static> AsyncWrite for Unblock<T> {
             if let Some(e) = core.write_err.take() {
                 return Poll::Ready(Err(e));
             }
-            if core.unseekable() {
-                // A FIFO or tty: input and output are separate streams. Keep the unread input
-                // for the next read (rewinding would fail with ESPIPE and lose it).
+            if core.rewind.is_none() || core.unseekable() {
+                // A plain value (a socket, pipe, stdin/stdout) or a FIFO/tty opened as a file:
+                // input and output are separate streams. Keep the unread input for the next
+                // read (dropping it lost data a duplex peer had sent; rewinding would fail
+                // with ESPIPE and lose it too).
                 rd.reset();
-            } else if rd.unread() + core.unread() > 0 && core.rewind.is_some() {
+            } else if rd.unread() + core.unread() > 0 {
                 let front = rd.take_unread();
-                // The write goes where the reader is, not after the read-ahead.
+                // A seekable file: the write goes where the reader is, not after the
+                // read-ahead.
                 this.start(move |core| {
                     if let Err(e) = core.discard_read(front) {
                         core.write_err = Some(e);
                     }
                 });
                 continue;
-            } else {
-                rd.take_unread();
-                let _ = core.discard_read(0); // no rewind: just forget the read-ahead
             }
             if buf.is_empty() {
                 return Poll::Ready(Ok(0));

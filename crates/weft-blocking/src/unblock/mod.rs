@@ -68,11 +68,12 @@ fn lost_error(why: &Option<PoolError>) -> io::Error {
 ///   pump holds one pool thread while the queue is full or `next()` blocks.
 /// - **Cancel-safety:** all poll methods are cancel-safe: dropping a pending `read`/`write`
 ///   future loses nothing, because the in-flight operation finishes and its result (bytes read,
-///   error) is kept in the `Unblock` (never in the future) for the next call. Reads and writes
-///   on the same value share one position: a write after a read discards unread read-ahead (a
-///   seekable value created through [`fs::File`](crate::fs::File) seeks back over it; an
-///   unseekable `fs::File`, a FIFO or tty, keeps it for the next read, since its input and output
-///   are separate streams).
+///   error) is kept in the `Unblock` (never in the future) for the next call.
+/// - **Duplex values:** reads and writes are separate streams, as on a socket, a pipe pair or a
+///   tty: a write keeps the input already read into the buffer for the next read. On a seekable
+///   value where a write must land at the read position, seek first (seeks are logical) or use
+///   [`fs::File`](crate::fs::File), which moves the cursor back over unread read-ahead before a
+///   write (and keeps the input on an unseekable file, a FIFO or tty).
 ///
 /// ```
 /// use futures_lite::{AsyncReadExt, StreamExt};
