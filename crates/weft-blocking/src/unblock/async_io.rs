@@ -46,6 +46,9 @@ impl<T: Read + Send + 'static> Unblock<T> {
                 continue;
             }
             let size = rd.next_fill(want, core.cap);
+            if let Some(found) = rd.fill_inline(core, size) {
+                return Poll::Ready(Ok(found)); // served from the page cache, no pool trip
+            }
             self.start(move |core| core.fill(size));
         }
     }
@@ -194,6 +197,12 @@ impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
                         "invalid seek offset (overflow)",
                     )),
                 };
+                if res.is_err() && unread > 0 {
+                    // The cursor did not move (e.g. a target before the start), but the
+                    // read-ahead is gone: move the cursor back over it, so the position stays
+                    // where the reader was, as a failed seek leaves `std`'s.
+                    let _ = core.io().seek(SeekFrom::Current(-unread));
+                }
                 core.seek_res = Some((pos, res));
             });
         }

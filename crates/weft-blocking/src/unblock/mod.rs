@@ -2,6 +2,7 @@
 
 mod async_io;
 mod buffer;
+mod inline;
 mod pump;
 mod read_ahead;
 mod stdio;
@@ -16,7 +17,7 @@ use std::task::{Context, Poll};
 use crate::error::PoolError;
 use crate::pool::{BlockingPool, Unblocked};
 
-use buffer::{rewind_fn, Core, RewindFn};
+use buffer::{rewind_fn, Core, NowaitFn, RewindFn};
 use read_ahead::ReadSide;
 
 pub use stdio::{stderr, stdin, stdout};
@@ -122,6 +123,7 @@ impl<T: Send + 'static> Unblock<T> {
                 iter_done: false,
                 writer: None,
                 rewind: None,
+                nowait: None,
             })),
             pool: BlockingPool::global().clone(),
             rd: ReadSide::new(false),
@@ -201,6 +203,23 @@ impl<T: Send + 'static> Unblock<T> {
         if let State::Idle(core) = &mut self.state {
             core.rewind = Some(f);
         }
+    }
+
+    /// Serves fills from the page cache on the caller's thread with `f` when it can (files).
+    pub(crate) fn set_nowait(&mut self, f: NowaitFn<T>) {
+        if let State::Idle(core) = &mut self.state {
+            core.nowait = Some(f);
+        }
+    }
+
+    /// Turns the caller's-thread fills of [`set_nowait`](Self::set_nowait) on or off.
+    pub(crate) fn set_inline(&mut self, on: bool) {
+        self.rd.inline = on;
+    }
+
+    /// Whether caller's-thread fills are allowed (see [`set_inline`](Self::set_inline)).
+    pub(crate) fn inline_reads(&self) -> bool {
+        self.rd.inline
     }
 
     /// The core and the reader's buffer; only while idle.

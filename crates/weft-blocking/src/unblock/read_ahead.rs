@@ -22,6 +22,9 @@ pub(super) struct ReadSide {
     pub(super) streak: u32,
     /// Size of the last fill of the current streak.
     pub(super) size: usize,
+    /// Whether fills the page cache can serve may run on the caller's thread (see
+    /// `inline.rs`; only values with a non-blocking read can).
+    pub(super) inline: bool,
 }
 
 impl ReadSide {
@@ -73,6 +76,7 @@ impl ReadSide {
             adaptive,
             streak: 0,
             size: 0,
+            inline: true,
         }
     }
 

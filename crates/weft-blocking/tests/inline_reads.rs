@@ -1,0 +1,54 @@
+//! Linux: a `File` whose bytes are in the page cache reads them on the calling thread
+//! (`preadv2(RWF_NOWAIT)`), without pool jobs. One test in its own binary, so nothing else uses
+//! the global pool while its jobs are counted.
+#![cfg(target_os = "linux")]
+
+use futures_lite::future::block_on;
+use futures_lite::AsyncReadExt;
+use weft_blocking::fs::File;
+use weft_blocking::BlockingPool;
+
+/// Pool jobs that reading `path` in 4 KiB reads takes (the open excluded), and the bytes.
+fn jobs_to_read(path: &std::path::Path, inline: bool) -> (u64, Vec<u8>) {
+    block_on(async {
+        let mut f = File::open(path).await.unwrap();
+        f.set_inline_reads(inline);
+        let before = BlockingPool::global().metrics().completed_jobs;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match f.read(&mut buf).await.unwrap() {
+                0 => break,
+                n => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        // Jobs counted when they finish: one the reader did not wait for (a read-ahead) may
+        // still be running, so wait until the pool is quiet before counting.
+        let report = BlockingPool::global().drain(std::time::Duration::from_secs(20));
+        assert_eq!(report.abandoned, 0, "the pool did not go quiet");
+        (
+            BlockingPool::global().metrics().completed_jobs - before,
+            out,
+        )
+    })
+}
+
+#[test]
+fn cached_sequential_reads_take_no_pool_jobs() {
+    let path = std::env::temp_dir().join(format!("weft-inline-{}", std::process::id()));
+    let src: Vec<u8> = (0..1_000_000).map(|i| (i % 241) as u8).collect();
+    std::fs::write(&path, &src).unwrap();
+    // Just written, so in the page cache; read once more to be sure.
+    assert_eq!(std::fs::read(&path).unwrap(), src);
+    let (pool_jobs, pool_bytes) = jobs_to_read(&path, false);
+    let (inline_jobs, inline_bytes) = jobs_to_read(&path, true);
+    let _ = std::fs::remove_file(&path);
+    assert!(pool_bytes == src && inline_bytes == src, "content differs");
+    // 1 MB through the pool: fills of 8, 16, 32, 64, then 128 KiB (and a last one for EOF).
+    assert!(pool_jobs >= 8, "the pool path took only {pool_jobs} jobs");
+    // From the cache: no job at all, unless the kernel evicted pages in between (then a few).
+    assert!(
+        inline_jobs < pool_jobs / 2,
+        "cached reads took {inline_jobs} pool jobs (the pool path {pool_jobs})"
+    );
+}
