@@ -768,24 +768,36 @@ impl File {
     #[cfg(unix)]
     pub async fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         futures_lite::AsyncWriteExt::flush(&mut self.io).await?;
+        #[allow(unused_mut)]
+        let mut cached = 0;
         #[cfg(target_os = "linux")]
-        if let Some(Ok(n)) = self
-            .io
-            .inline_reads()
-            .then(|| nowait::read_at(&self.file, buf, offset))
-        {
-            return Ok(n); // the page cache had it: no pool trip
+        if self.io.inline_reads() {
+            match nowait::read_at(&self.file, buf, offset) {
+                // All of it, or end of file: the page cache had it, no pool trip.
+                Ok(n) if n == buf.len() || n == 0 => return Ok(n),
+                // Part of it was cached: the pool reads the rest, as `pread` would have.
+                Ok(n) => cached = n,
+                Err(_) => {} // not cached (or not supported): the pool reads it
+            }
         }
         let f = self.file.clone();
-        let len = buf.len();
-        let (n, data) = run(move || {
+        let len = buf.len() - cached;
+        let at = offset + cached as u64;
+        let read = run(move || {
             let mut data = vec![0u8; len];
-            let n = std::os::unix::fs::FileExt::read_at(&*f, &mut data, offset)?;
+            let n = std::os::unix::fs::FileExt::read_at(&*f, &mut data, at)?;
             Ok((n, data))
         })
-        .await?;
-        buf[..n].copy_from_slice(&data[..n]);
-        Ok(n)
+        .await;
+        match read {
+            Ok((n, data)) => {
+                buf[cached..cached + n].copy_from_slice(&data[..n]);
+                Ok(cached + n)
+            }
+            // Like `pread`: the bytes before an error are a short read, the error comes next.
+            Err(_) if cached > 0 => Ok(cached),
+            Err(e) => Err(e),
+        }
     }
 
     /// Reads exactly `buf.len()` bytes at `offset` without moving the position (an

@@ -115,11 +115,16 @@ impl<T: Write + Send + 'static> AsyncWrite for Unblock<T> {
                 let front = rd.take_unread();
                 // A seekable file: the write goes where the reader is, not after the
                 // read-ahead.
-                this.start(move |core| {
+                let discard = move |core: &mut Core<T>| {
                     if let Err(e) = core.discard_read(front) {
                         core.write_err = Some(e);
                     }
-                });
+                };
+                if rd.lseek_inline(core) {
+                    discard(core); // an `lseek` back over it, on this thread
+                } else {
+                    this.start(discard);
+                }
                 continue;
             }
             if buf.is_empty() {
@@ -182,29 +187,12 @@ impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
             core.wcap = core.cap; // random access: writes start small again
                                   // Unread bytes, in the reader's buffer and read ahead, are before the OS cursor.
             let front = rd.take_unread();
-            this.start(move |core| {
-                let unread = (front + core.unread()) as i64;
-                core.rpos = core.rbuf.len();
-                core.read_res = None;
-                let target = match pos {
-                    SeekFrom::Current(n) => n.checked_sub(unread).map(SeekFrom::Current),
-                    p => Some(p),
-                };
-                let res = match target {
-                    Some(t) => core.io().seek(t),
-                    None => Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "invalid seek offset (overflow)",
-                    )),
-                };
-                if res.is_err() && unread > 0 {
-                    // The cursor did not move (e.g. a target before the start), but the
-                    // read-ahead is gone: move the cursor back over it, so the position stays
-                    // where the reader was, as a failed seek leaves `std`'s.
-                    let _ = core.io().seek(SeekFrom::Current(-unread));
-                }
-                core.seek_res = Some((pos, res));
-            });
+            if rd.lseek_inline(core) && !matches!(pos, SeekFrom::End(_)) {
+                // `lseek` to a known offset never waits for the disk: no pool trip.
+                core.seek_logical(front, pos);
+                continue;
+            }
+            this.start(move |core| core.seek_logical(front, pos));
         }
     }
 }

@@ -141,6 +141,35 @@ impl<T> Core<T> {
     }
 }
 
+impl<T: Seek> Core<T> {
+    /// A seek to the logical position `pos` (`Current` counts from where the reader is):
+    /// drops unread read-ahead (`front` bytes the reader's buffer held, then `rbuf`), which the
+    /// OS cursor is past, and keeps the result for the seek to pick up.
+    pub(super) fn seek_logical(&mut self, front: usize, pos: SeekFrom) {
+        let unread = (front + self.unread()) as i64;
+        self.rpos = self.rbuf.len();
+        self.read_res = None;
+        let target = match pos {
+            SeekFrom::Current(n) => n.checked_sub(unread).map(SeekFrom::Current),
+            p => Some(p),
+        };
+        let res = match target {
+            Some(t) => self.io().seek(t),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "invalid seek offset (overflow)",
+            )),
+        };
+        if res.is_err() && unread > 0 {
+            // The cursor did not move (e.g. a target before the start), but the read-ahead is
+            // gone: move the cursor back over it, so the position stays where the reader was,
+            // as a failed seek leaves `std`'s.
+            let _ = self.io().seek(SeekFrom::Current(-unread));
+        }
+        self.seek_res = Some((pos, res));
+    }
+}
+
 impl<T: Read> Core<T> {
     /// One `read` call of up to `size` bytes into `rbuf` (on a pool thread).
     pub(super) fn fill(&mut self, size: usize) {

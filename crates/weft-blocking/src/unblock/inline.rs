@@ -1,7 +1,8 @@
 //! Fills served on the caller's thread: a file whose bytes are in the page cache is read with a
 //! read that never blocks (Linux `preadv2(RWF_NOWAIT)`), so sequential small reads of cached
 //! data cost one syscall per fill instead of a pool round trip. Bytes not in the cache
-//! (`WouldBlock`) still come from the pool, with its read-ahead.
+//! (`WouldBlock`) still come from the pool, with its read-ahead. Seeks to a known offset and
+//! the cursor moves over unread read-ahead before a write (`lseek`) run here too.
 
 use std::io;
 
@@ -9,6 +10,13 @@ use super::buffer::Core;
 use super::read_ahead::ReadSide;
 
 impl ReadSide {
+    /// Whether moving the cursor of this value (`lseek` to a known offset, which never waits
+    /// for the disk) may run on this thread: the same files as [`fill_inline`](Self::fill_inline),
+    /// once known to be seekable.
+    pub(super) fn lseek_inline<T>(&self, core: &Core<T>) -> bool {
+        self.inline && core.nowait.is_some() && core.seekable == Some(true)
+    }
+
     /// Fills the reader's buffer with up to `size` bytes on this thread if the value has a
     /// non-blocking read ([`Core::nowait`]) and is seekable (a pipe or tty opened as a file can
     /// wait for a peer, so it keeps the pool). `Some(true)`: bytes are in the buffer;
