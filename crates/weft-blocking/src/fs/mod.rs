@@ -585,6 +585,11 @@ impl Seek for ArcFile {
 /// [`seek`](futures_lite::AsyncSeekExt::seek) is always the logical one: where your reads,
 /// writes and seeks left it, not where read-ahead left the OS cursor.
 ///
+/// **Reads of cached bytes** (Linux) run on the calling thread: with nothing buffered, a read
+/// first tries `preadv2(RWF_NOWAIT)`, which returns what the page cache holds without waiting
+/// for the disk (see [`set_inline_reads`](Self::set_inline_reads)); seeks to a known offset are
+/// an `lseek` there too. The rest of this paragraph is the pool path, for bytes not cached.
+///
 /// **Reads** start with one pool job per 8 KiB. While the file is read sequentially (buffers used
 /// up by reads, no seek or write in between), fills grow to 128 KiB (and to the caller's buffer
 /// size, up to 128 KiB), and from the second such fill on the next buffer is read on the pool while
