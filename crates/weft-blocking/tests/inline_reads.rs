@@ -1,10 +1,10 @@
 //! Linux: a `File` whose bytes are in the page cache reads them on the calling thread
-//! (`preadv2(RWF_NOWAIT)`), without pool jobs. One test in its own binary, so nothing else uses
+//! (`preadv2(RWF_NOWAIT)`) and seeks with an `lseek` there, without pool jobs. One test in its own binary, so nothing else uses
 //! the global pool while its jobs are counted.
 #![cfg(target_os = "linux")]
 
 use futures_lite::future::block_on;
-use futures_lite::AsyncReadExt;
+use futures_lite::{AsyncReadExt, AsyncSeekExt};
 use weft_blocking::fs::File;
 use weft_blocking::BlockingPool;
 
@@ -33,8 +33,27 @@ fn jobs_to_read(path: &std::path::Path, inline: bool) -> (u64, Vec<u8>) {
     })
 }
 
+/// Pool jobs that 200 seek + 100-byte read pairs take (and whether the bytes were right).
+fn random_access_jobs(path: &std::path::Path, src: &[u8]) -> (u64, bool) {
+    block_on(async {
+        let mut f = File::open(path).await.unwrap();
+        let before = BlockingPool::global().metrics().completed_jobs;
+        let mut ok = true;
+        let mut buf = [0u8; 100];
+        for i in 0..200u64 {
+            let at = (i * 7919 * 37) % (src.len() as u64 - 100);
+            assert_eq!(f.seek(std::io::SeekFrom::Start(at)).await.unwrap(), at);
+            f.read_exact(&mut buf).await.unwrap();
+            ok &= buf[..] == src[at as usize..at as usize + 100];
+        }
+        let report = BlockingPool::global().drain(std::time::Duration::from_secs(20));
+        assert_eq!(report.abandoned, 0, "the pool did not go quiet");
+        (BlockingPool::global().metrics().completed_jobs - before, ok)
+    })
+}
+
 #[test]
-fn cached_sequential_reads_take_no_pool_jobs() {
+fn cached_reads_and_seeks_take_no_pool_jobs() {
     let path = std::env::temp_dir().join(format!("weft-inline-{}", std::process::id()));
     let src: Vec<u8> = (0..1_000_000).map(|i| (i % 241) as u8).collect();
     std::fs::write(&path, &src).unwrap();
@@ -42,7 +61,15 @@ fn cached_sequential_reads_take_no_pool_jobs() {
     assert_eq!(std::fs::read(&path).unwrap(), src);
     let (pool_jobs, pool_bytes) = jobs_to_read(&path, false);
     let (inline_jobs, inline_bytes) = jobs_to_read(&path, true);
+    let (random_jobs, random_ok) = random_access_jobs(&path, &src);
     let _ = std::fs::remove_file(&path);
+    assert!(random_ok, "random access read the wrong bytes");
+    // 200 seeks and reads of a cached file: `lseek` and `preadv2` here, no pool trip (a few
+    // only if the kernel evicted pages in between).
+    assert!(
+        random_jobs < 20,
+        "random access took {random_jobs} pool jobs"
+    );
     assert!(pool_bytes == src && inline_bytes == src, "content differs");
     // 1 MB through the pool: fills of 8, 16, 32, 64, then 128 KiB (and a last one for EOF).
     assert!(pool_jobs >= 8, "the pool path took only {pool_jobs} jobs");
