@@ -1,6 +1,6 @@
 //! Linux: a `File` whose bytes are in the page cache reads them on the calling thread
-//! (`preadv2(RWF_NOWAIT)`) and seeks with an `lseek` there, without pool jobs. One test in its own binary, so nothing else uses
-//! the global pool while its jobs are counted.
+//! (`preadv2(RWF_NOWAIT)`) and seeks with an `lseek` there, without pool jobs. One test in its
+//! own binary, so nothing else uses the global pool while its jobs are counted.
 #![cfg(target_os = "linux")]
 
 use futures_lite::future::block_on;
