@@ -79,3 +79,55 @@ fn cached_reads_and_seeks_take_no_pool_jobs() {
         "cached reads took {inline_jobs} pool jobs (the pool path {pool_jobs})"
     );
 }
+
+/// Cached reads never wait, so without a rule a task reading a big cached file would never give
+/// its executor thread back: it must yield (`Pending`, already woken) now and then.
+#[test]
+fn a_long_run_of_cached_reads_yields_to_the_executor() {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    let path = std::env::temp_dir().join(format!("weft-yield-{}", std::process::id()));
+    let len = 16 << 20;
+    std::fs::write(&path, vec![5u8; len]).unwrap();
+    let mut f = block_on(File::open(&path)).unwrap();
+    let wakes = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(wakes.clone());
+    let mut cx = Context::from_waker(&waker);
+    let (mut got, mut pending) = (0, 0);
+    let mut buf = vec![0u8; 64 * 1024];
+    while got < len {
+        let mut read = f.read(&mut buf);
+        match std::pin::Pin::new(&mut read).poll(&mut cx) {
+            Poll::Ready(n) => got += n.unwrap(),
+            Poll::Pending => {
+                pending += 1;
+                drop(read);
+                // A yield (or a pool fill): the next read picks up where this one left off.
+                got += block_on(f.read(&mut buf)).unwrap();
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+    // 16 MiB of 128 KiB fills: a yield every 4 MiB (or pool fills, which wait too).
+    assert!(
+        pending >= 3,
+        "16 MiB of reads returned Pending {pending} times"
+    );
+    assert!(
+        wakes.0.load(Ordering::SeqCst) >= 3,
+        "a yield must wake its task"
+    );
+}

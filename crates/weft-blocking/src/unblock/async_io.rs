@@ -45,6 +45,12 @@ impl<T: Read + Send + 'static> Unblock<T> {
                 self.start(Core::drain_writes);
                 continue;
             }
+            if rd.yield_after_inline_run() {
+                // Cached reads never return `Pending` by themselves: let the executor run
+                // others now and then, as a pool round trip would have.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             let size = rd.next_fill(want, core.cap);
             if let Some(found) = rd.fill_inline(core, size) {
                 return Poll::Ready(Ok(found)); // served from the page cache, no pool trip

@@ -25,6 +25,8 @@ pub(super) struct ReadSide {
     /// Whether fills the page cache can serve may run on the caller's thread (see
     /// `inline.rs`; only values with a non-blocking read can).
     pub(super) inline: bool,
+    /// Inline fills since the last yield (see `inline.rs`).
+    pub(super) inline_run: u32,
 }
 
 impl ReadSide {
@@ -77,6 +79,7 @@ impl ReadSide {
             streak: 0,
             size: 0,
             inline: true,
+            inline_run: 0,
         }
     }
 
