@@ -190,8 +190,9 @@ impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
                 });
                 continue;
             }
-            core.wcap = core.cap; // random access: writes start small again
-                                  // Unread bytes, in the reader's buffer and read ahead, are before the OS cursor.
+            // Random access: writes start small again. Unread bytes, in the reader's buffer and
+            // read ahead, are before the OS cursor.
+            core.wcap = core.cap;
             let front = rd.take_unread();
             if rd.lseek_inline(core) && !matches!(pos, SeekFrom::End(_)) {
                 // `lseek` to a known offset never waits for the disk: no pool trip.
