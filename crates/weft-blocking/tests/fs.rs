@@ -355,6 +355,13 @@ async fn read_4k_chunks(f: &mut File, n: usize) -> Vec<u8> {
 
 #[test]
 fn sequential_read_ahead_then_seek_write_set_len_agree_with_std() {
+    // From the page cache on this thread (Linux), and with every fill on the pool.
+    for inline in [true, false] {
+        read_ahead_then_seek_write_set_len(inline);
+    }
+}
+
+fn read_ahead_then_seek_write_set_len(inline: bool) {
     let d = TempDir::new("readahead");
     let (a, b) = (d.join("weft.bin"), d.join("std.bin"));
     let src = data(1_000_000);
@@ -367,6 +374,7 @@ fn sequential_read_ahead_then_seek_write_set_len_agree_with_std() {
             .open(&a)
             .await
             .unwrap();
+        f.set_inline_reads(inline);
         let mut log: Vec<Vec<u8>> = Vec::new();
         let pos = |p: u64| p.to_le_bytes().to_vec();
         // 300,000 bytes in 4 KiB reads: fills have grown and one is read ahead.
@@ -427,12 +435,19 @@ fn sequential_read_ahead_then_seek_write_set_len_agree_with_std() {
 
 #[test]
 fn dropped_reads_while_reading_ahead_lose_no_bytes() {
+    for inline in [true, false] {
+        dropped_reads_lose_no_bytes(inline);
+    }
+}
+
+fn dropped_reads_lose_no_bytes(inline: bool) {
     use std::future::Future;
     let d = TempDir::new("dropread");
     let p = d.join("f.bin");
     let src = data(700_000);
     std::fs::write(&p, &src).unwrap();
     let mut f = block_on(File::open(&p)).unwrap();
+    f.set_inline_reads(inline);
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -458,6 +473,12 @@ fn dropped_reads_while_reading_ahead_lose_no_bytes() {
 
 #[test]
 fn eof_at_fill_edges_then_appended_bytes_are_read() {
+    for inline in [true, false] {
+        eof_at_fill_edges(inline);
+    }
+}
+
+fn eof_at_fill_edges(inline: bool) {
     let d = TempDir::new("edges");
     const K: usize = 1024;
     // Ends of the growing fills (8, 16, 32, 64, 128, then 128 KiB each) and their neighbours.
@@ -471,6 +492,7 @@ fn eof_at_fill_edges_then_appended_bytes_are_read() {
         std::fs::write(&p, &src).unwrap();
         block_on(async {
             let mut f = File::open(&p).await.unwrap();
+            f.set_inline_reads(inline);
             let got = read_4k_chunks(&mut f, len).await;
             assert!(got == src, "len {len}: content differs");
             let mut buf = [0u8; 4096];
@@ -489,12 +511,9 @@ fn eof_at_fill_edges_then_appended_bytes_are_read() {
         assert_eq!(
             block_on(async {
                 let mut v = Vec::new();
-                File::open(&p)
-                    .await
-                    .unwrap()
-                    .read_to_end(&mut v)
-                    .await
-                    .unwrap();
+                let mut f = File::open(&p).await.unwrap();
+                f.set_inline_reads(inline);
+                f.read_to_end(&mut v).await.unwrap();
                 v.len()
             }),
             len + 4

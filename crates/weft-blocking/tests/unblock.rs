@@ -158,3 +158,63 @@ fn dropped_seek_then_write_keeps_positions_logical() {
         assert_eq!(&two, b"zz");
     });
 }
+
+/// Runs `f` on its own thread and fails if it takes more than 20 s (a read on a socket whose
+/// peer sends nothing would block forever).
+fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => std::panic::resume_unwind(p),
+        Err(_) => panic!("timed out: {what}"),
+    }
+}
+
+/// A duplex stream (a Unix socket pair): input read ahead into the buffer must survive a write
+/// (the plain `Unblock` used to drop it when switching from reading to writing), and writes and
+/// reads interleave like on the socket itself.
+#[cfg(unix)]
+#[test]
+fn duplex_stream_keeps_read_ahead_across_writes() {
+    use std::io::Write as _;
+    use std::os::unix::net::UnixStream;
+
+    within("duplex Unblock over a UnixStream pair", || {
+        let (ours, mut peer) = UnixStream::pair().unwrap();
+        // The peer answers each "ping" with "pong"; it sends a greeting in one piece first.
+        let peer_thread = std::thread::spawn(move || {
+            peer.write_all(b"hello world").unwrap();
+            let mut got = Vec::new();
+            let mut ping = [0u8; 4];
+            for _ in 0..3 {
+                peer.read_exact(&mut ping).unwrap();
+                got.extend_from_slice(&ping);
+                peer.write_all(b"pong").unwrap();
+            }
+            got
+        });
+        let mut s = Unblock::new(ours);
+        block_on(async {
+            let mut five = [0u8; 5];
+            s.read_exact(&mut five).await.unwrap();
+            assert_eq!(&five, b"hello");
+            // The first fill read the whole greeting: " world" is buffered, not yet read.
+            for round in 0..3 {
+                s.write_all(b"ping").await.unwrap();
+                s.flush().await.unwrap();
+                if round == 0 {
+                    let mut rest = [0u8; 6];
+                    s.read_exact(&mut rest).await.unwrap();
+                    assert_eq!(&rest, b" world", "read-ahead dropped by a write");
+                }
+                let mut pong = [0u8; 4];
+                s.read_exact(&mut pong).await.unwrap();
+                assert_eq!(&pong, b"pong");
+            }
+        });
+        assert_eq!(peer_thread.join().unwrap(), b"pingpingping");
+    });
+}

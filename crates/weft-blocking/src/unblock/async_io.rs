@@ -45,7 +45,16 @@ impl<T: Read + Send + 'static> Unblock<T> {
                 self.start(Core::drain_writes);
                 continue;
             }
+            if rd.yield_after_inline_run() {
+                // Cached reads never return `Pending` by themselves: let the executor run
+                // others now and then, as a pool round trip would have.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             let size = rd.next_fill(want, core.cap);
+            if let Some(found) = rd.fill_inline(core, size) {
+                return Poll::Ready(Ok(found)); // served from the page cache, no pool trip
+            }
             self.start(move |core| core.fill(size));
         }
     }
@@ -102,22 +111,27 @@ impl<T: Write + Send + 'static> AsyncWrite for Unblock<T> {
             if let Some(e) = core.write_err.take() {
                 return Poll::Ready(Err(e));
             }
-            if core.unseekable() {
-                // A FIFO or tty: input and output are separate streams. Keep the unread input
-                // for the next read (rewinding would fail with ESPIPE and lose it).
+            if core.rewind.is_none() || core.unseekable() {
+                // A plain value (a socket, pipe, stdin/stdout) or a FIFO/tty opened as a file:
+                // input and output are separate streams. Keep the unread input for the next
+                // read (dropping it lost data a duplex peer had sent; rewinding would fail
+                // with ESPIPE and lose it too).
                 rd.reset();
-            } else if rd.unread() + core.unread() > 0 && core.rewind.is_some() {
+            } else if rd.unread() + core.unread() > 0 {
                 let front = rd.take_unread();
-                // The write goes where the reader is, not after the read-ahead.
-                this.start(move |core| {
+                // A seekable file: the write goes where the reader is, not after the
+                // read-ahead.
+                let discard = move |core: &mut Core<T>| {
                     if let Err(e) = core.discard_read(front) {
                         core.write_err = Some(e);
                     }
-                });
+                };
+                if rd.lseek_inline(core) {
+                    discard(core); // an `lseek` back over it, on this thread
+                } else {
+                    this.start(discard);
+                }
                 continue;
-            } else {
-                rd.take_unread();
-                let _ = core.discard_read(0); // no rewind: just forget the read-ahead
             }
             if buf.is_empty() {
                 return Poll::Ready(Ok(0));
@@ -176,26 +190,16 @@ impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
                 });
                 continue;
             }
-            core.wcap = core.cap; // random access: writes start small again
-                                  // Unread bytes, in the reader's buffer and read ahead, are before the OS cursor.
+            // Random access: writes start small again. Unread bytes, in the reader's buffer and
+            // read ahead, are before the OS cursor.
+            core.wcap = core.cap;
             let front = rd.take_unread();
-            this.start(move |core| {
-                let unread = (front + core.unread()) as i64;
-                core.rpos = core.rbuf.len();
-                core.read_res = None;
-                let target = match pos {
-                    SeekFrom::Current(n) => n.checked_sub(unread).map(SeekFrom::Current),
-                    p => Some(p),
-                };
-                let res = match target {
-                    Some(t) => core.io().seek(t),
-                    None => Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "invalid seek offset (overflow)",
-                    )),
-                };
-                core.seek_res = Some((pos, res));
-            });
+            if rd.lseek_inline(core) && !matches!(pos, SeekFrom::End(_)) {
+                // `lseek` to a known offset never waits for the disk: no pool trip.
+                core.seek_logical(front, pos);
+                continue;
+            }
+            this.start(move |core| core.seek_logical(front, pos));
         }
     }
 }

@@ -6,6 +6,9 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 pub(super) type WriteFn<T> = fn(&mut T, &[u8]) -> io::Result<usize>;
 pub(super) type FlushFn<T> = fn(&mut T) -> io::Result<()>;
 pub(crate) type RewindFn<T> = fn(&mut T, i64) -> io::Result<u64>;
+/// A read that never blocks (Linux `preadv2(RWF_NOWAIT)` at the current position): it returns
+/// what the page cache holds, or `WouldBlock` when the bytes must come from the disk.
+pub(crate) type NowaitFn<T> = fn(&mut T, &mut [u8]) -> io::Result<usize>;
 
 /// The value and its buffers. It travels to a pool thread for each blocking operation and back.
 pub(super) struct Core<T> {
@@ -36,6 +39,9 @@ pub(super) struct Core<T> {
     pub(super) writer: Option<(WriteFn<T>, FlushFn<T>)>,
     /// Set for seekable values (files): moves the OS cursor back over unread read-ahead.
     pub(super) rewind: Option<RewindFn<T>>,
+    /// Set for files on Linux: fills that the page cache can serve run on the caller's thread
+    /// (no pool round trip); `None` again once the file says it does not support it.
+    pub(super) nowait: Option<NowaitFn<T>>,
 }
 
 /// Largest write buffer of a file written sequentially (see `Core::wcap`).
@@ -135,6 +141,35 @@ impl<T> Core<T> {
     }
 }
 
+impl<T: Seek> Core<T> {
+    /// A seek to the logical position `pos` (`Current` counts from where the reader is):
+    /// drops unread read-ahead (`front` bytes the reader's buffer held, then `rbuf`), which the
+    /// OS cursor is past, and keeps the result for the seek to pick up.
+    pub(super) fn seek_logical(&mut self, front: usize, pos: SeekFrom) {
+        let unread = (front + self.unread()) as i64;
+        self.rpos = self.rbuf.len();
+        self.read_res = None;
+        let target = match pos {
+            SeekFrom::Current(n) => n.checked_sub(unread).map(SeekFrom::Current),
+            p => Some(p),
+        };
+        let res = match target {
+            Some(t) => self.io().seek(t),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "invalid seek offset (overflow)",
+            )),
+        };
+        if res.is_err() && unread > 0 {
+            // The cursor did not move (e.g. a target before the start), but the read-ahead is
+            // gone: move the cursor back over it, so the position stays where the reader was,
+            // as a failed seek leaves `std`'s.
+            let _ = self.io().seek(SeekFrom::Current(-unread));
+        }
+        self.seek_res = Some((pos, res));
+    }
+}
+
 impl<T: Read> Core<T> {
     /// One `read` call of up to `size` bytes into `rbuf` (on a pool thread).
     pub(super) fn fill(&mut self, size: usize) {
@@ -174,8 +209,19 @@ impl<T> Drop for Core<T> {
     fn drop(&mut self) {
         // Persist what was written but not flushed (like `BufWriter`'s drop). This runs on a
         // pool thread: `Unblock::drop` hands a dirty core to the pool.
-        if !self.wbuf.is_empty() && self.write_err.is_none() {
+        if self.wbuf.is_empty() || self.io.is_none() {
+            return;
+        }
+        if self.write_err.is_none() {
             self.flush_all();
+        }
+        // Nobody is left to return the error to: report it rather than lose it silently
+        // (`BufWriter` drops it; Python prints "Exception ignored in ...").
+        if let Some(e) = &self.write_err {
+            eprintln!(
+                "weft: {} byte(s) written to a dropped file or Unblock could not be written                  ({e}); call flush().await before dropping it to handle write errors",
+                self.wbuf.len()
+            );
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod async_io;
 mod buffer;
+mod inline;
 mod pump;
 mod read_ahead;
 mod stdio;
@@ -16,7 +17,7 @@ use std::task::{Context, Poll};
 use crate::error::PoolError;
 use crate::pool::{BlockingPool, Unblocked};
 
-use buffer::{rewind_fn, Core, RewindFn};
+use buffer::{rewind_fn, Core, NowaitFn, RewindFn};
 use read_ahead::ReadSide;
 
 pub use stdio::{stderr, stdin, stdout};
@@ -68,11 +69,12 @@ fn lost_error(why: &Option<PoolError>) -> io::Error {
 ///   pump holds one pool thread while the queue is full or `next()` blocks.
 /// - **Cancel-safety:** all poll methods are cancel-safe: dropping a pending `read`/`write`
 ///   future loses nothing, because the in-flight operation finishes and its result (bytes read,
-///   error) is kept in the `Unblock` (never in the future) for the next call. Reads and writes
-///   on the same value share one position: a write after a read discards unread read-ahead (a
-///   seekable value created through [`fs::File`](crate::fs::File) seeks back over it; an
-///   unseekable `fs::File`, a FIFO or tty, keeps it for the next read, since its input and output
-///   are separate streams).
+///   error) is kept in the `Unblock` (never in the future) for the next call.
+/// - **Duplex values:** reads and writes are separate streams, as on a socket, a pipe pair or a
+///   tty: a write keeps the input already read into the buffer for the next read. On a seekable
+///   value where a write must land at the read position, seek first (seeks are logical) or use
+///   [`fs::File`](crate::fs::File), which moves the cursor back over unread read-ahead before a
+///   write (and keeps the input on an unseekable file, a FIFO or tty).
 ///
 /// ```
 /// use futures_lite::{AsyncReadExt, StreamExt};
@@ -121,6 +123,7 @@ impl<T: Send + 'static> Unblock<T> {
                 iter_done: false,
                 writer: None,
                 rewind: None,
+                nowait: None,
             })),
             pool: BlockingPool::global().clone(),
             rd: ReadSide::new(false),
@@ -200,6 +203,23 @@ impl<T: Send + 'static> Unblock<T> {
         if let State::Idle(core) = &mut self.state {
             core.rewind = Some(f);
         }
+    }
+
+    /// Serves fills from the page cache on the caller's thread with `f` when it can (files).
+    pub(crate) fn set_nowait(&mut self, f: NowaitFn<T>) {
+        if let State::Idle(core) = &mut self.state {
+            core.nowait = Some(f);
+        }
+    }
+
+    /// Turns the caller's-thread fills of [`set_nowait`](Self::set_nowait) on or off.
+    pub(crate) fn set_inline(&mut self, on: bool) {
+        self.rd.inline = on;
+    }
+
+    /// Whether caller's-thread fills are allowed (see [`set_inline`](Self::set_inline)).
+    pub(crate) fn inline_reads(&self) -> bool {
+        self.rd.inline
     }
 
     /// The core and the reader's buffer; only while idle.

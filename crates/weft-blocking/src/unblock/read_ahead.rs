@@ -22,6 +22,11 @@ pub(super) struct ReadSide {
     pub(super) streak: u32,
     /// Size of the last fill of the current streak.
     pub(super) size: usize,
+    /// Whether fills the page cache can serve may run on the caller's thread (see
+    /// `inline.rs`; only values with a non-blocking read can).
+    pub(super) inline: bool,
+    /// Inline fills since the last yield (see `inline.rs`).
+    pub(super) inline_run: u32,
 }
 
 impl ReadSide {
@@ -73,6 +78,8 @@ impl ReadSide {
             adaptive,
             streak: 0,
             size: 0,
+            inline: true,
+            inline_run: 0,
         }
     }
 

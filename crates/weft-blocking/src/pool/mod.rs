@@ -7,7 +7,7 @@ use std::future::Future;
 use std::io;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -16,6 +16,14 @@ use async_task::{FallibleTask, Runnable};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::error::PoolError;
+
+mod counters;
+use counters::Counters;
+
+/// What `counters.rs` is written against (loom's types under `tests/loom.rs`).
+mod sync {
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+}
 
 /// Default thread limit of the global pool (override with `WEFT_MAX_BLOCKING_THREADS`).
 pub const DEFAULT_MAX_THREADS: usize = 512;
@@ -71,25 +79,19 @@ enum Msg {
 
 struct Inner {
     name: String,
-    max_threads: AtomicUsize,
+    /// Threads, idle threads, `Wake` messages, the limit and the shutdown flag.
+    c: Counters,
     idle_timeout: Duration,
     stack_size: Option<usize>,
     spawner: Option<Spawner>,
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
-    /// Live threads (including ones being started).
-    threads: AtomicUsize,
-    /// Threads waiting for a job (a thread being started counts as idle).
-    idle: AtomicUsize,
     /// Jobs taken off the queue and not yet finished.
     running: AtomicUsize,
-    /// Number of `Msg::Wake` in the queue (so `queued_jobs` can exclude them).
-    wakes: AtomicUsize,
     /// Jobs sent to the queue and not yet finished or cancelled.
     pending: AtomicUsize,
     /// Threads blocked in `drain`/`shutdown` (workers notify `done_cv` when non-zero).
     waiters: AtomicUsize,
-    shutdown: AtomicBool,
     next_thread_id: AtomicU64,
     threads_started: AtomicU64,
     completed: AtomicU64,
@@ -222,19 +224,15 @@ impl BlockingPoolBuilder {
         BlockingPool {
             inner: Arc::new(Inner {
                 name: self.name,
-                max_threads: AtomicUsize::new(self.max_threads),
+                c: Counters::new(self.max_threads),
                 idle_timeout: self.idle_timeout,
                 stack_size: self.stack_size,
                 spawner: self.spawner,
                 tx,
                 rx,
-                threads: AtomicUsize::new(0),
-                idle: AtomicUsize::new(0),
                 running: AtomicUsize::new(0),
-                wakes: AtomicUsize::new(0),
                 pending: AtomicUsize::new(0),
                 waiters: AtomicUsize::new(0),
-                shutdown: AtomicBool::new(false),
                 next_thread_id: AtomicU64::new(1),
                 threads_started: AtomicU64::new(0),
                 completed: AtomicU64::new(0),
@@ -358,11 +356,11 @@ impl BlockingPool {
     pub fn metrics(&self) -> PoolMetrics {
         let i = &self.inner;
         PoolMetrics {
-            threads: i.threads.load(SeqCst),
-            idle_threads: i.idle.load(SeqCst),
-            queued_jobs: i.rx.len().saturating_sub(i.wakes.load(SeqCst)),
+            threads: i.c.threads.load(SeqCst),
+            idle_threads: i.c.idle.load(SeqCst),
+            queued_jobs: i.c.queued(i.rx.len()),
             running_jobs: i.running.load(SeqCst),
-            max_threads: i.max_threads.load(SeqCst),
+            max_threads: i.c.max_threads.load(SeqCst),
             threads_started: i.threads_started.load(SeqCst),
             completed_jobs: i.completed.load(SeqCst),
             panicked_jobs: i.panicked.load(SeqCst),
@@ -378,9 +376,7 @@ impl BlockingPool {
     /// limit exit as soon as they finish their current job (idle ones are woken to exit now).
     pub fn set_max_threads(&self, n: usize) {
         let n = n.clamp(1, MAX_THREADS_CAP);
-        self.inner.max_threads.store(n, SeqCst);
-        let threads = self.inner.threads.load(SeqCst);
-        for _ in n..threads {
+        for _ in 0..self.inner.c.set_max_threads(n) {
             self.inner.send_wake();
         }
         self.inner.grow();
@@ -388,7 +384,7 @@ impl BlockingPool {
 
     /// Whether [`shutdown`](Self::shutdown) was called.
     pub fn is_shutdown(&self) -> bool {
-        self.inner.shutdown.load(SeqCst)
+        self.inner.c.shutdown.load(SeqCst)
     }
 
     /// Waits up to `timeout` until no job is queued or running, without closing the pool (new
@@ -420,10 +416,10 @@ impl BlockingPool {
     pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
         let start = Instant::now();
         let inner = &self.inner;
-        inner.shutdown.store(true, SeqCst);
+        inner.c.shutdown.store(true, SeqCst);
         fence(SeqCst);
         let cancelled = inner.drain(&PoolError::Shutdown);
-        let threads = inner.threads.load(SeqCst);
+        let threads = inner.c.threads.load(SeqCst);
         for _ in 0..threads {
             inner.send_wake();
         }
@@ -449,7 +445,7 @@ impl fmt::Debug for BlockingPool {
 
 impl Inner {
     fn schedule(self: &Arc<Self>, runnable: Runnable) {
-        if self.shutdown.load(SeqCst) {
+        if self.c.shutdown.load(SeqCst) {
             // The job never runs; its awaiter learns that the pool was shut down.
             refuse(runnable, &PoolError::Shutdown);
             return;
@@ -458,7 +454,7 @@ impl Inner {
         // The receiver lives in `self`, so the channel is never disconnected.
         let _ = self.tx.send(Msg::Run(runnable));
         fence(SeqCst);
-        if self.shutdown.load(SeqCst) {
+        if self.c.shutdown.load(SeqCst) {
             // `shutdown` may have drained before our send: drain again.
             self.drain(&PoolError::Shutdown);
             return;
@@ -467,7 +463,7 @@ impl Inner {
     }
 
     fn send_wake(&self) {
-        self.wakes.fetch_add(1, SeqCst);
+        self.c.wake_sent();
         let _ = self.tx.send(Msg::Wake);
     }
 
@@ -517,43 +513,15 @@ impl Inner {
                     n += 1;
                     self.job_done();
                 }
-                Msg::Wake => {
-                    self.wakes.fetch_sub(1, SeqCst);
-                }
+                Msg::Wake => self.c.wake_taken(),
             }
         }
         n
     }
 
-    /// Reserves a thread slot if the pool is below its limit.
-    fn try_reserve_thread(&self) -> bool {
-        let mut cur = self.threads.load(SeqCst);
-        loop {
-            if self.shutdown.load(SeqCst) || cur >= self.max_threads.load(SeqCst) {
-                return false;
-            }
-            match self
-                .threads
-                .compare_exchange_weak(cur, cur + 1, SeqCst, SeqCst)
-            {
-                Ok(_) => return true,
-                Err(c) => cur = c,
-            }
-        }
-    }
-
     /// Starts threads while more jobs are queued than threads are idle (up to the limit).
     fn grow(self: &Arc<Self>) {
-        fence(SeqCst);
-        loop {
-            let queued = self.rx.len().saturating_sub(self.wakes.load(SeqCst));
-            if queued <= self.idle.load(SeqCst) {
-                return;
-            }
-            if !self.try_reserve_thread() {
-                return;
-            }
-            self.idle.fetch_add(1, SeqCst);
+        while self.c.reserve_for_queue(|| self.rx.len()) {
             let id = self.next_thread_id.fetch_add(1, SeqCst);
             let mut b = std::thread::Builder::new().name(format!("{}-{}", self.name, id));
             if let Some(s) = self.stack_size {
@@ -568,9 +536,7 @@ impl Inner {
                 // Out of threads: give the slot back. Running threads keep draining the queue;
                 // with none left, nothing ever would: fail the queued jobs instead of stranding
                 // them.
-                self.idle.fetch_sub(1, SeqCst);
-                if self.threads.fetch_sub(1, SeqCst) == 1 {
-                    fence(SeqCst);
+                if self.c.start_failed() {
                     self.drain(&PoolError::NoThread(Arc::new(e)));
                 }
                 return;
@@ -579,33 +545,16 @@ impl Inner {
         }
     }
 
-    /// Gives this thread's slot back if the pool is over its limit; true means "exit now".
-    fn retire_if_over_limit(&self) -> bool {
-        let mut cur = self.threads.load(SeqCst);
-        loop {
-            if cur <= self.max_threads.load(SeqCst) && !self.shutdown.load(SeqCst) {
-                return false;
-            }
-            match self
-                .threads
-                .compare_exchange_weak(cur, cur - 1, SeqCst, SeqCst)
-            {
-                Ok(_) => return true,
-                Err(c) => cur = c,
-            }
-        }
-    }
-
     fn worker(self: Arc<Self>) {
         // A new thread was counted idle by `grow`.
         loop {
             let msg = self.rx.recv_timeout(self.idle_timeout);
-            self.idle.fetch_sub(1, SeqCst);
+            self.c.left_idle();
             match msg {
                 Ok(Msg::Run(runnable)) => {
                     self.running.fetch_add(1, SeqCst);
                     fence(SeqCst);
-                    if self.shutdown.load(SeqCst) {
+                    if self.c.shutdown.load(SeqCst) {
                         refuse(runnable, &PoolError::Shutdown);
                     } else {
                         // Others may be waiting behind us while nobody is idle.
@@ -615,31 +564,25 @@ impl Inner {
                     }
                     self.running.fetch_sub(1, SeqCst);
                     self.job_done();
-                    if self.retire_if_over_limit() {
+                    if self.c.retire_if_over_limit() {
                         return;
                     }
                 }
                 Ok(Msg::Wake) => {
-                    self.wakes.fetch_sub(1, SeqCst);
-                    if self.retire_if_over_limit() {
+                    self.c.wake_taken();
+                    if self.c.retire_if_over_limit() {
                         return;
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {
-                    self.threads.fetch_sub(1, SeqCst);
-                    fence(SeqCst);
-                    // A job may have been queued by someone who still saw us idle.
-                    let queued = self.rx.len().saturating_sub(self.wakes.load(SeqCst));
-                    if queued == 0 || !self.try_reserve_thread() {
-                        return;
-                    }
-                }
+                // A job may have been queued by someone who still saw us idle.
+                Err(RecvTimeoutError::Timeout) if self.c.timed_out(|| self.rx.len()) => {}
+                Err(RecvTimeoutError::Timeout) => return,
                 Err(RecvTimeoutError::Disconnected) => {
-                    self.threads.fetch_sub(1, SeqCst);
+                    self.c.threads.fetch_sub(1, SeqCst);
                     return;
                 }
             }
-            self.idle.fetch_add(1, SeqCst);
+            self.c.back_to_idle();
         }
     }
 }
