@@ -43,6 +43,9 @@ fn reqwest_inside_weft_run_talks_to_hyper_on_weft() {
                 }
             });
 
+            // Workspace builds unify reqwest's features with the benches' `rustls-no-provider`,
+            // under which building a `Client` panics unless a crypto provider is installed.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             let client = async { reqwest::Client::builder().build() }
                 .compat()
                 .await
