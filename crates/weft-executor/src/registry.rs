@@ -2,7 +2,7 @@
 //! ever wake) and debug mode can list what is still alive.
 //!
 //! Cost model (this sits on the spawn path): a task is registered only when it first returns
-//! `Pending` ([`crate::task::Wrapped`]), so a task that completes in its first poll never takes a
+//! `Pending` (`crate::task::spawn::Wrapped`), so a task that completes in its first poll never takes a
 //! registry lock. Until then it is always reachable without the registry: it is queued, in a
 //! LIFO slot or running, and shutdown drains the queues. In debug mode every task is registered
 //! at spawn, so [`Registry::infos`] lists queued tasks too.

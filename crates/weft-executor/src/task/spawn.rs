@@ -1,0 +1,165 @@
+//! The one spawn path of every executor ([`spawn_into`]) and [`Wrapped`], the future around
+//! every task's future (panics caught, live-task registration).
+
+use std::any::Any;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::meta::{Meta, MetaRef, Runnable};
+use super::report::Kind;
+use super::{try_current, Task, TaskInfo, UnhandledError};
+use crate::context;
+use crate::registry::{EntryKey, Registry};
+
+/// Allocates and schedules a task for `fut`: registers it in `registry` in debug mode (else the
+/// task registers itself when it first waits, see [`Wrapped`]), lets `alloc` create the async-task task (`spawn` or `spawn_local`, with the executor's
+/// schedule function), and returns its handle. The one spawn path of every executor.
+#[inline]
+pub(crate) fn spawn_into<F: Future>(
+    registry: &Arc<crate::registry::Registry>,
+    fut: F,
+    info: TaskInfo,
+    alloc: impl FnOnce(Wrapped<F>, Meta) -> (Runnable, async_task::Task<Outcome<F::Output>, Meta>),
+) -> Task<F::Output> {
+    let (runnable, task) = if registry.eager() {
+        registry.insert_with(|key| {
+            let wrapped = Wrapped::new(fut, registry.clone(), Some(key));
+            let (runnable, task) = alloc(wrapped, Meta::new(info));
+            let meta = MetaRef::new(task.metadata());
+            (runnable.waker(), meta, (runnable, task))
+        })
+    } else {
+        alloc(Wrapped::new(fut, registry.clone(), None), Meta::new(info))
+    };
+    let meta = MetaRef::new(task.metadata());
+    let task = Task {
+        inner: task.fallible(),
+        meta,
+        waker: runnable.waker(),
+    };
+    runnable.schedule();
+    task
+}
+
+/// The output stored in a task: the value, or a caught panic.
+pub(crate) type Outcome<T> = Result<T, PanicBox>;
+
+/// A caught panic. If nobody takes the payload (the task was detached, or its handle dropped
+/// after it panicked), dropping the box hands the panic to the unhandled-error hook, exactly once.
+pub(crate) struct PanicBox {
+    payload: Option<Box<dyn Any + Send>>,
+    info: Option<TaskInfo>,
+    hook: crate::runtime::ErrorHook,
+}
+
+impl PanicBox {
+    pub(super) fn take(mut self) -> Box<dyn Any + Send> {
+        self.payload
+            .take()
+            .unwrap_or_else(|| Box::new("panic payload already taken"))
+    }
+}
+
+impl Drop for PanicBox {
+    fn drop(&mut self) {
+        if let Some(p) = self.payload.take() {
+            (self.hook)(UnhandledError {
+                task: self.info.take(),
+                kind: Kind::Panic(p),
+            });
+        }
+    }
+}
+
+/// Wraps a task's future: catches panics, registers the task in its executor's registry of live
+/// tasks when it first returns `Pending` (until then it is queued or running, so shutdown reaches
+/// it without the registry; debug mode registers at spawn), and removes that entry once the
+/// future is dropped.
+pub(crate) struct Wrapped<F> {
+    fut: ManuallyDrop<F>,
+    reg: Arc<Registry>,
+    entry: Option<EntryKey>,
+    /// This task's metadata (set by [`Wrapped::with_meta`] when the task is allocated; valid
+    /// for as long as this future exists, since it lives in the same allocation).
+    meta: Option<MetaRef>,
+}
+
+impl<F> Wrapped<F> {
+    pub(crate) fn new(fut: F, reg: Arc<Registry>, entry: Option<EntryKey>) -> Wrapped<F> {
+        Wrapped {
+            fut: ManuallyDrop::new(fut),
+            reg,
+            entry,
+            meta: None,
+        }
+    }
+
+    /// Gives the future a pointer to its task's metadata: the executors build the future with
+    /// `async_task::Builder::spawn(move |meta| wrapped.with_meta(meta), ..)`.
+    pub(crate) fn with_meta(mut self, meta: &Meta) -> Wrapped<F> {
+        self.meta = Some(MetaRef::new(meta));
+        self
+    }
+}
+
+impl<F> Drop for Wrapped<F> {
+    /// Drops the future, containing a panic in its destructor: `async-task` aborts the process
+    /// if dropping a task's future unwinds (on cancellation, or at shutdown), so such a panic is
+    /// caught here and goes to the unhandled-error hook instead, like a panic nobody awaited.
+    fn drop(&mut self) {
+        let fut = &mut self.fut;
+        // SAFETY: `fut` is dropped exactly once, here, in place (pinning allows dropping a
+        // pinned value where it is), and never touched again: `Wrapped` is being dropped.
+        let r = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(fut) }));
+        if let Err(payload) = r {
+            let task = self
+                .entry
+                .and_then(|k| self.reg.info(k))
+                .or_else(try_current);
+            (self.reg.error_hook())(UnhandledError {
+                task,
+                kind: Kind::Panic(payload),
+            });
+        }
+        // The registry entry goes once the future is gone.
+        if let Some(k) = self.entry.take() {
+            self.reg.remove(k);
+        }
+    }
+}
+
+impl<F: Future> Future for Wrapped<F> {
+    type Output = Outcome<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: nothing is moved out of `self`: `fut` is structurally pinned (never moved out
+        // of `Wrapped`, whose `Drop` impl drops it in place, and `Wrapped` is not `Unpin` unless
+        // `F` is); `reg` and `entry` are not pinned and only used through `&mut`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above: `fut` is pinned for as long as `Wrapped` is.
+        let fut = unsafe { Pin::new_unchecked(&mut *this.fut) };
+        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => {
+                if this.entry.is_none() {
+                    // First wait: from now on only a wake-up reaches the task, so shutdown
+                    // needs its waker (`cx`'s is the task's own) to cancel it.
+                    let meta = this
+                        .meta
+                        .expect("weft: a task's future was built without with_meta");
+                    this.entry = Some(this.reg.insert(meta, cx.waker().clone()));
+                }
+                Poll::Pending
+            }
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(payload) => Poll::Ready(Err(PanicBox {
+                payload: Some(payload),
+                info: try_current(),
+                hook: context::error_hook(),
+            })),
+        }
+    }
+}
