@@ -57,6 +57,7 @@ impl LocalShared {
             }
             return;
         }
+        r.metadata().set_state(crate::dump::TaskState::Queued);
         let me = self as *const LocalShared;
         let r = match DRIVING.with(|d| d.get()) {
             (shared, core) if shared == me => {
@@ -136,7 +137,7 @@ pub(crate) struct LocalCore {
     pub(crate) id: usize,
     pub(crate) shared: Arc<LocalShared>,
     fast: RefCell<VecDeque<Runnable>>,
-    registry: Arc<Registry>,
+    pub(crate) registry: Arc<Registry>,
     pub(crate) cfg: Arc<Config>,
     timers: Option<Timers>,
 }

@@ -19,12 +19,14 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
+use std::time::Instant;
 
 use slab::Slab;
 
+use crate::dump::TaskSnapshot;
 use crate::lock::lock;
 use crate::runtime::ErrorHook;
-use crate::task::{MetaRef, TaskInfo};
+use crate::task::{Meta, MetaRef, TaskInfo};
 
 const SHARDS: usize = 16;
 
@@ -36,9 +38,18 @@ struct Entry {
 }
 
 impl Entry {
-    fn info(&self) -> TaskInfo {
+    fn meta(&self) -> &Meta {
         // SAFETY: `self.waker` is a reference to the task for as long as the entry exists.
-        unsafe { self.meta.get() }.info.clone()
+        unsafe { self.meta.get() }
+    }
+
+    fn info(&self) -> TaskInfo {
+        self.meta().info.clone()
+    }
+
+    fn snapshot(&self, now: Instant) -> TaskSnapshot {
+        let m = self.meta();
+        TaskSnapshot::new(m.info.clone(), m.state(), m.since_last_poll(now))
     }
 }
 
@@ -171,6 +182,18 @@ impl Registry {
             v.extend(lock(s).iter().map(|(_, e)| e.info()));
         }
         v.sort_by_key(|i| i.id());
+        v
+    }
+
+    /// A snapshot of every registered task (the task dump), in id order. Holds each shard's
+    /// lock only while copying its entries out.
+    pub(crate) fn snapshots(&self) -> Vec<TaskSnapshot> {
+        let now = Instant::now();
+        let mut v = Vec::new();
+        for s in self.shards.iter() {
+            v.extend(lock(s).iter().map(|(_, e)| e.snapshot(now)));
+        }
+        v.sort_by_key(TaskSnapshot::id);
         v
     }
 }

@@ -84,6 +84,7 @@ impl Shared {
             drop(r);
             return;
         }
+        r.metadata().set_state(crate::dump::TaskState::Queued);
         #[cfg(test)]
         if let Some(f) = super::tests::BEFORE_PUSH.with(|h| h.take()) {
             f();
@@ -221,18 +222,9 @@ impl Shared {
     }
 }
 
-/// Debug mode: lists tasks still alive at shutdown on stderr.
+/// Debug mode: lists tasks still alive at shutdown (stderr, or `tracing` events).
 pub(crate) fn report_alive(reg: &Registry) {
-    let alive = reg.infos();
-    if !alive.is_empty() {
-        eprintln!(
-            "weft: {} task(s) still alive at shutdown (they will be cancelled):",
-            alive.len()
-        );
-        for t in alive {
-            eprintln!("weft:   {t}");
-        }
-    }
+    crate::trace::alive_at_shutdown(&reg.infos());
 }
 
 /// Rounds of "drain the queues, wake every live task" shutdown tries before giving up.
@@ -258,20 +250,5 @@ pub(crate) fn cancel_all(reg: &Registry, debug: bool, mut drain: impl FnMut() ->
         }
         thread::yield_now();
     }
-    let left = reg.infos();
-    eprintln!(
-        "weft: {} task(s) could not be cancelled at shutdown (still in a poll on a stuck worker, \
-         or woken from another thread); they are leaked{}",
-        left.len(),
-        if debug {
-            ":"
-        } else {
-            " (WEFT_DEBUG=1 names them)"
-        }
-    );
-    if debug {
-        for t in left {
-            eprintln!("weft:   {t}");
-        }
-    }
+    crate::trace::leaked_at_shutdown(&reg.infos(), debug);
 }

@@ -7,11 +7,11 @@ use std::task::Waker;
 use super::meta::{Meta, MetaRef};
 use super::Id;
 
-/// Cancels a task from anywhere (from [`Task::abort_handle`]; cloneable, `Send`, `Sync`).
+/// Cancels a task from anywhere (from [`Task::abort_handle`](super::Task::abort_handle); cloneable, `Send`, `Sync`).
 ///
 /// [`AbortHandle::abort`] requests cancellation now: the task's future is dropped instead of
-/// being polled again (a poll in progress finishes first), and its [`Task`] resolves to
-/// [`JoinError::Cancelled`] unless the task had completed. Aborting a finished task does
+/// being polled again (a poll in progress finishes first), and its [`Task`](super::Task) resolves to
+/// [`JoinError::Cancelled`](super::JoinError::Cancelled) unless the task had completed. Aborting a finished task does
 /// nothing. Holding an `AbortHandle` keeps the task's allocation (not its future) alive.
 #[derive(Clone)]
 pub struct AbortHandle {

@@ -28,7 +28,7 @@ impl Builder {
         Builder::default()
     }
 
-    /// Names the task (shown by [`current`], debug-mode warnings and the unhandled-error hook).
+    /// Names the task (shown by [`current`](super::current), debug-mode warnings and the unhandled-error hook).
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(Arc::new(name.into()));
         self

@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use super::meta::Runnable;
 use super::{SlowPoll, TaskInfo};
@@ -58,7 +59,9 @@ fn abort_now(r: Runnable) {
 #[cold]
 fn run_timed(r: Runnable, cfg: &crate::runtime::Config) {
     let info = r.metadata().info.clone();
-    poll_timed(&info, cfg, || {
+    let start = Instant::now();
+    r.metadata().set_last_poll(start);
+    timed_from(start, &info, cfg, || {
         let _g = CurrentGuard::enter(&r);
         r.run();
     });
@@ -71,7 +74,16 @@ pub(crate) fn poll_timed<R>(
     cfg: &crate::runtime::Config,
     poll: impl FnOnce() -> R,
 ) -> R {
-    let start = std::time::Instant::now();
+    timed_from(Instant::now(), info, cfg, poll)
+}
+
+/// [`poll_timed`] for a poll that started at `start`.
+fn timed_from<R>(
+    start: Instant,
+    info: &TaskInfo,
+    cfg: &crate::runtime::Config,
+    poll: impl FnOnce() -> R,
+) -> R {
     let out = poll();
     let took = start.elapsed();
     if took > cfg.slow_poll_threshold {

@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::fmt;
 
-/// Why awaiting a [`Task`] did not produce a value.
+/// Why awaiting a [`Task`](super::Task) did not produce a value.
 pub enum JoinError {
     /// The task was cancelled before it completed (its handle's `cancel`, or runtime shutdown).
     Cancelled,

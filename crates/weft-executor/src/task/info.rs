@@ -42,8 +42,8 @@ impl fmt::Debug for Id {
 
 /// What is known about a task: its [`Id`], optional name and spawn location.
 ///
-/// Cheap to clone (the name is shared). Obtained from [`current`] inside a task, from
-/// [`Task::info`], and from hooks ([`UnhandledError::task`], [`SlowPoll::task`]).
+/// Cheap to clone (the name is shared). Obtained from [`current`](super::current) inside a task, from
+/// [`Task::info`](super::Task::info), and from hooks ([`UnhandledError::task`](super::UnhandledError::task), [`SlowPoll::task`](super::SlowPoll::task)).
 #[derive(Clone)]
 pub struct TaskInfo {
     id: Id,
@@ -67,7 +67,7 @@ impl TaskInfo {
         self.id
     }
 
-    /// The task's name, if it was given one with [`Builder::name`].
+    /// The task's name, if it was given one with [`Builder::name`](super::Builder::name).
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref().map(String::as_str)
     }

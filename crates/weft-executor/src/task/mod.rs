@@ -25,9 +25,11 @@ pub use info::{Id, TaskInfo};
 pub use report::{report_unhandled, SlowPoll, UnhandledError};
 pub use yield_now::{yield_now, YieldNow};
 
+pub use crate::dump::{all_tasks, dump, print_tasks, TaskDump, TaskSnapshot, TaskState};
+
 pub(crate) use current::{poll_timed, run_runnable};
 pub(crate) use error::panic_message;
-pub(crate) use meta::{MetaRef, Runnable};
+pub(crate) use meta::{Meta, MetaRef, Runnable};
 pub(crate) use spawn::spawn_into;
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub(super) enum Kind {
 }
 
 /// A failure nobody observed: a detached task's panic, the `Err` of a task detached with
-/// [`Task::detach_or_report`], or a panic while a task's future was being dropped (cancellation,
+/// [`Task::detach_or_report`](super::Task::detach_or_report), or a panic while a task's future was being dropped (cancellation,
 /// shutdown). Given to the hook set with
 /// [`crate::RuntimeBuilder::on_unhandled_error`] (default: one line on stderr).
 pub struct UnhandledError {

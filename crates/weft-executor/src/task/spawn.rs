@@ -1,5 +1,6 @@
 //! The one spawn path of every executor ([`spawn_into`]) and [`Wrapped`], the future around
-//! every task's future (panics caught, live-task registration).
+//! every task's future (panics caught, live-task registration, the task's state for the dump,
+//! and with feature `tracing` the task's span).
 
 use std::any::Any;
 use std::future::Future;
@@ -13,6 +14,7 @@ use super::meta::{Meta, MetaRef, Runnable};
 use super::report::Kind;
 use super::{try_current, Task, TaskInfo, UnhandledError};
 use crate::context;
+use crate::dump::TaskState;
 use crate::registry::{EntryKey, Registry};
 
 /// Allocates and schedules a task for `fut`: registers it in `registry` in debug mode (else the
@@ -27,13 +29,14 @@ pub(crate) fn spawn_into<F: Future>(
 ) -> Task<F::Output> {
     let (runnable, task) = if registry.eager() {
         registry.insert_with(|key| {
-            let wrapped = Wrapped::new(fut, registry.clone(), Some(key));
+            let wrapped = Wrapped::new(fut, registry.clone(), Some(key), &info);
             let (runnable, task) = alloc(wrapped, Meta::new(info));
             let meta = MetaRef::new(task.metadata());
             (runnable.waker(), meta, (runnable, task))
         })
     } else {
-        alloc(Wrapped::new(fut, registry.clone(), None), Meta::new(info))
+        let wrapped = Wrapped::new(fut, registry.clone(), None, &info);
+        alloc(wrapped, Meta::new(info))
     };
     let meta = MetaRef::new(task.metadata());
     let task = Task {
@@ -86,15 +89,27 @@ pub(crate) struct Wrapped<F> {
     /// This task's metadata (set by [`Wrapped::with_meta`] when the task is allocated; valid
     /// for as long as this future exists, since it lives in the same allocation).
     meta: Option<MetaRef>,
+    /// The task's `weft.task` span, entered around every poll and the drop of the future.
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
 }
 
 impl<F> Wrapped<F> {
-    pub(crate) fn new(fut: F, reg: Arc<Registry>, entry: Option<EntryKey>) -> Wrapped<F> {
+    pub(crate) fn new(
+        fut: F,
+        reg: Arc<Registry>,
+        entry: Option<EntryKey>,
+        info: &TaskInfo,
+    ) -> Wrapped<F> {
+        #[cfg(not(feature = "tracing"))]
+        let _ = info;
         Wrapped {
             fut: ManuallyDrop::new(fut),
             reg,
             entry,
             meta: None,
+            #[cfg(feature = "tracing")]
+            span: crate::trace::task_span(info),
         }
     }
 
@@ -111,6 +126,8 @@ impl<F> Drop for Wrapped<F> {
     /// if dropping a task's future unwinds (on cancellation, or at shutdown), so such a panic is
     /// caught here and goes to the unhandled-error hook instead, like a panic nobody awaited.
     fn drop(&mut self) {
+        #[cfg(feature = "tracing")]
+        let _span = self.span.enter();
         let fut = &mut self.fut;
         // SAFETY: `fut` is dropped exactly once, here, in place (pinning allows dropping a
         // pinned value where it is), and never touched again: `Wrapped` is being dropped.
@@ -142,15 +159,28 @@ impl<F: Future> Future for Wrapped<F> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above: `fut` is pinned for as long as `Wrapped` is.
         let fut = unsafe { Pin::new_unchecked(&mut *this.fut) };
-        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+        #[cfg(feature = "tracing")]
+        let _span = this.span.enter();
+        let meta_ref = this
+            .meta
+            .expect("weft: a task's future was built without with_meta");
+        // SAFETY: the metadata lives in the task's allocation, as this future does, so it is
+        // valid for the whole poll.
+        let meta = unsafe { meta_ref.get() };
+        // The dump's view of the task (relaxed stores; a wake-up after this poll marks it
+        // queued again in the executor's schedule function).
+        meta.set_state(TaskState::Running);
+        let polled = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
+        meta.set_state(match polled {
+            Ok(Poll::Pending) => TaskState::Waiting,
+            _ => TaskState::Completed,
+        });
+        match polled {
             Ok(Poll::Pending) => {
                 if this.entry.is_none() {
                     // First wait: from now on only a wake-up reaches the task, so shutdown
                     // needs its waker (`cx`'s is the task's own) to cancel it.
-                    let meta = this
-                        .meta
-                        .expect("weft: a task's future was built without with_meta");
-                    this.entry = Some(this.reg.insert(meta, cx.waker().clone()));
+                    this.entry = Some(this.reg.insert(meta_ref, cx.waker().clone()));
                 }
                 Poll::Pending
             }
