@@ -85,9 +85,10 @@ where
 {
     let spawner = CTX.with(|c| c.borrow().as_ref().map(|x| x.spawner.clone()));
     match spawner {
-        Some(Spawner::Multi(s)) => s.spawn(fut, info),
+        // The clone taken out of the context moves into the task's schedule function.
+        Some(Spawner::Multi(s)) => Shared::spawn_owned(s, fut, info),
         Some(Spawner::Local(l)) => l.spawn_local(fut, info),
-        None => Runtime::global().handle().shared.spawn(fut, info),
+        None => Shared::spawn_owned(Runtime::global().handle().shared, fut, info),
     }
 }
 

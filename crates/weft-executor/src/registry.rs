@@ -16,6 +16,7 @@
 //! (`rt_ping_pong` about 1.3x slower).
 
 use std::num::NonZeroU32;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
@@ -82,6 +83,34 @@ impl EntryKey {
 
     fn key(self) -> usize {
         self.key.get() as usize - 1
+    }
+}
+
+/// A pointer to an executor's [`Registry`] held by each of its tasks' futures instead of an
+/// `Arc` (a reference count increment and decrement per task, on a line every spawning and
+/// finishing thread shares). Valid because the task's schedule function owns the executor,
+/// which owns the registry, and async-task drops a task's future before its schedule function.
+#[derive(Clone, Copy)]
+pub(crate) struct RegistryRef(NonNull<Registry>);
+
+// SAFETY: `Registry` is `Sync` (mutex-protected shards, an `Fn + Send + Sync` hook, a bool), and
+// the pointer is only used for shared access while the registry is alive (see `RegistryRef`).
+unsafe impl Send for RegistryRef {}
+// SAFETY: as above.
+unsafe impl Sync for RegistryRef {}
+
+impl RegistryRef {
+    pub(crate) fn new(r: &Arc<Registry>) -> RegistryRef {
+        RegistryRef(NonNull::from(&**r))
+    }
+
+    /// The registry.
+    ///
+    /// # Safety
+    /// The registry must still be alive (see [`RegistryRef`]).
+    pub(crate) unsafe fn get<'a>(self) -> &'a Registry {
+        // SAFETY: guaranteed by the caller.
+        unsafe { self.0.as_ref() }
     }
 }
 

@@ -7,7 +7,6 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::meta::{Meta, MetaRef, Runnable};
@@ -15,27 +14,35 @@ use super::report::Kind;
 use super::{try_current, Task, TaskInfo, UnhandledError};
 use crate::context;
 use crate::dump::TaskState;
-use crate::registry::{EntryKey, Registry};
+use crate::registry::{EntryKey, RegistryRef};
 
 /// Allocates and schedules a task for `fut`: registers it in `registry` in debug mode (else the
 /// task registers itself when it first waits, see [`Wrapped`]), lets `alloc` create the async-task task (`spawn` or `spawn_local`, with the executor's
 /// schedule function), and returns its handle. The one spawn path of every executor.
+///
+/// # Safety
+/// `alloc`'s schedule function must keep `registry` alive (own, through an `Arc`, the executor
+/// that owns it): every task's future holds a plain [`RegistryRef`], which is sound because
+/// async-task drops a task's future (on completion, cancellation or when its last `Runnable` is
+/// dropped) before its schedule function, which goes only with the allocation.
 #[inline]
-pub(crate) fn spawn_into<F: Future>(
-    registry: &Arc<crate::registry::Registry>,
+pub(crate) unsafe fn spawn_into<F: Future>(
+    reg: RegistryRef,
     fut: F,
     info: TaskInfo,
     alloc: impl FnOnce(Wrapped<F>, Meta) -> (Runnable, async_task::Task<Outcome<F::Output>, Meta>),
 ) -> Task<F::Output> {
+    // SAFETY: the registry is alive during the spawn (the caller holds its executor).
+    let registry = unsafe { reg.get() };
     let (runnable, task) = if registry.eager() {
         registry.insert_with(|key| {
-            let wrapped = Wrapped::new(fut, registry.clone(), Some(key), &info);
+            let wrapped = Wrapped::new(fut, reg, Some(key), &info);
             let (runnable, task) = alloc(wrapped, Meta::new(info));
             let meta = MetaRef::new(task.metadata());
             (runnable.waker(), meta, (runnable, task))
         })
     } else {
-        let wrapped = Wrapped::new(fut, registry.clone(), None, &info);
+        let wrapped = Wrapped::new(fut, reg, None, &info);
         alloc(wrapped, Meta::new(info))
     };
     let meta = MetaRef::new(task.metadata());
@@ -84,7 +91,7 @@ impl Drop for PanicBox {
 /// future is dropped.
 pub(crate) struct Wrapped<F> {
     fut: ManuallyDrop<F>,
-    reg: Arc<Registry>,
+    reg: RegistryRef,
     entry: Option<EntryKey>,
     /// This task's metadata (set by [`Wrapped::with_meta`] when the task is allocated; valid
     /// for as long as this future exists, since it lives in the same allocation).
@@ -97,7 +104,7 @@ pub(crate) struct Wrapped<F> {
 impl<F> Wrapped<F> {
     pub(crate) fn new(
         fut: F,
-        reg: Arc<Registry>,
+        reg: RegistryRef,
         entry: Option<EntryKey>,
         info: &TaskInfo,
     ) -> Wrapped<F> {
@@ -128,23 +135,22 @@ impl<F> Drop for Wrapped<F> {
     fn drop(&mut self) {
         #[cfg(feature = "tracing")]
         let _span = self.span.enter();
+        // SAFETY: the registry outlives every task's future (see `spawn_into`).
+        let reg = unsafe { self.reg.get() };
         let fut = &mut self.fut;
         // SAFETY: `fut` is dropped exactly once, here, in place (pinning allows dropping a
         // pinned value where it is), and never touched again: `Wrapped` is being dropped.
         let r = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(fut) }));
         if let Err(payload) = r {
-            let task = self
-                .entry
-                .and_then(|k| self.reg.info(k))
-                .or_else(try_current);
-            (self.reg.error_hook())(UnhandledError {
+            let task = self.entry.and_then(|k| reg.info(k)).or_else(try_current);
+            (reg.error_hook())(UnhandledError {
                 task,
                 kind: Kind::Panic(payload),
             });
         }
         // The registry entry goes once the future is gone.
         if let Some(k) = self.entry.take() {
-            self.reg.remove(k);
+            reg.remove(k);
         }
     }
 }
@@ -180,7 +186,9 @@ impl<F: Future> Future for Wrapped<F> {
                 if this.entry.is_none() {
                     // First wait: from now on only a wake-up reaches the task, so shutdown
                     // needs its waker (`cx`'s is the task's own) to cancel it.
-                    this.entry = Some(this.reg.insert(meta_ref, cx.waker().clone()));
+                    // SAFETY: the registry outlives every task's future (see `spawn_into`).
+                    let reg = unsafe { this.reg.get() };
+                    this.entry = Some(reg.insert(meta_ref, cx.waker().clone()));
                 }
                 Poll::Pending
             }
