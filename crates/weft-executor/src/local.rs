@@ -184,7 +184,7 @@ impl LocalCore {
             spawn_into(reg, fut, info, move |wrapped, meta| {
                 async_task::Builder::new()
                     .metadata(meta)
-                    .spawn_local(move |meta| wrapped.with_meta(meta), move |r| sh.schedule(r))
+                    .spawn_local(move |_| wrapped, move |r| sh.schedule(r))
             })
         }
     }

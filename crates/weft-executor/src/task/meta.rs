@@ -23,7 +23,7 @@ pub(crate) type Runnable = async_task::Runnable<Meta>;
 /// [`AbortHandle::abort`](super::AbortHandle::abort) sets (checked before every poll), and for
 /// the task dump its [`TaskState`] and (debug mode) when its last poll started.
 ///
-/// The two dump fields fit in the padding after the flag (`Meta` stays 32 bytes); both are
+/// The two dump fields fit in the padding after the flag (`Meta` is 24 bytes: a 16-byte `TaskInfo`, the flags, the time); both are
 /// written with relaxed stores by whoever polls or schedules the task and only read by the dump,
 /// so they cost no lock and no fence on the poll path.
 pub(crate) struct Meta {

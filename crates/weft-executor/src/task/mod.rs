@@ -37,9 +37,28 @@ mod tests {
     /// Per-task memory: the metadata in every task and the info in every registry entry.
     #[test]
     fn task_metadata_stays_small() {
-        assert_eq!(std::mem::size_of::<super::TaskInfo>(), 24);
-        assert_eq!(std::mem::size_of::<super::meta::Meta>(), 32);
+        assert_eq!(std::mem::size_of::<super::TaskInfo>(), 16);
+        assert_eq!(std::mem::size_of::<super::meta::Meta>(), 24);
         assert_eq!(std::mem::size_of::<super::Task<()>>(), 32);
         assert_eq!(std::mem::size_of::<Option<crate::registry::EntryKey>>(), 8);
+    }
+
+    /// The one-word origin of a `TaskInfo`: names survive clones and drops of the original, and
+    /// an unnamed task's location needs no allocation.
+    #[test]
+    fn task_info_origin_keeps_name_and_location() {
+        let here = std::panic::Location::caller();
+        let unnamed = super::TaskInfo::new(None, here);
+        assert_eq!((unnamed.name(), unnamed.location()), (None, here));
+        let name = std::sync::Arc::new("worker".to_string());
+        let named = super::TaskInfo::new(Some(name.clone()), here);
+        let copies: Vec<_> = (0..3).map(|_| named.clone()).collect();
+        drop(named);
+        drop(name);
+        for c in &copies {
+            assert_eq!(c.name(), Some("worker"));
+            assert_eq!(c.location(), here);
+        }
+        assert!(format!("{:?}", copies[0]).contains("worker"));
     }
 }

@@ -93,9 +93,6 @@ pub(crate) struct Wrapped<F> {
     fut: ManuallyDrop<F>,
     reg: RegistryRef,
     entry: Option<EntryKey>,
-    /// This task's metadata (set by [`Wrapped::with_meta`] when the task is allocated; valid
-    /// for as long as this future exists, since it lives in the same allocation).
-    meta: Option<MetaRef>,
     /// The task's `weft.task` span, entered around every poll and the drop of the future.
     #[cfg(feature = "tracing")]
     span: tracing::Span,
@@ -114,17 +111,9 @@ impl<F> Wrapped<F> {
             fut: ManuallyDrop::new(fut),
             reg,
             entry,
-            meta: None,
             #[cfg(feature = "tracing")]
             span: crate::trace::task_span(info),
         }
-    }
-
-    /// Gives the future a pointer to its task's metadata: the executors build the future with
-    /// `async_task::Builder::spawn(move |meta| wrapped.with_meta(meta), ..)`.
-    pub(crate) fn with_meta(mut self, meta: &Meta) -> Wrapped<F> {
-        self.meta = Some(MetaRef::new(meta));
-        self
     }
 }
 
@@ -167,12 +156,11 @@ impl<F: Future> Future for Wrapped<F> {
         let fut = unsafe { Pin::new_unchecked(&mut *this.fut) };
         #[cfg(feature = "tracing")]
         let _span = this.span.enter();
-        let meta_ref = this
-            .meta
-            .expect("weft: a task's future was built without with_meta");
-        // SAFETY: the metadata lives in the task's allocation, as this future does, so it is
-        // valid for the whole poll.
-        let meta = unsafe { meta_ref.get() };
+        let meta_ptr = super::current::polling_meta()
+            .expect("weft: a task's future was polled outside run_runnable");
+        // SAFETY: `POLLING` is this task's metadata while its `Runnable` runs (which is the only
+        // way a task's future is polled), and the task is alive for the whole poll.
+        let meta = unsafe { meta_ptr.as_ref() };
         // The dump's view of the task (relaxed stores; a wake-up after this poll marks it
         // queued again in the executor's schedule function).
         meta.set_state(TaskState::Running);
@@ -188,7 +176,7 @@ impl<F: Future> Future for Wrapped<F> {
                     // needs its waker (`cx`'s is the task's own) to cancel it.
                     // SAFETY: the registry outlives every task's future (see `spawn_into`).
                     let reg = unsafe { this.reg.get() };
-                    this.entry = Some(reg.insert(meta_ref, cx.waker().clone()));
+                    this.entry = Some(reg.insert(MetaRef::new(meta), cx.waker().clone()));
                 }
                 Poll::Pending
             }
