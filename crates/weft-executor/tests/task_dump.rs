@@ -150,8 +150,8 @@ fn without_debug_mode_the_dump_lists_tasks_that_have_waited() {
     });
 }
 
-/// A woken task that has not run yet shows as queued, and the time since its last poll grows
-/// only while it does not run (virtual waits would not move it: it is wall-clock, to the ms).
+/// A task woken from outside a poll shows as queued until it runs, and keeps the time of its
+/// last poll (wall clock, to the millisecond) meanwhile.
 #[test]
 fn a_woken_task_is_queued_until_it_runs() {
     common::within(60, || {
