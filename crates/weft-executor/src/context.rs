@@ -6,6 +6,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::local::LocalCore;
+use crate::registry::Registry;
 use crate::runtime::{default_config, Config, ErrorHook, Runtime, Shared};
 use crate::task::{Task, TaskInfo};
 
@@ -84,9 +85,10 @@ where
 {
     let spawner = CTX.with(|c| c.borrow().as_ref().map(|x| x.spawner.clone()));
     match spawner {
-        Some(Spawner::Multi(s)) => s.spawn(fut, info),
+        // The clone taken out of the context moves into the task's schedule function.
+        Some(Spawner::Multi(s)) => Shared::spawn_owned(s, fut, info),
         Some(Spawner::Local(l)) => l.spawn_local(fut, info),
-        None => Runtime::global().handle().shared.spawn(fut, info),
+        None => Shared::spawn_owned(Runtime::global().handle().shared, fut, info),
     }
 }
 
@@ -146,4 +148,32 @@ pub(crate) fn debug_mode() -> bool {
 /// `LocalRuntime`), so that work can be handed to it (`with_resource`'s cancelled cleanup).
 pub(crate) fn in_executor() -> bool {
     CTX.try_with(|c| c.borrow().is_some()).unwrap_or(false)
+}
+
+/// The live-task registries of the executor(s) this thread runs in, for the task dump: the
+/// spawner's, plus the `block_on` thread's local executor if it has its own; outside any
+/// runtime, the global runtime's if it was started.
+pub(crate) fn current_registries() -> Vec<Arc<Registry>> {
+    let here = CTX
+        .try_with(|c| {
+            c.borrow().as_ref().map(|x| {
+                let mut v = vec![match &x.spawner {
+                    Spawner::Multi(s) => s.registry.clone(),
+                    Spawner::Local(l) => l.registry.clone(),
+                }];
+                if let Some(l) = &x.local {
+                    if !Arc::ptr_eq(&l.registry, &v[0]) {
+                        v.push(l.registry.clone());
+                    }
+                }
+                v
+            })
+        })
+        .ok()
+        .flatten();
+    here.unwrap_or_else(|| {
+        Runtime::global_if_started()
+            .map(|rt| vec![rt.handle().shared.registry.clone()])
+            .unwrap_or_default()
+    })
 }

@@ -18,6 +18,7 @@
 //!   alive at shutdown.
 
 mod context;
+mod dump;
 mod local;
 mod lock;
 mod registry;
@@ -25,6 +26,7 @@ mod resource;
 mod runtime;
 pub mod structured;
 pub mod task;
+mod trace;
 
 #[cfg(test)]
 mod counting_tests;

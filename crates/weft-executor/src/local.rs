@@ -20,7 +20,7 @@ use weft_timer::Timers;
 
 use crate::context::{self, Ctx, Spawner};
 use crate::lock::lock;
-use crate::registry::Registry;
+use crate::registry::{Registry, RegistryRef};
 use crate::runtime::{cancel_all, report_alive, Config, RuntimeBuilder};
 use crate::task::{poll_timed, run_runnable, spawn_into, Runnable, Task, TaskInfo};
 
@@ -38,6 +38,8 @@ pub(crate) struct LocalShared {
     idle: AtomicBool,
     closed: AtomicBool,
     owner: ThreadId,
+    /// The executor's live tasks (here, so that every task's schedule function keeps it alive).
+    registry: Arc<Registry>,
     /// Number of `schedule` calls (unit tests count them).
     #[cfg(test)]
     pub(crate) schedules: std::sync::atomic::AtomicUsize,
@@ -57,6 +59,7 @@ impl LocalShared {
             }
             return;
         }
+        r.metadata().set_state(crate::dump::TaskState::Queued);
         let me = self as *const LocalShared;
         let r = match DRIVING.with(|d| d.get()) {
             (shared, core) if shared == me => {
@@ -136,16 +139,18 @@ pub(crate) struct LocalCore {
     pub(crate) id: usize,
     pub(crate) shared: Arc<LocalShared>,
     fast: RefCell<VecDeque<Runnable>>,
-    registry: Arc<Registry>,
+    pub(crate) registry: Arc<Registry>,
     pub(crate) cfg: Arc<Config>,
     timers: Option<Timers>,
 }
 
 impl LocalCore {
     pub(crate) fn new(cfg: Arc<Config>, timers: Option<Timers>) -> LocalCore {
+        let registry = Registry::new(1, cfg.on_unhandled.clone(), cfg.debug);
         LocalCore {
             id: context::next_executor_id(),
             shared: Arc::new(LocalShared {
+                registry: registry.clone(),
                 queue: ConcurrentQueue::unbounded(),
                 waker: Mutex::new(None),
                 idle: AtomicBool::new(false),
@@ -155,7 +160,7 @@ impl LocalCore {
                 schedules: std::sync::atomic::AtomicUsize::new(0),
             }),
             fast: RefCell::new(VecDeque::new()),
-            registry: Registry::new(1, cfg.on_unhandled.clone(), cfg.debug),
+            registry,
             cfg,
             timers,
         }
@@ -172,11 +177,16 @@ impl LocalCore {
             "weft: a local executor's tasks must be spawned on its own thread"
         );
         let sh = self.shared.clone();
-        spawn_into(&self.registry, fut, info, move |wrapped, meta| {
-            async_task::Builder::new()
-                .metadata(meta)
-                .spawn_local(move |meta| wrapped.with_meta(meta), move |r| sh.schedule(r))
-        })
+        let reg = RegistryRef::new(&sh.registry);
+        // SAFETY: the schedule function below owns `sh`, which owns the registry, and async-task
+        // drops a task's future before its schedule function (see `spawn_into`).
+        unsafe {
+            spawn_into(reg, fut, info, move |wrapped, meta| {
+                async_task::Builder::new()
+                    .metadata(meta)
+                    .spawn_local(move |_| wrapped, move |r| sh.schedule(r))
+            })
+        }
     }
 
     /// Cancels every task still alive (listing them first in debug mode).

@@ -2,7 +2,7 @@
 //! ever wake) and debug mode can list what is still alive.
 //!
 //! Cost model (this sits on the spawn path): a task is registered only when it first returns
-//! `Pending` ([`crate::task::Wrapped`]), so a task that completes in its first poll never takes a
+//! `Pending` (`crate::task::spawn::Wrapped`), so a task that completes in its first poll never takes a
 //! registry lock. Until then it is always reachable without the registry: it is queued, in a
 //! LIFO slot or running, and shutdown drains the queues. In debug mode every task is registered
 //! at spawn, so [`Registry::infos`] lists queued tasks too.
@@ -16,15 +16,18 @@
 //! (`rt_ping_pong` about 1.3x slower).
 
 use std::num::NonZeroU32;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
+use std::time::Instant;
 
 use slab::Slab;
 
+use crate::dump::TaskSnapshot;
 use crate::lock::lock;
 use crate::runtime::ErrorHook;
-use crate::task::{MetaRef, TaskInfo};
+use crate::task::{Meta, MetaRef, TaskInfo};
 
 const SHARDS: usize = 16;
 
@@ -36,9 +39,18 @@ struct Entry {
 }
 
 impl Entry {
-    fn info(&self) -> TaskInfo {
+    fn meta(&self) -> &Meta {
         // SAFETY: `self.waker` is a reference to the task for as long as the entry exists.
-        unsafe { self.meta.get() }.info.clone()
+        unsafe { self.meta.get() }
+    }
+
+    fn info(&self) -> TaskInfo {
+        self.meta().info.clone()
+    }
+
+    fn snapshot(&self, now: Instant) -> TaskSnapshot {
+        let m = self.meta();
+        TaskSnapshot::new(m.info.clone(), m.state(), m.since_last_poll(now))
     }
 }
 
@@ -71,6 +83,34 @@ impl EntryKey {
 
     fn key(self) -> usize {
         self.key.get() as usize - 1
+    }
+}
+
+/// A pointer to an executor's [`Registry`] held by each of its tasks' futures instead of an
+/// `Arc` (a reference count increment and decrement per task, on a line every spawning and
+/// finishing thread shares). Valid because the task's schedule function owns the executor,
+/// which owns the registry, and async-task drops a task's future before its schedule function.
+#[derive(Clone, Copy)]
+pub(crate) struct RegistryRef(NonNull<Registry>);
+
+// SAFETY: `Registry` is `Sync` (mutex-protected shards, an `Fn + Send + Sync` hook, a bool), and
+// the pointer is only used for shared access while the registry is alive (see `RegistryRef`).
+unsafe impl Send for RegistryRef {}
+// SAFETY: as above.
+unsafe impl Sync for RegistryRef {}
+
+impl RegistryRef {
+    pub(crate) fn new(r: &Arc<Registry>) -> RegistryRef {
+        RegistryRef(NonNull::from(&**r))
+    }
+
+    /// The registry.
+    ///
+    /// # Safety
+    /// The registry must still be alive (see [`RegistryRef`]).
+    pub(crate) unsafe fn get<'a>(self) -> &'a Registry {
+        // SAFETY: guaranteed by the caller.
+        unsafe { self.0.as_ref() }
     }
 }
 
@@ -171,6 +211,18 @@ impl Registry {
             v.extend(lock(s).iter().map(|(_, e)| e.info()));
         }
         v.sort_by_key(|i| i.id());
+        v
+    }
+
+    /// A snapshot of every registered task (the task dump), in id order. Holds each shard's
+    /// lock only while copying its entries out.
+    pub(crate) fn snapshots(&self) -> Vec<TaskSnapshot> {
+        let now = Instant::now();
+        let mut v = Vec::new();
+        for s in self.shards.iter() {
+            v.extend(lock(s).iter().map(|(_, e)| e.snapshot(now)));
+        }
+        v.sort_by_key(TaskSnapshot::id);
         v
     }
 }

@@ -20,6 +20,7 @@
 //! | asyncio / aiofiles | weft |
 //! |---|---|
 //! | `asyncio.run`, `create_task`, `current_task` | [`run`], [`spawn`], [`task::current`], [`task::Builder`] (names) |
+//! | `all_tasks`, `Task.print_stack` | [`all_tasks`], [`print_tasks`], [`task::TaskDump`] |
 //! | `TaskGroup`, `gather`, `wait`, `as_completed`, `shield` | [`TaskGroup`], [`gather!`], [`wait`], [`as_completed`], [`shield`] |
 //! | `sleep`, `wait_for`/`timeout`, `loop.call_later` | [`sleep`], [`timeout`], [`call_later`], [`time`] |
 //! | `Lock`, `Semaphore`, `Event`, `Condition`, `Queue` | [`sync`] (all cancel-safe) |
@@ -169,6 +170,9 @@ pub mod prelude {
 }
 
 // >>> executor exports
+/// asyncio's `all_tasks()` / `print_stack()`: the live tasks of the current runtime (see
+/// `docs/ecosystem.md`, "Task dump"); [`task::TaskDump`] prints them as a table.
+pub use weft_executor::task::{all_tasks, print_tasks};
 pub use weft_executor::{
     spawn, spawn_local, yield_now, Handle, JoinError, LocalRuntime, Runtime, RuntimeBuilder, Task,
 };

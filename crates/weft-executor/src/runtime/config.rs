@@ -1,7 +1,6 @@
 //! Settings and hooks shared by every thread of an executor: [`Config`], the default hooks,
 //! and the wrappers that contain a panicking user hook.
 
-use std::io::{self, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -36,15 +35,11 @@ pub(crate) fn default_config() -> &'static Arc<Config> {
 }
 
 pub(super) fn default_unhandled() -> ErrorHook {
-    Arc::new(|e: UnhandledError| {
-        let _ = writeln!(io::stderr(), "weft: {e}");
-    })
+    Arc::new(|e: UnhandledError| crate::trace::unhandled(&e))
 }
 
 pub(super) fn default_slow() -> SlowHook {
-    Arc::new(|s: &SlowPoll| {
-        let _ = writeln!(io::stderr(), "weft: slow poll: {s}");
-    })
+    Arc::new(|s: &SlowPoll| crate::trace::slow_poll(s))
 }
 
 /// Runs a user callback, containing a panic in it: hooks run inside the executor (the
@@ -52,11 +47,7 @@ pub(super) fn default_slow() -> SlowHook {
 /// so a panicking hook is reported on stderr and otherwise ignored.
 pub(crate) fn call_hook(what: &str, f: impl FnOnce()) {
     if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
-        let _ = writeln!(
-            io::stderr(),
-            "weft: the {what} hook panicked (ignored): {}",
-            crate::task::panic_message(&*p)
-        );
+        crate::trace::hook_panicked(what, crate::task::panic_message(&*p));
         // A payload whose destructor panics must not escape either.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(p)));
     }

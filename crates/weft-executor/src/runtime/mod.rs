@@ -102,6 +102,9 @@ impl fmt::Debug for Handle {
     }
 }
 
+/// The runtime behind [`Runtime::global`].
+static GLOBAL: OnceLock<Runtime> = OnceLock::new();
+
 /// A multi-threaded work-stealing executor.
 ///
 /// Each worker thread has a local run queue (256 slots); there is one global queue for tasks
@@ -158,10 +161,14 @@ impl Runtime {
     /// # Panics
     /// If it cannot be started (invalid `WEFT_THREADS`, or no threads can be spawned).
     pub fn global() -> &'static Runtime {
-        static GLOBAL: OnceLock<Runtime> = OnceLock::new();
         GLOBAL.get_or_init(|| {
             Runtime::new().unwrap_or_else(|e| panic!("weft: cannot start the global runtime: {e}"))
         })
+    }
+
+    /// [`Runtime::global`] if it was started (the task dump must not start it).
+    pub(crate) fn global_if_started() -> Option<&'static Runtime> {
+        GLOBAL.get()
     }
 
     /// Runs `fut` to completion on this thread, with [`crate::spawn`] going to this runtime and

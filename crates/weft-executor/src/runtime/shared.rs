@@ -14,7 +14,7 @@ use super::queue::{RunQueues, LOCAL_QUEUE_CAP};
 use super::worker::{driving_here, LIFO, WORKER};
 use crate::context;
 use crate::lock::lock;
-use crate::registry::Registry;
+use crate::registry::{Registry, RegistryRef};
 use crate::task::{spawn_into, Runnable, Task, TaskInfo};
 
 /// State shared by a runtime's threads and its tasks' schedule functions.
@@ -60,15 +60,29 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let sh = self.clone();
-        spawn_into(&self.registry, fut, info, move |wrapped, meta| {
-            async_task::Builder::new().metadata(meta).spawn(
-                move |meta| wrapped.with_meta(meta),
-                async_task::WithInfo(move |r, i: async_task::ScheduleInfo| {
-                    sh.schedule(r, i.woken_while_running)
-                }),
-            )
-        })
+        Shared::spawn_owned(self.clone(), fut, info)
+    }
+
+    /// [`Shared::spawn`] with the `Arc` the task's schedule function keeps (one reference count
+    /// increment per spawn, not two).
+    pub(crate) fn spawn_owned<F>(sh: Arc<Shared>, fut: F, info: TaskInfo) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let reg = RegistryRef::new(&sh.registry);
+        // SAFETY: the schedule function below owns `sh`, which owns the registry, and async-task
+        // drops a task's future before its schedule function (see `spawn_into`).
+        unsafe {
+            spawn_into(reg, fut, info, move |wrapped, meta| {
+                async_task::Builder::new().metadata(meta).spawn(
+                    move |_| wrapped,
+                    async_task::WithInfo(move |r, i: async_task::ScheduleInfo| {
+                        sh.schedule(r, i.woken_while_running)
+                    }),
+                )
+            })
+        }
     }
 
     /// The schedule function of every task of this runtime. `woken_while_running`: the task
@@ -80,6 +94,7 @@ impl Shared {
             drop(r);
             return;
         }
+        r.metadata().set_state(crate::dump::TaskState::Queued);
         #[cfg(test)]
         if let Some(f) = super::tests::BEFORE_PUSH.with(|h| h.take()) {
             f();
@@ -225,7 +240,7 @@ impl Shared {
     }
 }
 
-/// Debug mode: lists tasks still alive at shutdown on stderr.
+/// Debug mode: lists tasks still alive at shutdown (stderr, or `tracing` events).
 pub(crate) fn report_alive(reg: &Registry) {
     report_alive_filtered(reg, |_| true);
 }
@@ -233,15 +248,7 @@ pub(crate) fn report_alive(reg: &Registry) {
 /// [`report_alive`] for the tasks `which` selects.
 pub(super) fn report_alive_filtered(reg: &Registry, which: impl Fn(&TaskInfo) -> bool) {
     let alive: Vec<TaskInfo> = reg.infos().into_iter().filter(|i| which(i)).collect();
-    if !alive.is_empty() {
-        eprintln!(
-            "weft: {} task(s) still alive at shutdown (they will be cancelled):",
-            alive.len()
-        );
-        for t in alive {
-            eprintln!("weft:   {t}");
-        }
-    }
+    crate::trace::alive_at_shutdown(&alive);
 }
 
 /// Rounds of "drain the queues, wake every live task" shutdown tries before giving up.
@@ -267,20 +274,5 @@ pub(crate) fn cancel_all(reg: &Registry, debug: bool, mut drain: impl FnMut() ->
         }
         thread::yield_now();
     }
-    let left = reg.infos();
-    eprintln!(
-        "weft: {} task(s) could not be cancelled at shutdown (still in a poll on a stuck worker, \
-         or woken from another thread); they are leaked{}",
-        left.len(),
-        if debug {
-            ":"
-        } else {
-            " (WEFT_DEBUG=1 names them)"
-        }
-    );
-    if debug {
-        for t in left {
-            eprintln!("weft:   {t}");
-        }
-    }
+    crate::trace::leaked_at_shutdown(&reg.infos(), debug);
 }
