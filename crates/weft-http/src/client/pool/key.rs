@@ -1,6 +1,8 @@
 //! The pool key: everything that changes the peer's identity or the bytes on the wire.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::client::proxy::ProxyEndpoint;
@@ -73,6 +75,62 @@ impl PoolKey {
     }
 }
 
+/// A map keyed by [`PoolKey`], hashed with [`KeyHasher`] (a few hashes per request: SipHash was
+/// a visible part of a keep-alive request's cost). Flooding is not a concern: the map holds only
+/// hosts with open connections, at most `pool_max_total` of them.
+pub(crate) type KeyMap<V> = HashMap<PoolKey, V, BuildHasherDefault<KeyHasher>>;
+
+/// A multiply-rotate hasher (the Fx scheme) for pool keys.
+#[derive(Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl KeyHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 impl fmt::Debug for PoolKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.0.https { "https" } else { "http" };
@@ -90,6 +148,29 @@ impl fmt::Debug for PoolKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_map_finds_equal_keys() {
+        let mut m: KeyMap<u32> = KeyMap::default();
+        for (i, h) in ["a.test", "b.test", "a-much-longer-host-name.example"]
+            .iter()
+            .enumerate()
+        {
+            m.insert(PoolKey::new(false, h, 80, None), i as u32);
+        }
+        assert_eq!(m.get(&PoolKey::new(false, "A.test", 80, None)), Some(&0));
+        assert_eq!(
+            m.get(&PoolKey::new(
+                false,
+                "a-much-longer-host-name.example",
+                80,
+                None
+            )),
+            Some(&2)
+        );
+        assert_eq!(m.get(&PoolKey::new(true, "a.test", 80, None)), None);
+        assert_eq!(m.get(&PoolKey::new(false, "a.test", 81, None)), None);
+    }
 
     #[test]
     fn server_name_is_part_of_the_key() {
