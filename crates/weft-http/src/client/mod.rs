@@ -36,7 +36,7 @@ pub use retry::Retry;
 
 use connect::Connector;
 use deadline::Deadlines;
-use pool::{Pool, PoolKey, Pooled, Slot};
+use pool::{Pool, Pooled, Slot};
 use redirect::{Action, Attempt, Policy};
 use request::RequestParts;
 use response::BodyState;
@@ -63,6 +63,7 @@ pub(crate) struct Config {
 
 pub(crate) struct ClientInner {
     pub(crate) pool: Pool,
+    pub(crate) keys: pool::KeyCache,
     pub(crate) connector: Connector,
     pub(crate) cfg: Config,
     pub(crate) hooks: observe::Hooks,
@@ -294,9 +295,14 @@ impl Client {
             expect_continue,
         };
         let cfg = &self.inner.cfg;
-        for (k, v) in cfg.headers.iter() {
-            if !headers.contains_key(k) {
-                headers.insert(k.clone(), v.clone());
+        if headers.is_empty() {
+            // The common case: a clone, cheaper than inserting the defaults one by one.
+            headers = cfg.headers.clone();
+        } else {
+            for (k, v) in cfg.headers.iter() {
+                if !headers.contains_key(k) {
+                    headers.insert(k.clone(), v.clone());
+                }
             }
         }
         let mut body = BodySource::new(body);
@@ -450,7 +456,9 @@ impl Client {
         let host = uri.host().unwrap_or("");
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let proxy = proxy::select(&inner.cfg.proxies, https, host);
-        let key = PoolKey::with_proxy(https, host, port, opts.tls_name.as_deref(), proxy);
+        let key = inner
+            .keys
+            .key(https, host, port, opts.tls_name.as_deref(), proxy);
         let checkout = inner.pool.checkout(key);
         let slot = match inner.cfg.pool_acquire_timeout {
             Some(d) => within(deadline, weft_timer::timeout(d, checkout))

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::client::proxy::ProxyEndpoint;
 
@@ -49,6 +49,23 @@ impl PoolKey {
         }))
     }
 
+    /// Whether this is the key [`with_proxy`](PoolKey::with_proxy) would make from these parts.
+    fn matches(
+        &self,
+        https: bool,
+        host: &str,
+        port: u16,
+        server_name: Option<&str>,
+        proxy: Option<&ProxyEndpoint>,
+    ) -> bool {
+        let k = &*self.0;
+        k.https == https
+            && k.port == port
+            && k.host.eq_ignore_ascii_case(host)
+            && k.server_name.as_deref() == server_name.filter(|_| https)
+            && k.proxy.as_ref() == proxy
+    }
+
     /// The proxy this connection goes through.
     pub(crate) fn proxy(&self) -> Option<&ProxyEndpoint> {
         self.0.proxy.as_ref()
@@ -72,6 +89,37 @@ impl PoolKey {
     /// The TLS server name: the override, else the host.
     pub(crate) fn server_name(&self) -> &str {
         self.0.server_name.as_deref().unwrap_or(&self.0.host)
+    }
+}
+
+/// The last key a client made, reused while requests go to the same place (most do): a key is
+/// two allocations otherwise, per request.
+#[derive(Default)]
+pub(crate) struct KeyCache(Mutex<Option<PoolKey>>);
+
+impl KeyCache {
+    /// The key for these parts: the cached one if it matches, else a new one (then cached).
+    pub(crate) fn key(
+        &self,
+        https: bool,
+        host: &str,
+        port: u16,
+        server_name: Option<&str>,
+        proxy: Option<&ProxyEndpoint>,
+    ) -> PoolKey {
+        // Never wait: under contention a fresh key is cheaper than the lock.
+        let Ok(mut last) = self.0.try_lock() else {
+            return PoolKey::with_proxy(https, host, port, server_name, proxy);
+        };
+        if let Some(k) = last
+            .as_ref()
+            .filter(|k| k.matches(https, host, port, server_name, proxy))
+        {
+            return k.clone();
+        }
+        let k = PoolKey::with_proxy(https, host, port, server_name, proxy);
+        *last = Some(k.clone());
+        k
     }
 }
 
@@ -148,6 +196,31 @@ impl fmt::Debug for PoolKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_cache_reuses_only_an_equal_key() {
+        let c = KeyCache::default();
+        let a = c.key(true, "A.test", 443, Some("n"), None);
+        let again = c.key(true, "a.test", 443, Some("n"), None);
+        assert!(Arc::ptr_eq(&a.0, &again.0), "the cached key is reused");
+        for (https, host, port, name) in [
+            (false, "a.test", 443, Some("n")),
+            (true, "b.test", 443, Some("n")),
+            (true, "a.test", 444, Some("n")),
+            (true, "a.test", 443, Some("m")),
+            (true, "a.test", 443, None),
+        ] {
+            let k = c.key(https, host, port, name, None);
+            assert_eq!(k, PoolKey::new(https, host, port, name));
+            assert_ne!(k, a);
+            // Back to the first: equal to it again.
+            assert_eq!(c.key(true, "a.test", 443, Some("n"), None), a);
+        }
+        // Plain http ignores a TLS name, as `with_proxy` does.
+        let h = c.key(false, "h", 80, Some("ignored"), None);
+        assert_eq!(h, PoolKey::new(false, "h", 80, None));
+        assert!(Arc::ptr_eq(&h.0, &c.key(false, "h", 80, None, None).0));
+    }
 
     #[test]
     fn key_map_finds_equal_keys() {

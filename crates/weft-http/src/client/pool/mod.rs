@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use key::KeyMap;
-pub(crate) use key::PoolKey;
+pub(crate) use key::{KeyCache, PoolKey};
 use waiters::{Ticket, Waiters};
 
 use crate::proto::h1::io::Conn;
