@@ -6,6 +6,7 @@ pub(crate) mod builder;
 pub(crate) mod close;
 pub(crate) mod connect;
 pub(crate) mod cookie;
+pub(crate) mod cookie_date;
 pub(crate) mod deadline;
 pub(crate) mod decompress;
 pub(crate) mod observe;
