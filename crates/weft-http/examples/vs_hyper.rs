@@ -3,6 +3,10 @@
 //! `benches/` has that.
 //!
 //! `cargo run --release -p weft-http --example vs_hyper -- http://127.0.0.1:8099/ 20000 64`
+//!
+//! `VS_HYPER_ONLY=weft` (or `hyper`) runs one round of that client alone, for
+//! `valgrind --tool=callgrind` or `strace -f -c`: subtract a run with 0 requests from a run with
+//! N to get the cost per request.
 
 use std::time::Instant;
 
@@ -72,6 +76,14 @@ fn main() {
         .unwrap_or_else(|| "http://127.0.0.1:8099/".into());
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20_000);
     let c: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
+    if let Ok(only) = std::env::var("VS_HYPER_ONLY") {
+        let r = match only.as_str() {
+            "weft" => weft_round(&url, n, c),
+            _ => hyper_round(&url, n, c),
+        };
+        println!("{only}: c={c} {r:.0} req/s");
+        return;
+    }
     for round in 0..3 {
         let w = weft_round(&url, n, c);
         let h = hyper_round(&url, n, c);

@@ -1,5 +1,6 @@
 //! Interoperability with hyper's HTTP/1.1 server (on its own tokio runtime thread): keep-alive,
 //! chunked and sized bodies, POST echo, HEAD, 204.
+#![cfg(not(loom))]
 
 mod common;
 

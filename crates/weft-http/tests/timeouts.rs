@@ -88,6 +88,67 @@ fn per_request_timeout() {
     });
 }
 
+/// The total timeout covers the wait for a pool slot (no pool-acquire timeout set): the
+/// request-wide timer was replaced by one per waiting phase, this checks the checkout phase.
+#[test]
+fn total_timeout_covers_the_wait_for_a_pool_slot() {
+    let srv = Server::start(|_| Step::Stall);
+    run(20, async {
+        let c = Client::builder().pool_max_per_host(1).build().unwrap();
+        // Holds the only slot: the server never answers it.
+        let holder = c
+            .get(srv.url("/hold"))
+            .timeout(Duration::from_secs(60))
+            .send();
+        // `or` polls the holder first, so it has taken the slot when the waiter checks out.
+        let waiter = async {
+            c.get(srv.url("/wait"))
+                .timeout(Duration::from_millis(50))
+                .send()
+                .await
+        };
+        let e = futures_lite::future::or(holder, waiter).await.unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Timeout(TimeoutKind::Total), "{e}");
+    });
+}
+
+/// The total timeout covers connecting when it is shorter than the connect timeout.
+#[test]
+fn total_timeout_covers_connecting() {
+    use socket2::{Domain, Socket, Type};
+    let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    l.bind(
+        &"127.0.0.1:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    l.listen(0).unwrap();
+    let addr = l.local_addr().unwrap().as_socket().unwrap();
+    let fillers: Vec<_> = (0..4)
+        .filter_map(|_| {
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).ok()
+        })
+        .collect();
+    run(20, async {
+        let c = Client::builder()
+            .connect_timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        // Connect stalls (full accept queue) or completes to a listener that never answers:
+        // the total timeout ends it either way.
+        let e = c
+            .get(format!("http://{addr}/"))
+            .timeout(Duration::from_millis(100))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Timeout(TimeoutKind::Total), "{e}");
+    });
+    drop(fillers);
+}
+
 /// Connecting to a listener whose accept queue is full hangs; the connect timeout fires.
 #[test]
 fn connect_timeout() {

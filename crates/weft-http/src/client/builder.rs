@@ -355,6 +355,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(ClientInner {
                 pool: Pool::new(self.pool),
+                keys: Default::default(),
                 connector,
                 cfg: Config {
                     headers: self.headers,

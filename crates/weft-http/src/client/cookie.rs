@@ -1,9 +1,11 @@
 //! An in-memory cookie jar (RFC 6265, the parts a client needs): `Set-Cookie` is stored per
 //! domain and path, and sent back to matching URLs only (Secure cookies only over https).
 //! Cookies are chosen again for every redirect hop, so a jar never leaks a cookie to another
-//! origin.
+//! origin. `Max-Age` and `Expires` (Max-Age wins) set an expiry; expired cookies are dropped
+//! and never sent.
 
 use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::header::{HeaderValue, SET_COOKIE};
 use http::{HeaderMap, Uri};
@@ -16,6 +18,15 @@ struct Cookie {
     host_only: bool,
     path: String,
     secure: bool,
+    /// Seconds since the Unix epoch after which the cookie is gone (`None`: session cookie).
+    expires: Option<i64>,
+}
+
+/// Now, in seconds since the Unix epoch.
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The jar.
@@ -50,7 +61,9 @@ impl Jar {
     /// Stores the `Set-Cookie` fields of a response from `url`.
     pub(crate) fn store(&self, url: &Uri, headers: &HeaderMap) {
         let host = url.host().unwrap_or("").to_ascii_lowercase();
+        let now = now();
         let mut jar = self.cookies.lock().unwrap_or_else(|p| p.into_inner());
+        jar.retain(|c| c.expires.is_none_or(|e| e > now));
         for v in headers.get_all(SET_COOKIE) {
             let Ok(v) = v.to_str() else { continue };
             let mut parts = v.split(';');
@@ -68,8 +81,10 @@ impl Jar {
                 host_only: true,
                 path: default_path(url),
                 secure: false,
+                expires: None,
             };
             let mut delete = false;
+            let (mut max_age, mut expires) = (None, None);
             for attr in parts {
                 let (k, val) = attr.split_once('=').unwrap_or((attr, ""));
                 let (k, val) = (k.trim().to_ascii_lowercase(), val.trim());
@@ -86,13 +101,28 @@ impl Jar {
                     }
                     "path" if val.starts_with('/') => c.path = val.to_string(),
                     "secure" => c.secure = true,
-                    "max-age" => delete |= val.parse::<i64>().is_ok_and(|n| n <= 0),
+                    "max-age" => {
+                        if let Ok(n) = val.parse::<i64>() {
+                            max_age = Some(n);
+                        }
+                    }
+                    "expires" => {
+                        if let Some(t) = super::cookie_date::parse(val) {
+                            expires = Some(t);
+                        }
+                    }
                     _ => {}
                 }
             }
             if c.name.is_empty() {
                 continue;
             }
+            // RFC 6265 §5.3 step 3: Max-Age wins over Expires.
+            c.expires = match (max_age, expires) {
+                (Some(n), _) => Some(now.saturating_add(n)),
+                (None, e) => e,
+            };
+            delete |= c.expires.is_some_and(|e| e <= now);
             jar.retain(|o| !(o.name == c.name && o.domain == c.domain && o.path == c.path));
             if !delete {
                 jar.push(c);
@@ -105,9 +135,10 @@ impl Jar {
         let host = url.host().unwrap_or("").to_ascii_lowercase();
         let https = url.scheme_str() == Some("https");
         let path = url.path();
+        let now = now();
         let jar = self.cookies.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = String::new();
-        for c in jar.iter() {
+        for c in jar.iter().filter(|c| c.expires.is_none_or(|e| e > now)) {
             let host_ok = if c.host_only {
                 host == c.domain
             } else {
@@ -178,5 +209,30 @@ mod tests {
         assert_eq!(get(&jar, "https://www.a.test/application"), "sid=1; wide=1");
         set(&jar, "https://www.a.test/", &["sid=; Max-Age=0; Path=/"]);
         assert_eq!(get(&jar, "https://www.a.test/app/"), "pref=dark; wide=1");
+    }
+
+    #[test]
+    fn expires_and_max_age() {
+        let jar = Jar::default();
+        set(
+            &jar,
+            "http://e.test/",
+            &[
+                "future=1; Expires=Wed, 21 Oct 2099 07:28:00 GMT",
+                "past=1; Expires=Thu, 01 Jan 1970 00:00:01 GMT",
+                "bad-date=1; Expires=someday",
+                // Max-Age wins over Expires, both ways.
+                "kept=1; Max-Age=3600; Expires=Thu, 01 Jan 1970 00:00:01 GMT",
+                "gone=1; Max-Age=0; Expires=Wed, 21 Oct 2099 07:28:00 GMT",
+            ],
+        );
+        assert_eq!(get(&jar, "http://e.test/"), "future=1; bad-date=1; kept=1");
+        // A cookie in the jar is deleted by a later Set-Cookie with a past Expires.
+        set(
+            &jar,
+            "http://e.test/",
+            &["future=; Expires=Sun, 06 Nov 1994 08:49:37 GMT"],
+        );
+        assert_eq!(get(&jar, "http://e.test/"), "bad-date=1; kept=1");
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod builder;
 pub(crate) mod close;
 pub(crate) mod connect;
 pub(crate) mod cookie;
+pub(crate) mod cookie_date;
 pub(crate) mod deadline;
 pub(crate) mod decompress;
 pub(crate) mod observe;
@@ -36,7 +37,7 @@ pub use retry::Retry;
 
 use connect::Connector;
 use deadline::Deadlines;
-use pool::{Pool, PoolKey, Pooled, Slot};
+use pool::{Pool, Pooled, Slot};
 use redirect::{Action, Attempt, Policy};
 use request::RequestParts;
 use response::BodyState;
@@ -63,6 +64,7 @@ pub(crate) struct Config {
 
 pub(crate) struct ClientInner {
     pub(crate) pool: Pool,
+    pub(crate) keys: pool::KeyCache,
     pub(crate) connector: Connector,
     pub(crate) cfg: Config,
     pub(crate) hooks: observe::Hooks,
@@ -159,6 +161,20 @@ impl From<Error> for AttemptError {
     }
 }
 
+/// Runs `fut` under the request's total deadline, if any. The timer is registered only if `fut`
+/// has to wait (`weft_timer::Timeout` polls the inner future first).
+async fn within<F: std::future::Future>(
+    deadline: Option<Instant>,
+    fut: F,
+) -> Result<F::Output, Error> {
+    match deadline {
+        Some(at) => weft_timer::timeout_at(at, fut)
+            .await
+            .map_err(|_| Error::timeout(TimeoutKind::Total)),
+        None => Ok(fut.await),
+    }
+}
+
 impl Client {
     /// A client with the default settings ([`ClientBuilder::new`]).
     ///
@@ -245,14 +261,10 @@ impl Client {
             });
             (Instant::now(), req.method.clone())
         });
-        let fut = self.follow_redirects(req, deadline);
-        let res = match deadline {
-            Some(at) => match weft_timer::timeout_at(at, fut).await {
-                Ok(r) => r,
-                Err(_) => Err(Error::timeout(TimeoutKind::Total).with_url(&url)),
-            },
-            None => fut.await,
-        };
+        // The total deadline is enforced by each phase that can wait (checkout, connect, write,
+        // read, backoff), each arming a timer only when it has to wait: no per-request timer
+        // wraps the whole request, and the read phase's one timer carries on into the body.
+        let res = self.follow_redirects(req, deadline).await;
         if let (Some(o), Some((t0, method))) = (hooks.on(), started) {
             o.on_event(&Event::RequestEnd {
                 method: &method,
@@ -284,9 +296,14 @@ impl Client {
             expect_continue,
         };
         let cfg = &self.inner.cfg;
-        for (k, v) in cfg.headers.iter() {
-            if !headers.contains_key(k) {
-                headers.insert(k.clone(), v.clone());
+        if headers.is_empty() {
+            // The common case: a clone, cheaper than inserting the defaults one by one.
+            headers = cfg.headers.clone();
+        } else {
+            for (k, v) in cfg.headers.iter() {
+                if !headers.contains_key(k) {
+                    headers.insert(k.clone(), v.clone());
+                }
             }
         }
         let mut body = BodySource::new(body);
@@ -414,7 +431,7 @@ impl Client {
                             });
                         }
                         if !delay.is_zero() {
-                            weft_timer::sleep(delay).await;
+                            within(deadline, weft_timer::sleep(delay)).await?;
                         }
                         continue;
                     }
@@ -440,13 +457,15 @@ impl Client {
         let host = uri.host().unwrap_or("");
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let proxy = proxy::select(&inner.cfg.proxies, https, host);
-        let key = PoolKey::with_proxy(https, host, port, opts.tls_name.as_deref(), proxy);
+        let key = inner
+            .keys
+            .key(https, host, port, opts.tls_name.as_deref(), proxy);
         let checkout = inner.pool.checkout(key);
         let slot = match inner.cfg.pool_acquire_timeout {
-            Some(d) => weft_timer::timeout(d, checkout)
-                .await
+            Some(d) => within(deadline, weft_timer::timeout(d, checkout))
+                .await?
                 .map_err(|_| Error::new(ErrorKind::PoolAcquireTimeout))?,
-            None => checkout.await,
+            None => within(deadline, checkout).await?,
         };
         let mut pooled: Pooled = match slot {
             Slot::Reused(p) => {
@@ -457,12 +476,14 @@ impl Client {
             }
             Slot::Connect(permit) => {
                 let t0 = inner.hooks.on().map(|_| Instant::now());
-                let connect = inner.connector.connect(permit.key(), &inner.hooks);
+                // Boxed: connecting is rare next to reuse, and its future is the largest part
+                // of a request's (moved several times per request otherwise).
+                let connect = Box::pin(inner.connector.connect(permit.key(), &inner.hooks));
                 let conn = match inner.cfg.connect_timeout {
-                    Some(d) => weft_timer::timeout(d, connect)
-                        .await
+                    Some(d) => within(deadline, weft_timer::timeout(d, connect))
+                        .await?
                         .map_err(|_| Error::timeout(TimeoutKind::Connect))??,
-                    None => connect.await?,
+                    None => within(deadline, connect).await??,
                 };
                 if let (Some(o), Some(t0)) = (inner.hooks.on(), t0) {
                     o.on_event(&Event::ConnectionCreated {
@@ -481,25 +502,25 @@ impl Client {
             method,
             target: Target {
                 uri,
-                host: &host_value,
+                host: host_value,
                 absolute: forward.is_some(),
                 proxy_auth: forward.and_then(|p| p.auth.as_deref()),
             },
             headers,
         };
-        let body_sent =
-            match send::write_request(pooled.conn(), &prepared, body, opts.expect_continue).await {
-                Ok(sent) => sent,
-                Err(f) => {
-                    if let Some(b) = f.body {
-                        source.put_back(b);
-                    }
-                    return Err(AttemptError {
-                        err: f.err,
-                        stale: reused && f.never_written,
-                    });
+        let write = send::write_request(pooled.conn(), &prepared, body, opts.expect_continue);
+        let body_sent = match within(deadline, write).await? {
+            Ok(sent) => sent,
+            Err(f) => {
+                if let Some(b) = f.body {
+                    source.put_back(b);
                 }
-            };
+                return Err(AttemptError {
+                    err: f.err,
+                    stale: reused && f.never_written,
+                });
+            }
+        };
         let mut deadlines = Deadlines::new(inner.cfg.read_timeout, deadline);
         let head = send::read_head(pooled.conn(), *method == Method::HEAD, &mut deadlines).await?;
         let decoder = Decoder::new(head.body);

@@ -2,6 +2,7 @@
 //! and per request, plus watchdog helpers.
 #![allow(dead_code)]
 
+pub mod fds;
 pub mod tls;
 
 use std::future::Future;

@@ -9,8 +9,8 @@
 
 mod idle;
 mod key;
+mod waiters;
 
-use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +18,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-pub(crate) use key::PoolKey;
+use key::KeyMap;
+pub(crate) use key::{KeyCache, PoolKey};
+use waiters::{Ticket, Waiters};
 
 use crate::proto::h1::io::Conn;
 
@@ -68,21 +70,13 @@ enum Grant {
     Connect,
 }
 
-struct Waiter {
-    key: PoolKey,
-    seq: u64,
-    waker: Option<Waker>,
-    grant: Option<Grant>,
-}
-
 #[derive(Default)]
 struct State {
-    hosts: HashMap<PoolKey, Host>,
+    hosts: KeyMap<Host>,
     open: usize,
     idle: usize,
-    waiters: slab::Slab<Waiter>,
-    /// FIFO of (slab index, seq) of waiters without a grant; stale entries are skipped.
-    queue: VecDeque<(usize, u64)>,
+    waiters: Waiters<PoolKey, Grant>,
+    /// The generation counter of idle entries.
     seq: u64,
     sweeper: Option<weft_timer::TimerHandle>,
 }
@@ -149,17 +143,8 @@ impl State {
         true
     }
 
-    fn live(&self, (idx, seq): (usize, u64)) -> bool {
-        self.waiters
-            .get(idx)
-            .is_some_and(|w| w.seq == seq && w.grant.is_none())
-    }
-
     fn grant(&mut self, qpos: usize, g: Grant, fx: &mut Effects) {
-        let (idx, _) = self.queue.remove(qpos).expect("position in range");
-        let w = &mut self.waiters[idx];
-        w.grant = Some(g);
-        if let Some(waker) = w.waker.take() {
+        if let Some(waker) = self.waiters.grant(qpos, g) {
             fx.wake.push(waker);
         }
     }
@@ -167,40 +152,25 @@ impl State {
     /// Hands free slots to queued waiters, in FIFO order, as long as any can proceed.
     fn dispatch(&mut self, cfg: &PoolConfig, fx: &mut Effects) {
         let mut i = 0;
-        while i < self.queue.len() {
-            let entry = self.queue[i];
-            if !self.live(entry) {
-                self.queue.remove(i);
-                continue;
-            }
-            let key = self.waiters[entry.0].key.clone();
+        while let Some(pos) = self.waiters.next_live(i) {
+            let key = self.waiters.key_at(pos).clone();
             if self.host_open(&key) >= cfg.max_per_host {
-                i += 1;
+                i = pos + 1;
                 continue;
             }
             if self.open >= cfg.max_total && !self.evict_oldest_idle(fx) {
                 break;
             }
             self.reserve(&key);
-            self.grant(i, Grant::Connect, fx);
+            // The granted waiter leaves the queue: `pos` is now the next one.
+            self.grant(pos, Grant::Connect, fx);
+            i = pos;
         }
     }
 
     /// The first queued waiter for `key`, if any.
     fn first_waiter_for(&mut self, key: &PoolKey) -> Option<usize> {
-        let mut i = 0;
-        while i < self.queue.len() {
-            let entry = self.queue[i];
-            if !self.live(entry) {
-                self.queue.remove(i);
-                continue;
-            }
-            if self.waiters[entry.0].key == *key {
-                return Some(i);
-            }
-            i += 1;
-        }
-        None
+        self.waiters.first(|k| k == key)
     }
 }
 
@@ -240,7 +210,7 @@ impl Pool {
     /// The counters.
     pub(crate) fn stats(&self) -> PoolStats {
         let st = lock(&self.inner.state);
-        let waiting = st.waiters.iter().filter(|(_, w)| w.grant.is_none()).count();
+        let waiting = st.waiters.waiting();
         PoolStats {
             open: st.open,
             idle: st.idle,
@@ -325,7 +295,7 @@ pub(crate) enum Slot {
 pub(crate) struct Checkout {
     pool: Arc<Inner>,
     key: PoolKey,
-    waiter: Option<(usize, u64)>,
+    waiter: Option<Ticket>,
 }
 
 impl Checkout {
@@ -353,17 +323,11 @@ impl Future for Checkout {
         let cfg = &this.pool.cfg;
         let mut fx = Effects::default();
         let mut st = lock(&this.pool.state);
-        if let Some((idx, _)) = this.waiter {
-            let w = &mut st.waiters[idx];
-            if let Some(g) = w.grant.take() {
-                st.waiters.remove(idx);
+        if let Some(t) = this.waiter {
+            if let Some(g) = st.waiters.poll(t, cx.waker()) {
                 this.waiter = None;
                 drop(st);
                 return Poll::Ready(this.slot(g, true));
-            }
-            match &mut w.waker {
-                Some(old) if old.will_wake(cx.waker()) => {}
-                slot => *slot = Some(cx.waker().clone()),
             }
             return Poll::Pending;
         }
@@ -389,27 +353,18 @@ impl Future for Checkout {
             fx.run();
             return Poll::Ready(this.slot(Grant::Connect, false));
         }
-        st.seq += 1;
-        let seq = st.seq;
-        let idx = st.waiters.insert(Waiter {
-            key: this.key.clone(),
-            seq,
-            waker: Some(cx.waker().clone()),
-            grant: None,
-        });
-        st.queue.push_back((idx, seq));
-        this.waiter = Some((idx, seq));
+        this.waiter = Some(st.waiters.push(this.key.clone(), cx.waker().clone()));
         Poll::Pending
     }
 }
 
 impl Drop for Checkout {
     fn drop(&mut self) {
-        let Some((idx, _)) = self.waiter.take() else {
+        let Some(t) = self.waiter.take() else {
             return;
         };
-        let w = lock(&self.pool.state).waiters.remove(idx);
-        match w.grant {
+        let grant = lock(&self.pool.state).waiters.cancel(t);
+        match grant {
             None => {}
             Some(Grant::Reuse(conn)) => self.pool.checkin(self.key.clone(), conn),
             Some(Grant::Connect) => self.pool.release_slot(&self.key, None),

@@ -1,5 +1,6 @@
 //! Response head parsing (httparse) and the framing rules of RFC 9112 §6, strictly.
 
+use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, StatusCode, Version};
 
@@ -68,11 +69,21 @@ pub(crate) fn parse(
     let code = resp.code.unwrap_or(0);
     let status = StatusCode::from_u16(code).map_err(|_| malformed("status code out of range"))?;
     let mut headers = HeaderMap::with_capacity(resp.headers.len());
+    // One copy of the head; every value is a slice of it (one allocation, not one per value).
+    let shared = Bytes::copy_from_slice(&buf[..len]);
+    let base = buf.as_ptr() as usize;
     for h in resp.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes())
             .map_err(|_| malformed(format!("bad header name {:?}", h.name)))?;
-        let value = HeaderValue::from_bytes(h.value)
-            .map_err(|_| malformed(format!("bad value for header {name}")))?;
+        // httparse's values are sub-slices of `buf[..len]`.
+        let start = (h.value.as_ptr() as usize).wrapping_sub(base);
+        let value = match shared.get(start..start + h.value.len()) {
+            Some(v) if v == h.value => {
+                HeaderValue::from_maybe_shared(shared.slice(start..start + h.value.len()))
+            }
+            _ => HeaderValue::from_bytes(h.value),
+        }
+        .map_err(|_| malformed(format!("bad value for header {name}")))?;
         headers.append(name, value);
     }
     let (body, keep_alive) = framing(status, version, &headers, head_request)?;

@@ -10,10 +10,12 @@ use weft_reactor::Async;
 
 use crate::client::tls::TlsStream;
 
-/// The initial read buffer size of a connection.
+/// The initial read size (and buffer size) of a connection.
 const INITIAL_READ_BUF: usize = 16 * 1024;
-/// A read is attempted only with at least this much free space (else the buffer is compacted).
-const MIN_READ_SPACE: usize = 4 * 1024;
+/// The largest read size the adaptive strategy grows to.
+const MAX_READ_BUF: usize = 256 * 1024;
+/// Reads this much smaller than the read size, this many times in a row, halve it.
+const SHRINK_AFTER: u8 = 4;
 
 /// A registered TCP socket, shared so the pool can watch it while it is idle.
 pub(crate) type Socket = Arc<Async<std::net::TcpStream>>;
@@ -99,10 +101,18 @@ impl Transport {
 }
 
 /// A growable read buffer with a filled window `start..end`.
+///
+/// The read size adapts (like hyper's): a read that fills the space asked for doubles the next
+/// one (up to [`MAX_READ_BUF`]), a run of much smaller reads halves it. So a 64 KiB response
+/// is read in one `recvfrom` once the connection has seen one, instead of 16 KiB at a time.
 pub(crate) struct ReadBuf {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// How much free space the next read asks for.
+    next: usize,
+    /// Consecutive reads far below `next`.
+    small: u8,
 }
 
 impl ReadBuf {
@@ -111,6 +121,24 @@ impl ReadBuf {
             buf: vec![0; INITIAL_READ_BUF],
             start: 0,
             end: 0,
+            next: INITIAL_READ_BUF,
+            small: 0,
+        }
+    }
+
+    /// Adapts the read size to a read of `n` bytes.
+    fn record(&mut self, n: usize) {
+        if n >= self.next {
+            self.next = (self.next * 2).min(MAX_READ_BUF);
+            self.small = 0;
+        } else if n < self.next / 4 && self.next > INITIAL_READ_BUF {
+            self.small += 1;
+            if self.small >= SHRINK_AFTER {
+                self.small = 0;
+                self.next /= 2;
+            }
+        } else {
+            self.small = 0;
         }
     }
 
@@ -134,20 +162,30 @@ impl ReadBuf {
         }
     }
 
-    /// Free space to read into, compacting or growing (up to `max_window` buffered bytes).
-    /// Returns `None` when the window is already `max_window` long.
+    /// Free space to read into (at least the adaptive read size), compacting or growing.
+    /// Returns `None` when `max_window` unconsumed bytes are already buffered: the caller asks
+    /// for more only when what is buffered is not enough, so that is its limit.
     fn space(&mut self, max_window: usize) -> Option<&mut [u8]> {
-        if self.buf.len() - self.end < MIN_READ_SPACE && self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
+        if self.end - self.start >= max_window {
+            return None;
         }
-        if self.end == self.buf.len() {
-            if self.end - self.start >= max_window {
-                return None;
+        if self.start == self.end && self.buf.len() > 2 * self.next {
+            // Give memory back once the buffer is far larger than reads need.
+            self.buf.truncate(self.next);
+            self.buf.shrink_to_fit();
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.buf.len() - self.end < self.next {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
             }
-            let new = (self.buf.len() * 2).min(max_window + MIN_READ_SPACE);
-            self.buf.resize(new, 0);
+            let want = self.end + self.next;
+            if self.buf.len() < want {
+                self.buf.resize(want, 0);
+            }
         }
         Some(&mut self.buf[self.end..])
     }
@@ -187,8 +225,8 @@ impl Conn {
         }
     }
 
-    /// Reads more bytes into the read buffer. `Ok(0)` is EOF. Errors with `InvalidData` if the
-    /// buffered window would exceed `max_window` (the caller maps that to its limit).
+    /// Reads more bytes into the read buffer. `Ok(0)` is EOF. Errors with `InvalidData` if
+    /// `max_window` unconsumed bytes are already buffered (the caller maps that to its limit).
     pub(crate) fn poll_fill(
         &mut self,
         cx: &mut Context<'_>,
@@ -200,6 +238,7 @@ impl Conn {
         match self.io.poll_read(cx, space) {
             Poll::Ready(Ok(n)) => {
                 self.rbuf.end += n;
+                self.rbuf.record(n);
                 Poll::Ready(Ok(n))
             }
             other => other,
@@ -223,5 +262,60 @@ impl Conn {
             }
         }
         self.io.poll_flush(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds reads of `n` bytes (consumed at once) and returns the read sizes asked for.
+    fn asked(rb: &mut ReadBuf, reads: &[usize]) -> Vec<usize> {
+        reads
+            .iter()
+            .map(|&n| {
+                let space = rb.space(usize::MAX).expect("space").len();
+                let n = n.min(space);
+                rb.end += n;
+                rb.record(n);
+                rb.consume(n);
+                space
+            })
+            .collect()
+    }
+
+    #[test]
+    fn read_size_grows_on_full_reads_and_is_bounded() {
+        let mut rb = ReadBuf::new();
+        let sizes = asked(&mut rb, &[usize::MAX; 8]);
+        assert_eq!(sizes[0], INITIAL_READ_BUF);
+        assert_eq!(sizes[1], 2 * INITIAL_READ_BUF);
+        assert_eq!(sizes[2], 4 * INITIAL_READ_BUF);
+        assert_eq!(*sizes.last().unwrap(), MAX_READ_BUF);
+    }
+
+    #[test]
+    fn read_size_shrinks_after_small_reads_and_frees_memory() {
+        let mut rb = ReadBuf::new();
+        asked(&mut rb, &[usize::MAX; 8]);
+        assert_eq!(rb.next, MAX_READ_BUF);
+        asked(&mut rb, &[100; 64]);
+        assert_eq!(rb.next, INITIAL_READ_BUF);
+        assert!(rb.buf.len() <= 2 * INITIAL_READ_BUF, "{}", rb.buf.len());
+    }
+
+    #[test]
+    fn window_limit_counts_unconsumed_bytes() {
+        let mut rb = ReadBuf::new();
+        let space = rb.space(10).unwrap().len();
+        assert!(space >= 10);
+        rb.end += 10;
+        assert!(
+            rb.space(10).is_none(),
+            "10 unconsumed bytes reach a window of 10"
+        );
+        assert!(rb.space(11).is_some());
+        rb.consume(4);
+        assert!(rb.space(10).is_some());
     }
 }

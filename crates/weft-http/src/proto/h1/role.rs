@@ -23,7 +23,7 @@ pub(crate) enum RequestFraming {
 pub(crate) struct Target<'a> {
     pub(crate) uri: &'a Uri,
     /// The `Host` value (used unless the headers have one).
-    pub(crate) host: &'a str,
+    pub(crate) host: HostHeader<'a>,
     /// Absolute-form request target (`GET http://host/path`), for a forwarding proxy.
     pub(crate) absolute: bool,
     /// A `Proxy-Authorization` value for a forwarding proxy.
@@ -64,7 +64,7 @@ pub(crate) fn encode_head(
     dst.extend_from_slice(b" HTTP/1.1\r\n");
     if !headers.contains_key(HOST) {
         dst.extend_from_slice(b"host: ");
-        dst.extend_from_slice(host.as_bytes());
+        host.write(dst);
         dst.extend_from_slice(b"\r\n");
     }
     if let Some(auth) = target.proxy_auth {
@@ -91,13 +91,29 @@ pub(crate) fn encode_head(
     dst.extend_from_slice(b"\r\n");
 }
 
-/// The `Host` header value for `uri`: host, plus the port when it is not the scheme's default.
-pub(crate) fn host_header(host: &str, port: u16, https: bool) -> String {
+/// A `Host` header value: the host, plus the port when it is not the scheme's default. Written
+/// straight into the head (no string is built per request).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HostHeader<'a> {
+    host: &'a str,
+    port: Option<u16>,
+}
+
+impl HostHeader<'_> {
+    fn write(&self, dst: &mut Vec<u8>) {
+        dst.extend_from_slice(self.host.as_bytes());
+        if let Some(p) = self.port {
+            let _ = write!(dst, ":{p}");
+        }
+    }
+}
+
+/// The `Host` header value for `host`, `port` and the scheme.
+pub(crate) fn host_header(host: &str, port: u16, https: bool) -> HostHeader<'_> {
     let default = if https { 443 } else { 80 };
-    if port == default {
-        host.to_string()
-    } else {
-        format!("{host}:{port}")
+    HostHeader {
+        host,
+        port: (port != default).then_some(port),
     }
 }
 
@@ -116,7 +132,7 @@ mod tests {
         let host = host_header("example.com", 8080, false);
         let t = Target {
             uri: &uri,
-            host: &host,
+            host,
             absolute: false,
             proxy_auth: None,
         };
@@ -134,7 +150,7 @@ mod tests {
         let host = host_header("example.com", 443, true);
         let t = Target {
             uri: &uri,
-            host: &host,
+            host,
             absolute: false,
             proxy_auth: None,
         };
@@ -153,7 +169,7 @@ mod tests {
         let uri: Uri = "http://a.test:81/p?q".parse().unwrap();
         let t = Target {
             uri: &uri,
-            host: "a.test:81",
+            host: host_header("a.test", 81, false),
             absolute: true,
             proxy_auth: Some("Basic x"),
         };
