@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--quick | --test] [--bench FILE].. [FILTER..]` and
+//! `cargo xtask bench [--quick | --test] [--no-report] [--bench FILE].. [FILTER..]` and
 //! `cargo xtask bench report` (issue 19).
 //!
 //! A run clears `target/weft-bench/results.jsonl`, builds every bench file of `weft-benches`
@@ -41,6 +41,8 @@ const PEERS: &[&str] = &[
 
 struct Options {
     mode: Option<&'static str>,
+    /// `--no-report`: run and keep the results, leave docs/ alone (e.g. a CI smoke run).
+    no_report: bool,
     files: Vec<String>,
     filters: Vec<String>,
 }
@@ -48,6 +50,7 @@ struct Options {
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
         mode: None,
+        no_report: false,
         files: Vec::new(),
         filters: Vec::new(),
     };
@@ -56,20 +59,46 @@ fn parse(args: &[String]) -> Result<Options, String> {
         match a.as_str() {
             "--quick" => o.mode = Some("--quick"),
             "--test" => o.mode = Some("--test"),
+            "--no-report" => o.no_report = true,
             "--bench" => o
                 .files
                 .push(it.next().ok_or("--bench needs a file name")?.clone()),
             "--" => {}
             f if f.starts_with('-') => {
                 return Err(format!(
-                    "unknown flag {f:?} (expected --quick, --test, --bench FILE, filters, or \
-                     `report`)"
+                    "unknown flag {f:?} (expected --quick, --test, --no-report, --bench FILE, \
+                     filters, or `report`)"
                 ))
             }
             f => o.filters.push(f.to_string()),
         }
     }
     Ok(o)
+}
+
+/// `cargo`, without the variables `cargo run` set for xtask itself (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`, ...): some build scripts (ring's) rerun when those change, so inheriting them
+/// would rebuild half the dependency tree in release mode on every `cargo xtask bench` and
+/// again on the next plain `cargo bench`.
+fn clean_cargo() -> Command {
+    let mut c = cargo();
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("CARGO_PKG_")
+            || matches!(
+                k.as_ref(),
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_RUSTC_CURRENT_DIR"
+            )
+        {
+            c.env_remove(k.as_ref());
+        }
+    }
+    c
 }
 
 fn out_dir() -> PathBuf {
@@ -176,7 +205,7 @@ fn run_suite(o: &Options) -> (Vec<String>, Vec<String>) {
     let total = Instant::now();
     eprintln!("xtask: building the bench files (release, CARGO_INCREMENTAL=0)");
     let build = Instant::now();
-    let mut b = cargo();
+    let mut b = clean_cargo();
     b.args(["bench", "-p", "weft-benches", "--no-run"]);
     for f in &files {
         b.args(["--bench", f]);
@@ -195,7 +224,7 @@ fn run_suite(o: &Options) -> (Vec<String>, Vec<String>) {
     for f in &files {
         eprintln!("xtask: ==> bench {f}");
         let start = Instant::now();
-        let mut c = cargo();
+        let mut c = clean_cargo();
         c.args(["bench", "-p", "weft-benches", "--bench", f, "--"]);
         if let Some(m) = o.mode {
             c.arg(m);
@@ -320,6 +349,16 @@ pub fn main(args: &[String]) -> ExitCode {
         }
     };
     let (lines, warnings) = run_suite(&o);
+    if o.no_report {
+        for w in &warnings {
+            eprintln!("xtask: warning: {w}");
+        }
+        return if warnings.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     report(Some(lines), warnings)
 }
 
@@ -338,6 +377,23 @@ mod tests {
         assert_eq!(o.files, ["sync"]);
         assert_eq!(o.filters, ["mutex"]);
         assert!(parse(&["--fast".to_string()]).is_err());
+    }
+
+    #[test]
+    fn inner_cargo_does_not_inherit_xtask_own_package_variables() {
+        // `cargo test` sets CARGO_MANIFEST_DIR for this process, as `cargo run` does for xtask.
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+        let c = clean_cargo();
+        let removed: Vec<_> = c
+            .get_envs()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            removed.iter().any(|k| k == "CARGO_MANIFEST_DIR"),
+            "{removed:?}"
+        );
+        assert!(removed.iter().any(|k| k == "CARGO_PKG_NAME"), "{removed:?}");
     }
 
     #[test]
