@@ -29,8 +29,8 @@ use crate::rounds::{rotation, selected, Mode, Summary};
 pub fn rounds(mode: Mode) -> usize {
     match mode {
         Mode::Test => 1,
-        Mode::Quick => 5,
-        Mode::Full => 11,
+        Mode::Quick => 11,
+        Mode::Full => 21,
     }
 }
 
@@ -38,8 +38,8 @@ pub fn rounds(mode: Mode) -> usize {
 pub fn target(mode: Mode) -> Duration {
     match mode {
         Mode::Test => Duration::ZERO,
-        Mode::Quick => Duration::from_millis(30),
-        Mode::Full => Duration::from_millis(150),
+        Mode::Quick => Duration::from_millis(15),
+        Mode::Full => Duration::from_millis(100),
     }
 }
 
@@ -279,7 +279,7 @@ mod tests {
                 });
             let (iters, samples) = w.measure(Mode::Quick);
             assert_eq!(iters, 3);
-            assert_eq!(samples, [vec![1.0; 5], vec![2.0; 5]]);
+            assert_eq!(samples, [vec![1.0; 11], vec![2.0; 11]]);
         }
         assert!(!a.is_empty());
         assert_eq!(a.len(), c.len());
