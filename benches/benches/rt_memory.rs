@@ -1,27 +1,24 @@
-//! Bytes of resident memory per sleeping task (issue 14): weft vs tokio vs smol, 2 workers each.
+//! Memory (issues 14, 19): resident bytes per sleeping task, and the peak RSS of a process
+//! holding 1,000,000 sleeping tasks: weft vs tokio vs smol, 2 workers each.
 //!
-//! Each runtime is measured in its own child process (a fresh allocator, no memory reused from
-//! another runtime): RSS (`/proc/self/statm`) before and after spawning [`TASKS`] tasks that
-//! each wait on a one-hour sleep of their runtime's own timer (`weft_timer::sleep`,
-//! `tokio::time::sleep`, `async_io::Timer`), once every task has been polled once. The handle
-//! of every task is kept (tokio's is detached-on-drop, so it is kept too, for symmetry).
-//! Linux only. Run: `cargo bench -p weft-benches --bench rt_memory`.
+//! Every sample comes from a fresh child process (this binary re-executed with
+//! `WEFT_BENCH_CHILD=<workload>:<runtime>:<tasks>`), so no runtime reuses pages another one
+//! freed. The child spawns the tasks, each waiting on a one-hour sleep of its runtime's own timer
+//! (`weft_timer::sleep`, `tokio::time::sleep`, `async_io::Timer`), waits until every task was
+//! polled once, and prints `(RSS after - RSS before) / tasks` or the peak RSS (`VmHWM`) in MiB.
+//! Handles are kept (tokio's too, for symmetry). Children run in interleaved rounds. Linux only.
 
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use weft_benches::child::{child_role, peak_rss_bytes, rss_bytes, run_child};
+use weft_benches::rounds::Mode;
+use weft_benches::runner::Workload;
 use weft_benches::{tokio_rt, weft_rt, SmolRt, WORKERS};
 
-const TASKS: usize = 100_000;
+const GROUP: &str = "memory";
 const HOUR: Duration = Duration::from_secs(3600);
-
-fn rss_bytes() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc/self/statm");
-    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
-}
 
 /// Waits until `n` tasks have been polled once (so each sleeps on a registered timer).
 fn wait_polled(polled: &AtomicUsize, n: usize) {
@@ -30,13 +27,15 @@ fn wait_polled(polled: &AtomicUsize, n: usize) {
     }
 }
 
-fn measure(rt: &str) -> f64 {
+/// Spawns `tasks` sleeping tasks on runtime `rt`; returns (bytes of RSS per task, peak RSS).
+fn measure(rt: &str, tasks: usize) -> (f64, usize) {
     let polled = Arc::new(AtomicUsize::new(0));
+    let before = rss_bytes();
+    let per = |after: usize| after.saturating_sub(before) as f64 / tasks as f64;
     match rt {
         "weft" => {
             let rt = weft_rt();
-            let before = rss_bytes();
-            let tasks: Vec<_> = (0..TASKS)
+            let handles: Vec<_> = (0..tasks)
                 .map(|_| {
                     let p = polled.clone();
                     rt.spawn(async move {
@@ -46,15 +45,14 @@ fn measure(rt: &str) -> f64 {
                     })
                 })
                 .collect();
-            wait_polled(&polled, TASKS);
-            let per = (rss_bytes() - before) as f64 / TASKS as f64;
-            drop(tasks);
-            per
+            wait_polled(&polled, tasks);
+            let r = (per(rss_bytes()), peak_rss_bytes());
+            drop(handles);
+            r
         }
         "tokio" => {
             let rt = tokio_rt();
-            let before = rss_bytes();
-            let tasks: Vec<_> = (0..TASKS)
+            let handles: Vec<_> = (0..tasks)
                 .map(|_| {
                     let p = polled.clone();
                     rt.spawn(async move {
@@ -64,17 +62,16 @@ fn measure(rt: &str) -> f64 {
                     })
                 })
                 .collect();
-            wait_polled(&polled, TASKS);
-            let per = (rss_bytes() - before) as f64 / TASKS as f64;
-            for t in tasks {
+            wait_polled(&polled, tasks);
+            let r = (per(rss_bytes()), peak_rss_bytes());
+            for t in handles {
                 t.abort();
             }
-            per
+            r
         }
         "smol" => {
             let rt = SmolRt::new(WORKERS);
-            let before = rss_bytes();
-            let tasks: Vec<_> = (0..TASKS)
+            let handles: Vec<_> = (0..tasks)
                 .map(|_| {
                     let p = polled.clone();
                     rt.spawn(async move {
@@ -84,36 +81,54 @@ fn measure(rt: &str) -> f64 {
                     })
                 })
                 .collect();
-            wait_polled(&polled, TASKS);
-            let per = (rss_bytes() - before) as f64 / TASKS as f64;
-            drop(tasks);
-            per
+            wait_polled(&polled, tasks);
+            let r = (per(rss_bytes()), peak_rss_bytes());
+            drop(handles);
+            r
         }
         other => panic!("unknown runtime {other}"),
     }
 }
 
+/// Child mode: `per_task:<rt>:<n>` or `peak:<rt>:<n>`; prints one number.
+fn child(role: &str) {
+    let parts: Vec<&str> = role.split(':').collect();
+    let [what, rt, n] = parts[..] else {
+        panic!("bad {role:?}: want <per_task|peak>:<runtime>:<tasks>")
+    };
+    let n: usize = n.parse().expect("task count");
+    let (per_task, peak) = measure(rt, n);
+    match what {
+        "per_task" => println!("{per_task}"),
+        _ => println!("{}", peak as f64 / (1024.0 * 1024.0)),
+    }
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(pos) = args.iter().position(|a| a == "--child") {
-        println!("{}", measure(&args[pos + 1]));
+    if let Some(role) = child_role() {
+        child(&role);
         return;
     }
-    let exe = std::env::current_exe().unwrap();
-    println!("bytes of RSS per sleeping task ({TASKS} tasks, {WORKERS} workers, median of 3):");
-    for rt in ["weft", "smol", "tokio"] {
-        let mut runs: Vec<f64> = (0..3)
-            .map(|_| {
-                let out = Command::new(&exe).args(["--child", rt]).output().unwrap();
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-            })
-            .collect();
-        runs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        println!("  {rt:6} {:7.1}", runs[1]);
+    if !cfg!(target_os = "linux") {
+        println!("memory: skipped (needs Linux /proc)");
+        return;
+    }
+    let test = Mode::from_env() == Mode::Test;
+    for (what, name, unit, tasks) in [
+        ("per_task", "bytes_per_sleeping_task", "bytes/task", 100_000),
+        ("peak", "peak_rss_1m_sleeping_tasks", "MiB", 1_000_000),
+    ] {
+        let tasks = if test { tasks / 100 } else { tasks };
+        let mut g = Workload::new(GROUP, name);
+        g.unit(unit, false).iters(1).max_rounds(3);
+        for rt in ["weft", "tokio", "smol"] {
+            g.bench(rt, move |b| {
+                match run_child(&format!("{what}:{rt}:{tasks}")) {
+                    Ok(v) => b.sample(v),
+                    Err(e) => eprintln!("memory/{name}/{rt}: {e}"),
+                }
+            });
+        }
+        g.run();
     }
 }

@@ -2,8 +2,8 @@
 //! `Runtime`, tokio's `multi_thread` runtime and smol (`async-executor` run by 2 threads), each
 //! with 2 workers.
 //!
-//! Each workload is one criterion group with one function per runtime, so the report compares
-//! them side by side. Every runtime uses its own spawn, yield and oneshot (smol has no oneshot:
+//! Each workload runs the three runtimes in interleaved rounds (`weft_benches::runner`), group
+//! `rt_multi_threaded`. All three runtimes exist for the whole file; between turns they are idle. Every runtime uses its own spawn, yield and oneshot (smol has no oneshot:
 //! `async_channel::bounded(1)`, the smol idiom). Tasks that tokio would let run unobserved are
 //! `detach`ed on weft and smol (dropping their handle would cancel them).
 
@@ -12,8 +12,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use criterion::Criterion;
-use weft_benches::{config, stall, tokio_rt, weft_rt, SmolRt, WORKERS};
+use weft_benches::runner::Workload;
+use weft_benches::{stall, tokio_rt, weft_rt, SmolRt, WORKERS};
+
+const GROUP: &str = "rt_multi_threaded";
 
 /// Tasks spawned by the spawn_many_* workloads.
 const NUM_SPAWN: usize = 10_000;
@@ -54,40 +56,31 @@ macro_rules! spawn_many_local_iter {
     }};
 }
 
-fn spawn_many_local(c: &mut Criterion) {
-    let mut g = c.benchmark_group("rt_spawn_many_local");
+fn spawn_many_local(rts: &Rts) {
     let (tx, rx) = mpsc::sync_channel::<()>(1000);
     let rem = Arc::new(AtomicUsize::new(0));
-
-    {
-        let rt = weft_rt();
-        g.bench_function("weft", |b| {
-            b.iter(|| spawn_many_local_iter!(rt, tx, rx, rem, |t| weft_executor::spawn(t).detach()))
-        });
-    }
-    {
-        let rt = tokio_rt();
-        g.bench_function("tokio", |b| {
-            b.iter(|| spawn_many_local_iter!(rt, tx, rx, rem, |t| tokio::spawn(t)))
-        });
-    }
-    {
-        let rt = SmolRt::new(WORKERS);
-        g.bench_function("smol", |b| {
-            b.iter(|| spawn_many_local_iter!(rt, tx, rx, rem, |t| rt.spawn(t).detach()))
-        });
-    }
-    g.finish();
+    let Rts { weft, tokio, smol } = rts;
+    let mut g = Workload::new(GROUP, "spawn_many_local");
+    g.bench("weft", |b| {
+        b.iter(|| spawn_many_local_iter!(weft, tx, rx, rem, |t| weft_executor::spawn(t).detach()))
+    });
+    g.bench("tokio", |b| {
+        b.iter(|| spawn_many_local_iter!(tokio, tx, rx, rem, |t| tokio::spawn(t)))
+    });
+    g.bench("smol", |b| {
+        b.iter(|| spawn_many_local_iter!(smol, tx, rx, rem, |t| smol.spawn(t).detach()))
+    });
+    g.run();
 }
 
 // ---------------------------------------------------------------------------------------------
 // spawn_many_remote_idle / _busy1: 10,000 spawns from outside the runtime, then block_on awaits
 // every handle. busy1 first starts 8 tasks that loop yield_now + a 10 µs stall.
 
-/// spawn_many_remote on one runtime `$rt`: starts `$busy_tasks` tasks (each given to `$spawn` as
-/// `$task`) that loop `$yield_now` + [`stall`], then benchmarks as `$id`: spawn [`NUM_SPAWN`]
-/// empty tasks from outside and join each handle `$h` with `$join` in `block_on`. The busy tasks
-/// are told to stop afterwards.
+/// spawn_many_remote on one runtime `$rt`, contender `$id`: each turn starts `$busy_tasks` tasks
+/// (each given to `$spawn` as `$task`) that loop `$yield_now` + [`stall`], then times: spawn
+/// [`NUM_SPAWN`] empty tasks from outside and join each handle `$h` with `$join` in `block_on`.
+/// The busy tasks are told to stop at the end of the turn.
 macro_rules! spawn_many_remote_on {
     (
         $g:expr,
@@ -98,19 +91,20 @@ macro_rules! spawn_many_remote_on {
         |$task:ident| $spawn:expr,
         |$h:ident| $join:expr
     ) => {{
-        let flag = Arc::new(AtomicBool::new(true));
-        for _ in 0..$busy_tasks {
-            let flag = flag.clone();
-            let $task = async move {
-                while flag.load(Relaxed) {
-                    $yield_now().await;
-                    stall(STALL_DUR);
-                }
-            };
-            $spawn;
-        }
         let mut handles = Vec::with_capacity(NUM_SPAWN);
-        $g.bench_function($id, |b| {
+        $g.bench($id, move |b| {
+            // The busy tasks run during this contender's turn only.
+            let flag = Arc::new(AtomicBool::new(true));
+            for _ in 0..$busy_tasks {
+                let flag = flag.clone();
+                let $task = async move {
+                    while flag.load(Relaxed) {
+                        $yield_now().await;
+                        stall(STALL_DUR);
+                    }
+                };
+                $spawn;
+            }
             b.iter(|| {
                 for _ in 0..NUM_SPAWN {
                     handles.push($rt.spawn(async {}));
@@ -120,23 +114,27 @@ macro_rules! spawn_many_remote_on {
                         $join;
                     }
                 })
-            })
+            });
+            flag.store(false, Relaxed);
         });
-        flag.store(false, Relaxed);
     }};
 }
 
-fn spawn_many_remote(c: &mut Criterion, busy: bool) {
+fn spawn_many_remote(rts: &Rts, busy: bool) {
     let name = if busy {
-        "rt_spawn_many_remote_busy1"
+        "spawn_many_remote_busy1"
     } else {
-        "rt_spawn_many_remote_idle"
+        "spawn_many_remote_idle"
     };
-    let mut g = c.benchmark_group(name);
     let busy_tasks = if busy { BUSY_TASKS } else { 0 };
-
+    let Rts {
+        weft: rt_w,
+        tokio: rt_t,
+        smol: rt_s,
+    } = rts;
+    let mut g = Workload::new(GROUP, name);
     {
-        let rt = weft_rt();
+        let rt = rt_w;
         spawn_many_remote_on!(
             g,
             "weft",
@@ -148,7 +146,7 @@ fn spawn_many_remote(c: &mut Criterion, busy: bool) {
         );
     }
     {
-        let rt = tokio_rt();
+        let rt = rt_t;
         spawn_many_remote_on!(
             g,
             "tokio",
@@ -160,7 +158,7 @@ fn spawn_many_remote(c: &mut Criterion, busy: bool) {
         );
     }
     {
-        let rt = SmolRt::new(WORKERS);
+        let rt = rt_s;
         spawn_many_remote_on!(
             g,
             "smol",
@@ -171,15 +169,7 @@ fn spawn_many_remote(c: &mut Criterion, busy: bool) {
             |h| h.await
         );
     }
-    g.finish();
-}
-
-fn spawn_many_remote_idle(c: &mut Criterion) {
-    spawn_many_remote(c, false);
-}
-
-fn spawn_many_remote_busy1(c: &mut Criterion) {
-    spawn_many_remote(c, true);
+    g.run();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -206,25 +196,25 @@ macro_rules! yield_many_iter {
     }};
 }
 
-fn yield_many(c: &mut Criterion) {
-    let mut g = c.benchmark_group("rt_yield_many");
+fn yield_many(rts: &Rts) {
     let (tx, rx) = mpsc::sync_channel::<()>(YIELD_TASKS);
 
+    let mut g = Workload::new(GROUP, "yield_many");
     {
-        let rt = weft_rt();
-        g.bench_function("weft", |b| {
+        let rt = &rts.weft;
+        g.bench("weft", |b| {
             b.iter(|| yield_many_iter!(tx, rx, weft_executor::yield_now, |t| rt.spawn(t).detach()))
         });
     }
     {
-        let rt = tokio_rt();
-        g.bench_function("tokio", |b| {
+        let rt = &rts.tokio;
+        g.bench("tokio", |b| {
             b.iter(|| yield_many_iter!(tx, rx, tokio::task::yield_now, |t| rt.spawn(t)))
         });
     }
     {
-        let rt = SmolRt::new(WORKERS);
-        g.bench_function("smol", |b| {
+        let rt = &rts.smol;
+        g.bench("smol", |b| {
             b.iter(|| {
                 yield_many_iter!(tx, rx, futures_lite::future::yield_now, |t| rt
                     .spawn(t)
@@ -232,7 +222,7 @@ fn yield_many(c: &mut Criterion) {
             })
         });
     }
-    g.finish();
+    g.run();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,14 +264,14 @@ macro_rules! ping_pong_iter {
     }};
 }
 
-fn ping_pong(c: &mut Criterion) {
-    let mut g = c.benchmark_group("rt_ping_pong");
+fn ping_pong(rts: &Rts) {
     let (done_tx, done_rx) = mpsc::sync_channel::<()>(1000);
     let rem = Arc::new(AtomicUsize::new(0));
 
+    let mut g = Workload::new(GROUP, "ping_pong");
     {
-        let rt = weft_rt();
-        g.bench_function("weft", |b| {
+        let rt = &rts.weft;
+        g.bench("weft", |b| {
             b.iter(|| {
                 ping_pong_iter!(
                     rt,
@@ -295,8 +285,8 @@ fn ping_pong(c: &mut Criterion) {
         });
     }
     {
-        let rt = tokio_rt();
-        g.bench_function("tokio", |b| {
+        let rt = &rts.tokio;
+        g.bench("tokio", |b| {
             b.iter(|| {
                 ping_pong_iter!(
                     rt,
@@ -310,8 +300,8 @@ fn ping_pong(c: &mut Criterion) {
         });
     }
     {
-        let rt = SmolRt::new(WORKERS);
-        g.bench_function("smol", |b| {
+        let rt = &rts.smol;
+        g.bench("smol", |b| {
             b.iter(|| {
                 let done_tx = done_tx.clone();
                 let rem = rem.clone();
@@ -347,7 +337,7 @@ fn ping_pong(c: &mut Criterion) {
             })
         });
     }
-    g.finish();
+    g.run();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,13 +369,13 @@ fn smol_chain(ex: Arc<async_executor::Executor<'static>>, done_tx: mpsc::SyncSen
     }
 }
 
-fn chained_spawn(c: &mut Criterion) {
-    let mut g = c.benchmark_group("rt_chained_spawn");
+fn chained_spawn(rts: &Rts) {
     let (done_tx, done_rx) = mpsc::sync_channel::<()>(1000);
 
+    let mut g = Workload::new(GROUP, "chained_spawn");
     {
-        let rt = weft_rt();
-        g.bench_function("weft", |b| {
+        let rt = &rts.weft;
+        g.bench("weft", |b| {
             b.iter(|| {
                 let done_tx = done_tx.clone();
                 rt.block_on(async {
@@ -396,8 +386,8 @@ fn chained_spawn(c: &mut Criterion) {
         });
     }
     {
-        let rt = tokio_rt();
-        g.bench_function("tokio", |b| {
+        let rt = &rts.tokio;
+        g.bench("tokio", |b| {
             b.iter(|| {
                 let done_tx = done_tx.clone();
                 rt.block_on(async {
@@ -408,8 +398,8 @@ fn chained_spawn(c: &mut Criterion) {
         });
     }
     {
-        let rt = SmolRt::new(WORKERS);
-        g.bench_function("smol", |b| {
+        let rt = &rts.smol;
+        g.bench("smol", |b| {
             b.iter(|| {
                 let done_tx = done_tx.clone();
                 let ex = rt.executor().clone();
@@ -422,16 +412,26 @@ fn chained_spawn(c: &mut Criterion) {
             })
         });
     }
-    g.finish();
+    g.run();
+}
+
+/// The three runtimes, alive for the whole file (idle outside their own turns).
+struct Rts {
+    weft: weft_executor::Runtime,
+    tokio: tokio::runtime::Runtime,
+    smol: SmolRt,
 }
 
 fn main() {
-    let mut c = config().configure_from_args();
-    spawn_many_local(&mut c);
-    spawn_many_remote_idle(&mut c);
-    spawn_many_remote_busy1(&mut c);
-    yield_many(&mut c);
-    ping_pong(&mut c);
-    chained_spawn(&mut c);
-    c.final_summary();
+    let rts = Rts {
+        weft: weft_rt(),
+        tokio: tokio_rt(),
+        smol: SmolRt::new(WORKERS),
+    };
+    spawn_many_local(&rts);
+    spawn_many_remote(&rts, false);
+    spawn_many_remote(&rts, true);
+    yield_many(&rts);
+    ping_pong(&rts);
+    chained_spawn(&rts);
 }

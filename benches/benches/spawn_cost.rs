@@ -33,6 +33,15 @@ fn round(
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    // `cargo bench` / `cargo xtask bench` run every bench binary with flags (`--bench`,
+    // `--quick`): this one is a callgrind workload, not a timed benchmark, so it only runs
+    // with its three positional arguments.
+    if args.len() != 4 || args[3].parse::<usize>().is_err() {
+        println!(
+            "spawn_cost: skipped (usage: spawn_cost <weft|smol|tokio> <local|remote> <iterations>)"
+        );
+        return;
+    }
     let (rt, shape, iters) = (
         args[1].as_str(),
         args[2].as_str(),

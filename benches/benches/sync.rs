@@ -5,11 +5,15 @@
 //! (`weft_benches::tokio_rt`), so only the primitive differs. weft-sync is runtime-agnostic, which
 //! is what makes this possible.
 
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use criterion::Criterion;
 use tokio::runtime::Runtime;
-use weft_benches::{config, tokio_rt};
+use weft_benches::runner::Workload;
+use weft_benches::tokio_rt;
+
+const GROUP: &str = "sync";
 
 /// Contended mutex: 8 tasks × 1,000 lock/unlock on 2 workers.
 const MUTEX_TASKS: usize = 8;
@@ -56,20 +60,19 @@ macro_rules! contended_mutex {
     };
 }
 
-fn mutex(c: &mut Criterion) {
-    let rt = tokio_rt();
-    let mut g = c.benchmark_group("sync_mutex_contended");
+fn mutex(rt: &Runtime) {
+    let mut g = Workload::new(GROUP, "mutex_contended");
 
-    g.bench_function("weft", |b| {
+    g.bench("weft", |b| {
         b.iter(|| contended_mutex!(rt, weft_sync::Mutex::new(0usize)))
     });
-    g.bench_function("tokio", |b| {
+    g.bench("tokio", |b| {
         b.iter(|| contended_mutex!(rt, tokio::sync::Mutex::new(0usize)))
     });
-    g.bench_function("async-lock", |b| {
+    g.bench("async-lock", |b| {
         b.iter(|| contended_mutex!(rt, async_lock::Mutex::new(0usize)))
     });
-    g.finish();
+    g.run();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -103,44 +106,42 @@ macro_rules! six_in_turn {
     };
 }
 
-fn semaphore(c: &mut Criterion) {
-    let rt = tokio_rt();
+fn semaphore(rt: &Runtime) {
+    let (sw, st, sa) = (
+        weft_sync::Semaphore::new(10),
+        tokio::sync::Semaphore::new(10),
+        async_lock::Semaphore::new(10),
+    );
+    let mut g = Workload::new(GROUP, "semaphore_uncontended_multi");
+    g.bench("weft", |b| {
+        b.iter(|| rt.block_on(async { six_in_turn!(sw.acquire().await.unwrap()) }))
+    });
+    g.bench("tokio", |b| {
+        b.iter(|| rt.block_on(async { six_in_turn!(st.acquire().await.unwrap()) }))
+    });
+    g.bench("async-lock", |b| {
+        b.iter(|| rt.block_on(async { six_in_turn!(sa.acquire().await) }))
+    });
+    g.run();
 
-    let mut g = c.benchmark_group("sync_semaphore_uncontended_multi");
-    {
-        let s = weft_sync::Semaphore::new(10);
-        g.bench_function("weft", |b| {
-            b.iter(|| rt.block_on(async { six_in_turn!(s.acquire().await.unwrap()) }))
-        });
-        let s = tokio::sync::Semaphore::new(10);
-        g.bench_function("tokio", |b| {
-            b.iter(|| rt.block_on(async { six_in_turn!(s.acquire().await.unwrap()) }))
-        });
-        let s = async_lock::Semaphore::new(10);
-        g.bench_function("async-lock", |b| {
-            b.iter(|| rt.block_on(async { six_in_turn!(s.acquire().await) }))
-        });
-    }
-    g.finish();
-
-    for (group, permits) in [
-        ("sync_semaphore_uncontended_concurrent_multi", 10),
-        ("sync_semaphore_contention_concurrent_multi", 5),
+    for (name, permits) in [
+        ("semaphore_uncontended_concurrent_multi", 10),
+        ("semaphore_contention_concurrent_multi", 5),
     ] {
-        let mut g = c.benchmark_group(group);
-        let s = Arc::new(weft_sync::Semaphore::new(permits));
-        g.bench_function("weft", |b| {
-            b.iter(|| rt.block_on(async { six_tasks!(s, |s| s.acquire().await.unwrap()) }))
+        let sw = Arc::new(weft_sync::Semaphore::new(permits));
+        let st = Arc::new(tokio::sync::Semaphore::new(permits));
+        let sa = Arc::new(async_lock::Semaphore::new(permits));
+        let mut g = Workload::new(GROUP, name);
+        g.bench("weft", |b| {
+            b.iter(|| rt.block_on(async { six_tasks!(sw, |s| s.acquire().await.unwrap()) }))
         });
-        let s = Arc::new(tokio::sync::Semaphore::new(permits));
-        g.bench_function("tokio", |b| {
-            b.iter(|| rt.block_on(async { six_tasks!(s, |s| s.acquire().await.unwrap()) }))
+        g.bench("tokio", |b| {
+            b.iter(|| rt.block_on(async { six_tasks!(st, |s| s.acquire().await.unwrap()) }))
         });
-        let s = Arc::new(async_lock::Semaphore::new(permits));
-        g.bench_function("async-lock", |b| {
-            b.iter(|| rt.block_on(async { six_tasks!(s, |s| s.acquire().await) }))
+        g.bench("async-lock", |b| {
+            b.iter(|| rt.block_on(async { six_tasks!(sa, |s| s.acquire().await) }))
         });
-        g.finish();
+        g.run();
     }
 }
 
@@ -240,22 +241,21 @@ fn mpsc_crossbeam(rt: &Runtime, cap: Option<usize>) {
     })
 }
 
-fn mpsc(c: &mut Criterion) {
-    let rt = tokio_rt();
-    for (group, cap, crossbeam_fits) in [
-        ("sync_mpsc_bounded", Some(CAP_ROOMY), true),
-        ("sync_mpsc_bounded_full", Some(CAP_FULL), false),
-        ("sync_mpsc_unbounded", None, true),
+fn mpsc(rt: &Runtime) {
+    for (name, cap, crossbeam_fits) in [
+        ("mpsc_bounded", Some(CAP_ROOMY), true),
+        ("mpsc_bounded_full", Some(CAP_FULL), false),
+        ("mpsc_unbounded", None, true),
     ] {
-        let mut g = c.benchmark_group(group);
-        g.bench_function("weft", |b| b.iter(|| mpsc_weft(&rt, cap)));
-        g.bench_function("tokio", |b| b.iter(|| mpsc_tokio(&rt, cap)));
-        g.bench_function("async-channel", |b| b.iter(|| mpsc_async_channel(&rt, cap)));
-        g.bench_function("flume", |b| b.iter(|| mpsc_flume(&rt, cap)));
+        let mut g = Workload::new(GROUP, name);
+        g.bench("weft", |b| b.iter(|| mpsc_weft(rt, cap)));
+        g.bench("tokio", |b| b.iter(|| mpsc_tokio(rt, cap)));
+        g.bench("async-channel", |b| b.iter(|| mpsc_async_channel(rt, cap)));
+        g.bench("flume", |b| b.iter(|| mpsc_flume(rt, cap)));
         if crossbeam_fits {
-            g.bench_function("crossbeam", |b| b.iter(|| mpsc_crossbeam(&rt, cap)));
+            g.bench("crossbeam", |b| b.iter(|| mpsc_crossbeam(rt, cap)));
         }
-        g.finish();
+        g.run();
     }
 }
 
@@ -298,10 +298,9 @@ macro_rules! ping_pong {
     };
 }
 
-fn pingpong(c: &mut Criterion) {
-    let rt = tokio_rt();
-    let mut g = c.benchmark_group("sync_pingpong_bounded1");
-    g.bench_function("weft", |b| {
+fn pingpong(rt: &Runtime) {
+    let mut g = Workload::new(GROUP, "pingpong_bounded1");
+    g.bench("weft", |b| {
         b.iter(|| {
             ping_pong!(
                 rt,
@@ -311,7 +310,7 @@ fn pingpong(c: &mut Criterion) {
             )
         })
     });
-    g.bench_function("tokio", |b| {
+    g.bench("tokio", |b| {
         b.iter(|| {
             ping_pong!(
                 rt,
@@ -321,7 +320,7 @@ fn pingpong(c: &mut Criterion) {
             )
         })
     });
-    g.bench_function("async-channel", |b| {
+    g.bench("async-channel", |b| {
         b.iter(|| {
             ping_pong!(
                 rt,
@@ -331,7 +330,7 @@ fn pingpong(c: &mut Criterion) {
             )
         })
     });
-    g.bench_function("flume", |b| {
+    g.bench("flume", |b| {
         b.iter(|| {
             ping_pong!(
                 rt,
@@ -341,120 +340,274 @@ fn pingpong(c: &mut Criterion) {
             )
         })
     });
-    g.finish();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Interleaved mode (issue 15): `WEFT_SYNC_ROUNDS=N cargo xtask bench --bench sync` runs the
-// contended Mutex and the 5-producer MPMC workloads N rounds, every peer once per round in turn
-// (so load on a shared machine hits all of them alike), and prints the median, the 10th/90th
-// percentiles and min/max of each, plus weft's median ratio to each peer. A bimodal workload
-// shows as a wide p10..p90 spread.
-
-fn timed(f: impl FnOnce()) -> f64 {
-    let t = std::time::Instant::now();
-    f();
-    t.elapsed().as_secs_f64() * 1e6
-}
-
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
-fn interleaved(rounds: usize) {
-    let rt = tokio_rt();
-    type Case<'a> = (&'a str, Box<dyn Fn() + 'a>);
-    let groups: Vec<(&str, Vec<Case<'_>>)> = vec![
-        (
-            "mutex_contended (8 tasks x 1000)",
-            vec![
-                (
-                    "weft",
-                    Box::new(|| contended_mutex!(rt, weft_sync::Mutex::new(0usize))),
-                ),
-                (
-                    "tokio",
-                    Box::new(|| contended_mutex!(rt, tokio::sync::Mutex::new(0usize))),
-                ),
-                (
-                    "async-lock",
-                    Box::new(|| contended_mutex!(rt, async_lock::Mutex::new(0usize))),
-                ),
-            ],
-        ),
-        (
-            "mpsc_bounded_full (5 producers, cap 100)",
-            vec![
-                ("weft", Box::new(|| mpsc_weft(&rt, Some(CAP_FULL)))),
-                ("tokio", Box::new(|| mpsc_tokio(&rt, Some(CAP_FULL)))),
-                (
-                    "async-channel",
-                    Box::new(|| mpsc_async_channel(&rt, Some(CAP_FULL))),
-                ),
-                ("flume", Box::new(|| mpsc_flume(&rt, Some(CAP_FULL)))),
-            ],
-        ),
-        (
-            "mpsc_bounded (5 producers, roomy)",
-            vec![
-                ("weft", Box::new(|| mpsc_weft(&rt, Some(CAP_ROOMY)))),
-                ("tokio", Box::new(|| mpsc_tokio(&rt, Some(CAP_ROOMY)))),
-                (
-                    "async-channel",
-                    Box::new(|| mpsc_async_channel(&rt, Some(CAP_ROOMY))),
-                ),
-                ("flume", Box::new(|| mpsc_flume(&rt, Some(CAP_ROOMY)))),
-            ],
-        ),
-    ];
-    // `WEFT_SYNC_FILTER=mutex` keeps the workloads whose name contains it.
-    let filter = std::env::var("WEFT_SYNC_FILTER").unwrap_or_default();
-    for (name, cases) in groups.iter().filter(|(n, _)| n.contains(filter.as_str())) {
-        let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); cases.len()];
-        for (_, f) in cases {
-            f(); // warm-up
-        }
-        for _ in 0..rounds {
-            for (i, (_, f)) in cases.iter().enumerate() {
-                samples[i].push(timed(f));
-            }
-        }
-        println!("{name}: {rounds} interleaved rounds, microseconds");
-        let mut medians = Vec::new();
-        for (i, (peer, _)) in cases.iter().enumerate() {
-            let v = &mut samples[i];
-            v.sort_by(f64::total_cmp);
-            let med = quantile(v, 0.5);
-            medians.push(med);
-            println!(
-                "  {peer:<14} median {med:>9.1}  p10 {:>9.1}  p25 {:>9.1}  p75 {:>9.1}  p90 {:>9.1}  \
-                 min {:>9.1}  max {:>9.1}",
-                quantile(v, 0.1),
-                quantile(v, 0.25),
-                quantile(v, 0.75),
-                quantile(v, 0.9),
-                v[0],
-                v[v.len() - 1]
-            );
-        }
-        for (i, (peer, _)) in cases.iter().enumerate().skip(1) {
-            println!("  weft/{peer}: {:.2}", medians[0] / medians[i]);
-        }
-    }
+    g.run();
 }
 
 fn main() {
-    if let Some(rounds) = std::env::var("WEFT_SYNC_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        interleaved(rounds.max(1));
-        return;
+    let rt = tokio_rt();
+    mutex(&rt);
+    semaphore(&rt);
+    mpsc(&rt);
+    pingpong(&rt);
+    rwlock(&rt);
+    notify(&rt);
+    broadcast(&rt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// RwLock: tokio's sync_rwlock cases (`read_uncontended`, `read_concurrent_uncontended_multi`,
+// `read_concurrent_contended_multi`), 2 workers instead of tokio's 6.
+
+/// tokio's three multi-thread RwLock cases on one lock type: `$lock` makes an
+/// `Arc<RwLock<()>>`, `$read`/`$write` take a guard from `$l`.
+macro_rules! rwlock_cases {
+    ($rt:expr, $g:expr, $name:expr, $case:expr, $lock:expr, |$l:ident| $read:expr, $write:expr) => {{
+        let lock = $lock;
+        $g.bench($name, move |b| {
+            b.iter(|| {
+                $rt.block_on(async {
+                    match $case {
+                        RwCase::Uncontended => {
+                            for _ in 0..6 {
+                                let $l = &lock;
+                                drop($read);
+                            }
+                        }
+                        RwCase::ConcurrentUncontended | RwCase::ConcurrentContended => {
+                            let held = if matches!($case, RwCase::ConcurrentContended) {
+                                let $l = &lock;
+                                Some($write)
+                            } else {
+                                None
+                            };
+                            let n = if held.is_some() { 5 } else { 6 };
+                            let hs: Vec<_> = (0..n)
+                                .map(|_| {
+                                    let lock = lock.clone();
+                                    tokio::spawn(async move {
+                                        let $l = &lock;
+                                        drop($read);
+                                    })
+                                })
+                                .collect();
+                            drop(held);
+                            for h in hs {
+                                h.await.unwrap();
+                            }
+                        }
+                    }
+                })
+            })
+        });
+    }};
+}
+
+#[derive(Clone, Copy)]
+enum RwCase {
+    Uncontended,
+    ConcurrentUncontended,
+    ConcurrentContended,
+}
+
+fn rwlock(rt: &Runtime) {
+    for (name, case) in [
+        ("rwlock_read_uncontended", RwCase::Uncontended),
+        (
+            "rwlock_read_concurrent_uncontended_multi",
+            RwCase::ConcurrentUncontended,
+        ),
+        (
+            "rwlock_read_concurrent_contended_multi",
+            RwCase::ConcurrentContended,
+        ),
+    ] {
+        let mut g = Workload::new(GROUP, name);
+        rwlock_cases!(
+            rt,
+            g,
+            "weft",
+            case,
+            Arc::new(weft_sync::RwLock::new(())),
+            |l| l.read().await,
+            l.write().await
+        );
+        rwlock_cases!(
+            rt,
+            g,
+            "tokio",
+            case,
+            Arc::new(tokio::sync::RwLock::new(())),
+            |l| l.read().await,
+            l.write().await
+        );
+        rwlock_cases!(
+            rt,
+            g,
+            "async-lock",
+            case,
+            Arc::new(async_lock::RwLock::new(())),
+            |l| l.read().await,
+            l.write().await
+        );
+        g.run();
     }
-    let mut c = config().configure_from_args();
-    mutex(&mut c);
-    semaphore(&mut c);
-    mpsc(&mut c);
-    pingpong(&mut c);
-    c.final_summary();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notify: tokio's sync_notify: N waiter tasks loop on `notified().await` + a counter; one
+// iteration notifies (one / all waiters) in a loop until 500 wake-ups were counted. N = 10 and
+// 100 (tokio runs 10..500). event-listener's `Event` is the smol-side equivalent.
+
+const NOTIFY_ITERS: usize = 500;
+
+/// Spawns `$n` waiters on `$rt` (`$wait` waits on `$ev`, then the counter is bumped), then adds
+/// contender `$name`: each iteration resets the counter and calls `$notify` until it reaches
+/// [`NOTIFY_ITERS`].
+macro_rules! notify_case {
+    ($rt:expr, $g:expr, $name:expr, $n:expr, $ev:expr, |$e:ident| $wait:expr, $notify:expr) => {{
+        let ev = Arc::new($ev);
+        let counter = Arc::new(AtomicUsize::new(0));
+        for _ in 0..$n {
+            let (ev, counter) = (ev.clone(), counter.clone());
+            $rt.spawn(async move {
+                loop {
+                    let $e = &ev;
+                    $wait;
+                    counter.fetch_add(1, Relaxed);
+                }
+            });
+        }
+        $g.bench($name, move |b| {
+            b.iter(|| {
+                counter.store(0, Relaxed);
+                while counter.load(Relaxed) < NOTIFY_ITERS {
+                    let $e = &ev;
+                    $notify;
+                }
+            })
+        });
+    }};
+}
+
+fn notify(rt: &Runtime) {
+    for waiters in [10usize, 100] {
+        for all in [false, true] {
+            let kind = if all { "notify_waiters" } else { "notify_one" };
+            let mut g = Workload::new(GROUP, &format!("{kind}/{waiters}"));
+            notify_case!(
+                rt,
+                g,
+                "weft",
+                waiters,
+                weft_sync::Notify::new(),
+                |e| e.notified().await,
+                if all {
+                    e.notify_waiters()
+                } else {
+                    e.notify_one()
+                }
+            );
+            notify_case!(
+                rt,
+                g,
+                "tokio",
+                waiters,
+                tokio::sync::Notify::new(),
+                |e| e.notified().await,
+                if all {
+                    e.notify_waiters()
+                } else {
+                    e.notify_one()
+                }
+            );
+            notify_case!(
+                rt,
+                g,
+                "event-listener",
+                waiters,
+                event_listener::Event::new(),
+                |e| e.listen().await,
+                e.notify(if all { usize::MAX } else { 1 })
+            );
+            g.run();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Broadcast fan-out: 16 receiver tasks, the `block_on` future sends 1,000 messages (capacity
+// 1,024: nobody lags), every receiver gets all of them.
+
+const FAN_OUT: usize = 16;
+const BROADCASTS: usize = 1_000;
+const BROADCAST_CAP: usize = 1_024;
+
+/// One fan-out iteration: `$chan` makes `(tx, rx)`, `$sub` another receiver from `$tx`/`$rx0`,
+/// `$recv` receives one message (`Option`), `$send` sends `$v`.
+macro_rules! fan_out {
+    ($rt:expr, $chan:expr, |$t:ident, $r0:ident| $sub:expr, |$r:ident| $recv:expr, |$v:ident| $send:expr) => {
+        $rt.block_on(async {
+            let ($t, $r0) = $chan;
+            let hs: Vec<_> = (0..FAN_OUT)
+                .map(|_| {
+                    #[allow(unused_mut)]
+                    let mut $r = $sub;
+                    tokio::spawn(async move {
+                        let mut got = 0usize;
+                        while got < BROADCASTS {
+                            if $recv.is_some() {
+                                got += 1;
+                            }
+                        }
+                        got
+                    })
+                })
+                .collect();
+            drop($r0);
+            for $v in 0..BROADCASTS {
+                $send;
+            }
+            for h in hs {
+                assert_eq!(h.await.unwrap(), BROADCASTS);
+            }
+        })
+    };
+}
+
+fn broadcast(rt: &Runtime) {
+    let mut g = Workload::new(GROUP, "broadcast_fan_out_16");
+    g.bench("weft", |b| {
+        b.iter(|| {
+            fan_out!(
+                rt,
+                weft_sync::channel::broadcast::channel::<usize>(BROADCAST_CAP),
+                |tx, rx0| tx.subscribe(),
+                |rx| rx.recv().await.ok(),
+                |v| tx.send(v).unwrap()
+            )
+        })
+    });
+    g.bench("tokio", |b| {
+        b.iter(|| {
+            fan_out!(
+                rt,
+                tokio::sync::broadcast::channel::<usize>(BROADCAST_CAP),
+                |tx, rx0| tx.subscribe(),
+                |rx| rx.recv().await.ok(),
+                |v| tx.send(v).unwrap()
+            )
+        })
+    });
+    g.bench("async-broadcast", |b| {
+        b.iter(|| {
+            fan_out!(
+                rt,
+                async_broadcast::broadcast::<usize>(BROADCAST_CAP),
+                |tx, rx0| rx0.clone(),
+                |rx| rx.recv().await.ok(),
+                |v| tx.broadcast(v).await.unwrap()
+            )
+        })
+    });
+    g.run();
 }

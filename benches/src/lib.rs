@@ -1,34 +1,26 @@
 //! Shared helpers for weft's side-by-side benchmarks (weft vs tokio vs smol).
 //!
 //! Every benchmark file builds its runtimes through these helpers so that all of them get the
-//! same worker count ([`WORKERS`]) and the same criterion settings ([`config`]). See
-//! `docs/benchmarks.md` for how to run them and for the latest numbers.
+//! same worker count ([`WORKERS`]), and measures through the interleaved [`runner`] (or
+//! [`rounds`] for the load-style HTTP groups), writing [`report`] lines that `cargo xtask bench`
+//! turns into `docs/benchmarks.md`. See that page for how to run them and for the numbers.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use criterion::Criterion;
-
+pub mod child;
+pub mod exec;
 pub mod http_load;
 pub mod hyper_server;
 pub mod report;
 pub mod rounds;
+pub mod runner;
 
 /// Worker threads given to every multi-threaded runtime (weft `Runtime`, tokio `multi_thread`,
 /// smol's `async-executor` pool). The reference machine has 2 cores.
 pub const WORKERS: usize = 2;
-
-/// Criterion settings shared by every group: few samples and short measurement so that the whole
-/// `cargo xtask bench` run stays well under ten minutes on a 2-core machine.
-pub fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .noise_threshold(0.05)
-}
 
 /// A tokio multi-thread runtime with [`WORKERS`] workers and all drivers enabled.
 ///
@@ -40,6 +32,25 @@ pub fn tokio_rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("build tokio runtime")
+}
+
+/// A tokio current-thread runtime with all drivers enabled (the `rt_current_thread` peer).
+///
+/// # Panics
+/// If the runtime cannot be built.
+pub fn tokio_current() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("build tokio current-thread runtime")
+}
+
+/// A weft [`LocalRuntime`](weft_executor::LocalRuntime): one thread, `!Send` tasks.
+///
+/// # Panics
+/// If the runtime cannot be built.
+pub fn weft_local() -> weft_executor::LocalRuntime {
+    weft_executor::LocalRuntime::new().expect("build weft local runtime")
 }
 
 /// A weft multi-threaded [`Runtime`](weft_executor::Runtime) with [`WORKERS`] workers.

@@ -4,7 +4,10 @@
 //!   rustdoc (warnings denied), then the loom models with bounded preemptions. Stops at the
 //!   first failing step and names it.
 //! - `loom`: only the loom models (`--cfg loom`), every crate with a `tests/loom.rs`.
-//! - `bench [ARGS..]`: the side-by-side benchmarks in `benches/` (weft vs tokio vs smol).
+//! - `bench [--quick | --test] [--bench FILE].. [FILTER..]`: the side-by-side benchmarks in
+//!   `benches/` (weft vs its peers), interleaved; regenerates `docs/benchmarks.md` and the
+//!   charts in `docs/bench/`. `bench report` only regenerates them from the last results (see
+//!   `bench/mod.rs`).
 //! - `syscalls [--quick] [RUNTIME..]`: system calls per request of hyper's server on weft, tokio
 //!   and smol under `strace -f -c` (see `syscalls.rs`). Not part of `ci`.
 //! - `fuzz [--seconds N]`, `valgrind`, `asan`, `miri`, `soak [--minutes M]`: hardening steps,
@@ -12,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bench;
 mod fuzz;
 mod memcheck;
 mod soak;
@@ -157,11 +161,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("ci") => run(ci_steps()),
         Some("loom") => run(loom_steps(None)),
-        Some("bench") => {
-            let mut s = step("bench", &["bench", "-p", "weft-benches"]);
-            s.cmd.args(&args[1..]);
-            run(vec![s])
-        }
+        Some("bench") => bench::main(&args[1..]),
         Some("syscalls") => syscalls::main(&args[1..]),
         Some("fuzz") => fuzz::main(&args[1..]),
         Some("valgrind") => memcheck::valgrind(&args[1..]),
@@ -170,7 +170,8 @@ fn main() -> ExitCode {
         Some("soak") => soak::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | loom | bench [criterion args..] | syscalls [--quick] \
+                "usage: cargo xtask <ci | loom | bench [--quick|--test] [--bench FILE].. [FILTER..] \
+                 | bench report | syscalls [--quick] \
                  | fuzz [--seconds N] | valgrind | asan | miri | soak [--minutes M]>"
             );
             ExitCode::FAILURE

@@ -1,0 +1,405 @@
+//! `cargo xtask bench [--quick | --test] [--no-report] [--bench FILE].. [FILTER..]` and
+//! `cargo xtask bench report` (issue 19).
+//!
+//! A run clears `target/weft-bench/results.jsonl`, builds every bench file of `weft-benches`
+//! once (release `bench` profile, `CARGO_INCREMENTAL=0`), runs each in turn with the mode flag
+//! and the filters (a bench file that fails is reported and the others still run), saves the
+//! facts about the run in `target/weft-bench/run.json`, and then does what `report` does:
+//! reads the JSON lines and rewrites the generated block of `docs/benchmarks.md` (between its
+//! markers) and the charts `docs/bench/<group>.svg` + `docs/bench/headline.svg`. A group
+//! without results gets a line saying it was not run; a malformed line is a warning.
+
+mod chart;
+mod page;
+mod results;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use crate::{cargo, root};
+
+/// Peer crates whose versions the page lists (from Cargo.lock).
+const PEERS: &[&str] = &[
+    "tokio",
+    "smol",
+    "async-executor",
+    "async-io",
+    "async-lock",
+    "async-channel",
+    "async-broadcast",
+    "event-listener",
+    "flume",
+    "crossbeam-channel",
+    "blocking",
+    "async-fs",
+    "hyper",
+    "hyper-util",
+    "reqwest",
+    "ureq",
+];
+
+struct Options {
+    mode: Option<&'static str>,
+    /// `--no-report`: run and keep the results, leave docs/ alone (e.g. a CI smoke run).
+    no_report: bool,
+    files: Vec<String>,
+    filters: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        mode: None,
+        no_report: false,
+        files: Vec::new(),
+        filters: Vec::new(),
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => o.mode = Some("--quick"),
+            "--test" => o.mode = Some("--test"),
+            "--no-report" => o.no_report = true,
+            "--bench" => o
+                .files
+                .push(it.next().ok_or("--bench needs a file name")?.clone()),
+            "--" => {}
+            f if f.starts_with('-') => {
+                return Err(format!(
+                    "unknown flag {f:?} (expected --quick, --test, --no-report, --bench FILE, \
+                     filters, or `report`)"
+                ))
+            }
+            f => o.filters.push(f.to_string()),
+        }
+    }
+    Ok(o)
+}
+
+/// `cargo`, without the variables `cargo run` set for xtask itself (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`, ...): some build scripts (ring's) rerun when those change, so inheriting them
+/// would rebuild half the dependency tree in release mode on every `cargo xtask bench` and
+/// again on the next plain `cargo bench`.
+fn clean_cargo() -> Command {
+    let mut c = cargo();
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("CARGO_PKG_")
+            || matches!(
+                k.as_ref(),
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_RUSTC_CURRENT_DIR"
+            )
+        {
+            c.env_remove(k.as_ref());
+        }
+    }
+    c
+}
+
+fn out_dir() -> PathBuf {
+    root().join("target/weft-bench")
+}
+
+/// The `[[bench]]` names of `benches/Cargo.toml`, in file order.
+fn bench_files() -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("benches/Cargo.toml")).unwrap_or_default();
+    let mut names = Vec::new();
+    let mut in_bench = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bench = line == "[[bench]]";
+        } else if in_bench {
+            if let Some(v) = line.strip_prefix("name") {
+                let v = v
+                    .trim_start()
+                    .trim_start_matches('=')
+                    .trim()
+                    .trim_matches('"');
+                names.push(v.to_string());
+            }
+        }
+    }
+    names
+}
+
+fn read(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+fn command_line(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Machine, load, rustc and date, as the page's header lines.
+fn machine_lines() -> Vec<String> {
+    let cpu = read(Path::new("/proc/cpuinfo"))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = read(Path::new("/proc/sys/kernel/osrelease")).map_or_else(
+        || std::env::consts::OS.to_string(),
+        |k| format!("Linux {}", k.trim()),
+    );
+    let load = read(Path::new("/proc/loadavg"))
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into());
+    let rustc = command_line("rustc", &["-V"]).unwrap_or_else(|| "rustc (unknown)".into());
+    let date = command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_default();
+    vec![
+        format!("Machine: {cpu}, {cores} logical CPUs, {kernel}; load average at start {load} (1, 5, 15 min)."),
+        format!("Toolchain: {rustc}, `bench` profile (release, thin LTO)."),
+        format!("Date: {date}."),
+    ]
+}
+
+fn versions() -> Vec<String> {
+    let lock = read(&root().join("Cargo.lock")).unwrap_or_default();
+    let mut out = Vec::new();
+    let mut name = String::new();
+    for line in lock.lines() {
+        if let Some(n) = line.strip_prefix("name = ") {
+            name = n.trim_matches('"').to_string();
+        } else if let Some(v) = line.strip_prefix("version = ") {
+            if PEERS.contains(&name.as_str()) {
+                out.push(format!("{name} {}", v.trim_matches('"')));
+            }
+        }
+    }
+    out.sort_by_key(|s| PEERS.iter().position(|p| s.starts_with(&format!("{p} "))));
+    out
+}
+
+fn secs(s: f64) -> String {
+    if s >= 60.0 {
+        format!("{}m{:02.0}s", (s / 60.0).floor(), s % 60.0)
+    } else {
+        format!("{s:.0} s")
+    }
+}
+
+fn run_suite(o: &Options) -> (Vec<String>, Vec<String>) {
+    let dir = out_dir();
+    let results = dir.join("results.jsonl");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::remove_file(&results);
+    let mut lines = machine_lines();
+    let mut warnings = Vec::new();
+    let files: Vec<String> = if o.files.is_empty() {
+        bench_files()
+    } else {
+        o.files.clone()
+    };
+    let total = Instant::now();
+    eprintln!("xtask: building the bench files (release, CARGO_INCREMENTAL=0)");
+    let build = Instant::now();
+    let mut b = clean_cargo();
+    b.args(["bench", "-p", "weft-benches", "--no-run"]);
+    for f in &files {
+        b.args(["--bench", f]);
+    }
+    let built = b
+        .env("CARGO_INCREMENTAL", "0")
+        .current_dir(root())
+        .status()
+        .is_ok_and(|s| s.success());
+    let build_secs = build.elapsed().as_secs_f64();
+    if !built {
+        warnings.push("building the bench files failed: nothing ran".into());
+        return (lines, warnings);
+    }
+    let mut per_file = Vec::new();
+    for f in &files {
+        eprintln!("xtask: ==> bench {f}");
+        let start = Instant::now();
+        let mut c = clean_cargo();
+        c.args(["bench", "-p", "weft-benches", "--bench", f, "--"]);
+        if let Some(m) = o.mode {
+            c.arg(m);
+        }
+        c.args(&o.filters)
+            .env("CARGO_INCREMENTAL", "0")
+            .env("WEFT_BENCH_RESULTS", &results)
+            .current_dir(root());
+        let ok = c.status().is_ok_and(|s| s.success());
+        let s = start.elapsed().as_secs_f64();
+        per_file.push(format!("{f} {}", secs(s)));
+        if !ok {
+            warnings.push(format!(
+                "bench file `{f}` failed (its groups may be missing or partial)"
+            ));
+        }
+    }
+    let mode = o.mode.map_or("full", |m| m.trim_start_matches('-'));
+    let filters = if o.filters.is_empty() {
+        String::new()
+    } else {
+        format!(", filters {:?}", o.filters)
+    };
+    lines.push(format!(
+        "Run: `{mode}` mode{filters}, {} in all: build {}, then {}.",
+        secs(total.elapsed().as_secs_f64()),
+        secs(build_secs),
+        per_file.join(", ")
+    ));
+    let saved = serde_json::json!({ "lines": lines, "warnings": warnings });
+    let _ = std::fs::write(dir.join("run.json"), saved.to_string());
+    (lines, warnings)
+}
+
+/// Rewrites `docs/benchmarks.md`'s generated block and the charts from the results file.
+fn report(lines: Option<Vec<String>>, mut warnings: Vec<String>) -> ExitCode {
+    let dir = out_dir();
+    let lines = lines.unwrap_or_else(|| {
+        let saved: Option<serde_json::Value> =
+            read(&dir.join("run.json")).and_then(|t| serde_json::from_str(&t).ok());
+        match saved {
+            Some(v) => {
+                let get = |k: &str| -> Vec<String> {
+                    v.get(k)
+                        .and_then(|a| a.as_array())
+                        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                        .unwrap_or_default()
+                };
+                warnings.extend(get("warnings"));
+                get("lines")
+            }
+            None => {
+                let mut l = machine_lines();
+                l.push("Run: unknown (no target/weft-bench/run.json); machine facts are from report time.".into());
+                l
+            }
+        }
+    });
+    let results_path = dir.join("results.jsonl");
+    let text = match read(&results_path) {
+        Some(t) => t,
+        None => {
+            warnings.push(format!("no results file at {}", results_path.display()));
+            String::new()
+        }
+    };
+    let (recs, bad) = results::parse(&text);
+    warnings.extend(bad);
+    let groups = results::group(&recs);
+
+    let charts_dir = root().join("docs/bench");
+    let _ = std::fs::create_dir_all(&charts_dir);
+    let mut charts = Vec::new();
+    for (g, ws) in &groups {
+        let title = page::KNOWN
+            .iter()
+            .find(|(k, _, _)| k == g)
+            .map_or(g.as_str(), |(_, t, _)| t);
+        match chart::group_chart(&charts_dir.join(format!("{g}.svg")), title, ws) {
+            Ok(()) => charts.push(g.clone()),
+            Err(e) => warnings.push(format!("chart for `{g}` failed: {e}")),
+        }
+    }
+    let head = page::headline(&groups);
+    if let Err(e) = chart::headline_chart(&charts_dir.join("headline.svg"), &head) {
+        warnings.push(format!("headline chart failed: {e}"));
+    }
+    let header = page::Header {
+        lines,
+        versions: versions(),
+        warnings,
+    };
+    for w in &header.warnings {
+        eprintln!("xtask: warning: {w}");
+    }
+    let block = page::render(&groups, &header, &charts);
+    let page_path = root().join("docs/benchmarks.md");
+    let old = read(&page_path).unwrap_or_else(|| "# Benchmarks\n".into());
+    if let Err(e) = std::fs::write(&page_path, page::splice(&old, &block)) {
+        eprintln!("xtask: could not write {}: {e}", page_path.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "xtask: wrote {} ({} groups, {} charts + headline)",
+        page_path.display(),
+        groups.len(),
+        charts.len()
+    );
+    ExitCode::SUCCESS
+}
+
+/// Entry point of `cargo xtask bench ..`.
+pub fn main(args: &[String]) -> ExitCode {
+    if args.first().map(String::as_str) == Some("report") {
+        return report(None, Vec::new());
+    }
+    let o = match parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("xtask bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (lines, warnings) = run_suite(&o);
+    if o.no_report {
+        for w in &warnings {
+            eprintln!("xtask: warning: {w}");
+        }
+        return if warnings.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    report(Some(lines), warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_split_into_mode_files_and_filters() {
+        let a: Vec<String> = ["--quick", "--bench", "sync", "--", "mutex"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let o = parse(&a).unwrap();
+        assert_eq!(o.mode, Some("--quick"));
+        assert_eq!(o.files, ["sync"]);
+        assert_eq!(o.filters, ["mutex"]);
+        assert!(parse(&["--fast".to_string()]).is_err());
+    }
+
+    #[test]
+    fn inner_cargo_does_not_inherit_xtask_own_package_variables() {
+        // `cargo test` sets CARGO_MANIFEST_DIR for this process, as `cargo run` does for xtask.
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+        let c = clean_cargo();
+        let removed: Vec<_> = c
+            .get_envs()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            removed.iter().any(|k| k == "CARGO_MANIFEST_DIR"),
+            "{removed:?}"
+        );
+        assert!(removed.iter().any(|k| k == "CARGO_PKG_NAME"), "{removed:?}");
+    }
+
+    #[test]
+    fn bench_files_are_read_from_the_manifest() {
+        let files = bench_files();
+        assert!(files.iter().any(|f| f == "rt_multi_threaded"), "{files:?}");
+        assert!(files.iter().any(|f| f == "timers"));
+    }
+}
