@@ -21,8 +21,7 @@ pub const KNOWN: &[(&str, &str, &str)] = &[
     ("memory", "Memory", "one child process per sample; `benches/rt_memory.rs`"),
     ("timers", "Timers", "each runtime's own timer on its own 2-worker runtime; `benches/timers.rs`"),
     ("sync", "Sync primitives", "every primitive on the same tokio 2-worker runtime; `benches/sync.rs`"),
-    ("tcp_echo", "I/O: TCP echo", "`benches/tcp_echo.rs`"),
-    ("http_server", "I/O: hyper's server on each runtime", "`benches/http_server.rs`"),
+    ("io", "I/O: TCP echo, stream throughput, hyper's server, syscalls", "`benches/tcp_echo.rs`, `benches/tcp_stream.rs`, `benches/http_server.rs`, `cargo xtask syscalls`"),
     ("http_client", "HTTP client", "`benches/http_client.rs`"),
     ("blocking", "Blocking pool and files", "each runtime's own pool, 2 workers; `benches/blocking.rs`"),
 ];
