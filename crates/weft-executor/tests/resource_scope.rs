@@ -14,8 +14,11 @@ use weft_executor::{with_resource, JoinError, LocalRuntime, ResourceScope, Runti
 use weft_sync::Event;
 use weft_timer::{sleep, timeout};
 
-/// Generous bound for waits that must end (a lost cleanup fails instead of hanging).
-const BOUND: Duration = Duration::from_secs(30);
+/// Generous bound for waits that must end (a lost cleanup fails instead of hanging); scaled
+/// under valgrind like the watchdogs.
+fn bound() -> Duration {
+    Duration::from_secs(30 * common::time_scale())
+}
 
 /// What a test observes about its resource.
 #[derive(Clone, Default)]
@@ -36,7 +39,7 @@ impl Probe {
         self.closes.load(SeqCst)
     }
     async fn wait_closed(&self) {
-        timeout(BOUND, self.closed.wait())
+        timeout(bound(), self.closed.wait())
             .await
             .expect("the cleanup never finished");
     }
@@ -171,7 +174,7 @@ fn a_timeout_that_cancels_the_body_still_cleans_up_once() {
         let r = timeout(Duration::from_millis(1), stuck_scope(&p)).await;
         assert!(r.is_err(), "the body never finishes, so the timeout fires");
         p.wait_closed().await;
-        let report = weft_executor::wait_shielded(BOUND).await;
+        let report = weft_executor::wait_shielded(bound()).await;
         assert!(report.is_clean(), "{report}");
         assert_eq!(p.closes(), 1);
         assert_eq!(p.drops.load(SeqCst), 1);
@@ -183,10 +186,10 @@ fn a_dropped_task_still_cleans_up_once() {
     on_both(|| async {
         let p = Probe::default();
         let task = weft_executor::spawn(stuck_scope(&p));
-        timeout(BOUND, p.entered.wait()).await.unwrap();
+        timeout(bound(), p.entered.wait()).await.unwrap();
         drop(task);
         p.wait_closed().await;
-        assert!(weft_executor::wait_shielded(BOUND).await.is_clean());
+        assert!(weft_executor::wait_shielded(bound()).await.is_clean());
         assert_eq!(p.closes(), 1);
     });
 }
@@ -196,10 +199,10 @@ fn a_cancelled_task_still_cleans_up_once() {
     on_both(|| async {
         let p = Probe::default();
         let task = weft_executor::spawn(stuck_scope(&p));
-        timeout(BOUND, p.entered.wait()).await.unwrap();
+        timeout(bound(), p.entered.wait()).await.unwrap();
         assert!(task.cancel().await.unwrap_err().is_cancelled());
         // The cleanup was handed to a shielded task when the future was dropped.
-        assert!(weft_executor::wait_shielded(BOUND).await.is_clean());
+        assert!(weft_executor::wait_shielded(bound()).await.is_clean());
         assert_eq!(p.closes(), 1);
     });
 }
@@ -215,13 +218,13 @@ fn a_group_cancelling_the_child_on_a_sibling_failure_still_cleans_up_once() {
             entered.wait().await;
             Err("sibling failed".to_string())
         });
-        let err = timeout(BOUND, g.join()).await.unwrap().unwrap_err();
+        let err = timeout(bound(), g.join()).await.unwrap().unwrap_err();
         assert_eq!(
             err.errors().collect::<Vec<_>>(),
             [&"sibling failed".to_string()]
         );
         p.wait_closed().await;
-        assert!(weft_executor::wait_shielded(BOUND).await.is_clean());
+        assert!(weft_executor::wait_shielded(bound()).await.is_clean());
         assert_eq!(p.closes(), 1);
     });
 }
@@ -243,11 +246,11 @@ fn a_scope_dropped_while_its_cleanup_runs_lets_the_cleanup_finish_once() {
             },
         );
         let task = weft_executor::spawn(scope);
-        timeout(BOUND, started.wait()).await.unwrap();
+        timeout(bound(), started.wait()).await.unwrap();
         drop(task);
         gate.set();
         p.wait_closed().await;
-        assert!(weft_executor::wait_shielded(BOUND).await.is_clean());
+        assert!(weft_executor::wait_shielded(bound()).await.is_clean());
         assert_eq!(p.closes(), 1);
     });
 }
@@ -297,7 +300,10 @@ fn shutdown_timeout_waits_for_a_cleanup_until_its_deadline_and_reports_it() {
         assert!(timeout(Duration::from_millis(1), scope).await.is_err());
     });
     // The cleanup never finishes by itself; its own deadline ends it, and shutdown waited.
-    assert!(rt.shutdown_timeout(BOUND), "the deadline ended the cleanup");
+    assert!(
+        rt.shutdown_timeout(bound()),
+        "the deadline ended the cleanup"
+    );
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(!seen[0].0);
@@ -329,7 +335,7 @@ fn wait_shielded_names_an_abandoned_cleanup() {
             "{report}"
         );
         gate.set();
-        assert!(weft_executor::wait_shielded(BOUND).await.is_clean());
+        assert!(weft_executor::wait_shielded(bound()).await.is_clean());
     });
 }
 
@@ -344,7 +350,7 @@ where
     let (b, seen) = recording();
     let rt = b.worker_threads(2).build().unwrap();
     rt.block_on(case());
-    assert!(rt.shutdown_timeout(BOUND));
+    assert!(rt.shutdown_timeout(bound()));
     out.push(std::mem::take(&mut *seen.lock().unwrap()));
     let (b, seen) = recording();
     let rt: LocalRuntime = b.build_local().unwrap();
@@ -389,7 +395,7 @@ fn a_panicking_cleanup_after_cancellation_reaches_the_hook_once() {
             },
         );
         assert!(timeout(Duration::from_millis(1), scope).await.is_err());
-        assert!(weft_executor::wait_shielded(BOUND).await.is_clean());
+        assert!(weft_executor::wait_shielded(bound()).await.is_clean());
         assert_eq!(p.drops.load(SeqCst), 1);
     });
     for seen in reports {
@@ -462,7 +468,7 @@ fn a_scope_in_a_task_left_at_shutdown_gets_its_drop() {
     let q = p.clone();
     weft_executor::run(async move {
         weft_executor::spawn(stuck_scope(&q)).detach();
-        timeout(BOUND, q.entered.wait()).await.unwrap();
+        timeout(bound(), q.entered.wait()).await.unwrap();
     });
     assert_eq!(p.closes(), 1, "the leftover scope's async cleanup ran");
     assert_eq!(
