@@ -26,8 +26,9 @@
 //! right. A thread in [`block_on`] whose future is pending:
 //!
 //! 1. tries to take the reactor lock. If it gets it, it waits in the poller with a timeout no
-//!    longer than the earliest timer deadline (rounded up to whole milliseconds, so timers never
-//!    fire early). After every wait it fires due timers (`weft_timer::Timers::process` on the global
+//!    longer than the earliest timer deadline, to the nanosecond (`epoll_pwait2`; where the
+//!    kernel lacks it, `epoll_wait` rounded up to whole milliseconds, so timers never fire
+//!    early). After every wait it fires due timers (`weft_timer::Timers::process` on the global
 //!    timers and on this thread's current ones) and wakes the wakers of every ready source of the
 //!    batch (up to 1024 events per wait). It keeps the lock until its own future is woken, then
 //!    releases it.

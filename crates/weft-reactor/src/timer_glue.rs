@@ -1,6 +1,8 @@
 //! Glue between the reactor and `weft-timer`: the reactor drives the global timers and the
 //! calling thread's current ones.
 
+#[cfg(test)]
+use std::future::Future;
 use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,12 +55,13 @@ fn min_opt(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     }
 }
 
-/// Bounds a poller timeout by the next timer deadlines (rounded up to whole milliseconds so a
-/// timer is never processed before it is due).
+/// Bounds a poller timeout by the next timer deadlines, exactly: the poller waits with
+/// nanosecond precision (`epoll_pwait2`, else rounding up to whole milliseconds), and no wait
+/// returns before its timeout, so a timer is never processed before it is due.
 pub(crate) fn timer_bounded_timeout(t: Option<Duration>) -> Option<Duration> {
-    let mut t = min_opt(t, Timers::global().next_timeout().map(round_up_ms));
+    let mut t = min_opt(t, Timers::global().next_timeout());
     if let Some(c) = current_non_global() {
-        t = min_opt(t, c.next_timeout().map(round_up_ms));
+        t = min_opt(t, c.next_timeout());
     }
     t
 }
@@ -72,7 +75,7 @@ pub(crate) fn process_current_only() {
 
 /// How long a thread parked outside the reactor may sleep for its own current timers.
 pub(crate) fn current_only_timeout() -> Option<Duration> {
-    current_non_global().and_then(|c| c.next_timeout().map(round_up_ms))
+    current_non_global().and_then(|c| c.next_timeout())
 }
 
 /// Whether this thread's current timers run on a paused (virtual) clock.
@@ -91,31 +94,27 @@ pub(crate) fn current_is_inhibited() -> bool {
     Timers::current().is_auto_advance_inhibited()
 }
 
-/// Rounds a duration up to whole milliseconds, so a timer wait never returns early.
-pub(crate) fn round_up_ms(d: Duration) -> Duration {
-    let ms = d.as_nanos().div_ceil(1_000_000);
-    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use weft_timer::Clock;
 
     #[test]
-    fn round_up_never_shortens() {
-        assert_eq!(round_up_ms(Duration::ZERO), Duration::ZERO);
-        assert_eq!(
-            round_up_ms(Duration::from_nanos(1)),
-            Duration::from_millis(1)
+    fn the_poller_timeout_is_the_timer_deadline_not_the_next_millisecond() {
+        let timers = Timers::new(Clock::real());
+        let _g = timers.enter();
+        let d = Duration::from_micros(10_300);
+        let mut s = Box::pin(weft_timer::sleep(d));
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        assert!(s.as_mut().poll(&mut cx).is_pending());
+        let t = timer_bounded_timeout(None).expect("a timer waits");
+        // At most the sleep plus the wheel's tick (15.625 µs); it used to be 11 ms.
+        assert!(
+            t <= d + Duration::from_nanos(15_625),
+            "timeout {t:?} for {d:?}"
         );
-        assert_eq!(
-            round_up_ms(Duration::from_millis(3)),
-            Duration::from_millis(3)
-        );
-        assert_eq!(
-            round_up_ms(Duration::from_micros(3001)),
-            Duration::from_millis(4)
-        );
-        assert_eq!(round_up_ms(Duration::MAX), Duration::from_millis(u64::MAX));
+        let t = timer_bounded_timeout(Some(Duration::from_micros(1))).unwrap();
+        assert!(t <= Duration::from_micros(1));
     }
 }

@@ -17,9 +17,13 @@
 //!
 //! # Resolution
 //!
-//! 1 ms. Deadlines are rounded **up** to the next millisecond and compared against the clock,
-//! so no timer ever completes early; under a real clock it may complete later by the OS
-//! scheduling latency. Timers fire in deadline order; equal deadlines in insertion order.
+//! 1/64 ms (15.625 µs). Deadlines are rounded **up** to the next tick and compared against the
+//! clock, so no timer ever completes early; [`Timers::next_timeout`] is exact to the
+//! nanosecond, so a driver that waits with a fine timeout (the reactor: `epoll_pwait2`) fires a
+//! `sleep(1 ms)` within a tick plus the OS's wake-up latency of its deadline. Whole-millisecond
+//! deadlines are whole ticks. Timers fire in deadline order; equal deadlines (same tick)
+//! registered on one thread in insertion order, on different threads in an unspecified but
+//! stable order.
 //!
 //! # Virtual time
 //!

@@ -4,12 +4,14 @@
 //! Each thread is assigned a shard (round-robin, on its first timer); its timers live in that
 //! shard's wheel under that shard's lock. Cancelling from any other thread is still correct:
 //! the [`Key`] names the shard. The driver polls every shard and merges what fired back into
-//! global deadline order (ties in insertion order, by a global sequence number).
+//! deadline order with a stable sort: equal deadlines of one shard (one registering thread)
+//! stay in insertion order; equal deadlines of different shards fire in shard order. No
+//! counter is shared between shards, so registering threads write no common cache line.
 
 use std::cell::Cell;
 use std::sync::OnceLock;
 
-use crate::sync::{AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering, PoisonError};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, PoisonError};
 use crate::wheel::{TimerId, Wheel};
 
 /// Identifies one timer: its shard and its id in that shard's wheel.
@@ -19,15 +21,8 @@ pub(crate) struct Key {
     id: TimerId,
 }
 
-/// A wheel entry's value: the caller's value plus a global insertion sequence number, which
-/// orders equal deadlines of different shards (the deadline itself is the wheel's).
-struct Slot<T> {
-    seq: u64,
-    value: T,
-}
-
 struct Shard<T> {
-    wheel: Mutex<Wheel<Slot<T>>>,
+    wheel: Mutex<Wheel<T>>,
     /// Entries in `wheel` (written under its lock; read without it by `len`).
     len: AtomicUsize,
 }
@@ -35,7 +30,6 @@ struct Shard<T> {
 /// The sharded wheels.
 pub(crate) struct Shards<T> {
     shards: Box<[Shard<T>]>,
-    seq: AtomicU64,
 }
 
 /// The number of shards: `min(cores, 8)`, or `WEFT_TIMER_SHARDS` (1..=64) if set, which is
@@ -81,24 +75,22 @@ impl<T> Shards<T> {
                     len: AtomicUsize::new(0),
                 })
                 .collect(),
-            seq: AtomicU64::new(0),
         }
     }
 
-    fn lock(&self, shard: usize) -> MutexGuard<'_, Wheel<Slot<T>>> {
+    fn lock(&self, shard: usize) -> MutexGuard<'_, Wheel<T>> {
         self.shards[shard]
             .wheel
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Inserts `value` due at `ms` into the calling thread's shard.
-    pub(crate) fn insert(&self, ms: u64, value: T) -> Key {
+    /// Inserts `value` due at tick `at` into the calling thread's shard.
+    pub(crate) fn insert(&self, at: u64, value: T) -> Key {
         // Every `Shards` has `shard_count()` shards; `min` only guards the index.
         let shard = this_thread().min(self.shards.len() - 1);
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let mut w = self.lock(shard);
-        let id = w.insert(ms, Slot { seq, value });
+        let id = w.insert(at, value);
         self.shards[shard].len.store(w.len(), Ordering::Relaxed);
         Key { shard, id }
     }
@@ -106,21 +98,21 @@ impl<T> Shards<T> {
     /// Removes a waiting timer.
     pub(crate) fn remove(&self, key: Key) -> Option<T> {
         let mut w = self.lock(key.shard);
-        let slot = w.remove(key.id)?;
+        let value = w.remove(key.id)?;
         self.shards[key.shard].len.store(w.len(), Ordering::Relaxed);
-        Some(slot.value)
+        Some(value)
     }
 
     /// Runs `f` on a waiting timer's value (under its shard's lock).
     pub(crate) fn with<R>(&self, key: Key, f: impl FnOnce(&mut T) -> R) -> Option<R> {
         let mut w = self.lock(key.shard);
-        w.get_mut(key.id).map(|s| f(&mut s.value))
+        w.get_mut(key.id).map(f)
     }
 
-    /// Fires every timer due at `now_ms` into `out`, in deadline order (ties in insertion
-    /// order); returns the earliest remaining expiration.
-    pub(crate) fn poll(&self, now_ms: u64, out: &mut Vec<T>) -> Option<u64> {
-        let mut fired: Vec<(u64, u64, T)> = Vec::new();
+    /// Fires every timer due at tick `now` into `out`, in deadline order (ties: see the
+    /// module docs); returns the earliest remaining expiration.
+    pub(crate) fn poll(&self, now: u64, out: &mut Vec<T>) -> Option<u64> {
+        let mut fired: Vec<(u64, T)> = Vec::new();
         let mut next: Option<u64> = None;
         let mut sources = 0;
         for (i, shard) in self.shards.iter().enumerate() {
@@ -128,7 +120,7 @@ impl<T> Shards<T> {
             // inserted on another thread must be seen by the next poll.
             let mut w = self.lock(i);
             let before = fired.len();
-            w.poll_with(now_ms, |ms, s| fired.push((ms, s.seq, s.value)));
+            w.poll_with(now, |at, v| fired.push((at, v)));
             sources += usize::from(fired.len() > before);
             shard.len.store(w.len(), Ordering::Relaxed);
             if let Some(n) = w.next_expiration() {
@@ -136,9 +128,10 @@ impl<T> Shards<T> {
             }
         }
         if sources > 1 {
-            fired.sort_by_key(|&(ms, seq, _)| (ms, seq));
+            // Stable: each shard's run is already in (deadline, insertion) order.
+            fired.sort_by_key(|&(at, _)| at);
         }
-        out.extend(fired.into_iter().map(|(_, _, v)| v));
+        out.extend(fired.into_iter().map(|(_, v)| v));
         next
     }
 

@@ -2,5 +2,5 @@
 //! when `tests/loom.rs` compiles `shards.rs` itself under `--cfg loom` (it supplies its own
 //! `sync` module), so the model checks this very code.
 
-pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
 pub(crate) use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -63,15 +63,53 @@ pub(crate) struct CallEntry {
 /// ```
 #[derive(Clone)]
 pub struct Timers {
-    inner: Arc<Inner>,
+    inner: Handle,
 }
+
+/// How a [`Timers`] refers to its state: the process-wide timers by a plain `&'static` (so
+/// `Timers::current()`, which every sleep calls, clones no reference count on a cache line all
+/// threads share), any other by an `Arc`.
+#[derive(Clone)]
+enum Handle {
+    Static(&'static Inner),
+    Shared(Arc<Inner>),
+}
+
+/// A fallback-list entry: like [`Handle`], but not keeping `Arc`ed timers alive.
+enum WeakHandle {
+    Static(&'static Inner),
+    Weak(Weak<Inner>),
+}
+
+impl WeakHandle {
+    fn upgrade(&self) -> Option<Timers> {
+        let inner = match self {
+            WeakHandle::Static(i) => Handle::Static(i),
+            WeakHandle::Weak(w) => Handle::Shared(w.upgrade()?),
+        };
+        Some(Timers { inner })
+    }
+
+    fn is_alive(&self) -> bool {
+        match self {
+            WeakHandle::Static(_) => true,
+            WeakHandle::Weak(w) => w.strong_count() > 0,
+        }
+    }
+}
+
+/// The wheel's tick: 1/64 ms (15.625 µs). Fine enough that rounding a deadline up to a tick
+/// costs a sleep little next to the OS's wake-up latency, and a divisor of a millisecond, so
+/// whole-millisecond deadlines on a virtual clock are whole ticks (`advance(1 ms)` fires a
+/// `sleep(1 ms)`).
+pub(crate) const TICK_NS: u64 = 15_625;
 
 pub(crate) struct Inner {
     clock: Clock,
     origin: Instant,
     /// The wheels, one per registering-thread shard.
     wheels: Shards<Entry>,
-    /// The earliest expiration (ms) the driver was last told about (by `process`,
+    /// The earliest expiration (tick) the driver was last told about (by `process`,
     /// `next_deadline` or an unparking insert), `NONE` if none; an insert earlier than this
     /// unparks the driver.
     cached_next: AtomicU64,
@@ -80,6 +118,21 @@ pub(crate) struct Inner {
     registered: AtomicBool,
     /// Live [`AutoAdvanceGuard`]s: while non-zero, [`Timers::auto_advance`] does nothing.
     inhibit: AtomicUsize,
+}
+
+impl Inner {
+    fn new(clock: Clock) -> Inner {
+        Inner {
+            origin: clock.now(),
+            clock,
+            wheels: Shards::new(),
+            cached_next: AtomicU64::new(NONE),
+            state: Mutex::new(State { driver: None }),
+            has_driver: AtomicBool::new(false),
+            registered: AtomicBool::new(false),
+            inhibit: AtomicUsize::new(0),
+        }
+    }
 }
 
 /// `cached_next` when nothing is cached.
@@ -128,18 +181,8 @@ pub(crate) fn add_or_far(t: Instant, d: Duration) -> Instant {
 impl Timers {
     /// A new, independent set of timers reading `clock`.
     pub fn new(clock: Clock) -> Timers {
-        let origin = clock.now();
         Timers {
-            inner: Arc::new(Inner {
-                clock,
-                origin,
-                wheels: Shards::new(),
-                cached_next: AtomicU64::new(NONE),
-                state: Mutex::new(State { driver: None }),
-                has_driver: AtomicBool::new(false),
-                registered: AtomicBool::new(false),
-                inhibit: AtomicUsize::new(0),
-            }),
+            inner: Handle::Shared(Arc::new(Inner::new(clock))),
         }
     }
 
@@ -148,8 +191,18 @@ impl Timers {
     /// Pausing or advancing the global timers affects every thread that has not entered its own
     /// [`Timers`].
     pub fn global() -> &'static Timers {
+        static INNER: OnceLock<Inner> = OnceLock::new();
         static GLOBAL: OnceLock<Timers> = OnceLock::new();
-        GLOBAL.get_or_init(|| Timers::new(Clock::real()))
+        GLOBAL.get_or_init(|| Timers {
+            inner: Handle::Static(INNER.get_or_init(|| Inner::new(Clock::real()))),
+        })
+    }
+
+    fn inner(&self) -> &Inner {
+        match &self.inner {
+            Handle::Static(i) => i,
+            Handle::Shared(a) => a,
+        }
     }
 
     /// The `Timers` entered on this thread (see [`enter`](Self::enter)), else a clone of
@@ -176,22 +229,22 @@ impl Timers {
 
     /// The clock these timers read.
     pub fn clock(&self) -> &Clock {
-        &self.inner.clock
+        &self.inner().clock
     }
 
     /// The current time of [`clock()`](Self::clock).
     pub fn now(&self) -> Instant {
-        self.inner.clock.now()
+        self.inner().clock.now()
     }
 
     /// Whether two handles refer to the same timers.
     pub fn ptr_eq(&self, other: &Timers) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
+        std::ptr::eq(self.inner(), other.inner())
     }
 
     /// Number of timers waiting (sleeps registered, callbacks not yet fired).
     pub fn len(&self) -> usize {
-        self.inner.wheels.len()
+        self.inner().wheels.len()
     }
 
     /// Whether no timer is waiting.
@@ -200,35 +253,39 @@ impl Timers {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.inner
+        self.inner()
             .state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Deadline rounded UP to whole milliseconds since the origin: never fires early.
-    fn deadline_ms(&self, deadline: Instant) -> u64 {
-        let d = deadline.saturating_duration_since(self.inner.origin);
-        let nanos = d.subsec_nanos();
-        d.as_secs().saturating_mul(1000).saturating_add(u64::from(
-            nanos / 1_000_000 + u32::from(nanos % 1_000_000 != 0),
-        ))
-    }
-
-    /// Current time rounded DOWN to whole milliseconds since the origin.
-    fn now_ms(&self) -> u64 {
-        self.instant_ms_floor(self.now())
-    }
-
-    fn instant_ms_floor(&self, t: Instant) -> u64 {
-        let d = t.saturating_duration_since(self.inner.origin);
+    /// Nanoseconds from the origin to `t` (0 before it; saturating after ~584 years).
+    fn nanos_since_origin(&self, t: Instant) -> u64 {
+        let d = t.saturating_duration_since(self.inner().origin);
         d.as_secs()
-            .saturating_mul(1000)
-            .saturating_add(u64::from(d.subsec_millis()))
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::from(d.subsec_nanos()))
     }
 
-    fn ms_to_instant(&self, ms: u64) -> Instant {
-        add_or_far(self.inner.origin, Duration::from_millis(ms))
+    /// Deadline rounded UP to whole ticks since the origin: never fires early.
+    fn deadline_tick(&self, deadline: Instant) -> u64 {
+        self.nanos_since_origin(deadline).div_ceil(TICK_NS)
+    }
+
+    /// Current time rounded DOWN to whole ticks since the origin.
+    fn now_tick(&self) -> u64 {
+        self.instant_tick_floor(self.now())
+    }
+
+    fn instant_tick_floor(&self, t: Instant) -> u64 {
+        self.nanos_since_origin(t) / TICK_NS
+    }
+
+    fn tick_to_instant(&self, tick: u64) -> Instant {
+        match tick.checked_mul(TICK_NS) {
+            Some(ns) => add_or_far(self.inner().origin, Duration::from_nanos(ns)),
+            None => far_future(self.inner().origin),
+        }
     }
 
     // ----- registration (crate-internal) -----
@@ -241,17 +298,17 @@ impl Timers {
     /// read is a good part of a timer's cost).
     pub(crate) fn insert_at(&self, deadline: Instant, now: Instant, entry: Entry) -> Key {
         // Already due: fire at the next `process` instead of rounding up past `now`.
-        let ms = if deadline <= now {
-            self.instant_ms_floor(now)
+        let tick = if deadline <= now {
+            self.instant_tick_floor(now)
         } else {
-            self.deadline_ms(deadline)
+            self.deadline_tick(deadline)
         };
-        let key = self.inner.wheels.insert(ms, entry);
+        let key = self.inner().wheels.insert(tick, entry);
         // Earlier than what the driver waits for: tell it (outside every lock). The plain load
         // first keeps the common insert (later than the earliest) from writing a cache line
         // that every thread shares.
-        let cached = &self.inner.cached_next;
-        if ms < cached.load(Ordering::SeqCst) && ms < cached.fetch_min(ms, Ordering::SeqCst) {
+        let cached = &self.inner().cached_next;
+        if tick < cached.load(Ordering::SeqCst) && tick < cached.fetch_min(tick, Ordering::SeqCst) {
             let driver = self.state().driver.clone();
             match driver {
                 Some(driver) => driver(),
@@ -263,7 +320,7 @@ impl Timers {
 
     /// Removes a timer; returns true if it was still waiting.
     pub(crate) fn cancel(&self, key: Key) -> bool {
-        match self.inner.wheels.remove(key) {
+        match self.inner().wheels.remove(key) {
             Some(Entry::Call(call)) => {
                 call.state.store(HANDLE_CANCELLED, Ordering::Release);
                 true
@@ -275,7 +332,7 @@ impl Timers {
 
     /// Stores `waker` in a waiting sleep entry; false if the entry already fired.
     pub(crate) fn update_waker(&self, key: Key, waker: &Waker) -> bool {
-        let old = self.inner.wheels.with(key, |entry| match entry {
+        let old = self.inner().wheels.with(key, |entry| match entry {
             Entry::Wake(w) if w.will_wake(waker) => Some(None),
             Entry::Wake(slot) => Some(Some(std::mem::replace(slot, waker.clone()))),
             Entry::Call(..) => None,
@@ -292,19 +349,19 @@ impl Timers {
 
     /// Moves a waiting sleep entry to a new deadline, keeping its waker.
     pub(crate) fn reschedule(&self, key: Key, deadline: Instant) -> Option<Key> {
-        let entry = self.inner.wheels.remove(key)?;
+        let entry = self.inner().wheels.remove(key)?;
         Some(self.insert(deadline, entry))
     }
 
     // ----- driver protocol -----
 
     /// Fires every timer whose deadline is `<= now()`, in deadline order (equal deadlines in
-    /// insertion order). Wakers are woken and callbacks run after the internal lock is
+    /// insertion order, see the crate docs). Wakers are woken and callbacks run after the internal lock is
     /// released, on the calling thread. Returns how many timers fired.
     pub fn process(&self) -> usize {
         let mut fired = Vec::new();
-        let next = self.inner.wheels.poll(self.now_ms(), &mut fired);
-        self.inner
+        let next = self.inner().wheels.poll(self.now_tick(), &mut fired);
+        self.inner()
             .cached_next
             .store(next.unwrap_or(NONE), Ordering::SeqCst);
         let n = fired.len();
@@ -334,13 +391,13 @@ impl Timers {
     /// timer waits. It may be earlier than any deadline (internal bookkeeping), never later.
     /// Under a paused clock this is virtual time.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let ms = self.inner.wheels.next_expiration();
+        let tick = self.inner().wheels.next_expiration();
         // Remember what the driver now waits for: an insert earlier than this must unpark it
         // (keeping an older, smaller value could miss that after a cancel).
-        self.inner
+        self.inner()
             .cached_next
-            .store(ms.unwrap_or(NONE), Ordering::SeqCst);
-        Some(self.ms_to_instant(ms?))
+            .store(tick.unwrap_or(NONE), Ordering::SeqCst);
+        Some(self.tick_to_instant(tick?))
     }
 
     /// How long a driver may sleep in *real* time before calling [`process`](Self::process):
@@ -352,7 +409,7 @@ impl Timers {
         let now = self.now();
         if next <= now {
             Some(Duration::ZERO)
-        } else if self.inner.clock.is_paused() {
+        } else if self.inner().clock.is_paused() {
             None
         } else {
             Some(next - now)
@@ -366,38 +423,38 @@ impl Timers {
     /// no longer drives these timers. Replaces a previous driver.
     pub fn set_driver(&self, unpark: Arc<dyn Fn() + Send + Sync>) {
         self.state().driver = Some(unpark);
-        self.inner.has_driver.store(true, Ordering::Release);
+        self.inner().has_driver.store(true, Ordering::Release);
     }
 
     /// Removes the external driver (e.g. when the reactor shuts down); the fallback thread
     /// drives these timers again.
     pub fn clear_driver(&self) {
         self.state().driver = None;
-        self.inner.has_driver.store(false, Ordering::Release);
+        self.inner().has_driver.store(false, Ordering::Release);
         self.notify_fallback();
     }
 
     /// Whether an external driver is set.
     pub fn has_driver(&self) -> bool {
-        self.inner.has_driver.load(Ordering::Acquire)
+        self.inner().has_driver.load(Ordering::Acquire)
     }
 
     // ----- virtual time -----
 
     /// Pauses the clock (see [`Clock::pause`]).
     pub fn pause(&self) {
-        self.inner.clock.pause();
+        self.inner().clock.pause();
     }
 
     /// Resumes the clock (see [`Clock::resume`]).
     pub fn resume(&self) {
-        self.inner.clock.resume();
+        self.inner().clock.resume();
         self.notify_fallback();
     }
 
     /// Moves the clock forward by `d`, firing timers in deadline order as time passes them: each
-    /// timer fires while `now()` equals its deadline rounded up to the millisecond (callbacks see
-    /// exactly that time). Wakers are only woken; the woken tasks run when their executor polls
+    /// timer fires while `now()` equals its deadline rounded up to the wheel's tick of 1/64 ms
+    /// (callbacks see exactly that time; a whole-millisecond deadline is a whole tick). Wakers are only woken; the woken tasks run when their executor polls
     /// them, after this returns. Works on a running clock too (it jumps forward).
     pub fn advance(&self, d: Duration) {
         let target = add_or_far(self.now(), d);
@@ -405,13 +462,13 @@ impl Timers {
             let next = self.next_deadline();
             match next {
                 Some(t) if t <= target => {
-                    self.inner.clock.advance_to(t);
+                    self.inner().clock.advance_to(t);
                     self.process();
                 }
                 _ => break,
             }
         }
-        self.inner.clock.advance_to(target);
+        self.inner().clock.advance_to(target);
         self.process();
     }
 
@@ -422,7 +479,7 @@ impl Timers {
             let Some(t) = self.next_deadline() else {
                 return false;
             };
-            self.inner.clock.advance_to(t);
+            self.inner().clock.advance_to(t);
             if self.process() > 0 {
                 return true;
             }
@@ -435,7 +492,7 @@ impl Timers {
     /// false while an [`AutoAdvanceGuard`] of these timers is alive (work is in flight outside
     /// the timers' view, e.g. on a blocking pool), or when the clock is not paused.
     pub fn auto_advance(&self) -> bool {
-        if !self.inner.clock.is_paused() || self.is_auto_advance_inhibited() {
+        if !self.inner().clock.is_paused() || self.is_auto_advance_inhibited() {
             return false;
         }
         self.advance_to_next()
@@ -459,7 +516,7 @@ impl Timers {
     /// assert!(!timers.is_auto_advance_inhibited());
     /// ```
     pub fn inhibit_auto_advance(&self) -> AutoAdvanceGuard {
-        self.inner.inhibit.fetch_add(1, Ordering::SeqCst);
+        self.inner().inhibit.fetch_add(1, Ordering::SeqCst);
         AutoAdvanceGuard {
             timers: self.clone(),
         }
@@ -467,7 +524,7 @@ impl Timers {
 
     /// Whether an [`AutoAdvanceGuard`] of these timers is alive.
     pub fn is_auto_advance_inhibited(&self) -> bool {
-        self.inner.inhibit.load(Ordering::SeqCst) > 0
+        self.inner().inhibit.load(Ordering::SeqCst) > 0
     }
 
     // ----- fallback driver -----
@@ -477,9 +534,12 @@ impl Timers {
             return;
         }
         let fb = fallback();
-        if !self.inner.registered.swap(true, Ordering::AcqRel) {
+        if !self.inner().registered.swap(true, Ordering::AcqRel) {
             let mut st = fb.lock();
-            st.list.push(Arc::downgrade(&self.inner));
+            st.list.push(match &self.inner {
+                Handle::Static(i) => WeakHandle::Static(i),
+                Handle::Shared(a) => WeakHandle::Weak(Arc::downgrade(a)),
+            });
         }
         fb.notify();
     }
@@ -494,7 +554,7 @@ pub struct AutoAdvanceGuard {
 
 impl Drop for AutoAdvanceGuard {
     fn drop(&mut self) {
-        if self.timers.inner.inhibit.fetch_sub(1, Ordering::SeqCst) == 1 {
+        if self.timers.inner().inhibit.fetch_sub(1, Ordering::SeqCst) == 1 {
             // A driver waiting for the guard to go may be parked: let it re-evaluate.
             let driver = self.timers.state().driver.clone();
             if let Some(d) = driver {
@@ -513,7 +573,7 @@ impl fmt::Debug for AutoAdvanceGuard {
 impl fmt::Debug for Timers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Timers");
-        d.field("clock", &self.inner.clock)
+        d.field("clock", &self.inner().clock)
             .field("has_driver", &self.has_driver());
         d.field("len", &self.len());
         d.finish()
@@ -528,7 +588,7 @@ struct Fallback {
 struct FallbackState {
     started: bool,
     notified: bool,
-    list: Vec<Weak<Inner>>,
+    list: Vec<WeakHandle>,
 }
 
 fn fallback() -> &'static Fallback {
@@ -579,12 +639,8 @@ impl Fallback {
             let list: Vec<Timers> = {
                 let mut st = self.lock();
                 st.notified = false;
-                st.list.retain(|w| w.strong_count() > 0);
-                st.list
-                    .iter()
-                    .filter_map(Weak::upgrade)
-                    .map(|inner| Timers { inner })
-                    .collect()
+                st.list.retain(WeakHandle::is_alive);
+                st.list.iter().filter_map(WeakHandle::upgrade).collect()
             };
             let mut wait: Option<Duration> = None;
             for timers in &list {

@@ -1,7 +1,7 @@
 //! A pure, clock-free hierarchical timing wheel.
 //!
 //! [`Wheel`] knows nothing about [`Instant`](std::time::Instant): deadlines and "now" are plain
-//! `u64` tick counts (the [`Timers`](crate::Timers) layer uses milliseconds since its origin). It
+//! `u64` tick counts (the [`Timers`](crate::Timers) layer uses ticks of 1/64 ms since its origin). It
 //! has 6 levels of 64 slots; level 0 slots are one tick wide, each higher level 64 times wider, so
 //! the wheel positions deadlines up to 2^35 ticks ahead exactly (further deadlines are parked at
 //! that distance and re-positioned when it is reached, so they still fire at the right tick).
@@ -80,6 +80,11 @@ pub struct Wheel<T> {
     entries: Slab<Entry<T>>,
     slots: [[List; 64]; LEVELS],
     occupied: [u64; LEVELS],
+    /// Per level-1 slot, a lower bound of its entries' deadlines (exact unless the earliest
+    /// was removed): the slot is re-positioned at that time rather than at its start, so an
+    /// entry a few ticks past a level-0 span (a 1 ms sleep is 64 ticks) costs its driver one
+    /// wake-up at its deadline, not an early one at the slot's start and another.
+    level1_min: [u64; 64],
     elapsed: u64,
     next_seq: u64,
     scratch: Vec<(u64, u64, usize)>,
@@ -114,6 +119,7 @@ impl<T> Wheel<T> {
             entries: Slab::new(),
             slots: [[EMPTY; 64]; LEVELS],
             occupied: [0; LEVELS],
+            level1_min: [u64::MAX; 64],
             elapsed: 0,
             next_seq: 0,
             scratch: Vec::new(),
@@ -251,25 +257,40 @@ impl<T> Wheel<T> {
     }
 
     fn next_slot(&self) -> Option<(u64, usize, usize)> {
-        for level in 0..LEVELS {
-            let occ = self.occupied[level];
-            if occ == 0 {
-                continue;
-            }
-            let shift = SLOT_BITS * level as u32;
-            let current = ((self.elapsed >> shift) & SLOT_MASK) as u32;
-            let slot = (current + occ.rotate_right(current).trailing_zeros()) % 64;
-            let slot_range = 1u64 << shift;
-            let level_range = slot_range << SLOT_BITS;
-            let level_start = self.elapsed & !(level_range - 1);
-            let mut when = level_start + slot as u64 * slot_range;
-            if when < self.elapsed {
-                // Only possible on the top level, for a position past the level's wrap-around.
-                when += level_range;
-            }
-            return Some((when, level, slot as usize));
+        // Level 1 postpones a slot's re-positioning to its earliest deadline (`level1_min`), so
+        // that slot may still wait while time, and new level-0 entries, enter its span: levels
+        // 0 and 1 are compared (level 1 first on a tie, so its entries join level 0 and fire in
+        // insertion order with the others). Higher levels lie beyond both.
+        match (self.level_slot(0), self.level_slot(1)) {
+            (Some(a), Some(b)) => return Some(if b.0 <= a.0 { b } else { a }),
+            (Some(a), None) => return Some(a),
+            (None, Some(b)) => return Some(b),
+            (None, None) => {}
         }
-        None
+        (2..LEVELS).find_map(|level| self.level_slot(level))
+    }
+
+    /// The next occupied slot of `level` and the time it needs work.
+    fn level_slot(&self, level: usize) -> Option<(u64, usize, usize)> {
+        let occ = self.occupied[level];
+        if occ == 0 {
+            return None;
+        }
+        let shift = SLOT_BITS * level as u32;
+        let current = ((self.elapsed >> shift) & SLOT_MASK) as u32;
+        let slot = (current + occ.rotate_right(current).trailing_zeros()) % 64;
+        let slot_range = 1u64 << shift;
+        let level_range = slot_range << SLOT_BITS;
+        let level_start = self.elapsed & !(level_range - 1);
+        let mut when = level_start + slot as u64 * slot_range;
+        if level == 1 {
+            // Every deadline in the slot lies in it, at or after this bound.
+            when = when.max(self.level1_min[slot as usize]);
+        } else if when < self.elapsed {
+            // Only possible on the top level, for a position past the level's wrap-around.
+            when += level_range;
+        }
+        Some((when, level, slot as usize))
     }
 
     fn place(&mut self, key: u32) {
@@ -279,6 +300,10 @@ impl<T> Wheel<T> {
         let level = level_for(elapsed, pos);
         let slot = ((pos >> (SLOT_BITS * level as u32)) & SLOT_MASK) as usize;
         let tail = self.slots[level][slot].tail;
+        if level == 1 {
+            let min = &mut self.level1_min[slot];
+            *min = if tail == NIL { pos } else { (*min).min(pos) };
+        }
         {
             let e = &mut self.entries[key as usize];
             e.level = level as u8;
@@ -351,6 +376,33 @@ mod tests {
         assert_eq!(w.poll(far - 1), Vec::<i32>::new());
         assert_eq!(w.poll(far), vec![1]);
         assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn a_deadline_just_past_level_0_is_the_next_expiration_itself() {
+        // 65 ticks ahead sits on level 1; its driver should wait for 65, not for 64 and again.
+        let mut w = Wheel::new();
+        w.poll(3);
+        w.insert(3 + 65, 'a');
+        assert_eq!(w.next_expiration(), Some(68));
+        assert_eq!(w.poll(67), Vec::<char>::new());
+        assert_eq!(w.poll(68), vec!['a']);
+    }
+
+    #[test]
+    fn a_postponed_level_1_slot_keeps_order_with_newer_level_0_entries() {
+        let mut w = Wheel::new();
+        w.insert(240, "old-240");
+        w.insert(250, "old-250");
+        w.poll(200); // time enters the slot's span; its cascade waits for 240
+        w.insert(254, "new-254");
+        w.insert(250, "new-250");
+        w.insert(230, "new-230");
+        assert_eq!(w.next_expiration(), Some(230));
+        assert_eq!(
+            w.poll(300),
+            vec!["new-230", "old-240", "old-250", "new-250", "new-254"]
+        );
     }
 
     #[test]

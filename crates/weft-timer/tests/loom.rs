@@ -1,5 +1,5 @@
 //! loom models of the timer's cross-thread cancel (issue 20), through the real code:
-//! `src/shards.rs` (the per-shard locks, the global sequence, `insert`/`remove`/`with`/`poll`)
+//! `src/shards.rs` (the per-shard locks, `insert`/`remove`/`with`/`poll`)
 //! and `src/wheel.rs` are compiled here against loom's `Mutex` and atomics.
 //!
 //! The property: a timer cancelled on one thread while another fires (polls) the wheel is
@@ -18,7 +18,7 @@ use loom::thread;
 
 /// What `shards.rs` is written against (`crate::sync` in the crate).
 mod sync {
-    pub use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    pub use loom::sync::atomic::{AtomicUsize, Ordering};
     pub use loom::sync::{Mutex, MutexGuard};
     pub use std::sync::PoisonError;
 }

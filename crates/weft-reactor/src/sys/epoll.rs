@@ -59,6 +59,9 @@ fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
+/// Whether `epoll_pwait2` (Linux 5.11) may be used; cleared the first time it is refused.
+static PWAIT2: AtomicBool = AtomicBool::new(true);
+
 const EDGE_BOTH: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 
 impl Poller {
@@ -117,20 +120,21 @@ impl Poller {
         Ok(())
     }
 
-    /// Waits for events for at most `timeout` (rounded up to whole milliseconds; `None`: until
-    /// an event or a notification). Returns the number of events, the notifier's included.
+    /// Waits for events for at most `timeout` (`None`: until an event or a notification).
+    /// Returns the number of events, the notifier's included. Never returns before the timeout
+    /// unless something happened: a timeout finer than a millisecond is waited for exactly with
+    /// `epoll_pwait2`, or rounded up to whole milliseconds where the kernel lacks it.
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
-        let ms: libc::c_int = match timeout {
-            None => -1,
-            Some(d) => {
-                let ms = d.as_nanos().div_ceil(1_000_000);
-                libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
-            }
-        };
         let cap = libc::c_int::try_from(events.buf.len()).unwrap_or(libc::c_int::MAX);
-        // SAFETY: the buffer holds `cap` writable epoll_event slots.
-        let n =
-            unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.buf.as_mut_ptr(), cap, ms) };
+        let n = match timeout {
+            Some(d) if d.subsec_nanos() % 1_000_000 != 0 && PWAIT2.load(Ordering::Relaxed) => {
+                match self.wait_exact(events, cap, d) {
+                    Some(n) => n,
+                    None => self.wait_ms(events, cap, timeout),
+                }
+            }
+            _ => self.wait_ms(events, cap, timeout),
+        };
         // Any wait that returned has consumed the notification's purpose (the caller re-checks
         // its state now); later notifications must write again.
         self.notified.store(false, Ordering::SeqCst);
@@ -148,6 +152,60 @@ impl Poller {
                 }
             }
         }
+    }
+
+    /// `epoll_wait` with `timeout` rounded up to whole milliseconds.
+    fn wait_ms(
+        &self,
+        events: &mut Events,
+        cap: libc::c_int,
+        timeout: Option<Duration>,
+    ) -> libc::c_int {
+        let ms: libc::c_int = match timeout {
+            None => -1,
+            Some(d) => {
+                let ms = d.as_nanos().div_ceil(1_000_000);
+                libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+            }
+        };
+        // SAFETY: the buffer holds `cap` writable epoll_event slots.
+        unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.buf.as_mut_ptr(), cap, ms) }
+    }
+
+    /// `epoll_pwait2` with the exact timeout, or `None` (and never again) if the kernel or a
+    /// seccomp filter refuses the syscall.
+    fn wait_exact(
+        &self,
+        events: &mut Events,
+        cap: libc::c_int,
+        d: Duration,
+    ) -> Option<libc::c_int> {
+        let ts = libc::timespec {
+            tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_nsec: d.subsec_nanos().into(),
+        };
+        // SAFETY: the buffer holds `cap` writable epoll_event slots, `ts` is a valid timespec
+        // for the call, and a null signal mask (size 0) leaves the mask alone.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_epoll_pwait2,
+                self.epoll.as_raw_fd(),
+                events.buf.as_mut_ptr(),
+                cap,
+                &ts as *const libc::timespec,
+                std::ptr::null::<libc::sigset_t>(),
+                0usize,
+            )
+        };
+        if n == -1 {
+            let e = io::Error::last_os_error();
+            if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) {
+                PWAIT2.store(false, Ordering::Relaxed);
+                return None;
+            }
+            return Some(-1);
+        }
+        Some(libc::c_int::try_from(n).unwrap_or(0))
     }
 
     /// Wakes the current or next `wait`. Coalesced: one write until that wait returns.
@@ -177,5 +235,42 @@ impl Poller {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn a_sub_millisecond_wait_never_returns_before_its_timeout() {
+        let p = Poller::new().unwrap();
+        let mut events = Events::with_capacity(4);
+        // The notifier's first (writable) edge.
+        p.wait(&mut events, Some(Duration::ZERO)).unwrap();
+        for us in [1u64, 90, 300, 999, 1_250] {
+            let d = Duration::from_micros(us);
+            let start = Instant::now();
+            assert_eq!(p.wait(&mut events, Some(d)).unwrap(), 0);
+            assert!(start.elapsed() >= d, "a {d:?} wait returned early");
+        }
+    }
+
+    #[test]
+    fn a_notified_wait_returns_at_once_whatever_the_timeout() {
+        let p = Poller::new().unwrap();
+        let mut events = Events::with_capacity(4);
+        p.wait(&mut events, Some(Duration::ZERO)).unwrap();
+        p.notify().unwrap();
+        // A watchdog-sized timeout: a lost notification fails the test instead of hanging.
+        assert_eq!(
+            p.wait(
+                &mut events,
+                Some(Duration::from_secs(20) + Duration::from_nanos(1))
+            )
+            .unwrap(),
+            1
+        );
     }
 }

@@ -3,8 +3,9 @@
 //! Every descriptor is registered **once**, for both directions, edge-triggered; the reactor
 //! caches readiness per source and never touches the registration again until it deletes it.
 //!
-//! - Linux: `epoll` directly (`epoll_wait` with a millisecond timeout, an `eventfd` notifier
-//!   registered edge-triggered and never drained on the hot path). One wait is one syscall.
+//! - Linux: `epoll` directly (`epoll_pwait2` with a nanosecond timeout when the wait is timed
+//!   finer than a millisecond, else `epoll_wait`; an `eventfd` notifier registered
+//!   edge-triggered and never drained on the hot path). One wait is one syscall.
 //! - Elsewhere, or with the `portable-poller` feature: the `polling` crate in edge mode.
 //!   `polling`'s epoll backend costs five syscalls per wait (timerfd_settime, two epoll_ctl,
 //!   epoll_wait, a notifier read), which is why Linux does not use it.
