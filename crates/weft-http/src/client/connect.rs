@@ -18,10 +18,10 @@ use weft_timer::Sleep;
 use super::observe::{Event, Hooks};
 use super::pool::PoolKey;
 use super::proxy::{connect_refused as proxy_refused, ProxyEndpoint};
-use super::tls::TlsStream;
+use super::tls_stream::TlsStream;
 use crate::error::{Error, ErrorKind, ProtocolError};
 use crate::proto::h1::head;
-use crate::proto::h1::io::{Conn, Socket as Registered, Transport};
+use crate::proto::h1::io::{Conn, Transport};
 use crate::proto::h1::MAX_HEAD_BYTES;
 
 /// The delay before the next address is tried while one attempt is still pending (RFC 8305).
@@ -96,45 +96,55 @@ impl Connector {
             None => (key.host(), key.port()),
         };
         let addrs = self.resolve(host, port, hooks).await?;
-        let mut sock = happy_eyeballs(interleave(addrs), self.nodelay)
+        let sock = happy_eyeballs(interleave(addrs), self.nodelay)
             .await
             .map_err(|e| Error::new(ErrorKind::Connect).with_source(e))?;
+        let mut io = Transport::Tcp(sock);
+        if let Some(p) = key.proxy().filter(|p| p.tls) {
+            io = self.handshake(&p.host, io, hooks).await?;
+        }
         if !key.is_https() {
-            return Ok(Conn::new(Transport::Tcp(sock)));
+            return Ok(Conn::new(io));
         }
         if let Some(p) = key.proxy() {
-            sock = tunnel(sock, key, p).await?;
+            io = tunnel(io, key, p).await?;
         }
+        let io = self.handshake(key.server_name(), io, hooks).await?;
+        Ok(Conn::new(io))
+    }
+
+    /// TLS to `server_name` over `io`.
+    async fn handshake(
+        &self,
+        server_name: &str,
+        io: Transport,
+        hooks: &Hooks,
+    ) -> Result<Transport, Error> {
         let Some(config) = self.tls.clone() else {
             return Err(Error::builder(format!(
                 "https is unavailable: {}",
                 self.tls_error.as_deref().unwrap_or("no TLS configuration")
             )));
         };
-        let name = bare_host(key.server_name()).to_string();
-        let name = ServerName::try_from(name).map_err(|_| {
-            Error::builder(format!("invalid TLS server name {:?}", key.server_name()))
-        })?;
+        let name = bare_host(server_name).to_string();
+        let name = ServerName::try_from(name)
+            .map_err(|_| Error::builder(format!("invalid TLS server name {server_name:?}")))?;
         let t0 = Instant::now();
-        let tls = TlsStream::connect(config, name, sock).await?;
+        let tls = TlsStream::connect(config, name, io).await?;
         if let Some(o) = hooks.on() {
             o.on_event(&Event::TlsHandshake {
-                server_name: key.server_name(),
+                server_name,
                 elapsed: t0.elapsed(),
             });
         }
-        Ok(Conn::new(Transport::Tls(Box::new(tls))))
+        Ok(Transport::Tls(Box::new(tls)))
     }
 }
 
 /// Opens a `CONNECT` tunnel to the key's host through the proxy on `sock`.
-async fn tunnel(
-    sock: Registered,
-    key: &PoolKey,
-    proxy: &ProxyEndpoint,
-) -> Result<Registered, Error> {
+async fn tunnel(io: Transport, key: &PoolKey, proxy: &ProxyEndpoint) -> Result<Transport, Error> {
     use std::io::Write;
-    let mut conn = Conn::new(Transport::Tcp(sock));
+    let mut conn = Conn::new(io);
     let target = format!("{}:{}", key.host(), key.port());
     let _ = write!(conn.wbuf, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
     if let Some(auth) = &proxy.auth {
@@ -171,10 +181,7 @@ async fn tunnel(
     if !conn.rbuf.is_empty() {
         return Err(Error::protocol(ProtocolError::UnexpectedBytes));
     }
-    match conn.io {
-        Transport::Tcp(s) => Ok(s),
-        Transport::Tls(_) => unreachable!("the tunnel starts as plain TCP"),
-    }
+    Ok(conn.io)
 }
 
 /// Orders addresses alternating families, starting with the family of the first (RFC 8305 §4).

@@ -18,6 +18,7 @@ pub(crate) mod response;
 pub(crate) mod retry;
 pub(crate) mod send;
 pub(crate) mod tls;
+pub(crate) mod tls_stream;
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,5 +1,5 @@
-//! HTTP proxies: absolute-form requests for `http://` targets, `CONNECT` tunnels for `https://`
-//! targets, `NO_PROXY` matching, and the `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` environment.
+//! HTTP proxies, reached over TCP (`http://` proxy URLs) or TLS (`https://`): absolute-form
+//! requests for `http://` targets, `CONNECT` tunnels for `https://` targets, `NO_PROXY` matching, and the `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` environment.
 
 use std::fmt;
 
@@ -20,13 +20,16 @@ enum Scope {
 pub(crate) struct ProxyEndpoint {
     pub(crate) host: Box<str>,
     pub(crate) port: u16,
+    /// Whether the connection to the proxy itself is TLS (an `https://` proxy URL).
+    pub(crate) tls: bool,
     /// The `Proxy-Authorization` value, if any.
     pub(crate) auth: Option<Box<str>>,
 }
 
 impl fmt::Debug for ProxyEndpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.host, self.port)?;
+        let scheme = if self.tls { "https" } else { "http" };
+        write!(f, "{scheme}://{}:{}", self.host, self.port)?;
         if self.auth.is_some() {
             f.write_str(" (with credentials)")?;
         }
@@ -71,11 +74,15 @@ impl Proxy {
         let u: Uri = with_scheme
             .parse()
             .map_err(|e| Error::builder(format!("invalid proxy URL {url:?}: {e}")))?;
-        if u.scheme_str() != Some("http") {
-            return Err(Error::builder(format!(
-                "proxy URL {url:?}: only http:// proxies are supported"
-            )));
-        }
+        let tls = match u.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => {
+                return Err(Error::builder(format!(
+                    "proxy URL {url:?}: only http:// and https:// proxies are supported"
+                )))
+            }
+        };
         let authority = u
             .authority()
             .ok_or_else(|| Error::builder(format!("proxy URL {url:?} has no host")))?;
@@ -87,7 +94,8 @@ impl Proxy {
             scope,
             endpoint: ProxyEndpoint {
                 host: authority.host().to_ascii_lowercase().into_boxed_str(),
-                port: authority.port_u16().unwrap_or(80),
+                port: authority.port_u16().unwrap_or(if tls { 443 } else { 80 }),
+                tls,
                 auth,
             },
             no_proxy: Vec::new(),

@@ -1,6 +1,6 @@
 //! Buffered connection I/O: one reusable read buffer parsed in place, one reusable write buffer.
 
-use std::io::{self, Read};
+use std::io::{self, IoSlice, Read, Write};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use futures_lite::{AsyncRead, AsyncWrite};
 use weft_reactor::Async;
 
-use crate::client::tls::TlsStream;
+use crate::client::tls_stream::TlsStream;
 
 /// The initial read size (and buffer size) of a connection.
 const INITIAL_READ_BUF: usize = 16 * 1024;
@@ -20,11 +20,12 @@ const SHRINK_AFTER: u8 = 4;
 /// A registered TCP socket, shared so the pool can watch it while it is idle.
 pub(crate) type Socket = Arc<Async<std::net::TcpStream>>;
 
-/// The byte stream under a connection: plain TCP or TLS over TCP.
+/// The byte stream under a connection: plain TCP or TLS over another transport (TLS over TCP,
+/// or TLS to an origin inside TLS to an https proxy).
 pub(crate) enum Transport {
     /// Plain TCP.
     Tcp(Socket),
-    /// TLS over TCP.
+    /// TLS over a transport.
     Tls(Box<TlsStream>),
 }
 
@@ -37,6 +38,14 @@ pub(crate) enum Probe {
     Closed,
     /// Bytes that belong to no response: poisoned.
     Garbage,
+}
+
+/// Maps a raw non-blocking result to a poll result (`WouldBlock` is `Pending`, no waker kept).
+fn raw<T>(r: io::Result<T>) -> Poll<io::Result<T>> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
+        r => Poll::Ready(r),
+    }
 }
 
 impl Transport {
@@ -54,12 +63,23 @@ impl Transport {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        match self {
+        self.poll_read_with(Some(cx), buf)
+    }
+
+    /// Reads into `buf`; with no context, one raw non-blocking attempt (`Pending` means it
+    /// would block, and no waker is registered).
+    pub(crate) fn poll_read_with(
+        &mut self,
+        cx: Option<&mut Context<'_>>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match (self, cx) {
             // The reactor's own read: it trusts its readiness cache (no read while the socket is
             // known drained) and clears it on a short read, so neither a wasted `EAGAIN` read nor
             // a confirming `poll(2)` is paid per response.
-            Transport::Tcp(s) => Pin::new(&mut &**s).poll_read(cx, buf),
-            Transport::Tls(t) => t.poll_read(cx, buf),
+            (Transport::Tcp(s), Some(cx)) => Pin::new(&mut &**s).poll_read(cx, buf),
+            (Transport::Tcp(s), None) => raw((&mut s.get_ref()).read(buf)),
+            (Transport::Tls(t), cx) => t.poll_read_with(cx, buf),
         }
     }
 
@@ -69,33 +89,44 @@ impl Transport {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self {
-            Transport::Tcp(s) => Pin::new(&mut &**s).poll_write(cx, buf),
-            Transport::Tls(t) => t.poll_write(cx, buf),
+        self.poll_write_vectored_with(Some(cx), &[IoSlice::new(buf)])
+    }
+
+    /// Writes some of `bufs`; with no context, one raw non-blocking attempt.
+    pub(crate) fn poll_write_vectored_with(
+        &mut self,
+        cx: Option<&mut Context<'_>>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match (self, cx) {
+            (Transport::Tcp(s), Some(cx)) => Pin::new(&mut &**s).poll_write_vectored(cx, bufs),
+            (Transport::Tcp(s), None) => raw((&mut s.get_ref()).write_vectored(bufs)),
+            (Transport::Tls(t), cx) => t.poll_write_vectored_with(cx, bufs),
         }
     }
 
     /// Flushes buffered output (TLS records).
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush_with(Some(cx))
+    }
+
+    /// Flushes buffered output; with no context, as far as it goes without blocking.
+    pub(crate) fn poll_flush_with(&mut self, cx: Option<&mut Context<'_>>) -> Poll<io::Result<()>> {
         match self {
             Transport::Tcp(_) => Poll::Ready(Ok(())),
-            Transport::Tls(t) => t.poll_flush(cx),
+            Transport::Tls(t) => t.poll_flush_with(cx),
         }
     }
 
-    /// A non-blocking look at an idle connection.
+    /// A non-blocking look at an idle connection (raw reads: the pool's idle watcher owns
+    /// the socket's read waker while the connection is idle).
     pub(crate) fn probe(&mut self) -> Probe {
-        match self {
-            Transport::Tcp(s) => {
-                let mut b = [0u8; 1];
-                match (&mut s.get_ref()).read(&mut b) {
-                    Ok(0) => Probe::Closed,
-                    Ok(_) => Probe::Garbage,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => Probe::Alive,
-                    Err(_) => Probe::Closed,
-                }
-            }
-            Transport::Tls(t) => t.probe(),
+        let mut b = [0u8; 1];
+        match self.poll_read_with(None, &mut b) {
+            Poll::Pending => Probe::Alive,
+            Poll::Ready(Ok(0)) => Probe::Closed,
+            Poll::Ready(Ok(_)) => Probe::Garbage,
+            Poll::Ready(Err(_)) => Probe::Closed,
         }
     }
 }
@@ -116,7 +147,7 @@ pub(crate) struct ReadBuf {
 }
 
 impl ReadBuf {
-    fn new() -> ReadBuf {
+    pub(crate) fn new() -> ReadBuf {
         ReadBuf {
             buf: vec![0; INITIAL_READ_BUF],
             start: 0,
@@ -191,6 +222,27 @@ impl ReadBuf {
     }
 }
 
+impl ReadBuf {
+    /// Reads more bytes with `read` into the free space (see [`space`](ReadBuf::space)),
+    /// adapting the next read size. Errors with `InvalidData` ([`BufferLimit`]) if `max_window`
+    /// unconsumed bytes are already buffered.
+    pub(crate) fn poll_fill(
+        &mut self,
+        max_window: usize,
+        read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        let Some(space) = self.space(max_window) else {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, BufferLimit)));
+        };
+        let res = read(space);
+        if let Poll::Ready(Ok(n)) = res {
+            self.end += n;
+            self.record(n);
+        }
+        res
+    }
+}
+
 /// The error inside the `io::Error` of [`Conn::poll_fill`] when the window limit is reached.
 #[derive(Debug)]
 pub(crate) struct BufferLimit;
@@ -232,17 +284,9 @@ impl Conn {
         cx: &mut Context<'_>,
         max_window: usize,
     ) -> Poll<io::Result<usize>> {
-        let Some(space) = self.rbuf.space(max_window) else {
-            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, BufferLimit)));
-        };
-        match self.io.poll_read(cx, space) {
-            Poll::Ready(Ok(n)) => {
-                self.rbuf.end += n;
-                self.rbuf.record(n);
-                Poll::Ready(Ok(n))
-            }
-            other => other,
-        }
+        let io = &mut self.io;
+        self.rbuf
+            .poll_fill(max_window, |space| io.poll_read(cx, space))
     }
 
     /// Writes all of `self.wbuf[*written..]`, advancing `written`, then flushes.
