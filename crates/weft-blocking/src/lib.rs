@@ -29,7 +29,7 @@ pub use pool::{
     BlockingPool, BlockingPoolBuilder, PoolMetrics, ShutdownReport, Unblocked,
     DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_THREADS, MAX_THREADS_CAP,
 };
-pub use unblock::{stderr, stdin, stdout, Unblock, DEFAULT_CAPACITY};
+pub use unblock::{stderr, stdin, stdout, Duplex, Unblock, DEFAULT_CAPACITY};
 
 /// Runs the blocking function `f` on the global [`BlockingPool`] and returns a future of its
 /// result.

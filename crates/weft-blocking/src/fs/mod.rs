@@ -689,6 +689,13 @@ impl File {
         let mut io = Unblock::new(ArcFile(file.clone())).file_mode();
         #[cfg(target_os = "linux")]
         io.set_nowait(nowait::read);
+        // `lseek(fd, 0, SEEK_CUR)` never waits: it fails (ESPIPE) on a pipe, tty or socket.
+        if (&*file).stream_position().is_err() {
+            // Unseekable: reads and writes are separate streams, and a read there can wait for
+            // the peer, so writes get their own side and never wait for it.
+            io.mark_unseekable();
+            io.split_writes(Box::new(ArcFile(file.clone())), true);
+        }
         File { io, file }
     }
 

@@ -55,6 +55,9 @@ impl<T: Read + Send + 'static> Unblock<T> {
             if let Some(found) = rd.fill_inline(core, size) {
                 return Poll::Ready(Ok(found)); // served from the page cache, no pool trip
             }
+            // A duplex value: a request written before this read goes out even if the read
+            // now waits for the answer.
+            self.kick_writes();
             self.start(move |core| core.fill(size));
         }
     }
@@ -103,6 +106,10 @@ impl<T: Write + Send + 'static> AsyncWrite for Unblock<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if let Some(w) = &mut this.wr {
+            // Duplex: the write side writes; a read in flight is not waited for.
+            return Pin::new(&mut **w).poll_write(cx, buf);
+        }
         loop {
             std::task::ready!(this.poll_idle(cx))?;
             let (core, rd) = this.idle_parts();
@@ -166,6 +173,9 @@ impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
         pos: SeekFrom,
     ) -> Poll<io::Result<u64>> {
         let this = self.get_mut();
+        if let Some(w) = &mut this.wr {
+            std::task::ready!(w.poll_flush_inner(cx))?; // pending writes go out first
+        }
         loop {
             std::task::ready!(this.poll_idle(cx))?;
             let (core, rd) = this.idle_parts();

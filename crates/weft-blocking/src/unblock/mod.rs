@@ -2,6 +2,7 @@
 
 mod async_io;
 mod buffer;
+mod duplex;
 mod inline;
 mod pump;
 mod read_ahead;
@@ -20,6 +21,7 @@ use crate::pool::{BlockingPool, Unblocked};
 use buffer::{rewind_fn, Core, NowaitFn, RewindFn};
 use read_ahead::ReadSide;
 
+pub use duplex::Duplex;
 pub use stdio::{stderr, stdin, stdout};
 
 /// Default buffer size of an [`Unblock`]: 8 KiB for I/O, 8192 items for iterators.
@@ -75,6 +77,10 @@ fn lost_error(why: &Option<PoolError>) -> io::Error {
 ///   value where a write must land at the read position, seek first (seeks are logical) or use
 ///   [`fs::File`](crate::fs::File), which moves the cursor back over unread read-ahead before a
 ///   write (and keeps the input on an unseekable file, a FIFO or tty).
+/// - **One value, one operation at a time:** a write, flush or seek waits for a read that is in
+///   flight on the pool. On a duplex stream whose peer answers only after our write, that read
+///   never ends: use [`Unblock::duplex`] (separate read and write sides over a shared value),
+///   which an unseekable [`fs::File`](crate::fs::File) (pty, FIFO, socket) does by itself.
 ///
 /// ```
 /// use futures_lite::{AsyncReadExt, StreamExt};
@@ -94,6 +100,9 @@ pub struct Unblock<T: Send + 'static> {
     state: State<T>,
     pool: BlockingPool,
     rd: ReadSide,
+    /// Duplex values ([`Unblock::duplex`], an unseekable `fs::File`): writes go to this
+    /// separate write side, so they never wait for a read in flight.
+    wr: Option<duplex::WriteSide>,
 }
 
 impl<T: Send + 'static> Unblock<T> {
@@ -127,13 +136,40 @@ impl<T: Send + 'static> Unblock<T> {
             })),
             pool: BlockingPool::global().clone(),
             rd: ReadSide::new(false),
+            wr: None,
         }
     }
 
     /// Runs the blocking operations on `pool` instead of the global pool.
     pub fn on_pool(mut self, pool: &BlockingPool) -> Unblock<T> {
         self.pool = pool.clone();
+        if let Some(w) = self.wr.take() {
+            self.wr = Some(Box::new(w.on_pool(pool)));
+        }
         self
+    }
+
+    /// The buffer size given at construction.
+    fn capacity(&self) -> usize {
+        match &self.state {
+            State::Idle(core) => core.cap,
+            _ => DEFAULT_CAPACITY,
+        }
+    }
+
+    /// Whether the write buffer grows while written sequentially (files).
+    fn grow_writes(&mut self, on: bool) {
+        if let State::Idle(core) = &mut self.state {
+            core.wgrow = on;
+        }
+    }
+
+    /// The core, if no operation is in flight.
+    fn idle_core(&mut self) -> Option<&mut Core<T>> {
+        match &mut self.state {
+            State::Idle(core) => Some(core),
+            _ => None,
+        }
     }
 
     /// Waits for any in-flight operation (stopping an iterator pump, whose queued items are
@@ -162,6 +198,7 @@ impl<T: Send + 'static> Unblock<T> {
         F: FnOnce(&mut T) -> R + Send + 'static,
         R: Send + 'static,
     {
+        futures_lite::future::poll_fn(|cx| self.poll_write_side_written(cx)).await;
         futures_lite::future::poll_fn(|cx| self.poll_idle(cx).map(|_| ())).await;
         if let State::Lost(why) = &self.state {
             panic!("{}", lost_message(why));
@@ -192,6 +229,7 @@ impl<T: Send + 'static> Unblock<T> {
         match std::mem::replace(&mut self.state, State::Lost(None)) {
             State::Idle(mut core) => {
                 core.wbuf.clear();
+                self.wr = None; // flushed above: lets go of a shared value (`Duplex`)
                 core.io.take().expect("Unblock: value already taken")
             }
             State::Lost(why) => panic!("{}", lost_message(&why)),
@@ -279,6 +317,10 @@ impl<T: Send + 'static> Unblock<T> {
     }
 
     fn poll_flush_inner(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(w) = &mut self.wr {
+            // Duplex: only the write side writes; a read in flight is not waited for.
+            return w.poll_flush_inner(cx);
+        }
         loop {
             std::task::ready!(self.poll_idle(cx))?;
             let core = self.core();
@@ -324,6 +366,7 @@ impl<T: Send + 'static> fmt::Debug for Unblock<T> {
         f.debug_struct("Unblock")
             .field("state", &state)
             .field("buffered", &self.rd.unread())
+            .field("duplex", &self.wr.is_some())
             .finish()
     }
 }
@@ -341,6 +384,13 @@ impl<T: Seek + Send + 'static> Unblock<T> {
         self
     }
 
+    /// Records that the value cannot seek (probed by the caller), so it is never probed again.
+    pub(crate) fn mark_unseekable(&mut self) {
+        if let State::Idle(core) = &mut self.state {
+            core.seekable = Some(false);
+        }
+    }
+
     /// Writes buffered bytes and, on a seekable value, moves the OS cursor back over unread
     /// read-ahead, so the OS state matches the logical one. An unseekable value keeps its
     /// unread input (there is no cursor to move).
@@ -349,6 +399,9 @@ impl<T: Seek + Send + 'static> Unblock<T> {
         T: Write,
     {
         futures_lite::future::poll_fn(|cx| self.poll_flush_inner(cx)).await?;
+        if self.wr.is_some() {
+            return Ok(()); // unseekable (duplex): no cursor to move, no read to wait for
+        }
         futures_lite::future::poll_fn(|cx| self.poll_idle(cx)).await?;
         if self.core().unseekable() {
             return Ok(());
