@@ -340,6 +340,77 @@ fn broadcast_recv_and_receiver_drop_release_the_message() {
 }
 
 #[test]
+fn broadcast_waiting_receiver_sees_every_send_then_the_close() {
+    // The receiver reads slots without the tail lock and registers under it only when it found
+    // nothing: a send (or the close) racing with that check must not be lost.
+    loom::model(|| {
+        let (tx, mut rx) = channel::broadcast::channel(2);
+        let sender = thread::spawn(move || {
+            tx.send(1usize).unwrap();
+            tx.send(2).unwrap();
+        });
+        assert_eq!(block_on(rx.recv()), Ok(1));
+        assert_eq!(block_on(rx.recv()), Ok(2));
+        assert_eq!(
+            block_on(rx.recv()),
+            Err(channel::broadcast::RecvError::Closed)
+        );
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn broadcast_lag_is_counted_and_overwritten_messages_are_dropped() {
+    // Capacity 1: the sender overwrites while two receivers read; each receiver either reads a
+    // message or is told exactly how many it missed, and nothing stays alive at the end.
+    loom::model(|| {
+        let msgs = [Arc::new(0usize), Arc::new(1usize)];
+        let (tx, mut rx1) = channel::broadcast::channel(1);
+        let mut rx2 = rx1.clone();
+        let to_send = msgs.clone();
+        let sender = thread::spawn(move || {
+            for m in to_send {
+                tx.send(m).unwrap();
+            }
+        });
+        let reader = thread::spawn(move || {
+            let mut seen = 0u64;
+            loop {
+                match block_on(rx2.recv()) {
+                    Ok(_) => seen += 1,
+                    Err(channel::broadcast::RecvError::Lagged(n)) => seen += n,
+                    Err(channel::broadcast::RecvError::Closed) => break,
+                }
+            }
+            assert_eq!(seen, 2, "every message read or counted as missed");
+        });
+        let mut last = None;
+        let mut seen = 0u64;
+        loop {
+            match block_on(rx1.recv()) {
+                Ok(m) => {
+                    seen += 1;
+                    last = Some(*m);
+                }
+                Err(channel::broadcast::RecvError::Lagged(n)) => seen += n,
+                Err(channel::broadcast::RecvError::Closed) => break,
+            }
+        }
+        assert_eq!(seen, 2);
+        assert_eq!(last, Some(1), "the newest message is never missed");
+        sender.join().unwrap();
+        reader.join().unwrap();
+        for m in &msgs {
+            assert_eq!(
+                Arc::strong_count(m),
+                1,
+                "read, overwritten or dropped: not kept"
+            );
+        }
+    });
+}
+
+#[test]
 fn watch_changed_marks_the_value_it_returns() {
     loom::model(|| {
         let (tx, mut rx) = channel::watch::channel(0usize);

@@ -8,11 +8,13 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::sync::Arc;
 use std::task::Poll;
 
 use common::Driven;
 use proptest::prelude::*;
+use weft_sync::channel::broadcast;
 use weft_sync::{channel, OwnedSemaphorePermit, Queue, Semaphore};
 
 #[derive(Debug, Clone)]
@@ -632,5 +634,149 @@ proptest! {
         drop(pending);
         drop(held);
         prop_assert!(m.try_lock().is_ok());
+    }
+}
+
+#[derive(Debug, Clone)]
+enum BcOp {
+    Send,
+    TryRecv(usize),
+    /// Polls a `recv` future once, keeping it pending (or taking its result).
+    Recv(usize),
+    Clone(usize),
+    Subscribe,
+    DropRx(usize),
+    DropTx,
+}
+
+fn bc_op() -> impl Strategy<Value = BcOp> {
+    prop_oneof![
+        4 => Just(BcOp::Send),
+        4 => any::<usize>().prop_map(BcOp::TryRecv),
+        2 => any::<usize>().prop_map(BcOp::Recv),
+        1 => any::<usize>().prop_map(BcOp::Clone),
+        1 => Just(BcOp::Subscribe),
+        1 => any::<usize>().prop_map(BcOp::DropRx),
+        1 => Just(BcOp::DropTx),
+    ]
+}
+
+/// The outcome of one read in the reference model.
+fn bc_expected(
+    next: &mut u64,
+    tail: u64,
+    cap: u64,
+    closed: bool,
+) -> Result<u64, broadcast::TryRecvError> {
+    let oldest = tail.saturating_sub(cap);
+    if *next < oldest {
+        let missed = oldest - *next;
+        *next = oldest;
+        return Err(broadcast::TryRecvError::Lagged(missed));
+    }
+    if *next < tail {
+        *next += 1;
+        return Ok(*next - 1);
+    }
+    Err(if closed {
+        broadcast::TryRecvError::Closed
+    } else {
+        broadcast::TryRecvError::Empty
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Broadcast against a reference: every receiver sees every message in order or the exact
+    /// number it missed, `len` on both sides, and a message is alive exactly while the ring holds
+    /// it and some live receiver still has to read it.
+    #[test]
+    fn broadcast_matches_model(cap in 1usize..5, ops in prop::collection::vec(bc_op(), 1..80)) {
+        let (tx, rx) = broadcast::channel::<Arc<u64>>(cap);
+        let mut tx = Some(tx);
+        let mut sent: Vec<Arc<u64>> = Vec::new();
+        // (receiver, its position in the model)
+        let mut rxs: Vec<(broadcast::Receiver<Arc<u64>>, u64)> = vec![(rx, 0)];
+        let cap64 = cap as u64;
+        let check = |got: Result<Arc<u64>, broadcast::TryRecvError>,
+                     want: Result<u64, broadcast::TryRecvError>|
+         -> Result<(), TestCaseError> {
+            prop_assert_eq!(got.map(|m| *m), want);
+            Ok(())
+        };
+        for op in ops {
+            let tail = sent.len() as u64;
+            match op {
+                BcOp::Send => {
+                    if let Some(tx) = &tx {
+                        let m = Arc::new(tail);
+                        match tx.send(m.clone()) {
+                            Ok(n) => {
+                                prop_assert_eq!(n, rxs.len());
+                                sent.push(m);
+                            }
+                            Err(_) => prop_assert!(rxs.is_empty(), "send failed with receivers"),
+                        }
+                    }
+                }
+                BcOp::TryRecv(i) if !rxs.is_empty() => {
+                    let n = rxs.len();
+                    let (rx, next) = &mut rxs[i % n];
+                    let got = rx.try_recv();
+                    check(got, bc_expected(next, tail, cap64, tx.is_none()))?;
+                }
+                BcOp::Recv(i) if !rxs.is_empty() => {
+                    let n = rxs.len();
+                    let (rx, next) = &mut rxs[i % n];
+                    let want = bc_expected(next, tail, cap64, tx.is_none());
+                    let mut f = std::pin::pin!(rx.recv());
+                    let polled = f
+                        .as_mut()
+                        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+                    match (polled, want) {
+                        (Poll::Pending, Err(broadcast::TryRecvError::Empty)) => {}
+                        (Poll::Ready(got), want) => {
+                            let got = got.map_err(|e| match e {
+                                broadcast::RecvError::Closed => broadcast::TryRecvError::Closed,
+                                broadcast::RecvError::Lagged(n) => broadcast::TryRecvError::Lagged(n),
+                            });
+                            check(got, want)?;
+                        }
+                        (Poll::Pending, want) => prop_assert!(false, "recv pending, expected {:?}", want),
+                    }
+                }
+                BcOp::Clone(i) if !rxs.is_empty() => {
+                    let (rx, next) = &rxs[i % rxs.len()];
+                    let c = (rx.clone(), *next);
+                    rxs.push(c);
+                }
+                BcOp::Subscribe => {
+                    if let Some(tx) = &tx {
+                        rxs.push((tx.subscribe(), tail));
+                    }
+                }
+                BcOp::DropRx(i) if !rxs.is_empty() => {
+                    rxs.remove(i % rxs.len());
+                }
+                BcOp::DropTx => tx = None,
+                _ => {}
+            }
+            let tail = sent.len() as u64;
+            let oldest = tail.saturating_sub(cap64);
+            for (p, m) in sent.iter().enumerate() {
+                let p = p as u64;
+                let kept = p >= oldest && rxs.iter().any(|(_, next)| *next <= p);
+                prop_assert_eq!(Arc::strong_count(m), 1 + usize::from(kept), "message {}", p);
+            }
+            for (rx, next) in &rxs {
+                prop_assert_eq!(rx.len() as u64, tail - (*next).max(oldest));
+            }
+            if let Some(tx) = &tx {
+                let kept = (oldest..tail).filter(|p| rxs.iter().any(|(_, n)| n <= p)).count();
+                prop_assert_eq!(tx.len(), kept);
+                prop_assert_eq!(tx.receiver_count(), rxs.len());
+            }
+        }
     }
 }

@@ -15,14 +15,17 @@
 //! # });
 //! ```
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
-use crate::loom::{Arc, Mutex};
+use crate::loom::{Arc, Mutex, MutexGuard};
 use crate::waitlist::{WaitList, WakeList};
+
+mod ring;
+
+use ring::Ring;
 
 /// The largest capacity [`channel`] accepts.
 pub const MAX_CAPACITY: usize = usize::MAX / 2;
@@ -52,15 +55,16 @@ pub fn try_channel<T: Clone>(capacity: usize) -> Result<(Sender<T>, Receiver<T>)
     if capacity == 0 || capacity > MAX_CAPACITY {
         return Err(CapacityError(capacity));
     }
-    let shared = Arc::new(Mutex::new(State {
-        buf: VecDeque::with_capacity(capacity.min(1024)),
-        head: 0,
-        cap: capacity,
-        senders: 1,
-        receivers: 1,
-        waiters: WaitList::new(),
-        closed_waiters: WaitList::new(),
-    }));
+    let shared = Arc::new(Shared {
+        ring: Ring::new(capacity),
+        tail: Mutex::new(Tail {
+            pos: 0,
+            senders: 1,
+            receivers: 1,
+            waiters: WaitList::new(),
+            closed_waiters: WaitList::new(),
+        }),
+    });
     Ok((
         Sender {
             shared: shared.clone(),
@@ -85,51 +89,80 @@ impl fmt::Display for CapacityError {
 
 impl std::error::Error for CapacityError {}
 
-/// One kept message and how many live receivers have yet to read it. Along the ring the count
-/// never decreases (every receiver that still has to read slot `i` also has to read `i + 1`), so
-/// fully read messages are always at the front, where they are dropped at once.
-struct Slot<T> {
-    value: Option<T>,
-    rem: usize,
+/// The channel. Lock order: `tail`, then a slot.
+///
+/// A receiver whose next message is in the ring reads it under that slot's lock only, so
+/// receivers reading different messages, and the sender writing a newer one, do not contend.
+/// The `tail` lock is taken only by senders, by receivers that found nothing new (to check for
+/// a lag or the close, or to wait), and when receivers come and go.
+struct Shared<T> {
+    ring: Ring<T>,
+    tail: Mutex<Tail>,
 }
 
-struct State<T> {
-    buf: VecDeque<Slot<T>>,
-    /// Sequence number of `buf[0]`.
-    head: u64,
-    cap: usize,
+struct Tail {
+    /// Sequence number of the next message sent.
+    pos: u64,
     senders: usize,
     receivers: usize,
+    /// Receivers that found nothing new, woken (all, FIFO) by the next send or the close.
     waiters: WaitList<()>,
     /// `Sender::closed` waiters, woken when the last receiver goes.
     closed_waiters: WaitList<()>,
 }
 
-impl<T> State<T> {
-    fn tail(&self) -> u64 {
-        self.head + self.buf.len() as u64
+impl<T> Shared<T> {
+    /// Sequence number of the oldest message the ring can still hold, given the tail.
+    fn oldest(&self, tail: &Tail) -> u64 {
+        tail.pos.saturating_sub(self.ring.capacity() as u64)
     }
 
-    /// Pops fully read messages off the front into `dropped` (to be dropped after the lock).
-    fn reclaim(&mut self, dropped: &mut Vec<T>) {
-        while self.buf.front().is_some_and(|s| s.rem == 0) {
-            if let Some(v) = self.buf.pop_front().and_then(|s| s.value) {
-                dropped.push(v);
-            }
-            self.head += 1;
+    fn lock_tail(&self) -> MutexGuard<'_, Tail> {
+        self.tail.lock()
+    }
+}
+
+impl<T: Clone> Shared<T> {
+    /// Reads message `*next` if it is in the ring, under its slot's lock only. `None` when the
+    /// slot holds another message (the receiver is caught up, or it lagged): then the caller
+    /// decides under the tail lock.
+    fn read_slot(&self, next: &mut u64) -> Option<T> {
+        let mut slot = self.ring.get(*next)?.lock();
+        if slot.pos != *next {
+            return None;
         }
+        let v = slot.read();
+        drop(slot);
+        *next += 1;
+        Some(v)
     }
 
-    /// A receiver positioned at `next` leaves: it no longer has to read anything.
-    fn leave(&mut self, next: u64, dropped: &mut Vec<T>, wakes: &mut WakeList) {
-        let from = next.saturating_sub(self.head) as usize;
-        for slot in self.buf.iter_mut().skip(from) {
-            slot.rem -= 1;
+    /// The next message for a receiver at `*next`, decided under the tail lock: no message can
+    /// be sent meanwhile.
+    fn take_locked(&self, tail: &Tail, next: &mut u64) -> Result<T, TryRecvError> {
+        let oldest = self.oldest(tail);
+        if *next < oldest {
+            let missed = oldest - *next;
+            *next = oldest;
+            return Err(TryRecvError::Lagged(missed));
         }
-        self.receivers -= 1;
-        self.reclaim(dropped);
-        if self.receivers == 0 {
-            self.closed_waiters.notify_all(wakes, |_| {});
+        if *next < tail.pos {
+            // Sent, not overwritten (`next >= oldest`) and unread by this receiver.
+            let mut slot = self
+                .ring
+                .get(*next)
+                .expect("a sent message's slot exists")
+                .lock();
+            debug_assert_eq!(slot.pos, *next);
+            let v = slot.read();
+            drop(slot);
+            *next += 1;
+            return Ok(v);
+        }
+        if tail.senders == 0 {
+            Err(TryRecvError::Closed)
+        } else {
+            Err(TryRecvError::Empty)
         }
     }
 }
@@ -201,7 +234,7 @@ impl std::error::Error for TryRecvError {}
 
 /// Sends to every receiver. Clone for more producers.
 pub struct Sender<T> {
-    shared: Arc<Mutex<State<T>>>,
+    shared: Arc<Shared<T>>,
 }
 
 impl<T: Clone> Sender<T> {
@@ -209,24 +242,22 @@ impl<T: Clone> Sender<T> {
     /// message) when there is none. Never waits: a full ring drops its oldest message.
     pub fn send(&self, msg: T) -> Result<usize, SendError<T>> {
         let mut wakes = WakeList::new();
-        let mut st = self.shared.lock();
-        if st.receivers == 0 {
+        let mut tail = self.shared.lock_tail();
+        if tail.receivers == 0 {
             return Err(SendError(msg));
         }
-        let rem = st.receivers;
-        st.buf.push_back(Slot {
-            value: Some(msg),
-            rem,
-        });
-        let dropped = if st.buf.len() > st.cap {
-            st.head += 1;
-            st.buf.pop_front()
-        } else {
-            None
+        let rem = tail.receivers;
+        let pos = tail.pos;
+        tail.pos += 1;
+        let old = {
+            let mut slot = self.shared.ring.get_or_alloc(pos).lock();
+            slot.pos = pos;
+            slot.rem = rem;
+            slot.value.replace(msg)
         };
-        st.waiters.notify_all(&mut wakes, |_| {});
-        drop(st);
-        drop(dropped);
+        tail.waiters.notify_all(&mut wakes, |_| {});
+        drop(tail);
+        drop(old);
         wakes.wake_all();
         Ok(rem)
     }
@@ -240,7 +271,7 @@ impl<T: Clone> Sender<T> {
 impl<T> Sender<T> {
     /// Number of live receivers.
     pub fn receiver_count(&self) -> usize {
-        self.shared.lock().receivers
+        self.shared.lock_tail().receivers
     }
 
     /// Number of messages kept: sent, and not yet read by every receiver alive at the time
@@ -256,7 +287,21 @@ impl<T> Sender<T> {
     /// assert!(tx.is_empty()); // read by every receiver: dropped at once
     /// ```
     pub fn len(&self) -> usize {
-        self.shared.lock().buf.len()
+        let tail = self.shared.lock_tail();
+        // The kept messages are the newest ones (see `Slot`): count back from the tail.
+        let mut pos = tail.pos;
+        let oldest = self.shared.oldest(&tail);
+        while pos > oldest {
+            let kept = self.shared.ring.get(pos - 1).is_some_and(|s| {
+                let s = s.lock();
+                s.pos == pos - 1 && s.rem > 0
+            });
+            if !kept {
+                break;
+            }
+            pos -= 1;
+        }
+        (tail.pos - pos) as usize
     }
 
     /// `true` when no message is kept.
@@ -292,7 +337,7 @@ impl<T> Sender<T> {
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        self.shared.lock().senders += 1;
+        self.shared.lock_tail().senders += 1;
         Sender {
             shared: self.shared.clone(),
         }
@@ -302,12 +347,12 @@ impl<T> Clone for Sender<T> {
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         let mut wakes = WakeList::new();
-        let mut st = self.shared.lock();
-        st.senders -= 1;
-        if st.senders == 0 {
-            st.waiters.notify_all(&mut wakes, |_| {});
+        let mut tail = self.shared.lock_tail();
+        tail.senders -= 1;
+        if tail.senders == 0 {
+            tail.waiters.notify_all(&mut wakes, |_| {});
         }
-        drop(st);
+        drop(tail);
         wakes.wake_all();
     }
 }
@@ -321,7 +366,7 @@ impl<T> fmt::Debug for Sender<T> {
 /// Future returned by [`Sender::closed`].
 #[must_use = "futures do nothing unless polled"]
 pub struct Closed<'a, T> {
-    shared: &'a Arc<Mutex<State<T>>>,
+    shared: &'a Arc<Shared<T>>,
     key: Option<usize>,
 }
 
@@ -330,9 +375,11 @@ impl<T> Future for Closed<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let mut wakes = WakeList::new();
-        let st = &mut *this.shared.lock();
-        st.closed_waiters
-            .poll_until(&mut this.key, cx.waker(), &mut wakes, || st.receivers == 0)
+        let tail = &mut *this.shared.lock_tail();
+        tail.closed_waiters
+            .poll_until(&mut this.key, cx.waker(), &mut wakes, || {
+                tail.receivers == 0
+            })
     }
 }
 
@@ -340,7 +387,10 @@ impl<T> Drop for Closed<'_, T> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             let mut wakes = WakeList::new();
-            self.shared.lock().closed_waiters.remove(key, &mut wakes);
+            self.shared
+                .lock_tail()
+                .closed_waiters
+                .remove(key, &mut wakes);
         }
     }
 }
@@ -354,49 +404,18 @@ impl<T> fmt::Debug for Closed<'_, T> {
 /// Receives every message sent after it was created. Cloning gives a receiver at the same
 /// position.
 pub struct Receiver<T> {
-    shared: Arc<Mutex<State<T>>>,
+    shared: Arc<Shared<T>>,
     next: u64,
 }
 
 impl<T: Clone> Receiver<T> {
-    /// Reads the next message for this receiver; the last reader of a message takes it without
-    /// cloning, and it is dropped from the ring (`dropped` collects what to drop after the lock).
-    fn try_take(&mut self, st: &mut State<T>, dropped: &mut Vec<T>) -> Result<T, TryRecvError> {
-        if self.next < st.head {
-            let missed = st.head - self.next;
-            self.next = st.head;
-            return Err(TryRecvError::Lagged(missed));
-        }
-        if self.next < st.tail() {
-            let idx = (self.next - st.head) as usize;
-            self.next += 1;
-            let slot = &mut st.buf[idx];
-            slot.rem -= 1;
-            let v = if slot.rem == 0 {
-                // By the monotone counts, a slot nobody else needs is the front one.
-                slot.value.take()
-            } else {
-                slot.value.clone()
-            };
-            st.reclaim(dropped);
-            return Ok(v.expect("a kept broadcast slot holds its value until its last reader"));
-        }
-        if st.senders == 0 {
-            Err(TryRecvError::Closed)
-        } else {
-            Err(TryRecvError::Empty)
-        }
-    }
-
     /// Takes the next message if there is one now.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let mut dropped = Vec::new();
-        let shared = self.shared.clone();
-        let mut st = shared.lock();
-        let r = self.try_take(&mut st, &mut dropped);
-        drop(st);
-        drop(dropped);
-        r
+        if let Some(v) = self.shared.read_slot(&mut self.next) {
+            return Ok(v);
+        }
+        let tail = self.shared.lock_tail();
+        self.shared.take_locked(&tail, &mut self.next)
     }
 
     /// Waits for the next message.
@@ -424,11 +443,11 @@ impl<T: Clone> Receiver<T> {
 
 impl<T> Receiver<T> {
     /// Registers a new receiver positioned after the last message sent so far.
-    fn new_at_tail(shared: &Arc<Mutex<State<T>>>) -> Receiver<T> {
-        let mut st = shared.lock();
-        st.receivers += 1;
-        let next = st.tail();
-        drop(st);
+    fn new_at_tail(shared: &Arc<Shared<T>>) -> Receiver<T> {
+        let mut tail = shared.lock_tail();
+        tail.receivers += 1;
+        let next = tail.pos;
+        drop(tail);
         Receiver {
             shared: shared.clone(),
             next,
@@ -447,8 +466,8 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.len(), 2); // one was pushed out: the next recv reports Lagged(1)
     /// ```
     pub fn len(&self) -> usize {
-        let st = self.shared.lock();
-        (st.tail() - self.next.max(st.head)) as usize
+        let tail = self.shared.lock_tail();
+        (tail.pos - self.next.max(self.shared.oldest(&tail))) as usize
     }
 
     /// `true` when this receiver has read every kept message.
@@ -458,19 +477,25 @@ impl<T> Receiver<T> {
 
     /// Number of live receivers.
     pub fn receiver_count(&self) -> usize {
-        self.shared.lock().receivers
+        self.shared.lock_tail().receivers
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        let mut st = self.shared.lock();
-        st.receivers += 1;
-        let from = self.next.saturating_sub(st.head) as usize;
-        for slot in st.buf.iter_mut().skip(from) {
-            slot.rem += 1;
+        let mut tail = self.shared.lock_tail();
+        tail.receivers += 1;
+        // The clone has to read what `self` has not: count it in. Holding the tail lock keeps
+        // senders out, and `self` cannot read meanwhile (`&self`).
+        for pos in self.next.max(self.shared.oldest(&tail))..tail.pos {
+            if let Some(slot) = self.shared.ring.get(pos) {
+                let mut slot = slot.lock();
+                if slot.pos == pos {
+                    slot.rem += 1;
+                }
+            }
         }
-        drop(st);
+        drop(tail);
         Receiver {
             shared: self.shared.clone(),
             next: self.next,
@@ -482,9 +507,24 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let mut wakes = WakeList::new();
         let mut dropped = Vec::new();
-        let mut st = self.shared.lock();
-        st.leave(self.next, &mut dropped, &mut wakes);
-        drop(st);
+        let mut tail = self.shared.lock_tail();
+        tail.receivers -= 1;
+        if tail.receivers == 0 {
+            tail.closed_waiters.notify_all(&mut wakes, |_| {});
+        }
+        // Messages sent from now on do not count this receiver; the ones it has not read stop
+        // counting it (the tail lock keeps senders from overwriting them meanwhile).
+        for pos in self.next.max(self.shared.oldest(&tail))..tail.pos {
+            if let Some(v) = self
+                .shared
+                .ring
+                .get(pos)
+                .and_then(|slot| slot.lock().forget(pos))
+            {
+                dropped.push(v);
+            }
+        }
+        drop(tail);
         crate::qcore::drop_items(dropped);
     }
 }
@@ -509,24 +549,29 @@ impl<T: Clone> Future for Recv<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let mut wakes = WakeList::new();
-        let mut dropped = Vec::new();
-        let shared = this.rx.shared.clone();
-        let mut st = shared.lock();
-        ready!(st
+        let rx = &mut *this.rx;
+        if this.key.is_none() {
+            if let Some(v) = rx.shared.read_slot(&mut rx.next) {
+                return Poll::Ready(Ok(v));
+            }
+        }
+        let mut tail = rx.shared.lock_tail();
+        if tail
             .waiters
-            .poll_waiter(&mut this.key, cx.waker(), &mut wakes));
-        let r = match this.rx.try_take(&mut st, &mut dropped) {
+            .poll_waiter(&mut this.key, cx.waker(), &mut wakes)
+            .is_pending()
+        {
+            return Poll::Pending;
+        }
+        Poll::Ready(match rx.shared.take_locked(&tail, &mut rx.next) {
             Ok(v) => Ok(v),
             Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
             Err(TryRecvError::Closed) => Err(RecvError::Closed),
             Err(TryRecvError::Empty) => {
-                this.key = Some(st.waiters.push_back((), cx.waker()));
+                this.key = Some(tail.waiters.push_back((), cx.waker()));
                 return Poll::Pending;
             }
-        };
-        drop(st);
-        drop(dropped);
-        Poll::Ready(r)
+        })
     }
 }
 
@@ -534,7 +579,7 @@ impl<T> Drop for Recv<'_, T> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             let mut wakes = WakeList::new();
-            self.rx.shared.lock().waiters.remove(key, &mut wakes);
+            self.rx.shared.lock_tail().waiters.remove(key, &mut wakes);
         }
     }
 }
