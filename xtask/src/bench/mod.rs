@@ -76,31 +76,6 @@ fn parse(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-/// `cargo`, without the variables `cargo run` set for xtask itself (`CARGO_MANIFEST_DIR`,
-/// `CARGO_PKG_*`, ...): some build scripts (ring's) rerun when those change, so inheriting them
-/// would rebuild half the dependency tree in release mode on every `cargo xtask bench` and
-/// again on the next plain `cargo bench`.
-fn clean_cargo() -> Command {
-    let mut c = cargo();
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy();
-        if k.starts_with("CARGO_PKG_")
-            || matches!(
-                k.as_ref(),
-                "CARGO_MANIFEST_DIR"
-                    | "CARGO_MANIFEST_PATH"
-                    | "CARGO_CRATE_NAME"
-                    | "CARGO_BIN_NAME"
-                    | "CARGO_PRIMARY_PACKAGE"
-                    | "CARGO_RUSTC_CURRENT_DIR"
-            )
-        {
-            c.env_remove(k.as_ref());
-        }
-    }
-    c
-}
-
 fn out_dir() -> PathBuf {
     root().join("target/weft-bench")
 }
@@ -205,7 +180,7 @@ fn run_suite(o: &Options) -> (Vec<String>, Vec<String>) {
     let total = Instant::now();
     eprintln!("xtask: building the bench files (release, CARGO_INCREMENTAL=0)");
     let build = Instant::now();
-    let mut b = clean_cargo();
+    let mut b = cargo();
     b.args(["bench", "-p", "weft-benches", "--no-run"]);
     for f in &files {
         b.args(["--bench", f]);
@@ -224,7 +199,7 @@ fn run_suite(o: &Options) -> (Vec<String>, Vec<String>) {
     for f in &files {
         eprintln!("xtask: ==> bench {f}");
         let start = Instant::now();
-        let mut c = clean_cargo();
+        let mut c = cargo();
         c.args(["bench", "-p", "weft-benches", "--bench", f, "--"]);
         if let Some(m) = o.mode {
             c.arg(m);
@@ -377,23 +352,6 @@ mod tests {
         assert_eq!(o.files, ["sync"]);
         assert_eq!(o.filters, ["mutex"]);
         assert!(parse(&["--fast".to_string()]).is_err());
-    }
-
-    #[test]
-    fn inner_cargo_does_not_inherit_xtask_own_package_variables() {
-        // `cargo test` sets CARGO_MANIFEST_DIR for this process, as `cargo run` does for xtask.
-        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
-        let c = clean_cargo();
-        let removed: Vec<_> = c
-            .get_envs()
-            .filter(|(_, v)| v.is_none())
-            .map(|(k, _)| k.to_string_lossy().into_owned())
-            .collect();
-        assert!(
-            removed.iter().any(|k| k == "CARGO_MANIFEST_DIR"),
-            "{removed:?}"
-        );
-        assert!(removed.iter().any(|k| k == "CARGO_PKG_NAME"), "{removed:?}");
     }
 
     #[test]
