@@ -12,9 +12,10 @@
 mod chart;
 mod page;
 mod results;
+mod schedule;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use crate::{cargo, root};
@@ -181,20 +182,33 @@ fn run_suite(o: &Options) -> (Vec<String>, Vec<String>) {
     eprintln!("xtask: building the bench files (release, CARGO_INCREMENTAL=0)");
     let build = Instant::now();
     let mut b = cargo();
-    b.args(["bench", "-p", "weft-benches", "--no-run"]);
+    b.args([
+        "bench",
+        "-p",
+        "weft-benches",
+        "--no-run",
+        "--message-format=json-render-diagnostics",
+    ]);
     for f in &files {
         b.args(["--bench", f]);
     }
     let built = b
         .env("CARGO_INCREMENTAL", "0")
         .current_dir(root())
-        .status()
-        .is_ok_and(|s| s.success());
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output();
     let build_secs = build.elapsed().as_secs_f64();
-    if !built {
-        warnings.push("building the bench files failed: nothing ran".into());
-        return (lines, warnings);
-    }
+    let exes = match built {
+        Ok(out) if out.status.success() => {
+            schedule::executables(&String::from_utf8_lossy(&out.stdout))
+        }
+        _ => {
+            warnings.push("building the bench files failed: nothing ran".into());
+            return (lines, warnings);
+        }
+    };
+    let projected = project(&files, &exes, o);
     let mut per_file = Vec::new();
     for f in &files {
         eprintln!("xtask: ==> bench {f}");
@@ -224,14 +238,45 @@ fn run_suite(o: &Options) -> (Vec<String>, Vec<String>) {
         format!(", filters {:?}", o.filters)
     };
     lines.push(format!(
-        "Run: `{mode}` mode{filters}, {} in all: build {}, then {}.",
+        "Run: `{mode}` mode{filters}, {} in all: build {}, then {} (the schedule projected {}).",
         secs(total.elapsed().as_secs_f64()),
         secs(build_secs),
-        per_file.join(", ")
+        per_file.join(", "),
+        projected.map_or("nothing: no plan".to_string(), secs)
     ));
     let saved = serde_json::json!({ "lines": lines, "warnings": warnings });
     let _ = std::fs::write(dir.join("run.json"), saved.to_string());
     (lines, warnings)
+}
+
+/// Asks every bench file for its schedule (`--plan`), prints it per file and in all, and
+/// returns the projected seconds (`None` if no file answered).
+fn project(files: &[String], exes: &[(String, String)], o: &Options) -> Option<f64> {
+    let mut total = 0.0;
+    let mut parts = Vec::new();
+    for f in files {
+        let Some((_, exe)) = exes.iter().find(|(n, _)| n == f) else {
+            continue;
+        };
+        if let Some((n, s)) =
+            schedule::plan_of(Path::new(exe), o.mode, &o.filters, &root().join("benches"))
+        {
+            if n > 0 {
+                parts.push(format!("{f} {} ({n})", secs(s)));
+                total += s;
+            }
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    eprintln!(
+        "xtask: schedule: {}; projected {} in all (workloads in parentheses; \
+         contenders × (rounds + warm-up) × turn, build not included)",
+        parts.join(", "),
+        secs(total)
+    );
+    Some(total)
 }
 
 /// Rewrites `docs/benchmarks.md`'s generated block and the charts from the results file.
@@ -287,17 +332,18 @@ fn report(lines: Option<Vec<String>>, mut warnings: Vec<String>) -> ExitCode {
     if let Err(e) = chart::headline_chart(&charts_dir.join("headline.svg"), &head) {
         warnings.push(format!("headline chart failed: {e}"));
     }
+    let page_path = root().join("docs/benchmarks.md");
+    let old = read(&page_path).unwrap_or_else(|| "# Benchmarks\n".into());
     let header = page::Header {
         lines,
         versions: versions(),
         warnings,
+        analysis: page::analysis(&old),
     };
     for w in &header.warnings {
         eprintln!("xtask: warning: {w}");
     }
     let block = page::render(&groups, &header, &charts);
-    let page_path = root().join("docs/benchmarks.md");
-    let old = read(&page_path).unwrap_or_else(|| "# Benchmarks\n".into());
     if let Err(e) = std::fs::write(&page_path, page::splice(&old, &block)) {
         eprintln!("xtask: could not write {}: {e}", page_path.display());
         return ExitCode::FAILURE;
