@@ -123,6 +123,8 @@ impl Serve for SmolRt {
 mod tests {
     use std::time::Duration;
 
+    use futures_lite::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+
     use super::*;
 
     /// Runs `client` on `rt`, bounded by a watchdog thread (a lost wake-up aborts, not hangs).
@@ -140,39 +142,33 @@ mod tests {
         got
     }
 
+    /// Server side on weft and smol: reads a byte, answers it plus `k`.
+    async fn add<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, k: u8) {
+        let mut b = [0u8; 1];
+        if s.read_exact(&mut b).await.is_ok() {
+            let _ = s.write_all(&[b[0] + k]).await;
+        }
+    }
+
+    /// Client side on weft and smol: sends 1, returns the answer.
+    async fn ask<S: AsyncRead + AsyncWrite + Unpin>(connect: impl Future<Output = S>) -> u8 {
+        let mut s = connect.await;
+        s.write_all(&[1]).await.unwrap();
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).await.unwrap();
+        b[0]
+    }
+
     #[test]
     fn every_runtime_serves_its_own_connections() {
-        use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
         let weft = crate::weft_rt();
-        let addr = weft.serve(|mut s: weft::net::TcpStream| async move {
-            let mut b = [0u8; 1];
-            if s.read_exact(&mut b).await.is_ok() {
-                let _ = s.write_all(&[b[0] + 1]).await;
-            }
-        });
-        let got = echo_once(&weft, async move {
-            let mut s = weft_executor::Runtime::connect(addr).await;
-            s.write_all(&[1]).await.unwrap();
-            let mut b = [0u8; 1];
-            s.read_exact(&mut b).await.unwrap();
-            b[0]
-        });
+        let addr = weft.serve(|s| add(s, 1));
+        let got = echo_once(&weft, ask(weft_executor::Runtime::connect(addr)));
         assert_eq!(got, 2);
 
         let smol = SmolRt::new(1);
-        let addr = smol.serve(|mut s: smol::net::TcpStream| async move {
-            let mut b = [0u8; 1];
-            if s.read_exact(&mut b).await.is_ok() {
-                let _ = s.write_all(&[b[0] + 2]).await;
-            }
-        });
-        let got = echo_once(&smol, async move {
-            let mut s = SmolRt::connect(addr).await;
-            s.write_all(&[1]).await.unwrap();
-            let mut b = [0u8; 1];
-            s.read_exact(&mut b).await.unwrap();
-            b[0]
-        });
+        let addr = smol.serve(|s| add(s, 2));
+        let got = echo_once(&smol, ask(SmolRt::connect(addr)));
         assert_eq!(got, 3);
 
         let tokio = crate::tokio_rt();

@@ -34,9 +34,9 @@ impl Mode {
     }
 
     /// Rounds: each contender runs once per round, so this is the samples per contender. 11
-    /// in quick mode: from 10 samples the spread is p10–p90, and with 11 the nearest-rank p10
-    /// and p90 are the second smallest and second largest sample (one outlier round on each
-    /// side is cut, symmetrically).
+    /// in quick mode: from 10 samples the spread is p10–p90 (the second smallest to the second
+    /// largest of 10 or 11: one outlier round on each side is cut), and 11 gives an exact
+    /// median.
     pub fn rounds(self) -> usize {
         match self {
             Mode::Test => 1,
@@ -76,7 +76,8 @@ pub struct Summary {
     pub min: f64,
     /// Largest sample.
     pub max: f64,
-    /// Low end of the spread: the 10th percentile from 10 samples, else the minimum.
+    /// Low end of the spread: the 10th percentile from 10 samples (`floor(n / 10)` samples cut
+    /// at each end, as `cargo xtask bench` does), else the minimum.
     pub lo: f64,
     /// High end of the spread: the 90th percentile from 10 samples, else the maximum.
     pub hi: f64,
@@ -97,14 +98,9 @@ impl Summary {
         } else {
             (s[n / 2 - 1] + s[n / 2]) / 2.0
         };
-        let (lo, hi) = if n >= 10 {
-            (
-                quantile(&s, 0.10).unwrap_or(s[0]),
-                quantile(&s, 0.90).unwrap_or(s[n - 1]),
-            )
-        } else {
-            (s[0], s[n - 1])
-        };
+        // p10–p90 from 10 samples, cut symmetrically: floor(n / 10) samples at each end.
+        let k = if n >= 10 { n / 10 } else { 0 };
+        let (lo, hi) = (s[k], s[n - 1 - k]);
         Summary {
             median,
             min: s[0],
@@ -187,6 +183,10 @@ mod tests {
         assert_eq!(Summary::of(&[1.0, 3.0]).median, 2.0);
         assert!(!Summary::of(&[100.0, 110.0]).is_noisy());
         assert!(Summary::of(&[100.0, 140.0]).is_noisy());
+        let mut ten = vec![100.0; 10];
+        ten[0] = 10.0;
+        ten[9] = 1000.0;
+        assert_eq!((Summary::of(&ten).lo, Summary::of(&ten).hi), (100.0, 100.0));
         let mut eleven = vec![100.0; 11];
         eleven[0] = 10.0;
         eleven[10] = 1000.0;

@@ -202,6 +202,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// The variables `cmd` removes from its inherited environment (for tests).
+#[cfg(test)]
+pub(crate) fn removed_env(cmd: &Command) -> Vec<String> {
+    cmd.get_envs()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| k.to_string_lossy().into_owned())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,12 +219,7 @@ mod tests {
     fn inner_cargo_does_not_inherit_xtask_own_package_variables() {
         // `cargo test` sets CARGO_MANIFEST_DIR for this process, as `cargo run` does for xtask.
         assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
-        let c = cargo();
-        let removed: Vec<_> = c
-            .get_envs()
-            .filter(|(_, v)| v.is_none())
-            .map(|(k, _)| k.to_string_lossy().into_owned())
-            .collect();
+        let removed = removed_env(&cargo());
         assert!(
             removed.iter().any(|k| k == "CARGO_MANIFEST_DIR"),
             "{removed:?}"

@@ -433,12 +433,7 @@ mod tests {
     #[test]
     fn the_release_build_does_not_inherit_xtask_own_cargo_variables() {
         assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
-        let c = build_command();
-        let removed: Vec<_> = c
-            .get_envs()
-            .filter(|(_, v)| v.is_none())
-            .map(|(k, _)| k.to_string_lossy().into_owned())
-            .collect();
+        let removed = crate::removed_env(&build_command());
         assert!(
             removed.iter().any(|k| k == "CARGO_MANIFEST_DIR"),
             "{removed:?}"

@@ -76,7 +76,7 @@ fn parse_line(line: &str) -> Result<Rec, String> {
 pub struct Stats {
     pub n: usize,
     pub median: f64,
-    /// Low end of the spread: min for fewer than 10 samples, else p10.
+    /// Low end of the spread: min for fewer than 10 samples, else p10 ([`trimmed_range`]).
     pub lo: f64,
     /// High end of the spread: max for fewer than 10 samples, else p90.
     pub hi: f64,
@@ -100,11 +100,7 @@ impl Stats {
         } else {
             (s[n / 2 - 1] + s[n / 2]) / 2.0
         };
-        let (lo, hi) = if n >= 10 {
-            (nearest_rank(&s, 0.10), nearest_rank(&s, 0.90))
-        } else {
-            (s[0], s[n - 1])
-        };
+        let (lo, hi) = trimmed_range(&s);
         let noisy = median > 0.0 && (hi - lo) / median > NOISE_LIMIT;
         Stats {
             n,
@@ -131,9 +127,14 @@ impl Stats {
     }
 }
 
-fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
+/// The spread's ends of sorted samples: min–max below 10 samples; from 10, p10–p90 taken
+/// symmetrically, cutting `floor(n / 10)` samples at each end (10 or 11 samples: the second
+/// smallest to the second largest; 21: the third). Nearest-rank p10 of 10 samples would be the
+/// minimum while its p90 cuts the maximum, a lopsided spread.
+pub fn trimmed_range(sorted: &[f64]) -> (f64, f64) {
+    let n = sorted.len();
+    let k = if n >= 10 { n / 10 } else { 0 };
+    (sorted[k], sorted[n - 1 - k])
 }
 
 /// Bimodal: the sorted samples split at their widest gap into two clusters of at least two
@@ -406,6 +407,17 @@ mod tests {
 
     #[test]
     fn one_outlier_is_noisy_not_bimodal_and_ten_samples_use_p10_p90() {
+        let mut ten = vec![100.0; 10];
+        ten[0] = 10.0; // one low outlier is cut as well as one high one
+        ten[9] = 1000.0;
+        assert_eq!(
+            trimmed_range(&{
+                let mut t = ten.clone();
+                t.sort_by(f64::total_cmp);
+                t
+            }),
+            (100.0, 100.0)
+        );
         let outlier = Stats::of(&[100.0, 101.0, 99.0, 100.0, 400.0]);
         assert!(!outlier.bimodal, "a single sample is not a cluster");
         assert!(outlier.noisy);
