@@ -21,8 +21,8 @@
 //! (`weft_benches::report`, group `http_client`): workload `"c=64 1KiB tls"` (req/s),
 //! `"c=64 1KiB tls p50"` and `"… p99"` (µs, lower is better).
 //!
-//! `cargo bench -p weft-benches --bench http_client -- --quick`: all 12 cells, 3 rounds ×
-//! 0.4 s turns (about 2 minutes on 2 cores); `-- --test`: 1 round × 50 ms (aiohttp only if
+//! `cargo bench -p weft-benches --bench http_client -- --quick`: all 12 cells, 11 rounds ×
+//! 0.1 s turns per client (about 1.5 minutes on 2 cores); `-- --test`: 1 round × 50 ms (aiohttp only if
 //! already importable). `WEFT_HTTP_CLIENT_ONLY=<addr>,<requests>,<conc>,<body>` runs weft's
 //! client alone, for `strace -f -c` (see [`client_only`]); `WEFT_HTTP_CLIENT_TURN=<client>,
 //! <conc>,<body>,<plain|tls>,<secs>` runs one turn of any client, for `strace -f -c` or
@@ -336,6 +336,24 @@ fn main() {
         return;
     }
     let mode = Mode::from_env();
+    let turn = match mode {
+        Mode::Test => Duration::from_millis(50),
+        Mode::Quick => Duration::from_millis(100),
+        Mode::Full => Duration::from_millis(400),
+    };
+    if weft_benches::plan::requested() {
+        // Six Rust clients and aiohttp (counted even when it will be skipped).
+        let cells = 2 * CONCURRENCY.len() * BODIES.len();
+        weft_benches::plan::Entry {
+            id: format!("http_client/{cells} cells"),
+            contenders: 7 * cells,
+            rounds: mode.rounds(),
+            turn,
+            warm_up_turns: 0.25,
+        }
+        .print();
+        return;
+    }
     // ureq picks the process-wide rustls provider: make it ring (the only one built).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let pki = Pki::new().expect("make the run-time certificates");
@@ -356,11 +374,6 @@ fn main() {
     if let Some(a) = aiohttp::Aiohttp::start(&ca_path, mode != Mode::Test) {
         clients.push(Box::new(a));
     }
-    let turn = match mode {
-        Mode::Test => Duration::from_millis(50),
-        Mode::Quick => Duration::from_millis(400),
-        Mode::Full => Duration::from_secs(1),
-    };
     let started = Instant::now();
     println!(
         "\n## http_client: GET against hyper's server on 1 tokio thread ({} rounds × {:?}, \

@@ -10,8 +10,8 @@
 //! `weft_benches::report`: group `io`, workload `hyper_server c=64` (req/s) and
 //! `hyper_server c=64 p50` / `… p99` (µs, lower is better).
 //!
-//! `cargo bench -p weft-benches --bench http_server -- --quick` (3 rounds × 1.5 s, under 20 s),
-//! `-- --test` (one 0.2 s round, a smoke test), no flag: 7 rounds × 4 s.
+//! `cargo bench -p weft-benches --bench http_server -- --quick` (11 rounds × 0.5 s, under 20 s),
+//! `-- --test` (one 0.2 s round, a smoke test), no flag: 21 rounds × 2 s.
 
 use std::process::Command;
 
@@ -28,6 +28,17 @@ fn main() {
         return;
     }
     let mode = Mode::from_env();
+    if weft_benches::plan::requested() {
+        weft_benches::plan::Entry {
+            id: format!("io/hyper_server c={CONNS}"),
+            contenders: ServerRt::ALL.len(),
+            rounds: mode.rounds(),
+            turn: mode.turn(),
+            warm_up_turns: 0.25,
+        }
+        .print();
+        return;
+    }
     let servers: Vec<HttpServer> = ServerRt::ALL
         .iter()
         .map(|&rt| HttpServer::start(rt).unwrap_or_else(|e| panic!("start {rt:?} server: {e}")))

@@ -114,13 +114,29 @@ fn main() {
         return;
     }
     let test = Mode::from_env() == Mode::Test;
-    for (what, name, unit, tasks) in [
-        ("per_task", "bytes_per_sleeping_task", "bytes/task", 100_000),
-        ("peak", "peak_rss_1m_sleeping_tasks", "MiB", 1_000_000),
+    for (what, name, unit, tasks, child_ms) in [
+        (
+            "per_task",
+            "bytes_per_sleeping_task",
+            "bytes/task",
+            100_000,
+            500,
+        ),
+        (
+            "peak",
+            "peak_rss_1m_sleeping_tasks",
+            "MiB",
+            1_000_000,
+            2_000,
+        ),
     ] {
         let tasks = if test { tasks / 100 } else { tasks };
         let mut g = Workload::new(GROUP, name);
-        g.unit(unit, false).iters(1).max_rounds(3);
+        g.unit(unit, false)
+            .iters(1)
+            .max_rounds(3)
+            .no_warm_up()
+            .expect_turn(Duration::from_millis(child_ms));
         for rt in ["weft", "tokio", "smol"] {
             g.bench(rt, move |b| {
                 match run_child(&format!("{what}:{rt}:{tasks}")) {

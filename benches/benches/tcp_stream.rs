@@ -3,20 +3,22 @@
 //!
 //! One turn: the client connects, sends an 8-byte length and then that many bytes in 64 KiB
 //! writes; the server reads them into a 64 KiB buffer and answers one byte when it has them
-//! all. The sample is MiB/s over the turn (connect to answer). Rounds are interleaved (every
-//! round runs each runtime once, in a rotating order); the table gives the median over rounds
-//! and the min–max; results go to `weft_benches::report` (group `io`, workload
-//! `tcp_stream 64KiB`, unit `MiB/s`).
+//! all. The sample is MiB/s over the turn (connect to answer). The servers are
+//! [`weft_benches::net::Serve`]; the interleaved runner (`weft_benches::runner`) runs the rounds
+//! (a warm-up turn each, then every runtime once per round, in a rotating order); results in
+//! group `io`, workload `tcp_stream 64KiB`, unit `MiB/s`.
 //!
-//! `cargo bench -p weft-benches --bench tcp_stream -- --quick` (3 rounds × 256 MiB, a few
-//! seconds), `-- --test` (1 round × 4 MiB), no flag: 7 rounds × 1 GiB.
+//! `cargo bench -p weft-benches --bench tcp_stream -- --quick` (11 rounds × 256 MiB),
+//! `-- --test` (1 round × 4 MiB), no flag: 21 rounds × 1 GiB.
 
-use std::net::SocketAddr;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
-use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
-use weft_benches::report::{record, Record};
-use weft_benches::rounds::{rotation, Mode, Summary};
+use futures_lite::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use weft_benches::exec::{Exec, Spawner};
+use weft_benches::net::Serve;
+use weft_benches::rounds::Mode;
+use weft_benches::runner::Workload;
 use weft_benches::{tokio_rt, weft_rt, SmolRt, WORKERS};
 
 const CHUNK: usize = 64 * 1024;
@@ -70,177 +72,55 @@ macro_rules! source_body {
     }};
 }
 
-/// A runtime under test: runs one turn of `total` bytes, returns its wall time.
-trait Stream {
-    fn name(&self) -> &'static str;
-    fn turn(&self, total: u64) -> Duration;
+/// One turn on `rt`: a client task streams `total` bytes to `addr`; the turn's MiB/s.
+fn turn<E: Exec, F: Future<Output = ()> + Send + 'static>(rt: &E, total: u64, client: F) -> f64 {
+    let start = Instant::now();
+    let sp = rt.spawner();
+    rt.block_on(sp.spawn(client));
+    total as f64 / MIB / start.elapsed().as_secs_f64().max(1e-9)
 }
 
-struct WeftStream {
-    rt: weft_executor::Runtime,
-    addr: SocketAddr,
+/// The client on weft and smol (futures-lite I/O traits).
+async fn source<S: AsyncRead + AsyncWrite + Unpin>(s: S, total: u64) {
+    source_body!(s, total)
 }
 
-impl WeftStream {
-    fn new() -> WeftStream {
-        let rt = weft_rt();
-        let listener = weft::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        rt.spawn(async move {
-            while let Ok((s, _)) = listener.accept().await {
-                weft::spawn(async move { sink_body!(s) }).detach();
-            }
-        })
-        .detach();
-        WeftStream { rt, addr }
-    }
-}
-
-impl Stream for WeftStream {
-    fn name(&self) -> &'static str {
-        "weft"
-    }
-    fn turn(&self, total: u64) -> Duration {
-        let addr = self.addr;
-        let start = Instant::now();
-        let client = self.rt.spawn(async move {
-            source_body!(
-                weft::net::TcpStream::connect(addr).await.expect("connect"),
-                total
-            )
-        });
-        self.rt.block_on(client).expect("client task");
-        start.elapsed()
-    }
-}
-
-struct TokioStream {
-    rt: tokio::runtime::Runtime,
-    addr: SocketAddr,
-}
-
-impl TokioStream {
-    fn new() -> TokioStream {
-        let rt = tokio_rt();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        rt.spawn(async move {
-            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-            while let Ok((s, _)) = listener.accept().await {
-                tokio::spawn(async move { sink_body!(s) });
-            }
-        });
-        TokioStream { rt, addr }
-    }
-}
-
-impl Stream for TokioStream {
-    fn name(&self) -> &'static str {
-        "tokio"
-    }
-    fn turn(&self, total: u64) -> Duration {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let addr = self.addr;
-        let start = Instant::now();
-        let client = self.rt.spawn(async move {
-            source_body!(
-                tokio::net::TcpStream::connect(addr).await.expect("connect"),
-                total
-            )
-        });
-        self.rt.block_on(client).expect("client task");
-        start.elapsed()
-    }
-}
-
-struct SmolStream {
-    rt: SmolRt,
-    addr: SocketAddr,
-}
-
-impl SmolStream {
-    fn new() -> SmolStream {
-        let rt = SmolRt::new(WORKERS);
-        let listener = smol::net::TcpListener::from(
-            smol::Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 0)).expect("bind"),
-        );
-        let addr = listener.local_addr().expect("local addr");
-        let ex = rt.executor().clone();
-        rt.spawn(async move {
-            while let Ok((s, _)) = listener.accept().await {
-                ex.spawn(async move { sink_body!(s) }).detach();
-            }
-        })
-        .detach();
-        SmolStream { rt, addr }
-    }
-}
-
-impl Stream for SmolStream {
-    fn name(&self) -> &'static str {
-        "smol"
-    }
-    fn turn(&self, total: u64) -> Duration {
-        let addr = self.addr;
-        let start = Instant::now();
-        let client = self.rt.spawn(async move {
-            source_body!(
-                smol::net::TcpStream::connect(addr).await.expect("connect"),
-                total
-            )
-        });
-        self.rt.block_on(client);
-        start.elapsed()
-    }
+/// The server side on weft and smol.
+async fn sink<S: AsyncRead + AsyncWrite + Unpin>(s: S) {
+    sink_body!(s)
 }
 
 fn main() {
-    if !weft_benches::rounds::selected("tcp_stream") {
-        return;
-    }
     let mode = Mode::from_env();
-    let contenders: Vec<Box<dyn Stream>> = vec![
-        Box::new(WeftStream::new()),
-        Box::new(TokioStream::new()),
-        Box::new(SmolStream::new()),
-    ];
     let total = total_bytes(mode);
-    for c in &contenders {
-        c.turn(total / 8); // warm-up
-    }
-    let n = contenders.len();
-    let mut samples = vec![Vec::new(); n];
-    for round in 0..mode.rounds() {
-        for i in rotation(n, round) {
-            let t = contenders[i].turn(total);
-            samples[i].push(total as f64 / MIB / t.as_secs_f64().max(1e-9));
-        }
-    }
-    println!(
-        "\n## tcp_stream: one connection, {} MiB in 64 KiB writes, {WORKERS} workers ({} rounds, \
-         interleaved)\n",
-        total >> 20,
-        mode.rounds()
-    );
-    println!("| runtime | MiB/s, median (min–max) | weft/this |\n|---|---|---|");
-    let sums: Vec<Summary> = samples.iter().map(|s| Summary::of(s)).collect();
-    for (i, c) in contenders.iter().enumerate() {
-        println!(
-            "| {} | {} | {:.2} |",
-            c.name(),
-            sums[i],
-            sums[0].median / sums[i].median
-        );
-        record(&Record {
-            group: "io",
-            workload: "tcp_stream 64KiB",
-            contender: c.name(),
-            unit: "MiB/s",
-            higher_is_better: true,
-            samples: &samples[i],
-        });
-    }
-    println!("(throughput ratio: above 1 = weft faster)");
+    let weft = weft_rt();
+    let weft_addr = weft.serve(sink::<weft::net::TcpStream>);
+    let tokio = tokio_rt();
+    let tokio_addr = tokio.serve(|s: tokio::net::TcpStream| async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        sink_body!(s)
+    });
+    let smol = SmolRt::new(WORKERS);
+    let smol_addr = smol.serve(sink::<smol::net::TcpStream>);
+    let mut g = Workload::new("io", "tcp_stream 64KiB");
+    g.unit("MiB/s", true)
+        .iters(1)
+        .expect_turn(Duration::from_millis(250));
+    g.bench("weft", |b| {
+        b.sample(turn(&weft, total, async move {
+            source(weft_executor::Runtime::connect(weft_addr).await, total).await
+        }))
+    });
+    g.bench("tokio", |b| {
+        b.sample(turn(&tokio, total, async move {
+            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+            source_body!(tokio::runtime::Runtime::connect(tokio_addr).await, total)
+        }))
+    });
+    g.bench("smol", |b| {
+        b.sample(turn(&smol, total, async move {
+            source(SmolRt::connect(smol_addr).await, total).await
+        }))
+    });
+    g.run();
 }

@@ -154,19 +154,26 @@ fn main() {
 
     let n = scale(1_000_000);
     let mut g = Workload::new(GROUP, "create_cancel_1m");
-    g.unit("ns/timeout", false).iters(1);
+    g.unit("ns/timeout", false)
+        .iters(1)
+        .expect_turn(Duration::from_millis(200));
     timers_rts!(g, rts, |e| on_worker(e, create_cancel_on(e, n)));
     g.run();
 
     let n = scale(100_000);
     let mut g = Workload::new(GROUP, "concurrent_sleeps_100k");
-    g.unit("ms", false).iters(1);
+    g.unit("ms", false)
+        .iters(1)
+        .expect_turn(Duration::from_millis(150));
     timers_rts!(g, rts, |e| concurrent_sleeps(e, n));
     g.run();
 
     let (reg, n) = (scale(1_000_000), scale(100_000));
     let mut g = Workload::new(GROUP, "insert_with_1m_registered");
-    g.unit("ns/timeout", false).iters(1).max_rounds(3);
+    g.unit("ns/timeout", false)
+        .iters(1)
+        .max_rounds(3)
+        .expect_turn(Duration::from_secs(1));
     timers_rts!(g, rts, |e| insert_with_registered(e, reg, n));
     g.run();
 
@@ -175,7 +182,9 @@ fn main() {
         ("sleep_1ms_overshoot_p99", 0.99),
     ] {
         let mut g = Workload::new(GROUP, name);
-        g.unit("µs", false).iters(1);
+        g.unit("µs", false)
+            .iters(1)
+            .expect_turn(Duration::from_millis(250));
         timers_rts!(g, rts, |e| overshoot(e, sleeps, q));
         g.run();
     }

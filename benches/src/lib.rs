@@ -14,6 +14,8 @@ pub mod child;
 pub mod exec;
 pub mod http_load;
 pub mod hyper_server;
+pub mod net;
+pub mod plan;
 pub mod report;
 pub mod rounds;
 pub mod runner;

@@ -1,6 +1,6 @@
 //! Interleaved rounds for the load-style benchmarks (`http_server`, `tcp_echo`): every round
 //! runs each contender once, in a rotating order, so machine noise hits all of them alike; the
-//! summary is the median and the spread (min–max) over rounds.
+//! summary is the median and the spread (p10–p90 from 10 rounds, min–max below) over rounds.
 
 use std::fmt;
 use std::time::Duration;
@@ -11,7 +11,8 @@ use std::time::Duration;
 pub enum Mode {
     /// `--test` (what `cargo xtask bench -- --test` passes): one tiny round, a smoke test.
     Test,
-    /// `--quick`: a few short rounds, well under a minute per benchmark file.
+    /// `--quick`: 11 interleaved rounds of short turns; the whole suite projects to about 7–8
+    /// minutes on 2 cores (`cargo xtask bench --quick` prints the schedule's projection).
     Quick,
     /// Default: more and longer rounds.
     Full,
@@ -32,21 +33,25 @@ impl Mode {
         }
     }
 
-    /// Rounds: each contender runs once per round.
+    /// Rounds: each contender runs once per round, so this is the samples per contender. 11
+    /// in quick mode: from 10 samples the spread is p10–p90 (the second smallest to the second
+    /// largest of 10 or 11: one outlier round on each side is cut), and 11 gives an exact
+    /// median.
     pub fn rounds(self) -> usize {
         match self {
             Mode::Test => 1,
-            Mode::Quick => 3,
-            Mode::Full => 7,
+            Mode::Quick => 11,
+            Mode::Full => 21,
         }
     }
 
-    /// Time budget of one contender's turn in a round, for duration-bounded workloads.
+    /// Time budget of one contender's turn in a round, for duration-bounded load workloads
+    /// (`http_server`).
     pub fn turn(self) -> Duration {
         match self {
             Mode::Test => Duration::from_millis(200),
-            Mode::Quick => Duration::from_millis(1500),
-            Mode::Full => Duration::from_secs(4),
+            Mode::Quick => Duration::from_millis(500),
+            Mode::Full => Duration::from_secs(2),
         }
     }
 }
@@ -71,6 +76,11 @@ pub struct Summary {
     pub min: f64,
     /// Largest sample.
     pub max: f64,
+    /// Low end of the spread: the 10th percentile from 10 samples (`floor(n / 10)` samples cut
+    /// at each end, as `cargo xtask bench` does), else the minimum.
+    pub lo: f64,
+    /// High end of the spread: the 90th percentile from 10 samples, else the maximum.
+    pub hi: f64,
 }
 
 impl Summary {
@@ -88,19 +98,25 @@ impl Summary {
         } else {
             (s[n / 2 - 1] + s[n / 2]) / 2.0
         };
+        // p10–p90 from 10 samples, cut symmetrically: floor(n / 10) samples at each end.
+        let k = if n >= 10 { n / 10 } else { 0 };
+        let (lo, hi) = (s[k], s[n - 1 - k]);
         Summary {
             median,
             min: s[0],
             max: s[n - 1],
+            lo,
+            hi,
         }
     }
 
-    /// Spread as a fraction of the median: `(max - min) / median`.
+    /// Spread as a fraction of the median: `(hi - lo) / median` (p10–p90 from 10 samples,
+    /// min–max below; the rule `cargo xtask bench` applies to each contender's own samples).
     pub fn spread(&self) -> f64 {
         if self.median == 0.0 {
             0.0
         } else {
-            (self.max - self.min) / self.median
+            (self.hi - self.lo) / self.median
         }
     }
 
@@ -117,8 +133,8 @@ impl fmt::Display for Summary {
             f,
             "{} ({}–{}){}",
             si(self.median),
-            si(self.min),
-            si(self.max),
+            si(self.lo),
+            si(self.hi),
             if self.is_noisy() { " noisy" } else { "" }
         )
     }
@@ -167,6 +183,16 @@ mod tests {
         assert_eq!(Summary::of(&[1.0, 3.0]).median, 2.0);
         assert!(!Summary::of(&[100.0, 110.0]).is_noisy());
         assert!(Summary::of(&[100.0, 140.0]).is_noisy());
+        let mut ten = vec![100.0; 10];
+        ten[0] = 10.0;
+        ten[9] = 1000.0;
+        assert_eq!((Summary::of(&ten).lo, Summary::of(&ten).hi), (100.0, 100.0));
+        let mut eleven = vec![100.0; 11];
+        eleven[0] = 10.0;
+        eleven[10] = 1000.0;
+        let s = Summary::of(&eleven);
+        assert_eq!((s.lo, s.hi), (100.0, 100.0), "one outlier per side is cut");
+        assert!(!s.is_noisy());
     }
 
     #[test]

@@ -11,6 +11,13 @@
 //! overshoot, ...). After the rounds, the workload prints a table and appends one
 //! [`report::record`] per contender.
 //!
+//! The schedule (quick mode): every contender first gets an untimed warm-up turn; calibration
+//! then grows the iteration count until the slowest contender's turn lasts about an eighth of
+//! [`target`] (150 ms) and scales it up; then [`rounds`] (11) interleaved rounds. A workload
+//! whose rounds take more than twice their planned time (see [`crate::plan`]) stops early,
+//! after at least 3 rounds, and says so, so that one slow workload cannot blow the suite's
+//! budget.
+//!
 //! ```no_run
 //! use weft_benches::runner::Workload;
 //! let mut w = Workload::new("demo", "sum");
@@ -22,29 +29,42 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use crate::plan::{self, Entry};
 use crate::report::{self, Record};
 use crate::rounds::{rotation, selected, Mode, Summary};
 
-/// Rounds per workload in `mode`: every contender contributes one sample per round.
+/// Rounds per workload in `mode` ([`Mode::rounds`]): every contender contributes one sample
+/// per round.
 pub fn rounds(mode: Mode) -> usize {
-    match mode {
-        Mode::Test => 1,
-        Mode::Quick => 11,
-        Mode::Full => 21,
-    }
+    mode.rounds()
 }
 
 /// Target duration of the slowest contender's turn in `mode` (iteration-count calibration).
+/// Quick mode's 150 ms is ten times the old 15 ms turns, whose samples were dominated by
+/// scheduler hiccups of the shared machine (43 of 87 comparisons came out noisy).
 pub fn target(mode: Mode) -> Duration {
     match mode {
         Mode::Test => Duration::ZERO,
-        Mode::Quick => Duration::from_millis(15),
-        Mode::Full => Duration::from_millis(100),
+        Mode::Quick => Duration::from_millis(150),
+        Mode::Full => Duration::from_millis(300),
     }
 }
 
-/// Upper bound on iterations per turn (fast workloads would otherwise loop millions of times).
-const MAX_ITERS: u64 = 1_000_000;
+/// Upper bound on iterations per turn.
+const MAX_ITERS: u64 = 100_000_000;
+
+/// Calibration stops growing the iteration count once the slowest turn lasts this fraction
+/// of the target, then scales up linearly.
+const PROBE_FRACTION: u32 = 8;
+
+/// Untimed turns per contender the plan counts for warm-up plus calibration probes.
+const CALIBRATION_TURNS: f64 = 1.3;
+
+/// A workload stops its rounds early once they took this many times their planned time.
+const OVER_BUDGET: f64 = 2.0;
+
+/// ... but never before this many rounds.
+const MIN_ROUNDS: usize = 3;
 
 /// What a contender's closure gets once per round.
 #[derive(Debug)]
@@ -95,6 +115,8 @@ pub struct Workload<'a> {
     higher_is_better: bool,
     fixed_iters: Option<u64>,
     max_rounds: Option<usize>,
+    expect_turn: Option<Duration>,
+    warm_up: bool,
     contenders: Vec<Contender<'a>>,
 }
 
@@ -108,6 +130,8 @@ impl<'a> Workload<'a> {
             higher_is_better: false,
             fixed_iters: None,
             max_rounds: None,
+            expect_turn: None,
+            warm_up: true,
             contenders: Vec::new(),
         }
     }
@@ -132,7 +156,40 @@ impl<'a> Workload<'a> {
         self
     }
 
-    /// Adds a contender: `f` is called once per round (and once to calibrate).
+    /// The expected length of one turn, for the schedule ([`crate::plan`]) of a workload with
+    /// [`Self::iters`] (a calibrated workload's turn is [`target`]). Also the base of its
+    /// over-budget stop.
+    pub fn expect_turn(&mut self, d: Duration) -> &mut Self {
+        self.expect_turn = Some(d);
+        self
+    }
+
+    /// Skips the untimed warm-up turn of a workload with [`Self::iters`] (e.g. one fresh child
+    /// process per sample: nothing to warm up).
+    pub fn no_warm_up(&mut self) -> &mut Self {
+        self.warm_up = false;
+        self
+    }
+
+    /// The workload's entry in the dry schedule for `mode`.
+    pub fn plan(&self, mode: Mode) -> Entry {
+        let (turn, warm_up_turns) = match self.fixed_iters {
+            Some(_) => (
+                self.expect_turn.unwrap_or(target(mode)),
+                if self.warm_up { 1.0 } else { 0.0 },
+            ),
+            None => (target(mode), CALIBRATION_TURNS),
+        };
+        Entry {
+            id: self.id(),
+            contenders: self.contenders.len(),
+            rounds: rounds(mode).min(self.max_rounds.unwrap_or(usize::MAX)),
+            turn,
+            warm_up_turns,
+        }
+    }
+
+    /// Adds a contender: `f` is called once per round (and to warm up and calibrate).
     pub fn bench(&mut self, contender: &str, f: impl FnMut(&mut Bencher) + 'a) -> &mut Self {
         self.contenders.push((contender.to_string(), Box::new(f)));
         self
@@ -144,27 +201,54 @@ impl<'a> Workload<'a> {
     }
 
     /// Runs the rounds (unless filtered out), prints the table and records the results.
-    /// Returns the summaries (empty when filtered out).
+    /// Returns the summaries (empty when filtered out). With `--plan` it only prints its
+    /// schedule entry ([`crate::plan`]).
     pub fn run(&mut self) -> Vec<(String, Summary)> {
         let id = self.id();
-        if !selected(&id) || self.contenders.is_empty() {
+        if self.contenders.is_empty() {
             return Vec::new();
         }
-        let (iters, samples) = self.measure(Mode::from_env());
+        if !selected(&id) {
+            return Vec::new();
+        }
+        let mode = Mode::from_env();
+        if plan::requested() {
+            self.plan(mode).print();
+            return Vec::new();
+        }
+        let (iters, samples) = self.measure(mode);
         self.print_and_record(iters, &samples)
     }
 
     /// The rounds alone: the iteration count and each contender's samples.
     fn measure(&mut self, mode: Mode) -> (u64, Vec<Vec<f64>>) {
         let iters = match (mode, self.fixed_iters) {
-            (_, Some(n)) => n,
+            (Mode::Test, Some(n)) => n,
+            (_, Some(n)) => {
+                if self.warm_up {
+                    self.turn_all(n);
+                }
+                n
+            }
             (Mode::Test, None) => 1,
             (_, None) => self.calibrate(target(mode)),
         };
         let n = self.contenders.len();
         let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
-        let rounds = rounds(mode).min(self.max_rounds.unwrap_or(usize::MAX));
-        for round in 0..rounds {
+        let plan = self.plan(mode);
+        let budget = plan.seconds() * OVER_BUDGET;
+        let start = Instant::now();
+        for round in 0..plan.rounds {
+            if mode != Mode::Test && round >= MIN_ROUNDS && start.elapsed().as_secs_f64() > budget {
+                println!(
+                    "  ({}: stopped after {round} of {} rounds: over {OVER_BUDGET}x its planned \
+                     {:.1} s)",
+                    self.id(),
+                    plan.rounds,
+                    plan.seconds()
+                );
+                break;
+            }
             for i in rotation(n, round) {
                 let mut b = Bencher {
                     iters,
@@ -179,19 +263,38 @@ impl<'a> Workload<'a> {
         (iters, samples)
     }
 
-    /// One turn of each contender with 1 iteration (also the warm-up); returns the iteration
-    /// count that makes the slowest turn last about `target`.
-    fn calibrate(&mut self, target: Duration) -> u64 {
+    /// One untimed turn of every contender with `iters` iterations; returns the slowest
+    /// turn's wall time (setup included: it is what the schedule pays).
+    fn turn_all(&mut self, iters: u64) -> Duration {
         let mut slowest = Duration::from_nanos(1);
         for (_, f) in &mut self.contenders {
             let start = Instant::now();
             f(&mut Bencher {
-                iters: 1,
+                iters,
                 sample: None,
             });
             slowest = slowest.max(start.elapsed());
         }
-        (target.as_nanos() / slowest.as_nanos()).clamp(1, MAX_ITERS as u128) as u64
+        slowest
+    }
+
+    /// A warm-up turn of 1 iteration each, then probes with a growing iteration count until
+    /// the slowest turn lasts `target / PROBE_FRACTION`; returns the count that makes it last
+    /// about `target`.
+    fn calibrate(&mut self, target: Duration) -> u64 {
+        self.turn_all(1);
+        let probe = target / PROBE_FRACTION;
+        let mut iters = 1u64;
+        loop {
+            let slowest = self.turn_all(iters);
+            let scaled = |to: Duration| iters as u128 * to.as_nanos() / slowest.as_nanos();
+            if slowest >= probe || iters >= MAX_ITERS {
+                return scaled(target).clamp(1, u128::from(MAX_ITERS)) as u64;
+            }
+            // Aim the next probe at `probe`, growing at least 2x and at most 64x.
+            iters = scaled(probe).clamp(u128::from(iters) * 2, u128::from(iters) * 64) as u64;
+            iters = iters.min(MAX_ITERS);
+        }
     }
 
     fn print_and_record(&self, iters: u64, samples: &[Vec<f64>]) -> Vec<(String, Summary)> {
@@ -284,5 +387,23 @@ mod tests {
         assert!(!a.is_empty());
         assert_eq!(a.len(), c.len());
         assert!(a.iter().chain(&c).all(|&n| n == 3));
+    }
+
+    #[test]
+    fn the_plan_counts_rounds_turns_and_warm_up() {
+        let mut w = Workload::new("runner_selftest", "plan");
+        w.bench("weft", |b| b.sample(1.0))
+            .bench("peer", |b| b.sample(1.0));
+        let e = w.plan(Mode::Quick);
+        assert_eq!((e.contenders, e.rounds), (2, 11));
+        assert_eq!(e.turn, target(Mode::Quick));
+        assert!((e.seconds() - 2.0 * 12.3 * 0.15).abs() < 1e-9, "{e:?}");
+        w.iters(1)
+            .max_rounds(3)
+            .expect_turn(Duration::from_secs(2))
+            .no_warm_up();
+        let e = w.plan(Mode::Quick);
+        assert_eq!((e.rounds, e.turn), (3, Duration::from_secs(2)));
+        assert_eq!(e.seconds(), 2.0 * 3.0 * 2.0);
     }
 }

@@ -32,8 +32,31 @@ struct Step {
     cmd: Command,
 }
 
-fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+/// `cargo`, without the variables `cargo run` set for xtask itself (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`, ...): some build scripts (ring's) rerun when those change, so inheriting them
+/// would rebuild half the dependency tree in release mode on every `cargo xtask bench` or
+/// `cargo xtask syscalls` and again on the next plain `cargo bench` / `cargo build --release`.
+/// Every cargo that xtask starts (ci steps, bench, syscalls, memcheck) comes from here, so none
+/// can inherit them.
+pub(crate) fn cargo() -> Command {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("CARGO_PKG_")
+            || matches!(
+                k.as_ref(),
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_RUSTC_CURRENT_DIR"
+            )
+        {
+            c.env_remove(k.as_ref());
+        }
+    }
+    c
 }
 
 fn root() -> PathBuf {
@@ -176,5 +199,31 @@ fn main() -> ExitCode {
             );
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The variables `cmd` removes from its inherited environment (for tests).
+#[cfg(test)]
+pub(crate) fn removed_env(cmd: &Command) -> Vec<String> {
+    cmd.get_envs()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| k.to_string_lossy().into_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inner_cargo_does_not_inherit_xtask_own_package_variables() {
+        // `cargo test` sets CARGO_MANIFEST_DIR for this process, as `cargo run` does for xtask.
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+        let removed = removed_env(&cargo());
+        assert!(
+            removed.iter().any(|k| k == "CARGO_MANIFEST_DIR"),
+            "{removed:?}"
+        );
+        assert!(removed.iter().any(|k| k == "CARGO_PKG_NAME"), "{removed:?}");
     }
 }

@@ -222,10 +222,7 @@ pub fn main(args: &[String]) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let built = cargo()
-        .args(["build", "--release", "-p", "weft-benches", "--bin", BIN])
-        .current_dir(root())
-        .status();
+    let built = build_command().status();
     if !built.is_ok_and(|s| s.success()) {
         eprintln!("xtask syscalls: FAILED to build {BIN}");
         return ExitCode::FAILURE;
@@ -250,6 +247,16 @@ pub fn main(args: &[String]) -> ExitCode {
     record_results(&results);
     eprintln!("xtask syscalls: raw strace output in {}", dir.display());
     ExitCode::SUCCESS
+}
+
+/// The release build of the load/server binary. Through [`cargo`], so the variables `cargo run`
+/// set for xtask do not leak in (they made every run rebuild ring and its dependents).
+fn build_command() -> Command {
+    let mut c = cargo();
+    c.args(["build", "--release", "-p", "weft-benches", "--bin", BIN])
+        .env("CARGO_INCREMENTAL", "0")
+        .current_dir(root());
+    c
 }
 
 /// All syscalls per request served (the `total` row of the table).
@@ -421,6 +428,16 @@ mod tests {
             r#"{"group":"io","workload":"syscalls/request","contender":"weft","unit":"syscalls/req","higher_is_better":false,"samples":[2]}"#
         );
         assert_eq!(json_str("a\"b\\c\n"), r#""a\"b\\c\u000a""#);
+    }
+
+    #[test]
+    fn the_release_build_does_not_inherit_xtask_own_cargo_variables() {
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+        let removed = crate::removed_env(&build_command());
+        assert!(
+            removed.iter().any(|k| k == "CARGO_MANIFEST_DIR"),
+            "{removed:?}"
+        );
     }
 
     #[test]

@@ -12,9 +12,10 @@
 mod chart;
 mod page;
 mod results;
+mod schedule;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use crate::{cargo, root};
@@ -74,31 +75,6 @@ fn parse(args: &[String]) -> Result<Options, String> {
         }
     }
     Ok(o)
-}
-
-/// `cargo`, without the variables `cargo run` set for xtask itself (`CARGO_MANIFEST_DIR`,
-/// `CARGO_PKG_*`, ...): some build scripts (ring's) rerun when those change, so inheriting them
-/// would rebuild half the dependency tree in release mode on every `cargo xtask bench` and
-/// again on the next plain `cargo bench`.
-fn clean_cargo() -> Command {
-    let mut c = cargo();
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy();
-        if k.starts_with("CARGO_PKG_")
-            || matches!(
-                k.as_ref(),
-                "CARGO_MANIFEST_DIR"
-                    | "CARGO_MANIFEST_PATH"
-                    | "CARGO_CRATE_NAME"
-                    | "CARGO_BIN_NAME"
-                    | "CARGO_PRIMARY_PACKAGE"
-                    | "CARGO_RUSTC_CURRENT_DIR"
-            )
-        {
-            c.env_remove(k.as_ref());
-        }
-    }
-    c
 }
 
 fn out_dir() -> PathBuf {
@@ -205,26 +181,44 @@ fn run_suite(o: &Options) -> (Vec<String>, Vec<String>) {
     let total = Instant::now();
     eprintln!("xtask: building the bench files (release, CARGO_INCREMENTAL=0)");
     let build = Instant::now();
-    let mut b = clean_cargo();
-    b.args(["bench", "-p", "weft-benches", "--no-run"]);
+    let mut b = cargo();
+    b.args([
+        "bench",
+        "-p",
+        "weft-benches",
+        "--no-run",
+        "--message-format=json-render-diagnostics",
+    ]);
     for f in &files {
         b.args(["--bench", f]);
     }
     let built = b
         .env("CARGO_INCREMENTAL", "0")
         .current_dir(root())
-        .status()
-        .is_ok_and(|s| s.success());
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output();
     let build_secs = build.elapsed().as_secs_f64();
-    if !built {
-        warnings.push("building the bench files failed: nothing ran".into());
-        return (lines, warnings);
-    }
+    let exes = match built {
+        Ok(out) if out.status.success() => {
+            schedule::executables(&String::from_utf8_lossy(&out.stdout))
+        }
+        _ => {
+            warnings.push("building the bench files failed: nothing ran".into());
+            return (lines, warnings);
+        }
+    };
+    // `--test` is a smoke run (one round of one iteration): nothing worth projecting.
+    let projected = if o.mode == Some("--test") {
+        None
+    } else {
+        project(&files, &exes, o)
+    };
     let mut per_file = Vec::new();
     for f in &files {
         eprintln!("xtask: ==> bench {f}");
         let start = Instant::now();
-        let mut c = clean_cargo();
+        let mut c = cargo();
         c.args(["bench", "-p", "weft-benches", "--bench", f, "--"]);
         if let Some(m) = o.mode {
             c.arg(m);
@@ -249,14 +243,45 @@ fn run_suite(o: &Options) -> (Vec<String>, Vec<String>) {
         format!(", filters {:?}", o.filters)
     };
     lines.push(format!(
-        "Run: `{mode}` mode{filters}, {} in all: build {}, then {}.",
+        "Run: `{mode}` mode{filters}, {} in all: build {}, then {} (the schedule projected {}).",
         secs(total.elapsed().as_secs_f64()),
         secs(build_secs),
-        per_file.join(", ")
+        per_file.join(", "),
+        projected.map_or("nothing (test mode or no plan)".to_string(), secs)
     ));
     let saved = serde_json::json!({ "lines": lines, "warnings": warnings });
     let _ = std::fs::write(dir.join("run.json"), saved.to_string());
     (lines, warnings)
+}
+
+/// Asks every bench file for its schedule (`--plan`), prints it per file and in all, and
+/// returns the projected seconds (`None` if no file answered).
+fn project(files: &[String], exes: &[(String, String)], o: &Options) -> Option<f64> {
+    let mut total = 0.0;
+    let mut parts = Vec::new();
+    for f in files {
+        let Some((_, exe)) = exes.iter().find(|(n, _)| n == f) else {
+            continue;
+        };
+        if let Some((n, s)) =
+            schedule::plan_of(Path::new(exe), o.mode, &o.filters, &root().join("benches"))
+        {
+            if n > 0 {
+                parts.push(format!("{f} {} ({n})", secs(s)));
+                total += s;
+            }
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    eprintln!(
+        "xtask: schedule: {}; projected {} in all (workloads in parentheses; \
+         contenders × (rounds + warm-up) × turn, build not included)",
+        parts.join(", "),
+        secs(total)
+    );
+    Some(total)
 }
 
 /// Rewrites `docs/benchmarks.md`'s generated block and the charts from the results file.
@@ -312,17 +337,18 @@ fn report(lines: Option<Vec<String>>, mut warnings: Vec<String>) -> ExitCode {
     if let Err(e) = chart::headline_chart(&charts_dir.join("headline.svg"), &head) {
         warnings.push(format!("headline chart failed: {e}"));
     }
+    let page_path = root().join("docs/benchmarks.md");
+    let old = read(&page_path).unwrap_or_else(|| "# Benchmarks\n".into());
     let header = page::Header {
         lines,
         versions: versions(),
         warnings,
+        analysis: page::analysis(&old),
     };
     for w in &header.warnings {
         eprintln!("xtask: warning: {w}");
     }
     let block = page::render(&groups, &header, &charts);
-    let page_path = root().join("docs/benchmarks.md");
-    let old = read(&page_path).unwrap_or_else(|| "# Benchmarks\n".into());
     if let Err(e) = std::fs::write(&page_path, page::splice(&old, &block)) {
         eprintln!("xtask: could not write {}: {e}", page_path.display());
         return ExitCode::FAILURE;
@@ -377,23 +403,6 @@ mod tests {
         assert_eq!(o.files, ["sync"]);
         assert_eq!(o.filters, ["mutex"]);
         assert!(parse(&["--fast".to_string()]).is_err());
-    }
-
-    #[test]
-    fn inner_cargo_does_not_inherit_xtask_own_package_variables() {
-        // `cargo test` sets CARGO_MANIFEST_DIR for this process, as `cargo run` does for xtask.
-        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
-        let c = clean_cargo();
-        let removed: Vec<_> = c
-            .get_envs()
-            .filter(|(_, v)| v.is_none())
-            .map(|(k, _)| k.to_string_lossy().into_owned())
-            .collect();
-        assert!(
-            removed.iter().any(|k| k == "CARGO_MANIFEST_DIR"),
-            "{removed:?}"
-        );
-        assert!(removed.iter().any(|k| k == "CARGO_PKG_NAME"), "{removed:?}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::results::{is_reference, is_weft, Ratio, Stats, WorkloadResult};
+use super::results::{is_reference, is_weft, Comparison, Ratio, Stats, WorkloadResult};
 
 /// Marker lines around the generated block.
 pub const START: &str =
@@ -35,6 +35,85 @@ pub struct Header {
     pub versions: Vec<String>,
     /// Problems met while reading results or running benches.
     pub warnings: Vec<String>,
+    /// The hand-written analysis (between [`NOTES_START`] and [`NOTES_END`] of the page), to
+    /// point each miss at its profile.
+    pub analysis: String,
+}
+
+/// Marker lines around the hand-written analysis ("Where weft is slower, and why").
+pub const NOTES_START: &str = "<!-- notes:start -->";
+/// See [`NOTES_START`].
+pub const NOTES_END: &str = "<!-- notes:end -->";
+
+/// The anchor of the analysis section.
+const ANALYSIS: &str = "#where-weft-is-slower-and-why";
+
+/// The text between the notes markers of `page` (empty without them).
+pub fn analysis(page: &str) -> String {
+    match (page.find(NOTES_START), page.find(NOTES_END)) {
+        (Some(a), Some(b)) if b > a => page[a + NOTES_START.len()..b].to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Paragraphs of the analysis: (number of the top-level numbered item, text), one per
+/// numbered item and one per bullet under it.
+fn paragraphs(analysis: &str) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut item = 0;
+    for line in analysis.lines() {
+        let t = line.trim_start();
+        let numbered = t
+            .split_once(". ")
+            .and_then(|(n, _)| n.parse::<usize>().ok())
+            .filter(|_| line.len() == t.len());
+        if let Some(n) = numbered {
+            item = n;
+            out.push((item, t.to_string()));
+        } else if t.starts_with("- ") && item > 0 {
+            out.push((item, t.to_string()));
+        } else if let Some(last) = out.last_mut().filter(|_| !t.is_empty()) {
+            last.1.push(' ');
+            last.1.push_str(t);
+        }
+    }
+    out
+}
+
+/// Whether `text` names `needle` as a whole (not followed by more of a name: `c=1` is not
+/// `c=100`).
+fn names(text: &str, needle: &str) -> bool {
+    text.match_indices(needle).any(|(i, _)| {
+        !text[i + needle.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
+/// Where the analysis explains the miss `group/workload`: "profile: analysis N" with a link,
+/// "unprofiled" when its paragraph says so, or "unprofiled (no analysis yet)". A p50/p99 row
+/// shares its base workload's paragraph; `group/*` covers a whole group; a bare `workload`
+/// counts in a paragraph that names its group.
+pub fn profile_ref(analysis: &str, group: &str, workload: &str) -> String {
+    let base = workload
+        .strip_suffix(" p50")
+        .or_else(|| workload.strip_suffix(" p99"))
+        .unwrap_or(workload);
+    let full = [format!("{group}/{workload}"), format!("{group}/{base}")];
+    let found = paragraphs(analysis).into_iter().find(|(_, p)| {
+        full.iter().any(|f| names(p, f))
+            || p.contains(&format!("`{group}/*`"))
+            || (p.contains(&format!("{group}/"))
+                && (names(p, &format!("`{workload}`")) || names(p, &format!("`{base}`"))))
+    });
+    match found {
+        Some((n, p)) if p.contains("unprofiled") => {
+            format!("unprofiled ([analysis {n}]({ANALYSIS}))")
+        }
+        Some((n, _)) => format!("profile: [analysis {n}]({ANALYSIS})"),
+        None => "unprofiled (no analysis yet)".to_string(),
+    }
 }
 
 /// Formats a sample value of `unit`: times (`ns/..`, `µs`, `ms`) as ns/µs/ms/s, else 3
@@ -72,9 +151,9 @@ fn sig(v: f64) -> String {
 
 fn cell(s: &Stats, unit: &str) -> String {
     let mark = if s.bimodal {
-        " **bimodal**"
+        " *bimodal*"
     } else if s.noisy {
-        " **noisy**"
+        " *noisy*"
     } else if s.n < 3 {
         " (1–2 samples)"
     } else {
@@ -87,12 +166,14 @@ fn cell(s: &Stats, unit: &str) -> String {
     )
 }
 
-fn fmt_ratio(r: Ratio) -> String {
-    match r {
-        Ratio::Value(v) if v <= 1.0 => format!("{v:.2}"),
-        Ratio::Value(v) => format!("**{v:.2}**"),
-        Ratio::Noisy => "noisy".into(),
-        Ratio::Bimodal => "bimodal".into(),
+fn fmt_ratio(c: &Comparison) -> String {
+    let pm = format!("±{:.0} %", c.pm_percent);
+    let how = if c.paired { "" } else { ", medians" };
+    match c.ratio {
+        Ratio::Value(v) if v <= 1.0 => format!("{v:.2} {pm}{how}"),
+        Ratio::Value(v) => format!("**{v:.2}** {pm}{how}"),
+        Ratio::Noisy => format!("**noisy** {pm}{how}"),
+        Ratio::Bimodal => format!("**bimodal**{how}"),
     }
 }
 
@@ -109,26 +190,33 @@ pub enum Verdict {
     NoComparison,
 }
 
+/// weft against the best peer of `w`, with the comparison behind it.
+fn compared(w: &WorkloadResult) -> Option<(Comparison, String)> {
+    let ((weft, _), (peer, _)) = (w.weft()?, w.best_peer()?);
+    Some((w.compare(weft, peer)?, peer.clone()))
+}
+
 /// weft against the best peer of `w`.
 pub fn verdict(w: &WorkloadResult) -> Verdict {
-    let (Some((_, weft)), Some((peer, best))) = (w.weft(), w.best_peer()) else {
+    let Some((c, peer)) = compared(w) else {
         return Verdict::NoComparison;
     };
-    match w.ratio(weft, best) {
-        Ratio::Value(v) if v <= 1.0 => Verdict::Holds(v, peer.clone()),
-        Ratio::Value(v) => Verdict::Misses(v, peer.clone()),
-        Ratio::Noisy => Verdict::Unclear(format!("noisy (best peer by median: {peer})")),
+    match c.ratio {
+        Ratio::Value(v) if v <= 1.0 => Verdict::Holds(v, peer),
+        Ratio::Value(v) => Verdict::Misses(v, peer),
+        Ratio::Noisy => Verdict::Unclear(format!(
+            "noisy, ±{:.0} % (best peer by median: {peer})",
+            c.pm_percent
+        )),
         Ratio::Bimodal => Verdict::Unclear(format!("bimodal (best peer by median: {peer})")),
     }
 }
 
-/// Whether a miss by `ratio` is no larger than the spread of weft's and the best peer's
-/// results (each ± half its spread): a difference the noise could explain.
+/// Whether a miss by `ratio` is no larger than the ratio's own ± (half the spread of the
+/// paired per-round ratios, or of the two results when unpaired): a difference the noise
+/// could explain.
 fn within_spread(w: &WorkloadResult, ratio: f64) -> bool {
-    let (Some((_, a)), Some((_, b))) = (w.weft(), w.best_peer()) else {
-        return false;
-    };
-    ratio - 1.0 <= (a.pm_percent() + b.pm_percent()) / 100.0
+    compared(w).is_some_and(|(c, _)| ratio - 1.0 <= c.pm_percent / 100.0)
 }
 
 /// One group's table: a row per workload with weft, every other contender with its ratio, and
@@ -151,8 +239,8 @@ pub fn group_table(workloads: &[WorkloadResult]) -> String {
             if weft.is_some_and(|(wc, _)| wc == c) {
                 continue;
             }
-            let ratio = match weft {
-                Some((_, ws)) if !is_weft(c) => format!(" ({})", fmt_ratio(w.ratio(ws, s))),
+            let ratio = match weft.and_then(|(wc, _)| w.compare(wc, c)) {
+                Some(cmp) if !is_weft(c) => format!(" ({})", fmt_ratio(&cmp)),
                 _ => String::new(),
             };
             let tag = if is_reference(c) { " (reference)" } else { "" };
@@ -224,13 +312,20 @@ pub fn render(
         );
     }
     p.push_str(
-        "\nHow to read: each cell is the median over interleaved rounds, ± half the spread \
-         (min–max below 10 samples, p10–p90 from 10) relative to the median. **noisy** = spread \
-         beyond ±15 %, **bimodal** = two clusters of samples; neither enters a ratio. Ratios are \
-         **weft's cost / the peer's cost** in both directions (time over time, or inverse rate \
-         over inverse rate): **below 1 = weft better**, bold = weft worse. `weft/best` compares \
-         with the best peer by median (reference-only contenders `std*` and `crossbeam` excluded). \
-         ↓ = lower is better, ↑ = higher is better.\n\n",
+        "\nHow to read: each cell is a contender's median over interleaved rounds, ± half its \
+         spread (min–max below 10 samples, p10–p90 from 10) relative to the median; *noisy* / \
+         *bimodal* there describe that contender's own samples. A ratio is **weft's cost / the \
+         peer's cost** in both directions (time over time, or inverse rate over inverse rate): \
+         **below 1 = weft better**, bold = weft worse. It is computed from **paired rounds**: \
+         weft's and the peer's samples of the same round met the same machine state, so the \
+         ratio is the median of the per-round ratios, ± half their spread (p10–p90 from 10 \
+         rounds); machine noise that hits both cancels. A ratio is **noisy** when that spread \
+         exceeds ±15 % and **bimodal** when the per-round ratios form two clusters; neither \
+         counts as a hold or a miss. `medians` marks the fallback where rounds cannot be \
+         paired (different sample counts or fewer than 3): the ratio of the medians, refused \
+         when either contender is noisy or bimodal. `weft/best` compares with the best peer \
+         by median (reference-only contenders `std*` and `crossbeam` excluded). ↓ = lower is \
+         better, ↑ = higher is better.\n\n",
     );
     for w in &header.warnings {
         let _ = writeln!(p, "> warning: {w}\n");
@@ -248,7 +343,8 @@ pub fn render(
                     } else {
                         ""
                     };
-                    misses.push(format!("`{g}/{}`: {v:.2}× {peer}{note}", w.name))
+                    let profile = profile_ref(&header.analysis, g, &w.name);
+                    misses.push(format!("`{g}/{}`: {v:.2}× {peer}{note}; {profile}", w.name))
                 }
                 Verdict::Unclear(why) => unclear.push(format!("`{g}/{}`: {why}", w.name)),
                 Verdict::NoComparison => {}
@@ -259,7 +355,8 @@ pub fn render(
         p,
         "### Where weft misses \"≤ best peer\"\n\nweft is at most the best peer's cost in {holds} \
          workload(s), above it in {}, and {} could not be compared (noisy or bimodal). The \
-         causes, with profiles, are in [the analysis below](#where-weft-is-slower-and-why).\n",
+         causes, with profiles, are in [the analysis below](#where-weft-is-slower-and-why); \
+         each miss names its paragraph there, or says it is unprofiled.\n",
         misses.len(),
         unclear.len()
     );
@@ -354,7 +451,7 @@ mod tests {
         assert!(page.contains("### io_extra (`io_extra`)"));
         assert!(page.contains("![Sync primitives](bench/sync.svg)"));
         assert!(
-            page.contains("tokio: 201 ns ±0 % (0.50)") || page.contains("(0.50)"),
+            page.contains("tokio: 200 ns ±0 % (1–2 samples) (0.50 ±1 %, medians)"),
             "{page}"
         );
     }
@@ -368,7 +465,10 @@ mod tests {
             rec("sync", "wobbly", "tokio", &[100.0, 101.0, 99.0]),
         ]);
         let page = render(&gs, &Header::default(), &[]);
-        assert!(page.contains("- `sync/slow`: 3.00× tokio\n"), "{page}");
+        assert!(
+            page.contains("- `sync/slow`: 3.00× tokio; unprofiled (no analysis yet)\n"),
+            "{page}"
+        );
         assert!(page.contains("`sync/wobbly`: noisy"), "{page}");
         assert!(page.contains("above it in 1, and 1 could not be compared"));
     }
@@ -376,8 +476,8 @@ mod tests {
     #[test]
     fn a_miss_smaller_than_the_spread_says_so() {
         let gs = group(&[
-            rec("g", "close", "weft", &[105.0, 112.0, 98.0]),
-            rec("g", "close", "tokio", &[100.0, 107.0, 93.0]),
+            rec("g", "close", "weft", &[105.0, 95.0, 115.0]),
+            rec("g", "close", "tokio", &[100.0, 100.0, 100.0]),
         ]);
         let page = render(&gs, &Header::default(), &[]);
         assert!(
@@ -417,5 +517,44 @@ mod tests {
         assert_eq!(h.len(), 1);
         assert!((h[0].1 - 2.0).abs() < 1e-9, "{h:?}");
         assert_eq!(h[0].2, 2);
+    }
+
+    #[test]
+    fn each_miss_points_at_its_analysis_paragraph_or_says_unprofiled() {
+        let notes = "\nIntro.\n\n1. **`rt_x`**: callgrind says so.\n2. **Misses**:\n   - \
+            `timers/create_cancel_1m` 1.07x and `insert_with_1m_registered` 1.06x tokio:\n     \
+            callgrind 877 vs 829.\n   - `memory/*` 1.20x smol: malloc.\n   - \
+            `io/tcp_echo c=100` 1.18x tokio: unprofiled.\n   - `io/hyper_server c=64` \
+            1.02x: strace.\n";
+        let page = format!("# P\n{NOTES_START}{notes}{NOTES_END}\n");
+        let a = analysis(&page);
+        assert_eq!(a, notes);
+        let link = "(#where-weft-is-slower-and-why)";
+        let r = |g, w| profile_ref(&a, g, w);
+        assert_eq!(
+            r("timers", "create_cancel_1m"),
+            format!("profile: [analysis 2]{link}")
+        );
+        assert_eq!(
+            r("timers", "insert_with_1m_registered"),
+            format!("profile: [analysis 2]{link}")
+        );
+        assert_eq!(
+            r("memory", "peak_rss"),
+            format!("profile: [analysis 2]{link}")
+        );
+        assert_eq!(
+            r("io", "hyper_server c=64 p99"),
+            format!("profile: [analysis 2]{link}")
+        );
+        assert_eq!(
+            r("io", "tcp_echo c=100"),
+            format!("unprofiled ([analysis 2]{link})")
+        );
+        assert_eq!(r("io", "tcp_echo c=1"), "unprofiled (no analysis yet)");
+        assert_eq!(
+            r("sync", "insert_with_1m_registered"),
+            "unprofiled (no analysis yet)"
+        );
     }
 }

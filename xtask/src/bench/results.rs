@@ -1,5 +1,13 @@
 //! Reading `target/weft-bench/results.jsonl` (the format of `weft_benches::report`) and the
 //! statistics the page shows: median, spread, noisy / bimodal marks, direction-aware ratios.
+//!
+//! A ratio comes from **paired rounds** when it can: the runner interleaves contenders, so
+//! weft's and a peer's sample of the same round met the same machine state, and the ratio of
+//! the two (one per round) cancels most of the noise that hits both. The ratio is the median of
+//! those per-round ratios; it is marked noisy when their spread (p10–p90 from 10 rounds,
+//! min–max below) exceeds ±15 % of it, bimodal when they form two clusters. Without pairs
+//! (different sample counts, fewer than 3 rounds, a zero sample) it falls back to the ratio of
+//! the medians, refused when either contender's own spread is noisy or bimodal.
 
 use std::collections::BTreeMap;
 
@@ -68,7 +76,7 @@ fn parse_line(line: &str) -> Result<Rec, String> {
 pub struct Stats {
     pub n: usize,
     pub median: f64,
-    /// Low end of the spread: min for fewer than 10 samples, else p10.
+    /// Low end of the spread: min for fewer than 10 samples, else p10 ([`trimmed_range`]).
     pub lo: f64,
     /// High end of the spread: max for fewer than 10 samples, else p90.
     pub hi: f64,
@@ -92,11 +100,7 @@ impl Stats {
         } else {
             (s[n / 2 - 1] + s[n / 2]) / 2.0
         };
-        let (lo, hi) = if n >= 10 {
-            (nearest_rank(&s, 0.10), nearest_rank(&s, 0.90))
-        } else {
-            (s[0], s[n - 1])
-        };
+        let (lo, hi) = trimmed_range(&s);
         let noisy = median > 0.0 && (hi - lo) / median > NOISE_LIMIT;
         Stats {
             n,
@@ -123,9 +127,14 @@ impl Stats {
     }
 }
 
-fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
+/// The spread's ends of sorted samples: min–max below 10 samples; from 10, p10–p90 taken
+/// symmetrically, cutting `floor(n / 10)` samples at each end (10 or 11 samples: the second
+/// smallest to the second largest; 21: the third). Nearest-rank p10 of 10 samples would be the
+/// minimum while its p90 cuts the maximum, a lopsided spread.
+pub fn trimmed_range(sorted: &[f64]) -> (f64, f64) {
+    let n = sorted.len();
+    let k = if n >= 10 { n / 10 } else { 0 };
+    (sorted[k], sorted[n - 1 - k])
 }
 
 /// Bimodal: the sorted samples split at their widest gap into two clusters of at least two
@@ -163,7 +172,23 @@ pub struct WorkloadResult {
     pub unit: String,
     pub higher_is_better: bool,
     pub contenders: Vec<(String, Stats)>,
+    /// Each contender's samples in round order, parallel to `contenders`.
+    pub samples: Vec<Vec<f64>>,
 }
+
+/// weft against one peer: the ratio (or why there is none) and its uncertainty.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Comparison {
+    /// The ratio, or noisy / bimodal.
+    pub ratio: Ratio,
+    /// ± half the spread of the ratio, in percent of it.
+    pub pm_percent: f64,
+    /// From paired rounds (else the ratio of the two medians).
+    pub paired: bool,
+}
+
+/// Fewest rounds a paired ratio needs.
+const MIN_PAIRS: usize = 3;
 
 /// Contenders shown for reference only, never "the best peer": the synchronous floor
 /// (`std*`) and crossbeam-channel (a blocking channel, not an async one).
@@ -216,7 +241,44 @@ impl WorkloadResult {
         }
     }
 
-    /// weft's cost over `peer`'s, direction-aware; no ratio when either is noisy or bimodal.
+    /// weft's cost over `peer`'s, by contender name: paired per round when possible (see the
+    /// module docs), else [`Self::ratio`] of the medians. `None` if either name is unknown.
+    pub fn compare(&self, weft: &str, peer: &str) -> Option<Comparison> {
+        let idx = |n: &str| self.contenders.iter().position(|(c, _)| c == n);
+        let (a, b) = (idx(weft)?, idx(peer)?);
+        let (sa, sb) = (&self.samples[a], &self.samples[b]);
+        let pairable =
+            sa.len() == sb.len() && sa.len() >= MIN_PAIRS && sa.iter().chain(sb).all(|&x| x > 0.0);
+        if pairable {
+            let ratios: Vec<f64> = sa
+                .iter()
+                .zip(sb)
+                .map(|(&x, &y)| if self.higher_is_better { y / x } else { x / y })
+                .collect();
+            let st = Stats::of(&ratios);
+            let ratio = if st.bimodal {
+                Ratio::Bimodal
+            } else if st.noisy {
+                Ratio::Noisy
+            } else {
+                Ratio::Value(st.median)
+            };
+            return Some(Comparison {
+                ratio,
+                pm_percent: st.pm_percent(),
+                paired: true,
+            });
+        }
+        let (wa, wb) = (&self.contenders[a].1, &self.contenders[b].1);
+        Some(Comparison {
+            ratio: self.ratio(wa, wb),
+            pm_percent: wa.pm_percent() + wb.pm_percent(),
+            paired: false,
+        })
+    }
+
+    /// weft's cost over `peer`'s medians, direction-aware; no ratio when either is noisy or
+    /// bimodal (the unpaired fallback of [`Self::compare`]).
     pub fn ratio(&self, weft: &Stats, peer: &Stats) -> Ratio {
         if weft.bimodal || peer.bimodal {
             Ratio::Bimodal
@@ -252,6 +314,7 @@ pub fn group(recs: &[Rec]) -> Vec<(String, Vec<WorkloadResult>)> {
                     unit: r.unit.clone(),
                     higher_is_better: r.higher_is_better,
                     contenders: Vec::new(),
+                    samples: Vec::new(),
                 });
                 ws.last_mut().expect("just pushed")
             }
@@ -259,9 +322,15 @@ pub fn group(recs: &[Rec]) -> Vec<(String, Vec<WorkloadResult>)> {
         w.unit = r.unit.clone();
         w.higher_is_better = r.higher_is_better;
         let st = Stats::of(&r.samples);
-        match w.contenders.iter_mut().find(|(c, _)| *c == r.contender) {
-            Some(slot) => slot.1 = st,
-            None => w.contenders.push((r.contender.clone(), st)),
+        match w.contenders.iter().position(|(c, _)| *c == r.contender) {
+            Some(i) => {
+                w.contenders[i].1 = st;
+                w.samples[i] = r.samples.clone();
+            }
+            None => {
+                w.contenders.push((r.contender.clone(), st));
+                w.samples.push(r.samples.clone());
+            }
         }
     }
     order
@@ -329,6 +398,7 @@ mod tests {
             unit: "ns/iter".into(),
             higher_is_better: false,
             contenders: vec![],
+            samples: vec![],
         };
         assert_eq!(w.ratio(&clean, &noisy), Ratio::Noisy);
         assert_eq!(w.ratio(&bimodal, &clean), Ratio::Bimodal);
@@ -337,6 +407,17 @@ mod tests {
 
     #[test]
     fn one_outlier_is_noisy_not_bimodal_and_ten_samples_use_p10_p90() {
+        let mut ten = vec![100.0; 10];
+        ten[0] = 10.0; // one low outlier is cut as well as one high one
+        ten[9] = 1000.0;
+        assert_eq!(
+            trimmed_range(&{
+                let mut t = ten.clone();
+                t.sort_by(f64::total_cmp);
+                t
+            }),
+            (100.0, 100.0)
+        );
         let outlier = Stats::of(&[100.0, 101.0, 99.0, 100.0, 400.0]);
         assert!(!outlier.bimodal, "a single sample is not a cluster");
         assert!(outlier.noisy);
@@ -378,5 +459,56 @@ mod tests {
         let peers: Vec<_> = w.peers().map(|p| p.0.as_str()).collect();
         assert_eq!(peers, ["tokio"]);
         assert_eq!(w.weft().map(|p| p.0.as_str()), Some("weft"));
+    }
+
+    #[test]
+    fn paired_rounds_give_a_clean_ratio_when_noise_hits_both_contenders() {
+        // Each round the machine is slower or faster, for both alike: each contender's own
+        // spread is ±50 %, but weft is always 0.8x the peer.
+        let load = [1.0, 2.0, 1.5, 1.0, 2.0, 1.2, 1.8, 1.0, 2.0, 1.4, 1.6];
+        let peer: Vec<f64> = load.iter().map(|l| 100.0 * l).collect();
+        let weft: Vec<f64> = load.iter().map(|l| 80.0 * l).collect();
+        let g = group(&[
+            rec("t", "weft", false, &weft),
+            rec("t", "tokio", false, &peer),
+        ]);
+        let w = &g[0].1[0];
+        assert!(w.contenders[0].1.noisy && w.contenders[1].1.noisy);
+        let c = w.compare("weft", "tokio").unwrap();
+        assert!(c.paired);
+        match c.ratio {
+            Ratio::Value(v) => assert!((v - 0.8).abs() < 1e-9, "{v}"),
+            other => panic!("expected a ratio, got {other:?}"),
+        }
+        assert!(c.pm_percent < 1e-9);
+        // Throughput: the ratio is the peer's rate over weft's.
+        let g = group(&[
+            rec("r", "weft", true, &peer),
+            rec("r", "tokio", true, &weft),
+        ]);
+        let c = g[0].1[0].compare("weft", "tokio").unwrap();
+        assert_eq!(c.ratio, Ratio::Value(0.8));
+    }
+
+    #[test]
+    fn paired_ratios_that_scatter_are_noisy_and_unpaired_samples_fall_back() {
+        let weft = [100.0, 100.0, 100.0, 100.0, 100.0];
+        let peer = [100.0, 60.0, 140.0, 100.0, 70.0];
+        let g = group(&[
+            rec("t", "weft", false, &weft),
+            rec("t", "tokio", false, &peer),
+        ]);
+        let c = g[0].1[0].compare("weft", "tokio").unwrap();
+        assert!(c.paired);
+        assert_eq!(c.ratio, Ratio::Noisy);
+        // Different sample counts cannot be paired: ratio of medians, both clean.
+        let g = group(&[
+            rec("u", "weft", false, &[100.0, 101.0, 99.0]),
+            rec("u", "tokio", false, &[200.0, 201.0]),
+        ]);
+        let c = g[0].1[0].compare("weft", "tokio").unwrap();
+        assert!(!c.paired);
+        assert_eq!(c.ratio, Ratio::Value(100.0 / 200.5));
+        assert_eq!(g[0].1[0].compare("weft", "nobody"), None);
     }
 }
