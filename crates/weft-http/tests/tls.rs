@@ -226,3 +226,33 @@ fn client_certificate() {
         assert_eq!(r.text().await.unwrap(), "mutual");
     });
 }
+
+/// Megabytes each way: rustls takes no plaintext (a zero-length write) while 64 KiB of records
+/// wait for the socket; the stream pushes them out and writes again.
+#[test]
+fn large_uploads_and_downloads_over_tls() {
+    const LEN: usize = 4 << 20;
+    let pki = Pki::new();
+    let srv = Server::start_with(
+        |s| {
+            let sum = s.body.iter().map(|&b| b as u64).sum::<u64>();
+            Step::Reply(ok(&format!("{} {sum}", s.body.len())))
+        },
+        Some(pki.server(&["a.test"], false)),
+    );
+    run(60, async {
+        let c = client(&pki, &srv);
+        let body: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8).collect();
+        let sum = body.iter().map(|&b| b as u64).sum::<u64>();
+        for _ in 0..2 {
+            let r = c
+                .post(url(&srv, "a.test", "/up"))
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.text().await.unwrap(), format!("{LEN} {sum}"));
+        }
+        assert_eq!(c.pool_stats().connections_created, 1);
+    });
+}

@@ -92,11 +92,12 @@ impl ClientBuilder {
         let mut headers = HeaderMap::new();
         headers.insert(USER_AGENT, HeaderValue::from_static(DEFAULT_USER_AGENT));
         headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
-        #[cfg(feature = "gzip")]
-        headers.insert(
-            http::header::ACCEPT_ENCODING,
-            HeaderValue::from_static("gzip, deflate"),
-        );
+        if let Some(codings) = super::decompress::ACCEPT_ENCODING {
+            headers.insert(
+                http::header::ACCEPT_ENCODING,
+                HeaderValue::from_static(codings),
+            );
+        }
         ClientBuilder {
             headers,
             base_url: None,
@@ -276,9 +277,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The most bytes a `gzip`/`deflate` body may decode to, in every body API (default
+    /// The most bytes a `gzip`/`deflate`/`br` body may decode to, in every body API (default
     /// 64 MiB): a decompression bomb fails with `BodyTooLarge` instead of filling memory.
-    /// Bodies are decoded only with the `gzip` feature, which also sends `Accept-Encoding`.
+    /// Bodies are decoded only with the `gzip` (gzip, deflate) and `brotli` (br) features,
+    /// which also send `Accept-Encoding`.
     pub fn max_decoded_size(mut self, n: u64) -> ClientBuilder {
         self.max_decoded_size = n;
         self

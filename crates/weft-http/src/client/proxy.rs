@@ -219,6 +219,11 @@ mod tests {
         assert!(!p.bypass("evilcorp.test"));
         assert!(!p.bypass("example.com"));
         assert!(Proxy::all("socks5://h:1").is_err());
+        let tls = Proxy::all("https://secure.proxy").unwrap();
+        assert!(tls.endpoint.tls);
+        assert_eq!(tls.endpoint.port, 443);
+        assert!(!p.endpoint.tls);
+        assert_eq!(format!("{:?}", tls.endpoint), "https://secure.proxy:443");
         let list = [Proxy::https("h:8080").unwrap()];
         assert!(select(&list, false, "a").is_none());
         assert_eq!(select(&list, true, "a").unwrap().port, 8080);

@@ -132,13 +132,13 @@ impl Server {
                             match tls {
                                 None => {
                                     let raw = s.try_clone().unwrap();
-                                    serve(&sh, conn, s, raw)
+                                    serve(&sh, conn, s, raw, false)
                                 }
                                 Some(cfg) => {
                                     let raw = s.try_clone().unwrap();
                                     let c = rustls::ServerConnection::new(cfg).unwrap();
                                     let stream = rustls::StreamOwned::new(c, s);
-                                    serve(&sh, conn, stream, raw)
+                                    serve(&sh, conn, stream, raw, true)
                                 }
                             }
                             sh.open.fetch_sub(1, Ordering::SeqCst);
@@ -263,7 +263,7 @@ fn read_chunked<S: Read>(sh: &Shared, s: &mut S, buf: &mut Vec<u8>) -> Option<Ve
     }
 }
 
-fn serve<S: Read + Write>(sh: &Shared, conn: usize, mut s: S, raw: TcpStream) {
+fn serve<S: Read + Write>(sh: &Shared, conn: usize, mut s: S, raw: TcpStream, tls: bool) {
     let mut buf = Vec::new();
     let mut index = 0;
     loop {
@@ -394,6 +394,11 @@ fn serve<S: Read + Write>(sh: &Shared, conn: usize, mut s: S, raw: TcpStream) {
                 {
                     return;
                 }
+                if tls {
+                    // The tunnel runs inside this TLS session (an https proxy).
+                    relay_in(sh, s, up, &buf);
+                    return;
+                }
                 drop(s);
                 let _ = raw.set_read_timeout(None);
                 if !buf.is_empty() && up.write_all(&buf).is_err() {
@@ -446,6 +451,48 @@ pub fn run<F: Future>(secs: u64, fut: F) -> F::Output {
             Err(_) => panic!("watchdog: the test did not finish within {secs} s"),
         }
     })
+}
+
+/// Relays between a stream that is read with a timeout (the TLS session of an https proxy,
+/// one thread, so both sides take turns) and `up`, until either side closes or the server stops.
+fn relay_in<S: Read + Write>(sh: &Shared, mut s: S, mut up: TcpStream, early: &[u8]) {
+    let timed_out = |e: &io::Error| {
+        matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        )
+    };
+    if up.write_all(early).is_err() || up.set_nonblocking(true).is_err() {
+        return;
+    }
+    let mut tmp = vec![0u8; 64 * 1024];
+    while !sh.stop.load(Ordering::SeqCst) {
+        match up.read(&mut tmp) {
+            Ok(0) => return,
+            Ok(n) => {
+                if s.write_all(&tmp[..n]).and_then(|_| s.flush()).is_err() {
+                    return;
+                }
+                continue;
+            }
+            Err(e) if timed_out(&e) => {}
+            Err(_) => return,
+        }
+        // Blocks for at most the connection's read timeout.
+        match s.read(&mut tmp) {
+            Ok(0) => return,
+            Ok(n) => {
+                let _ = up.set_nonblocking(false);
+                let sent = up.write_all(&tmp[..n]);
+                let _ = up.set_nonblocking(true);
+                if sent.is_err() {
+                    return;
+                }
+            }
+            Err(e) if timed_out(&e) => {}
+            Err(_) => return,
+        }
+    }
 }
 
 /// Waits (polling every millisecond, driving the reactor) until `cond` holds; panics after 5 s.
