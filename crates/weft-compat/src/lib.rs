@@ -17,6 +17,10 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(feature = "hyper", feature = "tokio"))]
+#[macro_use]
+mod adapt;
+
 #[cfg(feature = "hyper")]
 pub mod hyper;
 

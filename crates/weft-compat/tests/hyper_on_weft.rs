@@ -1,31 +1,20 @@
 //! hyper's HTTP/1.1 server and client running on weft through `weft_compat::hyper`, on loopback,
 //! with no tokio anywhere.
 
+mod common;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::{run, WATCHDOG};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::rt::{Executor, Timer};
 use hyper::{Request, Response};
 use weft_compat::hyper::{HyperIo, WeftExecutor, WeftSleep, WeftTimer};
 use weft_reactor::net::{TcpListener, TcpStream};
-
-/// Every test runs under this bound, so a lost wake-up fails instead of hanging.
-const WATCHDOG: Duration = Duration::from_secs(30);
-
-fn run<F: Future + Send + 'static>(fut: F) -> F::Output
-where
-    F::Output: Send,
-{
-    weft_executor::run(async move {
-        weft_timer::timeout(WATCHDOG, fut)
-            .await
-            .expect("watchdog: test did not finish in 30 s (lost wake-up?)")
-    })
-}
 
 /// Answers `/echo` with the request body and everything else with the path.
 async fn handle(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {

@@ -3,12 +3,13 @@
 //! weft's own HTTP client (`weft_http::Client`): keep-alive reuse, a POST with a body and a
 //! chunked response.
 
+mod common;
+
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use bytes::Bytes;
+use common::run;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -17,20 +18,6 @@ use hyper::{Request, Response};
 use weft_compat::hyper::{HyperIo, WeftExecutor, WeftTimer};
 use weft_http::Client;
 use weft_reactor::net::TcpListener;
-
-/// Every test runs under this bound, so a lost wake-up fails instead of hanging.
-const WATCHDOG: Duration = Duration::from_secs(30);
-
-fn run<F: Future + Send + 'static>(fut: F) -> F::Output
-where
-    F::Output: Send,
-{
-    weft_executor::run(async move {
-        weft_timer::timeout(WATCHDOG, fut)
-            .await
-            .expect("watchdog: test did not finish in 30 s (lost wake-up?)")
-    })
-}
 
 /// The chunks `/chunked` streams, in order.
 const CHUNKS: [&str; 4] = ["alpha;", "beta;", "gamma;", "delta;"];

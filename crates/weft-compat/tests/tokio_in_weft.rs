@@ -1,25 +1,13 @@
 //! tokio-needing futures and tokio sockets used from weft through `weft_compat::tokio`.
 
-use std::future::Future;
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::run;
 use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use weft_compat::tokio::{CompatExt, FuturesToTokio, TokioToFutures};
-
-/// Every test runs under this bound, so a lost wake-up fails instead of hanging.
-const WATCHDOG: Duration = Duration::from_secs(30);
-
-fn run<F: Future + Send + 'static>(fut: F) -> F::Output
-where
-    F::Output: Send,
-{
-    weft_executor::run(async move {
-        weft_timer::timeout(WATCHDOG, fut)
-            .await
-            .expect("watchdog: test did not finish in 30 s (lost wake-up?)")
-    })
-}
 
 #[test]
 fn tokio_sleep_and_spawn_work_inside_weft_run() {

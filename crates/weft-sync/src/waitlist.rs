@@ -183,6 +183,7 @@ impl<T> WaitList<T> {
 
     /// Notifies every queued waiter, in FIFO order, setting each payload with `f`.
     pub(crate) fn notify_all(&mut self, wakes: &mut WakeList, mut f: impl FnMut(&mut T)) {
+        wakes.reserve(self.waiting);
         while self.notify_front(wakes, &mut f) {}
     }
 
@@ -284,6 +285,13 @@ impl WakeList {
         } else {
             self.rest.push(w);
         }
+    }
+
+    /// Makes room for `n` more wakers at once (a broadcast-style notification would otherwise
+    /// grow the list one doubling at a time).
+    pub(crate) fn reserve(&mut self, n: usize) {
+        let inline = usize::from(self.first.is_none());
+        self.rest.reserve(n.saturating_sub(inline));
     }
 
     /// Keeps a waker that is no longer needed, to be dropped with the list (after the lock).

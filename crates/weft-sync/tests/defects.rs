@@ -8,33 +8,14 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex as StdMutex};
+use std::sync::{Arc, Mutex as StdMutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use common::{poll_once, Driven};
+use common::{poll_once, within, Driven};
 use futures_lite::future::block_on;
 use weft_sync::channel::{self, broadcast, oneshot, watch};
 use weft_sync::{Barrier, Condition, Event, Mutex, Queue, QueueShutDown, Semaphore};
-
-/// Runs `f` on its own thread and fails (instead of hanging) if it does not finish in time:
-/// a deadlock shows up as a test failure. The stuck thread is leaked.
-fn within(what: &str, f: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = mpsc::channel();
-    let h = std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(()) => h.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(p) = h.join() {
-                std::panic::resume_unwind(p)
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: deadlocked"),
-    }
-}
 
 /// A waker that runs `on_drop` when its last clone is dropped.
 struct DropHook(StdMutex<Option<Box<dyn FnOnce() + Send>>>);

@@ -8,7 +8,8 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::{channel_mpmc, mutex_counter, with_async_executor};
+use common::{channel_mpmc, mutex_counter, with_async_executor, within};
+use weft_sync::channel::broadcast;
 use weft_sync::Semaphore;
 
 #[test]
@@ -105,5 +106,58 @@ fn queue_workers_with_join() {
         for w in workers {
             w.await;
         }
+    });
+}
+
+#[test]
+fn broadcast_fan_out_with_wrap_and_lag_accounts_for_every_message() {
+    // 8 receiver tasks on 4 workers, a small ring that wraps many times: each receiver gets the
+    // messages in order, and what it did not get it was told it missed (`Lagged(n)`).
+    const RECEIVERS: usize = 8;
+    const MESSAGES: usize = 20_000;
+    within("broadcast fan-out", || {
+        with_async_executor(4, |spawn| async move {
+            let (tx, rx) = broadcast::channel::<usize>(16);
+            let tally = Arc::new(AtomicUsize::new(0));
+            let handles: Vec<_> = (0..RECEIVERS)
+                .map(|_| {
+                    let mut rx = rx.clone();
+                    let tally = tally.clone();
+                    spawn(Box::pin(async move {
+                        let (mut accounted, mut last) = (0usize, None);
+                        loop {
+                            match rx.recv().await {
+                                Ok(v) => {
+                                    assert!(last < Some(v), "out of order: {v} after {last:?}");
+                                    last = Some(v);
+                                    accounted += 1;
+                                }
+                                Err(broadcast::RecvError::Lagged(n)) => accounted += n as usize,
+                                Err(broadcast::RecvError::Closed) => break,
+                            }
+                        }
+                        assert_eq!(
+                            last,
+                            Some(MESSAGES - 1),
+                            "the newest message is never missed"
+                        );
+                        assert_eq!(accounted, MESSAGES, "every message read or reported missed");
+                        tally.fetch_add(1, Ordering::SeqCst);
+                    }))
+                })
+                .collect();
+            drop(rx);
+            for i in 0..MESSAGES {
+                tx.send(i).unwrap();
+                if i % 64 == 0 {
+                    futures_lite::future::yield_now().await;
+                }
+            }
+            drop(tx);
+            for h in handles {
+                h.await;
+            }
+            assert_eq!(tally.load(Ordering::SeqCst), RECEIVERS);
+        });
     });
 }

@@ -7,6 +7,8 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
+use crate::adapt::overlong;
+
 /// The largest read handed to the inner stream at once (hyper's buffers start at 8 KiB and grow
 /// while reads fill them).
 const MAX_READ: usize = 64 * 1024;
@@ -105,10 +107,7 @@ impl<T: AsyncRead> ::hyper::rt::Read for HyperIo<T> {
         };
         // A reader that claims more than the buffer it was given is broken; do not panic on it.
         let Some(read) = scratch.get(..n) else {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("poll_read returned {n} for a buffer of {want} bytes (broken reader)"),
-            )));
+            return Poll::Ready(Err(overlong(n, want)));
         };
         buf.put_slice(read);
         Poll::Ready(Ok(()))
@@ -116,32 +115,10 @@ impl<T: AsyncRead> ::hyper::rt::Read for HyperIo<T> {
 }
 
 impl<T: AsyncWrite> ::hyper::rt::Write for HyperIo<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_close(cx)
-    }
+    forward_write!(poll_shutdown => poll_close);
 
     fn is_write_vectored(&self) -> bool {
         self.vectored
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write_vectored(cx, bufs)
     }
 }
 
@@ -179,27 +156,7 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<T> HyperToFutures<T> {
-    /// Wraps `inner`.
-    pub fn new(inner: T) -> HyperToFutures<T> {
-        HyperToFutures { inner }
-    }
-
-    /// The wrapped object.
-    pub fn get_ref(&self) -> &T {
-        &self.inner
-    }
-
-    /// The wrapped object, mutably.
-    pub fn get_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-
-    /// Unwraps the object.
-    pub fn into_inner(self) -> T {
-        self.inner
-    }
-}
+wrapper_methods!(HyperToFutures);
 
 impl<T: ::hyper::rt::Read> AsyncRead for HyperToFutures<T> {
     fn poll_read(
@@ -208,36 +165,11 @@ impl<T: ::hyper::rt::Read> AsyncRead for HyperToFutures<T> {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let mut rb = ::hyper::rt::ReadBuf::new(buf);
-        match self.project().inner.poll_read(cx, rb.unfilled()) {
-            Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        let r = self.project().inner.poll_read(cx, rb.unfilled());
+        r.map_ok(|()| rb.filled().len())
     }
 }
 
 impl<T: ::hyper::rt::Write> AsyncWrite for HyperToFutures<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_flush(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_shutdown(cx)
-    }
+    forward_write!(poll_close => poll_shutdown);
 }

@@ -1,18 +1,12 @@
 //! Adapters between tokio's I/O traits and futures-io's.
 
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use ::tokio::io::ReadBuf;
 
-/// The error for a reader that reports more bytes than the buffer it was given.
-fn overlong(n: usize, len: usize) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("poll_read returned {n} for a buffer of {len} bytes (broken reader)"),
-    )
-}
+use crate::adapt::overlong;
 
 pin_project_lite::pin_project! {
     /// A tokio `AsyncRead`/`AsyncWrite`/`AsyncBufRead` (a `tokio::net::TcpStream`, a tokio TLS
@@ -64,37 +58,6 @@ pin_project_lite::pin_project! {
     }
 }
 
-/// Shared constructors and accessors of both adapters.
-macro_rules! wrapper_methods {
-    ($t:ident) => {
-        impl<T> $t<T> {
-            /// Wraps `inner`.
-            pub fn new(inner: T) -> $t<T> {
-                $t { inner }
-            }
-
-            /// The wrapped object.
-            pub fn get_ref(&self) -> &T {
-                &self.inner
-            }
-
-            /// The wrapped object, mutably.
-            pub fn get_mut(&mut self) -> &mut T {
-                &mut self.inner
-            }
-
-            /// The wrapped object, pinned.
-            pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut T> {
-                self.project().inner
-            }
-
-            /// Unwraps the object.
-            pub fn into_inner(self) -> T {
-                self.inner
-            }
-        }
-    };
-}
 wrapper_methods!(TokioToFutures);
 wrapper_methods!(FuturesToTokio);
 
@@ -105,38 +68,13 @@ impl<T: ::tokio::io::AsyncRead> futures_io::AsyncRead for TokioToFutures<T> {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let mut rb = ReadBuf::new(buf);
-        match self.project().inner.poll_read(cx, &mut rb) {
-            Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        let r = self.project().inner.poll_read(cx, &mut rb);
+        r.map_ok(|()| rb.filled().len())
     }
 }
 
 impl<T: ::tokio::io::AsyncWrite> futures_io::AsyncWrite for TokioToFutures<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_flush(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_shutdown(cx)
-    }
+    forward_write!(poll_close => poll_shutdown);
 }
 
 impl<T: ::tokio::io::AsyncBufRead> futures_io::AsyncBufRead for TokioToFutures<T> {
@@ -171,29 +109,7 @@ impl<T: futures_io::AsyncRead> ::tokio::io::AsyncRead for FuturesToTokio<T> {
 }
 
 impl<T: futures_io::AsyncWrite> ::tokio::io::AsyncWrite for FuturesToTokio<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_close(cx)
-    }
+    forward_write!(poll_shutdown => poll_close);
 }
 
 impl<T: futures_io::AsyncBufRead> ::tokio::io::AsyncBufRead for FuturesToTokio<T> {

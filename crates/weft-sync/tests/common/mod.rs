@@ -5,8 +5,9 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 /// A waker that counts how often it was woken.
 #[derive(Default)]
@@ -167,4 +168,24 @@ pub async fn channel_mpmc(
     }
     let v = std::mem::take(&mut *out.lock().unwrap());
     v
+}
+
+/// Runs `f` on its own thread and fails (instead of hanging) if it does not finish in time:
+/// a deadlock shows up as a test failure (the bound is generous: the machine may be loaded).
+/// The stuck thread is leaked.
+pub fn within(what: &str, f: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = mpsc::channel();
+    let h = std::thread::spawn(move || {
+        f();
+        let _ = tx.send(());
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(()) => h.join().unwrap(),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(p) = h.join() {
+                std::panic::resume_unwind(p)
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: deadlocked"),
+    }
 }

@@ -548,13 +548,15 @@ impl<T: Clone> Future for Recv<'_, T> {
     type Output = Result<T, RecvError>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let mut wakes = WakeList::new();
         let rx = &mut *this.rx;
         if this.key.is_none() {
             if let Some(v) = rx.shared.read_slot(&mut rx.next) {
                 return Poll::Ready(Ok(v));
             }
         }
+        // Only the slow path needs one (its drop is not free): declared before the guard, so
+        // replaced wakers are dropped after the lock is released.
+        let mut wakes = WakeList::new();
         let mut tail = rx.shared.lock_tail();
         if tail
             .waiters

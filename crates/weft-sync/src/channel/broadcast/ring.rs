@@ -88,8 +88,15 @@ impl<T> Ring<T> {
     }
 
     fn index(&self, pos: u64) -> (usize, usize) {
-        // `pos % cap < cap <= usize::MAX`, so the cast is lossless.
-        locate((pos % self.cap as u64) as usize)
+        let cap = self.cap as u64;
+        // A mask for the usual power-of-two capacities (a 64-bit division costs tens of cycles).
+        let i = if cap.is_power_of_two() {
+            pos & (cap - 1)
+        } else {
+            pos % cap
+        };
+        // `i < cap <= usize::MAX`, so the cast is lossless.
+        locate(i as usize)
     }
 
     /// The slot message `pos` goes to, if its segment exists (else no message was written there).
