@@ -558,6 +558,11 @@ impl OpenOptions {
 
     /// Opens `path` with these options. Not cancel-safe: if dropped after the open started, the
     /// file may be created and is then closed.
+    ///
+    /// On Linux, an open that cannot wait (no create or truncate, every path component in the
+    /// kernel's lookup cache, a regular file or directory on a local file system, or
+    /// `/dev/null`, `/dev/zero`, `/dev/urandom`...) runs on the calling thread with no pool
+    /// round trip; everything else (FIFOs, ttys, NFS, FUSE) is opened on the pool.
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
         if let Some(f) = open_inline::try_open(path.as_ref(), &self.1) {
             // A cached local file (or /dev/zero, ...): opened here, no pool round trip.
