@@ -107,7 +107,7 @@ pub mod net {
 /// ```
 pub mod io {
     pub use futures_lite::io::*;
-    pub use weft_blocking::{stderr, stdin, stdout, Unblock};
+    pub use weft_blocking::{stderr, stdin, stdout, Duplex, Unblock};
 }
 
 /// Async files: a mirror of `std::fs` that runs each operation on the blocking pool.

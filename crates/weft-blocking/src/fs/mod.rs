@@ -49,6 +49,7 @@ mod close;
 mod mode;
 #[cfg(target_os = "linux")]
 mod nowait;
+mod open_inline;
 mod temp;
 
 pub use temp::{tempdir, tempfile, tempfile_in, NamedTempFile, TempDir};
@@ -481,7 +482,7 @@ impl fmt::Debug for DirEntry {
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 #[derive(Clone, Debug)]
-pub struct OpenOptions(std::fs::OpenOptions);
+pub struct OpenOptions(std::fs::OpenOptions, open_inline::Access);
 
 impl Default for OpenOptions {
     fn default() -> Self {
@@ -503,36 +504,42 @@ impl OpenOptions {
 
     /// All options off (like [`std::fs::OpenOptions::new`]).
     pub fn new() -> OpenOptions {
-        OpenOptions(std::fs::OpenOptions::new())
+        OpenOptions(std::fs::OpenOptions::new(), open_inline::Access::default())
     }
     /// Open for reading.
     pub fn read(&mut self, on: bool) -> &mut Self {
         self.0.read(on);
+        self.1.read = on;
         self
     }
     /// Open for writing.
     pub fn write(&mut self, on: bool) -> &mut Self {
         self.0.write(on);
+        self.1.write = on;
         self
     }
     /// Append to the end (implies write).
     pub fn append(&mut self, on: bool) -> &mut Self {
         self.0.append(on);
+        self.1.append = on;
         self
     }
     /// Truncate to 0 bytes on open.
     pub fn truncate(&mut self, on: bool) -> &mut Self {
         self.0.truncate(on);
+        self.1.pool_only |= on;
         self
     }
     /// Create the file if missing.
     pub fn create(&mut self, on: bool) -> &mut Self {
         self.0.create(on);
+        self.1.pool_only |= on;
         self
     }
     /// Create the file, failing if it exists.
     pub fn create_new(&mut self, on: bool) -> &mut Self {
         self.0.create_new(on);
+        self.1.pool_only |= on;
         self
     }
     /// Unix permission bits for a created file.
@@ -545,12 +552,22 @@ impl OpenOptions {
     #[cfg(unix)]
     pub fn custom_flags(&mut self, flags: i32) -> &mut Self {
         std::os::unix::fs::OpenOptionsExt::custom_flags(&mut self.0, flags);
+        self.1.pool_only |= flags != 0;
         self
     }
 
     /// Opens `path` with these options. Not cancel-safe: if dropped after the open started, the
     /// file may be created and is then closed.
+    ///
+    /// On Linux, an open that cannot wait (no create or truncate, every path component in the
+    /// kernel's lookup cache, a regular file or directory on a local file system, or
+    /// `/dev/null`, `/dev/zero`, `/dev/urandom`...) runs on the calling thread with no pool
+    /// round trip; everything else (FIFOs, ttys, NFS, FUSE) is opened on the pool.
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
+        if let Some(f) = open_inline::try_open(path.as_ref(), &self.1) {
+            // A cached local file (or /dev/zero, ...): opened here, no pool round trip.
+            return Ok(File::from_std(f));
+        }
         let opts = self.0.clone();
         let f = on_path("open", path.as_ref(), move |p| opts.open(p)).await?;
         Ok(File::from_std(f))
@@ -690,10 +707,11 @@ impl File {
         #[cfg(target_os = "linux")]
         io.set_nowait(nowait::read);
         // `lseek(fd, 0, SEEK_CUR)` never waits: it fails (ESPIPE) on a pipe, tty or socket.
-        if (&*file).stream_position().is_err() {
-            // Unseekable: reads and writes are separate streams, and a read there can wait for
-            // the peer, so writes get their own side and never wait for it.
-            io.mark_unseekable();
+        let seekable = (&*file).stream_position().is_ok();
+        io.set_seekable(seekable);
+        if !seekable {
+            // Reads and writes are separate streams, and a read there can wait for the peer,
+            // so writes get their own side and never wait for it.
             io.split_writes(Box::new(ArcFile(file.clone())), true);
         }
         File { io, file }

@@ -384,10 +384,10 @@ impl<T: Seek + Send + 'static> Unblock<T> {
         self
     }
 
-    /// Records that the value cannot seek (probed by the caller), so it is never probed again.
-    pub(crate) fn mark_unseekable(&mut self) {
+    /// Records whether the value can seek (probed by the caller), so it is not probed again.
+    pub(crate) fn set_seekable(&mut self, seekable: bool) {
         if let State::Idle(core) = &mut self.state {
-            core.seekable = Some(false);
+            core.seekable = Some(seekable);
         }
     }
 
