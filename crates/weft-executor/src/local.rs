@@ -64,14 +64,16 @@ impl LocalShared {
         let r = match DRIVING.with(|d| d.get()) {
             (shared, core) if shared == me => {
                 // SAFETY: `DRIVING` holds this pair only while `drive` is inside a poll of this
-                // core on this thread (a `DrivingGuard` resets it before that poll returns or
-                // unwinds), and `drive` holds an `Rc<LocalCore>` for the whole poll, so `core`
-                // points to a live `LocalCore`. `LocalCore` is only touched from this thread.
+                // core on this thread, or `LocalCore::spawn_local` is running on it (a
+                // `DrivingGuard` resets it before that poll or spawn returns or unwinds), and
+                // both hold the `LocalCore` (an `Rc`, or `&self`) meanwhile, so `core` points
+                // to a live `LocalCore`. `LocalCore` is only touched from this thread.
                 let core = unsafe { &*core };
                 match core.fast.try_borrow_mut() {
                     Ok(mut q) => {
                         q.push_back(r);
-                        // The driver is mid-poll and will look at `fast` before it idles.
+                        // The driver is mid-poll (or this is a spawn on its thread, which
+                        // notifies it) and will look at `fast` before it idles.
                         return;
                     }
                     Err(_) => r,
@@ -81,6 +83,17 @@ impl LocalShared {
         };
         let _ = self.queue.push(r);
         self.notify();
+    }
+
+    /// [`LocalShared::notify`] for a push made on the owner thread, outside the driver's poll:
+    /// the driver runs on this thread too, so program order replaces the fences.
+    fn notify_same_thread(&self) {
+        if self.idle.load(Ordering::Relaxed) && self.idle.swap(false, Ordering::SeqCst) {
+            let w = lock(&self.waker).clone();
+            if let Some(w) = w {
+                w.wake();
+            }
+        }
     }
 
     fn notify(&self) {
@@ -178,15 +191,31 @@ impl LocalCore {
         );
         let sh = self.shared.clone();
         let reg = RegistryRef::new(&sh.registry);
+        // A spawn outside the driver (`rt.spawn_local(..)` before `rt.block_on(..)`) goes to
+        // the same-thread queue (`fast`) too: in the cross-thread queue the driver takes only
+        // every 8th task while local tasks keep rescheduling themselves
+        // (`rt_current_thread/spawn_many_remote_busy`). Unless that queue already holds tasks
+        // (woken or cancelled on this thread outside the driver): then the new task queues
+        // behind them, so they keep running in the order they were scheduled.
+        let enter = DRIVING.with(|d| d.get().0) != Arc::as_ptr(&self.shared)
+            && self.shared.queue.is_empty();
+        let guard = enter.then(|| DrivingGuard::enter(self));
         // SAFETY: the schedule function below owns `sh`, which owns the registry, and async-task
         // drops a task's future before its schedule function (see `spawn_into`).
-        unsafe {
+        let task = unsafe {
             spawn_into(reg, fut, info, move |wrapped, meta| {
                 async_task::Builder::new()
                     .metadata(meta)
                     .spawn_local(move |_| wrapped, move |r| sh.schedule(r))
             })
+        };
+        if guard.is_some() {
+            drop(guard);
+            // The driver may be idle (registered its waker) inside another executor
+            // (`run_until`) on this very thread: wake it. Same thread, so no fence is needed.
+            self.shared.notify_same_thread();
         }
+        task
     }
 
     /// Cancels every task still alive (listing them first in debug mode).

@@ -9,7 +9,7 @@
 //! through the LIFO slot, overflowed to the global queue or stolen while another worker picks
 //! is run exactly once and never lost, and the task in a LIFO slot is never stolen. The queues
 //! are `concurrent-queue`'s; what these check is our protocol around them (LIFO hand-off and
-//! streak limit, overflow of half a queue, global batches, steal-half).
+//! streak limit, overflow of the new task alone, global batches, steal-half).
 //!
 //! Run with `cargo xtask loom` (`RUSTFLAGS="--cfg loom" cargo test --profile loom -p
 //! weft-executor --test loom`). Compiles to nothing without `--cfg loom`.
@@ -302,8 +302,10 @@ fn the_lifo_slot_is_handed_off_and_never_stolen() {
     });
 }
 
-/// A full local queue overflows half of itself plus the new task to the global queue while
-/// another worker takes a global batch.
+/// A full local queue sends only the new task to the global queue (the rule `push_local`
+/// implements) while another worker takes a global batch: nothing is lost, and the full queue
+/// keeps its own tasks in order (moving half of it, tokio's rule, fails the order check: task 0
+/// would have gone global and worker 0 would pick task 1 first).
 #[test]
 fn overflow_to_the_global_queue_racing_a_global_batch_loses_nothing() {
     model(
@@ -316,8 +318,20 @@ fn overflow_to_the_global_queue_racing_a_global_batch_loses_nothing() {
                 let q = q.clone();
                 thread::spawn(move || q.pop_global_batch(1).into_iter().collect::<Vec<_>>())
             };
-            q.push_local(0, 2); // full: moves task 0 and task 2 to the global queue
-            let ran = other.join().unwrap();
+            q.push_local(0, 2); // full: only task 2 goes to the global queue
+            let mut p = Picker::new(0);
+            let own: Vec<usize> = (0..2).filter_map(|_| q.pick(&mut p, None, || {})).collect();
+            assert_eq!(
+                own,
+                [0, 1],
+                "a full local queue gave up its own tasks on overflow"
+            );
+            let mut ran = other.join().unwrap();
+            assert!(
+                ran.iter().all(|&t| t == 2),
+                "only the overflowing task may reach the global queue, the other worker got {ran:?}"
+            );
+            ran.extend(own);
             assert_each_exactly_once(&q, ran, 3);
         },
     );

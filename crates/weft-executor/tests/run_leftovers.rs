@@ -198,3 +198,45 @@ fn a_leftover_local_task_gets_its_cleanup_too() {
         "the local leftover's cleanup never ran"
     );
 }
+
+/// `Runtime::shutdown_timeout` ends like `run`: the tasks left over are cancelled and joined
+/// before it waits for shielded work, so a `with_resource` cleanup inside a leftover still runs
+/// (it used to wait for shielded work first, then cancel the leftovers when no cleanup could
+/// run any more), and the shielded work started before the call finishes too.
+#[test]
+fn shutdown_timeout_cancels_and_joins_leftovers_before_waiting_for_shielded_work() {
+    let _dog = common::watchdog(60);
+    let rt = weft_executor::Runtime::builder()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let cleaned: Vec<_> = (0..4).map(|_| Arc::new(AtomicBool::new(false))).collect();
+    let shielded = Arc::new(AtomicBool::new(false));
+    let (flags, s) = (cleaned.clone(), shielded.clone());
+    rt.block_on(async move {
+        for f in flags {
+            leftover_in_scope(f).await;
+        }
+        drop(weft_executor::shield(async move {
+            for _ in 0..10 {
+                weft_executor::yield_now().await;
+            }
+            s.store(true, SeqCst);
+        }));
+    });
+    assert!(
+        rt.shutdown_timeout(std::time::Duration::from_secs(30)),
+        "shutdown_timeout did not finish in time"
+    );
+    for (i, c) in cleaned.iter().enumerate() {
+        assert!(
+            c.load(SeqCst),
+            "leftover {i}'s with_resource cleanup never ran: shutdown_timeout cancelled it when \
+             its shielded cleanup could no longer run"
+        );
+    }
+    assert!(
+        shielded.load(SeqCst),
+        "shutdown_timeout did not wait for shielded work"
+    );
+}

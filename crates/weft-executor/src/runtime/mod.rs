@@ -218,21 +218,22 @@ impl Runtime {
         self.handle.shared.queues.workers()
     }
 
-    /// Shuts down: first gives [`shield`](crate::shield)ed work on this runtime up to `timeout`
-    /// to finish (naming what it abandons on stderr), then stops the workers, waiting at most the
-    /// rest of `timeout` for running polls to return, then cancels every task still alive.
-    /// Returns `true` if all shielded work finished and every worker stopped in time (workers
+    /// Shuts down the way [`crate::run`] ends: stops the workers (waiting at most `timeout`
+    /// for running polls to return), cancels every task that is not shielded **and joins it**
+    /// on this thread (its future is dropped here, so a [`with_resource`](crate::with_resource)
+    /// scope inside it hands its async cleanup to a shielded task), then runs
+    /// [`shield`](crate::shield)ed work, those cleanups included, on this thread for the rest
+    /// of `timeout` (naming what it abandons on stderr), then cancels whatever is left.
+    ///
+    /// Returns `true` if every worker stopped in time and all shielded work finished (workers
     /// stuck in a blocking poll are left running detached otherwise; the task stuck there, and
     /// tasks such a worker queues after it unblocks, may then never be cancelled).
     pub fn shutdown_timeout(self, timeout: Duration) -> bool {
-        let key = crate::context::multi_key(&self.handle.shared);
-        let report = crate::structured::wait_shielded_blocking(key, timeout);
+        let (stopped, report) = self.end(Some(timeout), |spent| timeout.saturating_sub(spent));
         if !report.is_clean() {
             eprintln!("weft: Runtime::shutdown_timeout: {report}");
         }
-        let rest = timeout.saturating_sub(report.waited());
-        let threads = std::mem::take(&mut *lock(&self.threads));
-        self.handle.shared.shutdown(threads, Some(rest)) && report.is_clean()
+        stopped && report.is_clean()
     }
 }
 

@@ -1,4 +1,4 @@
-//! The end of [`crate::run`] (asyncio.run): once the main future is done, the workers stop, the
+//! The end of [`crate::run`] (asyncio.run) and of [`Runtime::shutdown_timeout`]: once the main future is done, the workers stop, the
 //! tasks left over are cancelled **and joined** on the calling thread, then the shielded work
 //! (including the cleanups those cancellations handed off) runs to completion on that thread,
 //! within a deadline; only then is the runtime shut down.
@@ -20,7 +20,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::shared::{report_alive_filtered, Shared};
 use super::Runtime;
@@ -56,16 +56,31 @@ impl Runtime {
     /// work on this thread for up to `shield_timeout`, then shuts down (cancelling whatever is
     /// left). Returns what the shielded wait abandoned.
     fn finish(self, shield_timeout: Duration) -> ShieldReport {
+        self.end(None, |_| shield_timeout).1
+    }
+
+    /// The ending shared by `run` and [`Runtime::shutdown_timeout`]: stops the workers (waiting
+    /// at most `workers_timeout` for them), cancels and joins the leftovers on this thread, runs
+    /// shielded work here for `shield_timeout(time spent so far)`, then shuts down. Returns
+    /// whether every worker stopped in time, and what the shielded wait abandoned.
+    pub(super) fn end(
+        self,
+        workers_timeout: Option<Duration>,
+        shield_timeout: impl FnOnce(Duration) -> Duration,
+    ) -> (bool, ShieldReport) {
+        let start = Instant::now();
         let sh = self.handle.shared.clone();
         let threads = std::mem::take(&mut *lock(&self.threads));
-        sh.stop_workers(threads, None);
+        let stopped = sh.stop_workers(threads, workers_timeout);
         let _t = self.timers.as_ref().map(|t| t.enter());
         let _c = context::enter(Ctx {
             spawner: Spawner::Multi(sh.clone()),
             local: None,
         });
         cancel_leftovers(&sh);
-        let wait = Box::pin(crate::structured::wait_shielded(shield_timeout));
+        let wait = Box::pin(crate::structured::wait_shielded(shield_timeout(
+            start.elapsed(),
+        )));
         let report = weft_reactor::block_on(RunUntil {
             sh: &sh,
             idle_index: sh.queues.workers(),
@@ -73,7 +88,7 @@ impl Runtime {
             until: wait,
         });
         drop(self); // shuts down: cancels what is left
-        report
+        (stopped, report)
     }
 }
 

@@ -35,8 +35,8 @@ pub use gather::{
 pub use group_error::{Failure, FailureKind, GroupError, SpawnError};
 pub use retry::{retry, retry_if, RetryPolicy};
 pub(crate) use shield::shield_as;
+pub(crate) use shield::shielded_ids;
 pub use shield::{shield, shutdown_shielded, wait_shielded, Shield, ShieldReport};
-pub(crate) use shield::{shielded_ids, wait_shielded_blocking};
 pub use stream::{stream, Generator, YieldItem, YieldNow, Yielder};
 pub use task_group::{task_group, GroupHandle, GroupSpawner, TaskGroup};
 pub use wait::{wait, Flatten, ReturnWhen, TaskError, WaitResult, Waitable};

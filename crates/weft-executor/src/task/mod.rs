@@ -40,7 +40,13 @@ mod tests {
         assert_eq!(std::mem::size_of::<super::TaskInfo>(), 16);
         assert_eq!(std::mem::size_of::<super::meta::Meta>(), 24);
         assert_eq!(std::mem::size_of::<super::Task<()>>(), 32);
-        assert_eq!(std::mem::size_of::<Option<crate::registry::EntryKey>>(), 8);
+        assert_eq!(std::mem::size_of::<Option<crate::registry::EntryKey>>(), 4);
+        // A task's bookkeeping in its future: registry index and entry key, one word.
+        #[cfg(feature = "tracing")]
+        let span = std::mem::size_of::<tracing::Span>();
+        #[cfg(not(feature = "tracing"))]
+        let span = 0;
+        assert_eq!(std::mem::size_of::<super::spawn::Wrapped<()>>(), 8 + span);
     }
 
     /// The one-word origin of a `TaskInfo`: names survive clones and drops of the original, and

@@ -16,18 +16,20 @@
 //! (`rt_ping_pong` about 1.3x slower).
 
 use std::num::NonZeroU32;
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::Instant;
 
-use slab::Slab;
-
 use crate::dump::TaskSnapshot;
 use crate::lock::lock;
 use crate::runtime::ErrorHook;
 use crate::task::{Meta, MetaRef, TaskInfo};
+
+mod slots;
+mod table;
+
+use slots::Slots;
 
 const SHARDS: usize = 16;
 
@@ -54,54 +56,50 @@ impl Entry {
     }
 }
 
-/// Where a task's entry is: its shard and slab key, packed into 8 bytes (`Option<EntryKey>` too,
-/// through the non-zero niche), since every task's future holds one.
+/// Where a task's entry is: its shard (low 4 bits) and slab key plus one (the other 28),
+/// packed into 4 bytes (`Option<EntryKey>` too, through the non-zero niche), since every
+/// task's future holds one next to its [`RegistryRef`].
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct EntryKey {
-    shard: u32,
-    /// The slab key plus one.
-    key: NonZeroU32,
-}
+pub(crate) struct EntryKey(NonZeroU32);
+
+/// Bits of an [`EntryKey`] that hold the shard.
+const SHARD_BITS: u32 = 4;
+const _: () = assert!(SHARDS <= 1 << SHARD_BITS);
 
 impl EntryKey {
     fn new(shard: usize, key: usize) -> EntryKey {
-        // Shards are at most `SHARDS`; a slab key beyond u32 would take > 4 billion live tasks
-        // in one shard (hundreds of GB).
-        let key = u32::try_from(key + 1)
+        // A slab key beyond 2^28 would take more than 268 million waiting tasks in one shard
+        // (one shard per thread that registers tasks: tens of GB in one thread's tasks).
+        let packed = u32::try_from(key + 1)
             .ok()
+            .filter(|k| *k < 1 << (32 - SHARD_BITS))
+            .map(|k| (k << SHARD_BITS) | shard as u32)
             .and_then(NonZeroU32::new)
-            .expect("weft: more than 4 billion live tasks in one registry shard");
-        EntryKey {
-            shard: shard as u32,
-            key,
-        }
+            .expect("weft: more than 268 million tasks waiting in one registry shard");
+        EntryKey(packed)
     }
 
     fn shard(self) -> usize {
-        self.shard as usize
+        (self.0.get() & ((1 << SHARD_BITS) - 1)) as usize
     }
 
     fn key(self) -> usize {
-        self.key.get() as usize - 1
+        (self.0.get() >> SHARD_BITS) as usize - 1
     }
 }
 
-/// A pointer to an executor's [`Registry`] held by each of its tasks' futures instead of an
-/// `Arc` (a reference count increment and decrement per task, on a line every spawning and
-/// finishing thread shares). Valid because the task's schedule function owns the executor,
-/// which owns the registry, and async-task drops a task's future before its schedule function.
+/// An executor's [`Registry`], as held by each of its tasks' futures: its 4-byte index in the
+/// process-wide table of registries (`table.rs`) instead of an `Arc` (a reference count
+/// increment and decrement per task, on a line every spawning and finishing thread shares) or
+/// a pointer (4 bytes more per task). Valid because the task's schedule function owns the
+/// executor, which owns the registry, and async-task drops a task's future before its schedule
+/// function.
 #[derive(Clone, Copy)]
-pub(crate) struct RegistryRef(NonNull<Registry>);
-
-// SAFETY: `Registry` is `Sync` (mutex-protected shards, an `Fn + Send + Sync` hook, a bool), and
-// the pointer is only used for shared access while the registry is alive (see `RegistryRef`).
-unsafe impl Send for RegistryRef {}
-// SAFETY: as above.
-unsafe impl Sync for RegistryRef {}
+pub(crate) struct RegistryRef(u32);
 
 impl RegistryRef {
     pub(crate) fn new(r: &Arc<Registry>) -> RegistryRef {
-        RegistryRef(NonNull::from(&**r))
+        RegistryRef(r.index)
     }
 
     /// The registry.
@@ -109,19 +107,33 @@ impl RegistryRef {
     /// # Safety
     /// The registry must still be alive (see [`RegistryRef`]).
     pub(crate) unsafe fn get<'a>(self) -> &'a Registry {
-        // SAFETY: guaranteed by the caller.
-        unsafe { self.0.as_ref() }
+        let p = table::get(self.0);
+        debug_assert!(
+            !p.is_null(),
+            "weft: a task outlived its executor's registry"
+        );
+        // SAFETY: the caller guarantees the registry is alive, so its index still names it
+        // (`Registry::drop` frees the index), and it does not move (it is inside an `Arc`).
+        unsafe { &*p }
     }
 }
 
 /// Sharded registry of live tasks: one short lock when a task is registered and one when its
 /// future is dropped.
 pub(crate) struct Registry {
-    shards: Box<[Mutex<Slab<Entry>>]>,
+    shards: Box<[Mutex<Slots<Entry>>]>,
     /// The executor's unhandled-error hook (for a panic while a task's future is dropped).
     on_unhandled: ErrorHook,
     /// Register every task at spawn (debug mode), not at its first `Pending`.
     eager: bool,
+    /// This registry's index in the table of registries (see [`RegistryRef`]).
+    index: u32,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        table::release(self.index);
+    }
 }
 
 thread_local! {
@@ -134,11 +146,15 @@ thread_local! {
 impl Registry {
     pub(crate) fn new(shards: usize, on_unhandled: ErrorHook, eager: bool) -> Arc<Registry> {
         let n = shards.clamp(1, SHARDS);
-        Arc::new(Registry {
-            shards: (0..n).map(|_| Mutex::new(Slab::new())).collect(),
+        let index = table::reserve();
+        let reg = Arc::new(Registry {
+            shards: (0..n).map(|_| Mutex::new(Slots::new())).collect(),
             on_unhandled,
             eager,
-        })
+            index,
+        });
+        table::publish(index, &reg);
+        reg
     }
 
     /// Whether tasks are registered at spawn (debug mode) rather than at their first `Pending`.
@@ -159,10 +175,9 @@ impl Registry {
     /// whatever the caller needs. `spawn` must not touch this registry.
     pub(crate) fn insert_with<R>(&self, spawn: impl FnOnce(EntryKey) -> (Waker, MetaRef, R)) -> R {
         let shard = self.shard_here();
-        let mut slab = lock(&self.shards[shard]);
-        let entry = slab.vacant_entry();
-        let (waker, meta, r) = spawn(EntryKey::new(shard, entry.key()));
-        entry.insert(Entry { waker, meta });
+        let mut slots = lock(&self.shards[shard]);
+        let (waker, meta, r) = spawn(EntryKey::new(shard, slots.next_key()));
+        slots.insert(Entry { waker, meta });
         r
     }
 
@@ -199,7 +214,7 @@ impl Registry {
     pub(crate) fn wakers(&self) -> Vec<Waker> {
         let mut v = Vec::new();
         for s in self.shards.iter() {
-            v.extend(lock(s).iter().map(|(_, e)| e.waker.clone()));
+            v.extend(lock(s).iter().map(|e| e.waker.clone()));
         }
         v
     }
@@ -208,7 +223,7 @@ impl Registry {
     pub(crate) fn infos(&self) -> Vec<TaskInfo> {
         let mut v = Vec::new();
         for s in self.shards.iter() {
-            v.extend(lock(s).iter().map(|(_, e)| e.info()));
+            v.extend(lock(s).iter().map(|e| e.info()));
         }
         v.sort_by_key(|i| i.id());
         v
@@ -220,9 +235,18 @@ impl Registry {
         let now = Instant::now();
         let mut v = Vec::new();
         for s in self.shards.iter() {
-            v.extend(lock(s).iter().map(|(_, e)| e.snapshot(now)));
+            v.extend(lock(s).iter().map(|e| e.snapshot(now)));
         }
         v.sort_by_key(TaskSnapshot::id);
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A waiting task's registry slot is its entry alone: a waker and a pointer.
+    #[test]
+    fn a_registry_slot_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<Option<super::Entry>>(), 24);
     }
 }
