@@ -17,7 +17,7 @@
 //!
 //! # Resolution
 //!
-//! 1/64 ms (15.625 µs). Deadlines are rounded **up** to the next tick and compared against the
+//! 1 µs. Deadlines are rounded **up** to the next tick and compared against the
 //! clock, so no timer ever completes early; [`Timers::next_timeout`] is exact to the
 //! nanosecond, so a driver that waits with a fine timeout (the reactor: `epoll_pwait2`) fires a
 //! `sleep(1 ms)` within a tick plus the OS's wake-up latency of its deadline. Whole-millisecond

@@ -12,7 +12,7 @@ use crate::Timers;
 
 /// Waits until `d` has passed on [`Timers::current()`]'s clock.
 ///
-/// The deadline is rounded up to the wheel's tick (1/64 ms), so the future never completes
+/// The deadline is rounded up to the wheel's tick (1 µs), so the future never completes
 /// early; a driver waits for the tick itself, not a whole millisecond.
 /// A duration too large to represent sleeps (practically) forever.
 ///

@@ -98,11 +98,12 @@ impl WeakHandle {
     }
 }
 
-/// The wheel's tick: 1/64 ms (15.625 µs). Fine enough that rounding a deadline up to a tick
-/// costs a sleep little next to the OS's wake-up latency, and a divisor of a millisecond, so
+/// The wheel's tick: 1 µs. Fine enough that rounding a deadline up to a tick costs a sleep
+/// nothing next to the OS's wake-up latency, and a divisor of a millisecond, so
 /// whole-millisecond deadlines on a virtual clock are whole ticks (`advance(1 ms)` fires a
-/// `sleep(1 ms)`).
-pub(crate) const TICK_NS: u64 = 15_625;
+/// `sleep(1 ms)`). The wheel's 6 levels then position deadlines up to 2^35 µs (9.5 hours)
+/// ahead exactly; later ones are re-positioned once on the way.
+pub(crate) const TICK_NS: u64 = 1_000;
 
 pub(crate) struct Inner {
     clock: Clock,
@@ -453,7 +454,7 @@ impl Timers {
     }
 
     /// Moves the clock forward by `d`, firing timers in deadline order as time passes them: each
-    /// timer fires while `now()` equals its deadline rounded up to the wheel's tick of 1/64 ms
+    /// timer fires while `now()` equals its deadline rounded up to the wheel's tick of 1 µs
     /// (callbacks see exactly that time; a whole-millisecond deadline is a whole tick). Wakers are only woken; the woken tasks run when their executor polls
     /// them, after this returns. Works on a running clock too (it jumps forward).
     pub fn advance(&self, d: Duration) {

@@ -1,7 +1,7 @@
 //! A pure, clock-free hierarchical timing wheel.
 //!
 //! [`Wheel`] knows nothing about [`Instant`](std::time::Instant): deadlines and "now" are plain
-//! `u64` tick counts (the [`Timers`](crate::Timers) layer uses ticks of 1/64 ms since its origin). It
+//! `u64` tick counts (the [`Timers`](crate::Timers) layer uses microsecond ticks since its origin). It
 //! has 6 levels of 64 slots; level 0 slots are one tick wide, each higher level 64 times wider, so
 //! the wheel positions deadlines up to 2^35 ticks ahead exactly (further deadlines are parked at
 //! that distance and re-positioned when it is reached, so they still fire at the right tick).
@@ -80,11 +80,11 @@ pub struct Wheel<T> {
     entries: Slab<Entry<T>>,
     slots: [[List; 64]; LEVELS],
     occupied: [u64; LEVELS],
-    /// Per level-1 slot, a lower bound of its entries' deadlines (exact unless the earliest
-    /// was removed): the slot is re-positioned at that time rather than at its start, so an
-    /// entry a few ticks past a level-0 span (a 1 ms sleep is 64 ticks) costs its driver one
-    /// wake-up at its deadline, not an early one at the slot's start and another.
-    level1_min: [u64; 64],
+    /// Per slot, a lower bound of its entries' deadlines (exact unless the earliest was
+    /// removed): a coarse slot is re-positioned at that time rather than at its start, so a
+    /// timer on a coarse level costs its driver one wake-up, at its deadline, not an early one
+    /// at the slot's start and another.
+    mins: [[u64; 64]; LEVELS],
     elapsed: u64,
     next_seq: u64,
     scratch: Vec<(u64, u64, usize)>,
@@ -119,7 +119,7 @@ impl<T> Wheel<T> {
             entries: Slab::new(),
             slots: [[EMPTY; 64]; LEVELS],
             occupied: [0; LEVELS],
-            level1_min: [u64::MAX; 64],
+            mins: [[u64::MAX; 64]; LEVELS],
             elapsed: 0,
             next_seq: 0,
             scratch: Vec::new(),
@@ -257,17 +257,19 @@ impl<T> Wheel<T> {
     }
 
     fn next_slot(&self) -> Option<(u64, usize, usize)> {
-        // Level 1 postpones a slot's re-positioning to its earliest deadline (`level1_min`), so
-        // that slot may still wait while time, and new level-0 entries, enter its span: levels
-        // 0 and 1 are compared (level 1 first on a tie, so its entries join level 0 and fire in
-        // insertion order with the others). Higher levels lie beyond both.
-        match (self.level_slot(0), self.level_slot(1)) {
-            (Some(a), Some(b)) => return Some(if b.0 <= a.0 { b } else { a }),
-            (Some(a), None) => return Some(a),
-            (None, Some(b)) => return Some(b),
-            (None, None) => {}
+        // A coarse slot is re-positioned at its earliest deadline (`mins`), not at its start,
+        // so time and new entries on finer levels may enter its span while it waits: every
+        // level is looked at and the earliest wins, the coarser one on a tie (so its entries
+        // join the finer level first and equal deadlines still fire in insertion order).
+        let mut best: Option<(u64, usize, usize)> = None;
+        for level in 0..LEVELS {
+            if let Some(c) = self.level_slot(level) {
+                if best.is_none_or(|b| c.0 <= b.0) {
+                    best = Some(c);
+                }
+            }
         }
-        (2..LEVELS).find_map(|level| self.level_slot(level))
+        best
     }
 
     /// The next occupied slot of `level` and the time it needs work.
@@ -283,14 +285,16 @@ impl<T> Wheel<T> {
         let level_range = slot_range << SLOT_BITS;
         let level_start = self.elapsed & !(level_range - 1);
         let mut when = level_start + slot as u64 * slot_range;
-        if level == 1 {
-            // Every deadline in the slot lies in it, at or after this bound.
-            when = when.max(self.level1_min[slot as usize]);
-        } else if when < self.elapsed {
+        if when < self.elapsed && slot != current {
             // Only possible on the top level, for a position past the level's wrap-around.
             when += level_range;
         }
-        Some((when, level, slot as usize))
+        // Every deadline in the slot lies at or after this bound.
+        Some((
+            when.max(self.mins[level][slot as usize]),
+            level,
+            slot as usize,
+        ))
     }
 
     fn place(&mut self, key: u32) {
@@ -300,10 +304,8 @@ impl<T> Wheel<T> {
         let level = level_for(elapsed, pos);
         let slot = ((pos >> (SLOT_BITS * level as u32)) & SLOT_MASK) as usize;
         let tail = self.slots[level][slot].tail;
-        if level == 1 {
-            let min = &mut self.level1_min[slot];
-            *min = if tail == NIL { pos } else { (*min).min(pos) };
-        }
+        let min = &mut self.mins[level][slot];
+        *min = if tail == NIL { pos } else { (*min).min(pos) };
         {
             let e = &mut self.entries[key as usize];
             e.level = level as u8;
@@ -403,6 +405,40 @@ mod tests {
             w.poll(300),
             vec!["new-230", "old-240", "old-250", "new-250", "new-254"]
         );
+    }
+
+    #[test]
+    fn every_level_is_re_positioned_at_its_earliest_deadline() {
+        for deadline in [
+            100u64,
+            5_000,
+            300_000,
+            20_000_000,
+            2_000_000_000,
+            MAX_SPAN - 1,
+        ] {
+            let mut w = Wheel::new();
+            w.poll(7);
+            w.insert(deadline, deadline);
+            // One wake-up, at the deadline: no re-positioning point before it.
+            assert_eq!(w.next_expiration(), Some(deadline));
+            assert_eq!(w.poll(deadline - 1), Vec::<u64>::new());
+            assert_eq!(w.next_expiration(), Some(deadline));
+            assert_eq!(w.poll(deadline), vec![deadline]);
+        }
+    }
+
+    #[test]
+    fn a_removed_earliest_entry_only_makes_the_bound_early() {
+        let mut w = Wheel::new();
+        let a = w.insert(5_000, 'a');
+        w.insert(6_000, 'b');
+        w.remove(a);
+        let t = w.next_expiration().unwrap();
+        assert!(t <= 6_000);
+        assert_eq!(w.poll(t), Vec::<char>::new());
+        assert_eq!(w.next_expiration(), Some(6_000));
+        assert_eq!(w.poll(6_000), vec!['b']);
     }
 
     #[test]

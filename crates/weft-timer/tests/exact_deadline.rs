@@ -1,4 +1,4 @@
-//! Sub-millisecond deadlines: the wheel's tick is 1/64 ms and the timeout a driver is told is
+//! Sub-millisecond deadlines: the wheel's tick is 1 µs and the timeout a driver is told is
 //! exact, so a short sleep is not pushed to the next whole millisecond; and no timer ever fires
 //! before its deadline, on a paused or a real clock.
 
@@ -10,7 +10,7 @@ use futures_lite::future::{block_on, poll_once};
 use weft_timer::{call_at, sleep, Clock, Timers};
 
 /// The wheel's tick.
-const TICK: Duration = Duration::from_nanos(15_625);
+const TICK: Duration = Duration::from_micros(1);
 /// Bounds every wait on another thread so a lost wake-up fails instead of hanging.
 const WATCHDOG: Duration = Duration::from_secs(20);
 
