@@ -4,10 +4,11 @@
 //!   rustdoc (warnings denied), then the loom models with bounded preemptions. Stops at the
 //!   first failing step and names it.
 //! - `loom`: only the loom models (`--cfg loom`), every crate with a `tests/loom.rs`.
-//! - `bench [--quick | --test] [--bench FILE].. [FILTER..]`: the side-by-side benchmarks in
-//!   `benches/` (weft vs its peers), interleaved; regenerates `docs/benchmarks.md` and the
-//!   charts in `docs/bench/`. `bench report` only regenerates them from the last results (see
-//!   `bench/mod.rs`).
+//! - `bench [--quick | --test] [--no-report | --plan] [--bench FILE].. [FILTER..]`: the
+//!   side-by-side benchmarks in `benches/` (weft vs its peers), interleaved; prints the
+//!   schedule's projected duration first (`--plan`: only that); regenerates
+//!   `docs/benchmarks.md` and the charts in `docs/bench/`. `bench report` only regenerates
+//!   them from the last results (see `bench/mod.rs`).
 //! - `syscalls [--quick] [RUNTIME..]`: system calls per request of hyper's server on weft, tokio
 //!   and smol under `strace -f -c` (see `syscalls.rs`). Not part of `ci`.
 //! - `fuzz [--seconds N]`, `valgrind`, `asan`, `miri`, `soak [--minutes M]`: hardening steps,
@@ -193,7 +194,8 @@ fn main() -> ExitCode {
         Some("soak") => soak::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | loom | bench [--quick|--test] [--bench FILE].. [FILTER..] \
+                "usage: cargo xtask <ci | loom | bench [--quick|--test] [--no-report|--plan] \
+                 [--bench FILE].. [FILTER..] \
                  | bench report | syscalls [--quick] \
                  | fuzz [--seconds N] | valgrind | asan | miri | soak [--minutes M]>"
             );

@@ -1,8 +1,10 @@
-//! `cargo xtask bench [--quick | --test] [--no-report] [--bench FILE].. [FILTER..]` and
-//! `cargo xtask bench report` (issue 19).
+//! `cargo xtask bench [--quick | --test] [--no-report | --plan] [--bench FILE].. [FILTER..]`
+//! and `cargo xtask bench report` (issue 19).
 //!
 //! A run clears `target/weft-bench/results.jsonl`, builds every bench file of `weft-benches`
-//! once (release `bench` profile, `CARGO_INCREMENTAL=0`), runs each in turn with the mode flag
+//! once (release `bench` profile, `CARGO_INCREMENTAL=0`), prints the schedule's projected
+//! duration (each file's `--plan`, see `schedule.rs`; `--plan` alone stops there), runs each
+//! in turn with the mode flag
 //! and the filters (a bench file that fails is reported and the others still run), saves the
 //! facts about the run in `target/weft-bench/run.json`, and then does what `report` does:
 //! reads the JSON lines and rewrites the generated block of `docs/benchmarks.md` (between its
@@ -44,6 +46,8 @@ struct Options {
     mode: Option<&'static str>,
     /// `--no-report`: run and keep the results, leave docs/ alone (e.g. a CI smoke run).
     no_report: bool,
+    /// `--plan`: build, print the schedule's projection, run nothing.
+    plan_only: bool,
     files: Vec<String>,
     filters: Vec<String>,
 }
@@ -52,6 +56,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
         mode: None,
         no_report: false,
+        plan_only: false,
         files: Vec::new(),
         filters: Vec::new(),
     };
@@ -61,14 +66,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--quick" => o.mode = Some("--quick"),
             "--test" => o.mode = Some("--test"),
             "--no-report" => o.no_report = true,
+            "--plan" => o.plan_only = true,
             "--bench" => o
                 .files
                 .push(it.next().ok_or("--bench needs a file name")?.clone()),
             "--" => {}
             f if f.starts_with('-') => {
                 return Err(format!(
-                    "unknown flag {f:?} (expected --quick, --test, --no-report, --bench FILE, \
-                     filters, or `report`)"
+                    "unknown flag {f:?} (expected --quick, --test, --no-report, --plan, --bench \
+                     FILE, filters, or `report`)"
                 ))
             }
             f => o.filters.push(f.to_string()),
@@ -170,7 +176,9 @@ fn run_suite(o: &Options) -> (Vec<String>, Vec<String>) {
     let dir = out_dir();
     let results = dir.join("results.jsonl");
     let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::remove_file(&results);
+    if !o.plan_only {
+        let _ = std::fs::remove_file(&results);
+    }
     let mut lines = machine_lines();
     let mut warnings = Vec::new();
     let files: Vec<String> = if o.files.is_empty() {
@@ -214,6 +222,12 @@ fn run_suite(o: &Options) -> (Vec<String>, Vec<String>) {
     } else {
         project(&files, &exes, o)
     };
+    if o.plan_only {
+        if projected.is_none() {
+            warnings.push("no bench file printed a schedule".into());
+        }
+        return (lines, warnings);
+    }
     let mut per_file = Vec::new();
     for f in &files {
         eprintln!("xtask: ==> bench {f}");
@@ -375,7 +389,7 @@ pub fn main(args: &[String]) -> ExitCode {
         }
     };
     let (lines, warnings) = run_suite(&o);
-    if o.no_report {
+    if o.no_report || o.plan_only {
         for w in &warnings {
             eprintln!("xtask: warning: {w}");
         }
