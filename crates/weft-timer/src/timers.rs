@@ -66,36 +66,31 @@ pub struct Timers {
     inner: Handle,
 }
 
-/// How a [`Timers`] refers to its state: the process-wide timers by a plain `&'static` (so
-/// `Timers::current()`, which every sleep calls, clones no reference count on a cache line all
-/// threads share), any other by an `Arc`.
-#[derive(Clone)]
-enum Handle {
-    Static(&'static Inner),
-    Shared(Arc<Inner>),
-}
+/// How a [`Timers`] refers to its state: `None` is the process-wide timers ([`global_inner`]),
+/// so `Timers::current()`, which every sleep calls, clones no reference count on a cache line
+/// all threads share; any other by an `Arc`. One word (the `Arc`'s niche), which keeps every
+/// [`Sleep`](crate::Sleep) and so every sleeping task's allocation small.
+type Handle = Option<Arc<Inner>>;
 
 /// A fallback-list entry: like [`Handle`], but not keeping `Arc`ed timers alive.
-enum WeakHandle {
-    Static(&'static Inner),
-    Weak(Weak<Inner>),
+type WeakHandle = Option<Weak<Inner>>;
+
+/// The process-wide timers' state (real clock), created on first use.
+fn global_inner() -> &'static Inner {
+    static INNER: OnceLock<Inner> = OnceLock::new();
+    INNER.get_or_init(|| Inner::new(Clock::real()))
 }
 
-impl WeakHandle {
-    fn upgrade(&self) -> Option<Timers> {
-        let inner = match self {
-            WeakHandle::Static(i) => Handle::Static(i),
-            WeakHandle::Weak(w) => Handle::Shared(w.upgrade()?),
-        };
-        Some(Timers { inner })
-    }
+fn upgrade(weak: &WeakHandle) -> Option<Timers> {
+    let inner = match weak {
+        None => None,
+        Some(w) => Some(w.upgrade()?),
+    };
+    Some(Timers { inner })
+}
 
-    fn is_alive(&self) -> bool {
-        match self {
-            WeakHandle::Static(_) => true,
-            WeakHandle::Weak(w) => w.strong_count() > 0,
-        }
-    }
+fn is_alive(weak: &WeakHandle) -> bool {
+    weak.as_ref().is_none_or(|w| w.strong_count() > 0)
 }
 
 /// The wheel's tick: 1 µs. Fine enough that rounding a deadline up to a tick costs a sleep
@@ -183,7 +178,7 @@ impl Timers {
     /// A new, independent set of timers reading `clock`.
     pub fn new(clock: Clock) -> Timers {
         Timers {
-            inner: Handle::Shared(Arc::new(Inner::new(clock))),
+            inner: Some(Arc::new(Inner::new(clock))),
         }
     }
 
@@ -192,17 +187,14 @@ impl Timers {
     /// Pausing or advancing the global timers affects every thread that has not entered its own
     /// [`Timers`].
     pub fn global() -> &'static Timers {
-        static INNER: OnceLock<Inner> = OnceLock::new();
-        static GLOBAL: OnceLock<Timers> = OnceLock::new();
-        GLOBAL.get_or_init(|| Timers {
-            inner: Handle::Static(INNER.get_or_init(|| Inner::new(Clock::real()))),
-        })
+        static GLOBAL: Timers = Timers { inner: None };
+        &GLOBAL
     }
 
     fn inner(&self) -> &Inner {
         match &self.inner {
-            Handle::Static(i) => i,
-            Handle::Shared(a) => a,
+            None => global_inner(),
+            Some(a) => a,
         }
     }
 
@@ -537,10 +529,7 @@ impl Timers {
         let fb = fallback();
         if !self.inner().registered.swap(true, Ordering::AcqRel) {
             let mut st = fb.lock();
-            st.list.push(match &self.inner {
-                Handle::Static(i) => WeakHandle::Static(i),
-                Handle::Shared(a) => WeakHandle::Weak(Arc::downgrade(a)),
-            });
+            st.list.push(self.inner.as_ref().map(Arc::downgrade));
         }
         fb.notify();
     }
@@ -640,8 +629,8 @@ impl Fallback {
             let list: Vec<Timers> = {
                 let mut st = self.lock();
                 st.notified = false;
-                st.list.retain(WeakHandle::is_alive);
-                st.list.iter().filter_map(WeakHandle::upgrade).collect()
+                st.list.retain(is_alive);
+                st.list.iter().filter_map(upgrade).collect()
             };
             let mut wait: Option<Duration> = None;
             for timers in &list {
@@ -685,5 +674,20 @@ mod tests {
     fn a_sleep_entry_is_two_words() {
         // The wheel's slab holds one of these per waiting timer: a waker, not a boxed enum.
         assert_eq!(std::mem::size_of::<Entry>(), 16);
+    }
+
+    #[test]
+    fn a_timers_handle_is_one_word() {
+        // Every `Sleep` holds one, and so does every sleeping task's allocation: a second word
+        // here moved weft's task into the next malloc size class (16 bytes more per task).
+        assert_eq!(std::mem::size_of::<Timers>(), std::mem::size_of::<usize>());
+        assert!(std::mem::size_of::<crate::Sleep>() <= 56);
+    }
+
+    #[test]
+    fn the_global_timers_are_one_instance() {
+        let (a, b) = (Timers::global().clone(), Timers::global().clone());
+        assert!(a.ptr_eq(&b));
+        assert!(!a.ptr_eq(&Timers::new(Clock::real())));
     }
 }
