@@ -3,29 +3,16 @@
 //! it got our write, so a write queued behind the read deadlocks (caught by the watchdog).
 #![cfg(unix)]
 
+mod common;
+use common::within;
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::sync::mpsc;
-use std::time::Duration;
 
 use futures_lite::future::{block_on, zip};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use weft_blocking::fs::File;
 use weft_blocking::Unblock;
-
-/// Runs `f` on its own thread and fails if it takes more than 20 s (the deadlock this file
-/// tests would otherwise hang the test run).
-fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
-    });
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("timed out (a write waited for a blocked read): {what}"),
-    }
-}
 
 /// The peer: reads `rounds` "ping"s, answering each with "pong", and returns what it read.
 fn echo_peer(mut peer: UnixStream, rounds: usize) -> std::thread::JoinHandle<Vec<u8>> {
@@ -71,13 +58,16 @@ where
 
 #[test]
 fn file_over_a_socket_writes_while_a_read_is_blocked() {
-    within("fs::File over a UnixStream, read and write at once", || {
-        let (ours, peer) = UnixStream::pair().unwrap();
-        let peer = echo_peer(peer, 3);
-        let file = File::from_std(std::fs::File::from(std::os::fd::OwnedFd::from(ours)));
-        read_while_writing(file, 3);
-        assert_eq!(peer.join().unwrap(), b"pingpingping");
-    });
+    within(
+        "fs::File over a UnixStream, read and write at once (a write waited for a blocked read?)",
+        || {
+            let (ours, peer) = UnixStream::pair().unwrap();
+            let peer = echo_peer(peer, 3);
+            let file = File::from_std(std::fs::File::from(std::os::fd::OwnedFd::from(ours)));
+            read_while_writing(file, 3);
+            assert_eq!(peer.join().unwrap(), b"pingpingping");
+        },
+    );
 }
 
 #[test]

@@ -2,30 +2,17 @@
 //! after a partial read must keep the unread input and must not fail with ESPIPE.
 #![cfg(unix)]
 
+mod common;
+use common::within;
+
 use std::ffi::CString;
 use std::io::{self, Read, SeekFrom, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::time::Duration;
 
 use futures_lite::future::block_on;
 use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use weft_blocking::fs::{File, OpenOptions};
-
-/// Runs `f` on its own thread and fails if it takes more than 20 s (a read on a FIFO or pty
-/// that has no data would block forever).
-fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
-    });
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("timed out: {what}"),
-    }
-}
 
 fn fifo_path() -> PathBuf {
     std::env::temp_dir().join(format!(

@@ -1,5 +1,8 @@
 //! Pool behaviour: limits, growth, idle exit, cancellation, panics, shutdown.
 
+mod common;
+use common::within;
+
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -15,20 +18,6 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .cloned()
         .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default()
-}
-
-/// Runs `f` on its own thread and fails the test if it does not return within 20 s (a
-/// stranded job would otherwise hang the test forever).
-fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
-    });
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("timed out: {what}"),
-    }
 }
 
 /// A barrier with a deadline: `wait` returns false instead of hanging forever.

@@ -1,5 +1,8 @@
 //! `Unblock<T>`: blocking Read/Write/Seek/Iterator as async I/O and streams.
 
+mod common;
+use common::within;
+
 use std::io::{self, Cursor, Read, SeekFrom};
 use std::sync::mpsc;
 use std::task::Context;
@@ -157,20 +160,6 @@ fn dropped_seek_then_write_keeps_positions_logical() {
         c.read_exact(&mut two).await.unwrap();
         assert_eq!(&two, b"zz");
     });
-}
-
-/// Runs `f` on its own thread and fails if it takes more than 20 s (a read on a socket whose
-/// peer sends nothing would block forever).
-fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
-    });
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(p)) => std::panic::resume_unwind(p),
-        Err(_) => panic!("timed out: {what}"),
-    }
 }
 
 /// A duplex stream (a Unix socket pair): input read ahead into the buffer must survive a write
