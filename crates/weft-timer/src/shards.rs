@@ -9,16 +9,35 @@
 //! counter is shared between shards, so registering threads write no common cache line.
 
 use std::cell::Cell;
+use std::num::NonZeroU64;
 use std::sync::OnceLock;
 
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, PoisonError};
 use crate::wheel::{TimerId, Wheel};
 
-/// Identifies one timer: its shard and its id in that shard's wheel.
+/// Identifies one timer: its shard and its id in that shard's wheel, packed into two words
+/// (and `Option<Key>` into the same two, by the sequence's niche): every `Sleep` holds one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Key {
-    shard: usize,
-    id: TimerId,
+    shard: u32,
+    key: u32,
+    seq: NonZeroU64,
+}
+
+impl Key {
+    fn new(shard: usize, id: TimerId) -> Key {
+        let (key, seq) = id.into_parts();
+        let shard = u32::try_from(shard).expect("shard counts are small");
+        Key { shard, key, seq }
+    }
+
+    fn shard(self) -> usize {
+        self.shard as usize
+    }
+
+    fn id(self) -> TimerId {
+        TimerId::from_parts(self.key, self.seq)
+    }
 }
 
 struct Shard<T> {
@@ -92,21 +111,23 @@ impl<T> Shards<T> {
         let mut w = self.lock(shard);
         let id = w.insert(at, value);
         self.shards[shard].len.store(w.len(), Ordering::Relaxed);
-        Key { shard, id }
+        Key::new(shard, id)
     }
 
     /// Removes a waiting timer.
     pub(crate) fn remove(&self, key: Key) -> Option<T> {
-        let mut w = self.lock(key.shard);
-        let value = w.remove(key.id)?;
-        self.shards[key.shard].len.store(w.len(), Ordering::Relaxed);
+        let mut w = self.lock(key.shard());
+        let value = w.remove(key.id())?;
+        self.shards[key.shard()]
+            .len
+            .store(w.len(), Ordering::Relaxed);
         Some(value)
     }
 
     /// Runs `f` on a waiting timer's value (under its shard's lock).
     pub(crate) fn with<R>(&self, key: Key, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        let mut w = self.lock(key.shard);
-        w.get_mut(key.id).map(f)
+        let mut w = self.lock(key.shard());
+        w.get_mut(key.id()).map(f)
     }
 
     /// Fires every timer due at tick `now` into `out`, in deadline order (ties: see the

@@ -28,6 +28,7 @@
 //! ```
 
 use std::fmt;
+use std::num::NonZeroU64;
 
 use slab::Slab;
 
@@ -48,8 +49,21 @@ pub const MAX_SPAN: u64 = 1 << 35;
 /// they never refer to a newer entry that reused the same storage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TimerId {
-    key: usize,
-    seq: u64,
+    key: u32,
+    /// Never zero (the wheel's sequence starts at 1), so `Option<TimerId>` needs no tag.
+    seq: NonZeroU64,
+}
+
+impl TimerId {
+    /// The id's two parts, for a caller that packs it with other fields (see `shards::Key`).
+    pub(crate) fn into_parts(self) -> (u32, NonZeroU64) {
+        (self.key, self.seq)
+    }
+
+    /// The id made of [`into_parts`](Self::into_parts)'s output.
+    pub(crate) fn from_parts(key: u32, seq: NonZeroU64) -> TimerId {
+        TimerId { key, seq }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -121,7 +135,7 @@ impl<T> Wheel<T> {
             occupied: [0; LEVELS],
             mins: [[u64::MAX; 64]; LEVELS],
             elapsed: 0,
-            next_seq: 0,
+            next_seq: 1,
             scratch: Vec::new(),
         }
     }
@@ -144,7 +158,7 @@ impl<T> Wheel<T> {
     /// Inserts `value` to fire at `deadline` (a deadline in the past fires at the next poll).
     /// O(1).
     pub fn insert(&mut self, deadline: u64, value: T) -> TimerId {
-        let seq = self.next_seq;
+        let seq = NonZeroU64::new(self.next_seq).expect("a u64 sequence starting at 1 never wraps");
         self.next_seq += 1;
         let vacant = self.entries.vacant_entry();
         let key = vacant.key();
@@ -154,14 +168,15 @@ impl<T> Wheel<T> {
         );
         vacant.insert(Entry {
             deadline,
-            seq,
+            seq: seq.get(),
             prev: NIL,
             next: NIL,
             level: 0,
             slot: 0,
             value,
         });
-        self.place(key as u32);
+        let key = key as u32;
+        self.place(key);
         TimerId { key, seq }
     }
 
@@ -171,27 +186,29 @@ impl<T> Wheel<T> {
         if !self.contains(id) {
             return None;
         }
-        self.unlink(id.key as u32);
-        Some(self.entries.remove(id.key).value)
+        self.unlink(id.key);
+        Some(self.entries.remove(id.key as usize).value)
     }
 
     /// Whether `id` is still waiting in the wheel.
     pub fn contains(&self, id: TimerId) -> bool {
-        self.entries.get(id.key).is_some_and(|e| e.seq == id.seq)
+        self.entries
+            .get(id.key as usize)
+            .is_some_and(|e| e.seq == id.seq.get())
     }
 
     /// Mutable access to the value of a waiting entry.
     pub fn get_mut(&mut self, id: TimerId) -> Option<&mut T> {
-        match self.entries.get_mut(id.key) {
-            Some(e) if e.seq == id.seq => Some(&mut e.value),
+        match self.entries.get_mut(id.key as usize) {
+            Some(e) if e.seq == id.seq.get() => Some(&mut e.value),
             _ => None,
         }
     }
 
     /// The deadline of a waiting entry.
     pub fn deadline(&self, id: TimerId) -> Option<u64> {
-        match self.entries.get(id.key) {
-            Some(e) if e.seq == id.seq => Some(e.deadline),
+        match self.entries.get(id.key as usize) {
+            Some(e) if e.seq == id.seq.get() => Some(e.deadline),
             _ => None,
         }
     }
