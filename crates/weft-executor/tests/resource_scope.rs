@@ -440,19 +440,11 @@ fn outside_a_runtime_a_cancelled_scope_falls_back_to_drop() {
         assert_eq!(p.drops.load(SeqCst), 1, "the synchronous fallback ran");
         return;
     }
-    let out = common::within(60, || {
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "outside_a_runtime_a_cancelled_scope_falls_back_to_drop",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD, "1")
-            .env("WEFT_DEBUG", "1")
-            .output()
-            .unwrap()
-    });
+    let out = common::run_as_child_with(
+        "outside_a_runtime_a_cancelled_scope_falls_back_to_drop",
+        CHILD,
+        &[("WEFT_DEBUG", "1")],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("cancelled outside a runtime"), "{stderr}");

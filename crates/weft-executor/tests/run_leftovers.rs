@@ -147,19 +147,11 @@ fn debug_mode_lists_the_leftovers_run_cancels() {
         });
         return;
     }
-    let out = common::within(60, || {
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "debug_mode_lists_the_leftovers_run_cancels",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD, "1")
-            .env("WEFT_DEBUG", "1")
-            .output()
-            .unwrap()
-    });
+    let out = common::run_as_child_with(
+        "debug_mode_lists_the_leftovers_run_cancels",
+        CHILD,
+        &[("WEFT_DEBUG", "1")],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let listed = stderr

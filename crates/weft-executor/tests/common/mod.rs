@@ -145,10 +145,21 @@ impl Drop for DropFlag {
 /// environment variable `child_env` set (the test checks it to play the child's part), and
 /// returns the child's output. Fails the test if the child takes longer than 60 s.
 pub fn run_as_child(test: &'static str, child_env: &'static str) -> Output {
+    run_as_child_with(test, child_env, &[])
+}
+
+/// [`run_as_child`] with the extra environment variables `env` set in the child (e.g.
+/// `WEFT_DEBUG=1` for a test of debug-mode reports).
+pub fn run_as_child_with(
+    test: &'static str,
+    child_env: &'static str,
+    env: &'static [(&'static str, &'static str)],
+) -> Output {
     within(60, move || {
         Command::new(std::env::current_exe().unwrap())
             .args(["--exact", test, "--nocapture", "--test-threads=1"])
             .env(child_env, "1")
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     })
