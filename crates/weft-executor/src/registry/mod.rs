@@ -33,16 +33,16 @@ use slots::Slots;
 
 const SHARDS: usize = 16;
 
-/// A registered task: its waker (a reference to the task, which keeps its allocation alive) and
-/// a pointer to its metadata in that allocation (for its info, without a copy).
+/// A registered task: a pointer to its metadata (its info, and its own waker, which keeps the
+/// allocation alive until the task's future is dropped; that drop removes the entry first).
 struct Entry {
-    waker: Waker,
     meta: MetaRef,
 }
 
 impl Entry {
     fn meta(&self) -> &Meta {
-        // SAFETY: `self.waker` is a reference to the task for as long as the entry exists.
+        // SAFETY: the task's own waker, in its `Meta`, is a reference to the task until its
+        // future is dropped, and that drop removes this entry before it takes the waker.
         unsafe { self.meta.get() }
     }
 
@@ -85,6 +85,16 @@ impl EntryKey {
 
     fn key(self) -> usize {
         (self.0.get() >> SHARD_BITS) as usize - 1
+    }
+
+    /// The packed key (stored in the task's `Meta`).
+    pub(crate) fn into_raw(self) -> NonZeroU32 {
+        self.0
+    }
+
+    /// A key from [`EntryKey::into_raw`].
+    pub(crate) fn from_raw(raw: NonZeroU32) -> EntryKey {
+        EntryKey(raw)
     }
 }
 
@@ -171,33 +181,26 @@ impl Registry {
     }
 
     /// Eager registration (debug mode): adds an entry for a new task under one lock; `spawn`
-    /// receives the entry's key (for the task's future) and returns the task's waker plus
-    /// whatever the caller needs. `spawn` must not touch this registry.
-    pub(crate) fn insert_with<R>(&self, spawn: impl FnOnce(EntryKey) -> (Waker, MetaRef, R)) -> R {
+    /// receives the entry's key and returns the task's metadata (whose own waker it has
+    /// stored) plus whatever the caller needs. `spawn` must not touch this registry.
+    pub(crate) fn insert_with<R>(&self, spawn: impl FnOnce(EntryKey) -> (MetaRef, R)) -> R {
         let shard = self.shard_here();
         let mut slots = lock(&self.shards[shard]);
-        let (waker, meta, r) = spawn(EntryKey::new(shard, slots.next_key()));
-        slots.insert(Entry { waker, meta });
+        let (meta, r) = spawn(EntryKey::new(shard, slots.next_key()));
+        slots.insert(Entry { meta });
         r
     }
 
-    /// Registers a task that is about to wait (its first `Pending`).
-    pub(crate) fn insert(&self, meta: MetaRef, waker: Waker) -> EntryKey {
+    /// Registers a task that is about to wait (its first `Pending`; its `Meta` holds its waker).
+    pub(crate) fn insert(&self, meta: MetaRef) -> EntryKey {
         let shard = self.shard_here();
-        let key = lock(&self.shards[shard]).insert(Entry { waker, meta });
+        let key = lock(&self.shards[shard]).insert(Entry { meta });
         EntryKey::new(shard, key)
     }
 
     /// Removes a task's entry (its future was dropped).
     pub(crate) fn remove(&self, k: EntryKey) {
-        let removed = lock(&self.shards[k.shard()]).try_remove(k.key());
-        // Drop the waker (a reference to this very task) outside the lock.
-        drop(removed);
-    }
-
-    /// A registered task's info.
-    pub(crate) fn info(&self, k: EntryKey) -> Option<TaskInfo> {
-        lock(&self.shards[k.shard()]).get(k.key()).map(Entry::info)
+        lock(&self.shards[k.shard()]).try_remove(k.key());
     }
 
     /// The unhandled-error hook of the executor.
@@ -214,7 +217,7 @@ impl Registry {
     pub(crate) fn wakers(&self) -> Vec<Waker> {
         let mut v = Vec::new();
         for s in self.shards.iter() {
-            v.extend(lock(s).iter().map(|e| e.waker.clone()));
+            v.extend(lock(s).iter().filter_map(|e| e.meta().waker()));
         }
         v
     }
@@ -244,9 +247,9 @@ impl Registry {
 
 #[cfg(test)]
 mod tests {
-    /// A waiting task's registry slot is its entry alone: a waker and a pointer.
+    /// A waiting task's registry slot is its entry alone: one pointer.
     #[test]
-    fn a_registry_slot_is_24_bytes() {
-        assert_eq!(std::mem::size_of::<Option<super::Entry>>(), 24);
+    fn a_registry_slot_is_8_bytes() {
+        assert_eq!(std::mem::size_of::<Option<super::Entry>>(), 8);
     }
 }

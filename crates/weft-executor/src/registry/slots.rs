@@ -2,10 +2,10 @@
 //! `Option<Entry>`.
 //!
 //! `slab::Slab` keeps its free list inside the vacant slots, so its slot is the entry plus a
-//! tag: 32 bytes for a 24-byte entry (a waker and a pointer). Here a vacant slot is `None`
-//! (the entry's non-null pointers give `Option` its niche, so a slot is 24 bytes) and the free
-//! list is a separate `Vec<u32>`, as long as the number of vacant slots. Every waiting task has
-//! one slot: 8 bytes less per task.
+//! tag: 16 bytes for an 8-byte entry (a pointer to the task's metadata). Here a vacant slot is
+//! `None` (the entry's non-null pointer gives `Option` its niche, so a slot is 8 bytes) and the
+//! free list is a separate `Vec<u32>`, as long as the number of vacant slots. Every waiting task
+//! has one slot: 8 bytes less per task.
 
 /// A slab: `insert` returns a key that stays valid until `try_remove`.
 pub(super) struct Slots<T> {
@@ -56,6 +56,7 @@ impl<T> Slots<T> {
         Some(v)
     }
 
+    #[cfg(test)]
     pub(super) fn get(&self, key: usize) -> Option<&T> {
         self.slots.get(key)?.as_ref()
     }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::meta::{FallibleTask, Meta, MetaRef};
@@ -31,10 +31,9 @@ use super::{report_unhandled, AbortHandle, Id, JoinError, TaskInfo, UnhandledErr
 #[must_use = "dropping a Task cancels it; use .detach() to run it in the background"]
 pub struct Task<T> {
     pub(super) inner: FallibleTask<T>,
+    /// The task's metadata (its info, and its own waker for [`Task::abort_handle`]), valid
+    /// while `inner` keeps the allocation alive.
     pub(super) meta: MetaRef,
-    /// Keeps the allocation (so `meta`) alive with the handle, and lets an [`AbortHandle`]
-    /// wake the task.
-    pub(super) waker: Waker,
 }
 
 impl<T> Task<T> {
@@ -55,10 +54,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn abort_handle(&self) -> AbortHandle {
-        AbortHandle {
-            meta: self.meta,
-            waker: self.waker.clone(),
-        }
+        AbortHandle::new(self.meta)
     }
 
     /// asyncio's `wait_for(task, timeout)`: awaits the task for at most `d`. On expiry it
