@@ -9,7 +9,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::park::{Handoff, Parker, Shared};
-use crate::reactor::{Reactor, ReactorLock, HOLDER_BLOCK_ON, HOLDER_FALLBACK, HOLDER_WORKER};
+use crate::reactor::{
+    Reactor, ReactorLock, HOLDER_BLOCK_ON, HOLDER_FALLBACK, HOLDER_NONE, HOLDER_WORKER,
+};
 use crate::timer_glue;
 
 /// How long a thread waits before re-checking a paused clock whose auto-advance is inhibited
@@ -40,6 +42,10 @@ static TAKEOVER: AtomicBool = AtomicBool::new(false);
 /// How many times the fallback thread took the reactor over as the blocking driver while
 /// `block_on` threads existed (a test hook, see [`__fallback_takeovers`]).
 static TAKEOVERS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many times the fallback thread resumed from a blocking wait (a park or a poller wait):
+/// its wake-ups (a test hook, see [`__fallback_wakes`]).
+static FALLBACK_WAKES: AtomicUsize = AtomicUsize::new(0);
 
 /// `block_on` threads parked because another thread held the reactor lock, oldest first.
 /// Whoever releases the lock hands it to the oldest (see [`handoff`]).
@@ -73,6 +79,10 @@ thread_local! {
     /// Set once this thread drove the reactor through [`try_react`] inside a `block_on` (it is
     /// counted in [`WORKERS`] until that `block_on` returns).
     static IS_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set when this thread's last [`try_react`] found the poller failing: its `block_on` then
+    /// waits through [`drive`], which backs off, instead of re-polling a worker that would fail
+    /// again at once.
+    static REACT_FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// How many `block_on` calls are running on this thread (nested ones count).
     static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     /// This thread's cached block_on state (taken while in use, so nested calls get a fresh one).
@@ -160,6 +170,14 @@ pub fn __fallback_takeovers() -> usize {
     TAKEOVERS.load(Ordering::SeqCst)
 }
 
+/// How many times the fallback thread has woken up (returned from a park or from a poller wait
+/// it started), whatever woke it. While executor workers drive the reactor it sleeps without a
+/// timeout, so this stays put. A test hook; not part of the API.
+#[doc(hidden)]
+pub fn __fallback_wakes() -> usize {
+    FALLBACK_WAKES.load(Ordering::SeqCst)
+}
+
 /// How many times inserting a new earliest global timer interrupted a thread waiting in the
 /// poller. A test hook; not part of the API.
 #[doc(hidden)]
@@ -245,8 +263,8 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
 /// the thread parks until its waker fires, without taking the reactor lock or queuing for it.
 /// So the wakers of the tasks it waits for run on the workers, in their context, instead of on
 /// this thread (which would send every woken task through a global queue and a thread
-/// wake-up). If no worker polls the reactor for a while, the fallback thread does. A paused
-/// clock is still advanced when this thread and the reactor are idle.
+/// wake-up). While no worker exists, the fallback thread drives instead. A paused clock is
+/// still advanced when this thread and the reactor are idle.
 ///
 /// ```
 /// assert_eq!(weft_reactor::block_on_passive(async { 1 + 1 }), 2);
@@ -276,6 +294,12 @@ pub fn block_on_passive<T>(fut: impl Future<Output = T>) -> T {
 
 fn is_passive() -> bool {
     PASSIVE.try_with(|p| p.get()).unwrap_or(false)
+}
+
+/// Whether this thread is an executor worker (it drove the reactor through [`try_react`] inside
+/// its current `block_on`).
+fn is_worker() -> bool {
+    IS_WORKER.try_with(|w| w.get()).unwrap_or(false)
 }
 
 /// A zero-timeout I/O poll plus timer processing, used by the fairness rule.
@@ -309,6 +333,31 @@ fn wait_until_woken(reactor: Option<&'static Reactor>, sh: &Arc<Shared>) {
             return;
         }
         let passive = is_passive();
+        let worker_drives = !passive
+            && is_worker()
+            && !timer_glue::current_is_paused()
+            && !REACT_FAILED.try_with(|f| f.replace(false)).unwrap_or(false);
+        if let Some(reactor) = reactor.filter(|_| worker_drives) {
+            // An executor worker drives only from its own loop (`try_react`, in its worker
+            // context). It queues for the hand-off whoever holds the lock, so an idle worker
+            // takes the reactor over as soon as the driving thread leaves it (a worker that
+            // goes back to running tasks): I/O is never left undriven while a worker idles,
+            // and the fallback thread need not watch (see `fallback_main`).
+            push_waiter(sh);
+            if sh.take_baton() || reactor.holder.load(Ordering::SeqCst) == HOLDER_NONE {
+                // Handed the lock, or it looks free: poll the worker again, which drives.
+                remove_waiter(sh);
+                return;
+            }
+            if reactor.holder.load(Ordering::SeqCst) == HOLDER_FALLBACK {
+                // The fallback thread yields the lock to block_on threads when notified.
+                reactor.notify();
+            }
+            sh.parker.park(park_timeout());
+            remove_waiter(sh);
+            timer_glue::process_current_only();
+            continue;
+        }
         if let Some(l) = reactor
             .filter(|_| !passive)
             .and_then(|r| r.try_lock(HOLDER_BLOCK_ON))
@@ -396,9 +445,12 @@ fn drive(mut l: ReactorLock, sh: &Shared) {
 ///   driving; the caller should park on its own means), else `Some(Ok(n))` with the number of
 ///   wakers woken and timers fired, or `Some(Err(_))` if the poller failed.
 ///
-/// While a thread drives through `try_react`, other threads' `block_on` park without queuing
-/// for a hand-off of the reactor lock: the caller is expected to come back whenever it runs out
-/// of work (an executor worker), and the fallback thread polls the reactor if nobody does.
+/// While a thread drives through `try_react`, other plain threads' `block_on` park without
+/// queuing for a hand-off of the reactor lock: the caller is expected to come back whenever it
+/// runs out of work (an executor worker). Other workers (threads that called `try_react` inside
+/// their `block_on`) do queue, and a hand-off makes their `block_on` poll them again, so they
+/// drive through `try_react` in their own context. While workers exist, the fallback thread
+/// sleeps: a worker stuck in one long poll delays I/O only if every other worker is stuck too.
 ///
 /// A thread blocked in here for a long time is woken only by I/O, timers or [`notify`]: an
 /// executor that schedules work onto it from another thread must call [`notify`] (cheap:
@@ -430,7 +482,11 @@ pub fn try_react(timeout: Option<Duration>) -> Option<std::io::Result<usize>> {
         }
         return None;
     };
-    Some(l.react(timeout, None))
+    let r = l.react(timeout, None);
+    if r.is_err() {
+        let _ = REACT_FAILED.try_with(|f| f.set(true));
+    }
+    Some(r)
 }
 
 /// Interrupts the thread waiting in the reactor's poller (in [`block_on`] or [`try_react`]), if
@@ -442,8 +498,10 @@ pub fn notify() {
     }
 }
 
-/// The "weft-reactor" thread: drives I/O and timers while no `block_on` runs; while some do, it
-/// only polls (zero timeout, with back-off) when the reactor seems not to be driven by anyone.
+/// The "weft-reactor" thread: drives I/O and timers while no `block_on` runs (or no worker is
+/// left for passive ones); while workers exist it sleeps with no timeout; while only plain
+/// `block_on` threads run, it polls (zero timeout, with back-off) when the reactor seems not to
+/// be driven by anyone.
 fn fallback_main(r: &'static Reactor, me: &Parker) {
     const MIN: Duration = Duration::from_micros(50);
     const MAX: Duration = Duration::from_millis(10);
@@ -460,7 +518,9 @@ fn fallback_main(r: &'static Reactor, me: &Parker) {
                 // notifies us too).
                 let mut failed = false;
                 while fallback_should_drive() && waiters().is_empty() {
-                    if let Err(e) = l.react(None, None) {
+                    let r = l.react(None, None);
+                    FALLBACK_WAKES.fetch_add(1, Ordering::SeqCst);
+                    if let Err(e) = r {
                         eprintln!("weft-reactor: poller wait failed: {e}");
                         failed = true;
                         break;
@@ -473,13 +533,26 @@ fn fallback_main(r: &'static Reactor, me: &Parker) {
                 if failed {
                     // Do not spin on a broken poller.
                     me.park(Some(MAX));
+                    FALLBACK_WAKES.fetch_add(1, Ordering::SeqCst);
                 }
                 backoff = MIN;
                 continue;
             }
             me.park(Some(backoff));
+            FALLBACK_WAKES.fetch_add(1, Ordering::SeqCst);
+        } else if WORKERS.load(Ordering::SeqCst) > 0 {
+            // Executor workers drive: a busy one polls every few dozen tasks, an idle one
+            // drives or queues for the hand-off (`wait_until_woken`), so nobody needs this
+            // thread until the last worker leaves or a passive `block_on` starts with none
+            // left, and both unpark it. Sleep without a timeout.
+            me.park(None);
+            FALLBACK_WAKES.fetch_add(1, Ordering::SeqCst);
+            backoff = MIN;
+            last_tick = r.ticker();
+            continue;
         } else {
             me.park(Some(backoff));
+            FALLBACK_WAKES.fetch_add(1, Ordering::SeqCst);
             let t = r.ticker();
             if t == last_tick && BLOCK_ON_COUNT.load(Ordering::SeqCst) > 0 {
                 // Nobody drove the reactor since our last look: harvest events ourselves.

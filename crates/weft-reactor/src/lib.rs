@@ -51,9 +51,11 @@
 //! **"weft-reactor"** drives I/O and the global timers. It gives the lock up as soon as a
 //! `block_on` thread wants it. It does the same at once when the last executor worker (a thread
 //! that drove through [`try_react`]) leaves, or a [`block_on_passive`] runs with no worker left:
-//! nobody else would come back to the poller. While `block_on` threads exist but are all busy,
-//! it checks every 50 µs to 10 ms (back-off) whether anyone drove the reactor, and polls it
-//! (zero timeout) if not.
+//! nobody else would come back to the poller. While executor workers exist it sleeps without a
+//! timeout (they come back: a busy worker polls every few dozen tasks, an idle one drives or
+//! queues for the hand-off). While only plain `block_on` threads exist and are all busy, it
+//! checks every 50 µs to 10 ms (back-off) whether anyone drove the reactor, and polls it (zero
+//! timeout) if not.
 //!
 //! Fairness: a future that keeps waking itself is re-polled at once, but after
 //! [`IO_POLL_BUDGET`] consecutive self-wakes `block_on` polls I/O with a zero timeout and
@@ -76,7 +78,9 @@ mod waitlist;
 pub use async_fd::{Async, Readable, Writable};
 pub use close::AsyncClose;
 #[doc(hidden)]
-pub use driver::{__block_on_in_poller_wait, __fallback_takeovers, __timer_notifies};
+pub use driver::{
+    __block_on_in_poller_wait, __fallback_takeovers, __fallback_wakes, __timer_notifies,
+};
 pub use driver::{block_on, block_on_passive, notify, try_react, IO_POLL_BUDGET};
 pub use error::{RegisterError, RegisterErrorKind};
 
