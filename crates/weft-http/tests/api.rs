@@ -190,29 +190,11 @@ fn status_errors_and_interim_responses() {
         let e = r.error_for_status().unwrap_err();
         assert_eq!(e.status(), Some(StatusCode::NOT_FOUND));
         assert!(e.to_string().contains("404"), "{e}");
-        assert_eq!(
-            c.get(srv.url("/continue"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-            "after"
-        );
+        assert_eq!(common::get_text(&c, srv.url("/continue")).await, "after");
         let r = c.get(srv.url("/204")).send().await.unwrap();
         assert_eq!(r.status(), 204);
         assert_eq!(r.bytes().await.unwrap().len(), 0);
-        assert_eq!(
-            c.get(srv.url("/latin1"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-            "café"
-        );
+        assert_eq!(common::get_text(&c, srv.url("/latin1")).await, "café");
         assert_eq!(c.pool_stats().connections_created, 1);
     });
 }
@@ -240,14 +222,7 @@ fn body_size_cap() {
     let srv = Server::start(|_| Step::Reply(ok(&"x".repeat(10_000))));
     run(10, async {
         let c = Client::builder().max_body_size(1000).build().unwrap();
-        let e = c
-            .get(srv.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap_err();
+        let e = common::body_error(c.get(srv.url("/"))).await;
         assert_eq!(e.kind(), &ErrorKind::BodyTooLarge(1000));
     });
 }

@@ -70,14 +70,7 @@ fn against_hyper_server() {
         let c = Client::new();
         let base = format!("http://{addr}");
         for _ in 0..20 {
-            let b = c
-                .get(format!("{base}/big"))
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
+            let b = common::get_bytes(&c, format!("{base}/big")).await;
             assert_eq!(b.len(), 64 * 1024);
         }
         let r = c.get(format!("{base}/chunked")).send().await.unwrap();

@@ -13,6 +13,23 @@ use weft_http::{Client, ErrorKind};
 
 type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
+/// `n` concurrent GETs of `url`; their indices in the order they completed.
+async fn gets_in_completion_order(c: &Client, url: &str, n: usize) -> Vec<usize> {
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let futs: Vec<Fut<'_, ()>> = (0..n)
+        .map(|i| {
+            let (c, order) = (c.clone(), order.clone());
+            Box::pin(async move {
+                common::get_bytes(&c, url).await;
+                order.lock().unwrap().push(i);
+            }) as Fut<'_, ()>
+        })
+        .collect();
+    join_all(futs).await;
+    let done = order.lock().unwrap().clone();
+    done
+}
+
 /// 1,000 requests through a pool limited to 4 open exactly 4 connections.
 #[test]
 fn thousand_requests_four_connections() {
@@ -69,46 +86,21 @@ fn fifo_waiters_and_cancellation() {
     let srv = Server::ok("x");
     run(60, async {
         let c = Client::builder().pool_max_per_host(L).build().unwrap();
-        let order = Arc::new(Mutex::new(Vec::new()));
-        let futs: Vec<Fut<'_, ()>> = (0..10 * L)
-            .map(|i| {
-                let c = c.clone();
-                let order = order.clone();
-                let url = srv.url("/");
-                Box::pin(async move {
-                    c.get(url).send().await.unwrap().bytes().await.unwrap();
-                    order.lock().unwrap().push(i);
-                }) as Fut<'_, ()>
-            })
-            .collect();
-        join_all(futs).await;
+        let order = gets_in_completion_order(&c, &srv.url("/"), 10 * L).await;
         // Every request completed over exactly L connections. Completion order across L
         // connections is not asserted: a request granted a *connect* finishes after requests
         // that later reused a faster connection, and a descheduled server thread reorders
         // further (this flaked under load). The queue order itself is asserted just below,
         // with one connection, where it is observable.
-        let mut done = order.lock().unwrap().clone();
+        let mut done = order;
         done.sort_unstable();
         assert_eq!(done, (0..10 * L).collect::<Vec<_>>());
         assert_eq!(c.pool_stats().connections_created, L as u64);
 
         // With one connection, completion order is exactly the queue order.
         let c1 = Client::builder().pool_max_per_host(1).build().unwrap();
-        let order = Arc::new(Mutex::new(Vec::new()));
-        let futs: Vec<Fut<'_, ()>> = (0..20)
-            .map(|i| {
-                let c = c1.clone();
-                let order = order.clone();
-                let url = srv.url("/");
-                Box::pin(async move {
-                    c.get(url).send().await.unwrap().bytes().await.unwrap();
-                    order.lock().unwrap().push(i);
-                }) as Fut<'_, ()>
-            })
-            .collect();
-        join_all(futs).await;
         assert_eq!(
-            *order.lock().unwrap(),
+            gets_in_completion_order(&c1, &srv.url("/"), 20).await,
             (0..20).collect::<Vec<_>>(),
             "strict FIFO"
         );
@@ -213,16 +205,7 @@ fn pool_acquire_timeout_is_separate() {
         assert!(e.to_string().contains("pool_acquire_timeout"), "{e}");
         assert_eq!(c.pool_stats().waiting, 0);
         // The stalled connection was closed when its request was dropped: the slot is free.
-        assert_eq!(
-            c.get(srv.url("/ok"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-            "y"
-        );
+        assert_eq!(common::get_text(&c, srv.url("/ok")).await, "y");
     });
 }
 

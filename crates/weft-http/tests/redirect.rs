@@ -92,25 +92,21 @@ fn method_and_body_on_redirect() {
     run(20, async {
         let c = Client::new();
         for p in ["/303", "/307", "/308"] {
-            c.post(srv.url(p))
-                .header("content-type", "text/plain")
-                .body("payload")
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
+            common::send_bytes(
+                c.post(srv.url(p))
+                    .header("content-type", "text/plain")
+                    .body("payload"),
+            )
+            .await;
         }
         // A streamed body cannot be replayed for a 307.
         let stream =
             futures_lite::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from_static(b"s"))]);
-        let e = c
-            .post(srv.url("/307"))
-            .body(Body::wrap_stream(stream, None))
-            .send()
-            .await
-            .unwrap_err();
+        let e = common::send_error(
+            c.post(srv.url("/307"))
+                .body(Body::wrap_stream(stream, None)),
+        )
+        .await;
         assert_eq!(e.kind(), &ErrorKind::RedirectBodyNotReplayable, "{e}");
     });
     let got: Vec<_> = srv
@@ -149,16 +145,7 @@ fn too_many_redirects() {
             .redirect(Policy::limited(60))
             .build()
             .unwrap();
-        assert_eq!(
-            c.get(srv.url("/0"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-            "end"
-        );
+        assert_eq!(common::get_text(&c, srv.url("/0")).await, "end");
         let c = Client::builder().redirect(Policy::none()).build().unwrap();
         let r = c.get(srv.url("/0")).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::FOUND);
@@ -217,14 +204,11 @@ fn cookie_jar_across_redirects() {
             .unwrap();
         let port = srv.addr().port();
         common::get_bytes(&c, format!("http://a.test:{port}/login")).await;
-        c.get(format!("http://a.test:{port}/away"))
-            .header("cookie", "mine=1")
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::send_bytes(
+            c.get(format!("http://a.test:{port}/away"))
+                .header("cookie", "mine=1"),
+        )
+        .await;
     });
     let seen = srv.seen();
     let find = |p: &str| seen.iter().find(|s| s.path == p).unwrap();

@@ -5,7 +5,7 @@ mod common;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{fd_count, ok, resp, run, wait_until, Server, Step};
+use common::{fd_count, ok, resp, run, stale_after_first, wait_until, Server, Step};
 use weft_http::{Body, Bytes, Client, ErrorKind, Retry};
 
 /// §6.1: an idle pooled connection whose peer sends FIN is evicted without a new request.
@@ -29,62 +29,41 @@ fn idle_fin_is_evicted_without_a_request() {
     });
 }
 
+/// A client that retries idempotent requests twice, at once.
+fn retrying_client() -> Client {
+    Client::builder()
+        .retry(Retry::idempotent(2).backoff(Duration::ZERO))
+        .build()
+        .unwrap()
+}
+
 /// §6.2: a GET whose pooled connection closes under it is retried when asked; a streamed POST
 /// is not (the error says the connection closed); a POST never written is re-sent.
 #[test]
 fn stale_connection_retries() {
-    // Connection 0 answers once, then closes when the next request arrives.
-    let srv = Server::start(|s| {
-        if s.conn == 0 && s.index == 1 {
-            Step::Close
-        } else {
-            Step::Reply(ok("ok"))
-        }
-    });
+    let srv = Server::start(stale_after_first("ok"));
     run(20, async {
-        let c = Client::builder()
-            .retry(Retry::idempotent(2).backoff(Duration::ZERO))
-            .build()
-            .unwrap();
+        let c = retrying_client();
         common::get_bytes(&c, srv.url("/1")).await;
         let r = c.get(srv.url("/2")).send().await.unwrap();
         assert_eq!(r.text().await.unwrap(), "ok");
         assert_eq!(c.pool_stats().connections_created, 2);
     });
 
-    let srv = Server::start(|s| {
-        if s.conn == 0 && s.index == 1 {
-            Step::Close
-        } else {
-            Step::Reply(ok("ok"))
-        }
-    });
+    let srv = Server::start(stale_after_first("ok"));
     run(20, async {
-        let c = Client::builder()
-            .retry(Retry::idempotent(2).backoff(Duration::ZERO))
-            .build()
-            .unwrap();
+        let c = retrying_client();
         common::get_bytes(&c, srv.url("/1")).await;
         let stream =
             futures_lite::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from_static(b"x"))]);
-        let e = c
-            .post(srv.url("/2"))
-            .body(Body::wrap_stream(stream, None))
-            .send()
-            .await
-            .unwrap_err();
+        let e =
+            common::send_error(c.post(srv.url("/2")).body(Body::wrap_stream(stream, None))).await;
         assert_eq!(e.kind(), &ErrorKind::IncompleteMessage, "{e}");
         assert!(e.to_string().contains("closed before the response"), "{e}");
     });
 
     // Without a retry policy a GET that may have reached the server is not re-sent.
-    let srv = Server::start(|s| {
-        if s.conn == 0 && s.index == 1 {
-            Step::Close
-        } else {
-            Step::Reply(ok("ok"))
-        }
-    });
+    let srv = Server::start(stale_after_first("ok"));
     run(20, async {
         let c = Client::new();
         common::get_bytes(&c, srv.url("/1")).await;
@@ -105,16 +84,7 @@ fn stale_connection_retries() {
     });
     run(20, async {
         let c = Client::new();
-        assert_eq!(
-            c.get(srv.url("/1"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-            "first"
-        );
+        assert_eq!(common::get_text(&c, srv.url("/1")).await, "first");
         rx.recv_timeout(Duration::from_secs(10))
             .expect("server reset the connection");
         let r = c.post(srv.url("/2")).body("payload").send().await.unwrap();
@@ -182,14 +152,7 @@ fn non_reusable_responses() {
             ("/http10ka", true),
             ("/keep", true),
         ] {
-            let body = c
-                .get(srv.url(path))
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
+            let body = common::get_bytes(&c, srv.url(path)).await;
             assert!(!body.is_empty());
             created += 1;
             let stats = c.pool_stats();
@@ -218,26 +181,8 @@ fn extra_bytes_poison_the_connection() {
     });
     run(20, async {
         let c = Client::new();
-        assert_eq!(
-            c.get(srv.url("/extra"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-            "one"
-        );
-        assert_eq!(
-            c.get(srv.url("/next"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-            "two"
-        );
+        assert_eq!(common::get_text(&c, srv.url("/extra")).await, "one");
+        assert_eq!(common::get_text(&c, srv.url("/next")).await, "two");
         assert_eq!(c.pool_stats().connections_created, 2);
     });
 }
@@ -258,30 +203,12 @@ fn late_garbage_on_idle_connection_evicts_it() {
             .idle_timeout(Duration::from_secs(600))
             .build()
             .unwrap();
-        assert_eq!(
-            c.get(srv.url("/late"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-            "one"
-        );
+        assert_eq!(common::get_text(&c, srv.url("/late")).await, "one");
         wait_until("the garbage evicts the idle connection", || {
             c.pool_stats().open == 0
         })
         .await;
-        assert_eq!(
-            c.get(srv.url("/next"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-            "two"
-        );
+        assert_eq!(common::get_text(&c, srv.url("/next")).await, "two");
         assert_eq!(c.pool_stats().connections_created, 2);
     });
 }

@@ -78,12 +78,7 @@ fn per_request_timeout() {
     let srv = Server::start(|_| Step::Stall);
     run(20, async {
         let c = Client::new();
-        let e = c
-            .get(srv.url("/"))
-            .timeout(Duration::from_millis(50))
-            .send()
-            .await
-            .unwrap_err();
+        let e = common::send_error(c.get(srv.url("/")).timeout(Duration::from_millis(50))).await;
         assert_eq!(e.kind(), &ErrorKind::Timeout(TimeoutKind::Total), "{e}");
     });
 }
@@ -115,22 +110,7 @@ fn total_timeout_covers_the_wait_for_a_pool_slot() {
 /// The total timeout covers connecting when it is shorter than the connect timeout.
 #[test]
 fn total_timeout_covers_connecting() {
-    use socket2::{Domain, Socket, Type};
-    let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    l.bind(
-        &"127.0.0.1:0"
-            .parse::<std::net::SocketAddr>()
-            .unwrap()
-            .into(),
-    )
-    .unwrap();
-    l.listen(0).unwrap();
-    let addr = l.local_addr().unwrap().as_socket().unwrap();
-    let fillers: Vec<_> = (0..4)
-        .filter_map(|_| {
-            std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).ok()
-        })
-        .collect();
+    let (_l, fillers, addr) = common::full_backlog();
     run(20, async {
         let c = Client::builder()
             .connect_timeout(Duration::from_secs(60))
@@ -138,12 +118,11 @@ fn total_timeout_covers_connecting() {
             .unwrap();
         // Connect stalls (full accept queue) or completes to a listener that never answers:
         // the total timeout ends it either way.
-        let e = c
-            .get(format!("http://{addr}/"))
-            .timeout(Duration::from_millis(100))
-            .send()
-            .await
-            .unwrap_err();
+        let e = common::send_error(
+            c.get(format!("http://{addr}/"))
+                .timeout(Duration::from_millis(100)),
+        )
+        .await;
         assert_eq!(e.kind(), &ErrorKind::Timeout(TimeoutKind::Total), "{e}");
     });
     drop(fillers);
@@ -152,24 +131,8 @@ fn total_timeout_covers_connecting() {
 /// Connecting to a listener whose accept queue is full hangs; the connect timeout fires.
 #[test]
 fn connect_timeout() {
-    use socket2::{Domain, Socket, Type};
-    let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    l.bind(
-        &"127.0.0.1:0"
-            .parse::<std::net::SocketAddr>()
-            .unwrap()
-            .into(),
-    )
-    .unwrap();
-    l.listen(0).unwrap();
-    let addr = l.local_addr().unwrap().as_socket().unwrap();
-    // Fill the accept queue (never accepted).
-    let mut fillers = Vec::new();
-    for _ in 0..4 {
-        if let Ok(s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
-            fillers.push(s);
-        }
-    }
+    // The accept queue is full (never accepted).
+    let (_l, fillers, addr) = common::full_backlog();
     run(20, async {
         let c = Client::builder()
             .connect_timeout(Duration::from_millis(100))

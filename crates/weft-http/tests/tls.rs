@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use common::tls::{untrusted_server, Pki};
@@ -53,41 +54,30 @@ fn tls_failure(e: &weft_http::Error) -> TlsFailure {
     }
 }
 
+/// The error of a GET of `https://a.test/` (trusting `pki`) from a server configured with `cfg`.
+fn handshake_error(pki: &Pki, cfg: std::sync::Arc<rustls::ServerConfig>) -> weft_http::Error {
+    let srv = Server::start_with(|_| Step::Reply(ok("x")), Some(cfg));
+    run(
+        30,
+        common::send_error(client(pki, &srv).get(url(&srv, "a.test", "/"))),
+    )
+}
+
 #[test]
 fn wrong_host_is_rejected_and_says_so() {
     let pki = Pki::new();
-    let srv = Server::start_with(
-        |_| Step::Reply(ok("x")),
-        Some(pki.server(&["other.test"], false)),
-    );
-    run(30, async {
-        let e = client(&pki, &srv)
-            .get(url(&srv, "a.test", "/"))
-            .send()
-            .await
-            .unwrap_err();
-        assert_eq!(tls_failure(&e), TlsFailure::WrongHost);
-        assert!(e.to_string().contains("wrong host"), "{e}");
-        assert!(e.is_connect());
-    });
+    let e = handshake_error(&pki, pki.server(&["other.test"], false));
+    assert_eq!(tls_failure(&e), TlsFailure::WrongHost);
+    assert!(e.to_string().contains("wrong host"), "{e}");
+    assert!(e.is_connect());
 }
 
 #[test]
 fn expired_is_rejected_and_says_so() {
     let pki = Pki::new();
-    let srv = Server::start_with(
-        |_| Step::Reply(ok("x")),
-        Some(pki.server(&["a.test"], true)),
-    );
-    run(30, async {
-        let e = client(&pki, &srv)
-            .get(url(&srv, "a.test", "/"))
-            .send()
-            .await
-            .unwrap_err();
-        assert_eq!(tls_failure(&e), TlsFailure::Expired);
-        assert!(e.to_string().contains("expired"), "{e}");
-    });
+    let e = handshake_error(&pki, pki.server(&["a.test"], true));
+    assert_eq!(tls_failure(&e), TlsFailure::Expired);
+    assert!(e.to_string().contains("expired"), "{e}");
 }
 
 #[test]
@@ -98,11 +88,7 @@ fn untrusted_is_rejected_unless_dangerously_allowed() {
     );
     run(30, async {
         let pki = Pki::new();
-        let e = client(&pki, &srv)
-            .get(url(&srv, "a.test", "/"))
-            .send()
-            .await
-            .unwrap_err();
+        let e = common::send_error(client(&pki, &srv).get(url(&srv, "a.test", "/"))).await;
         assert_eq!(tls_failure(&e), TlsFailure::Untrusted);
         assert!(e.to_string().contains("trusted root"), "{e}");
         let c = Client::builder()
@@ -135,34 +121,15 @@ fn pool_key_includes_the_tls_name() {
             "a.test reused its own"
         );
         let ip_url = format!("https://127.0.0.1:{}/", srv.addr().port());
-        c.get(&ip_url)
-            .tls_server_name("a.test")
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::send_bytes(c.get(&ip_url).tls_server_name("a.test")).await;
         assert_eq!(
             c.pool_stats().connections_created,
             3,
             "override: its own connection"
         );
-        c.get(&ip_url)
-            .tls_server_name("b.test")
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        common::send_bytes(c.get(&ip_url).tls_server_name("b.test")).await;
         assert_eq!(c.pool_stats().connections_created, 4);
-        let e = c
-            .get(&ip_url)
-            .tls_server_name("other.test")
-            .send()
-            .await
-            .unwrap_err();
+        let e = common::send_error(c.get(&ip_url).tls_server_name("other.test")).await;
         assert_eq!(tls_failure(&e), TlsFailure::WrongHost);
     });
 }
@@ -255,4 +222,53 @@ fn large_uploads_and_downloads_over_tls() {
         }
         assert_eq!(c.pool_stats().connections_created, 1);
     });
+}
+
+/// A post-handshake record on an idle pooled TLS connection (a KeyUpdate, which a TLS 1.3
+/// server may send any time) is read by the idle watcher, which keeps the connection; the next
+/// requests reuse it and do not hang.
+#[test]
+fn post_handshake_record_on_idle_tls_connection_then_reuse() {
+    let pki = Pki::new();
+    let (go_tx, go_rx) = mpsc::channel();
+    let (sent_tx, sent_rx) = mpsc::channel();
+    let (go, sent) = (Mutex::new(Some(go_rx)), Mutex::new(Some(sent_tx)));
+    let srv = Server::start_with(
+        move |s| match s.index {
+            0 => Step::KeyUpdate(
+                ok("first"),
+                Mutex::new(go.lock().unwrap().take()),
+                Mutex::new(sent.lock().unwrap().take()),
+            ),
+            _ => Step::Reply(ok("again")),
+        },
+        Some(pki.server(&["a.test"], false)),
+    );
+    let port = srv.addr().port();
+    run(30, async {
+        let c = client(&pki, &srv);
+        assert_eq!(
+            common::get_text(&c, url(&srv, "a.test", "/")).await,
+            "first"
+        );
+        wait_until("the connection is idle", || c.pool_stats().idle == 1).await;
+        go_tx.send(()).unwrap();
+        wait_until("the server sent the KeyUpdate", || {
+            sent_rx.try_recv().is_ok()
+        })
+        .await;
+        wait_until("the idle watcher reads it", || {
+            common::fds::unread_by_clients(port) == 0
+        })
+        .await;
+        assert_eq!(c.pool_stats().idle, 1, "the record did not evict it");
+        for _ in 0..3 {
+            assert_eq!(
+                common::get_text(&c, url(&srv, "a.test", "/")).await,
+                "again"
+            );
+        }
+        assert_eq!(c.pool_stats().connections_created, 1);
+    });
+    assert_eq!(srv.accepted(), 1);
 }

@@ -18,8 +18,17 @@ pub struct Census {
     pub kinds: BTreeMap<String, usize>,
 }
 
-/// TCP sockets of the host: inode -> (local port, remote port, state).
-fn tcp_table() -> HashMap<String, (u16, u16, String)> {
+/// One row of `/proc/net/tcp{,6}`.
+struct Tcp {
+    local: u16,
+    remote: u16,
+    state: String,
+    /// Bytes received and not read yet.
+    unread: usize,
+}
+
+/// TCP sockets of the host by inode.
+fn tcp_table() -> HashMap<String, Tcp> {
     let port = |field: &str| {
         field
             .rsplit(':')
@@ -33,7 +42,18 @@ fn tcp_table() -> HashMap<String, (u16, u16, String)> {
         for line in text.lines().skip(1) {
             let f: Vec<&str> = line.split_whitespace().collect();
             if f.len() > 9 {
-                out.insert(f[9].to_string(), (port(f[1]), port(f[2]), f[3].to_string()));
+                let unread = f[4]
+                    .split(':')
+                    .nth(1)
+                    .and_then(|q| usize::from_str_radix(q, 16).ok())
+                    .unwrap_or(0);
+                let row = Tcp {
+                    local: port(f[1]),
+                    remote: port(f[2]),
+                    state: f[3].to_string(),
+                    unread,
+                };
+                out.insert(f[9].to_string(), row);
             }
         }
     }
@@ -61,13 +81,13 @@ pub fn census(port: u16) -> Census {
             .strip_prefix("socket:[")
             .and_then(|t| t.strip_suffix(']'));
         let kind = match inode.and_then(|i| tcp.get(i)) {
-            Some((local, _, st)) if *local == port => {
+            Some(t) if t.local == port => {
                 c.server += 1;
-                format!("server-tcp-{st}")
+                format!("server-tcp-{}", t.state)
             }
-            Some((_, remote, st)) if *remote == port => {
+            Some(t) if t.remote == port => {
                 c.client += 1;
-                format!("client-tcp-{st}")
+                format!("client-tcp-{}", t.state)
             }
             _ => {
                 c.other += 1;
@@ -77,4 +97,14 @@ pub fn census(port: u16) -> Census {
         *c.kinds.entry(kind).or_default() += 1;
     }
     c
+}
+
+/// Bytes the server on `port` sent that the client ends (sockets of the host whose peer port is
+/// `port`) have not read yet.
+pub fn unread_by_clients(port: u16) -> usize {
+    tcp_table()
+        .values()
+        .filter(|t| t.remote == port)
+        .map(|t| t.unread)
+        .sum()
 }

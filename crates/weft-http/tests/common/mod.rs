@@ -10,7 +10,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::Duration;
@@ -52,6 +52,31 @@ pub enum Step {
     Stall,
     /// Answer a CONNECT with 200 and relay bytes to and from this address.
     Tunnel(SocketAddr),
+    /// Write these bytes; when `go` fires, send a TLS 1.3 KeyUpdate that asks for an answer
+    /// (a post-handshake record, here while the client's connection is idle), signal `sent`,
+    /// and keep serving (plain TCP: only the reply).
+    KeyUpdate(Vec<u8>, Pending<()>, Notify),
+}
+
+/// A one-shot receiver a script can move into a [`Step`] (scripts are `Fn`).
+pub type Pending<T> = Mutex<Option<mpsc::Receiver<T>>>;
+/// A one-shot sender a script can move into a [`Step`].
+pub type Notify = Mutex<Option<mpsc::Sender<()>>>;
+
+/// What the server needs of a connection beyond bytes: TLS controls (none on plain TCP).
+trait Session: Read + Write {
+    /// Queues a KeyUpdate that requests the peer's; `false` where there is no TLS.
+    fn key_update(&mut self) -> bool {
+        false
+    }
+}
+
+impl Session for TcpStream {}
+
+impl Session for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn key_update(&mut self) -> bool {
+        self.conn.refresh_traffic_keys().is_ok()
+    }
 }
 
 type Script = dyn Fn(&Seen) -> Step + Send + Sync;
@@ -189,32 +214,16 @@ impl Drop for Server {
     }
 }
 
-/// Reads until `\r\n\r\n`; `None` on EOF/stop.
-fn read_head<S: Read>(sh: &Shared, s: &mut S, buf: &mut Vec<u8>) -> Option<usize> {
+/// Reads more bytes into `buf` until `done(buf)`; `false` on EOF, error or stop (a read that
+/// times out only re-checks the stop flag).
+fn read_until<S: Read>(
+    sh: &Shared,
+    s: &mut S,
+    buf: &mut Vec<u8>,
+    mut done: impl FnMut(&[u8]) -> bool,
+) -> bool {
     let mut tmp = [0u8; 8192];
-    loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            return Some(p + 4);
-        }
-        if sh.stop.load(Ordering::SeqCst) {
-            return None;
-        }
-        match s.read(&mut tmp) {
-            Ok(0) => return None,
-            Ok(n) => buf.extend_from_slice(&tmp[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => return None,
-        }
-    }
-}
-
-fn fill<S: Read>(sh: &Shared, s: &mut S, buf: &mut Vec<u8>, want: usize) -> bool {
-    let mut tmp = [0u8; 8192];
-    while buf.len() < want {
+    while !done(buf) {
         if sh.stop.load(Ordering::SeqCst) {
             return false;
         }
@@ -230,6 +239,21 @@ fn fill<S: Read>(sh: &Shared, s: &mut S, buf: &mut Vec<u8>, want: usize) -> bool
         }
     }
     true
+}
+
+/// The end of the head (`\r\n\r\n` included) in `buf`, if it is all there.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+}
+
+/// Reads until `\r\n\r\n`; `None` on EOF/stop.
+fn read_head<S: Read>(sh: &Shared, s: &mut S, buf: &mut Vec<u8>) -> Option<usize> {
+    read_until(sh, s, buf, |b| head_end(b).is_some()).then(|| head_end(buf))?
+}
+
+/// Reads until `buf` holds `want` bytes; `false` on EOF/stop.
+fn fill<S: Read>(sh: &Shared, s: &mut S, buf: &mut Vec<u8>, want: usize) -> bool {
+    read_until(sh, s, buf, |b| b.len() >= want)
 }
 
 /// Reads a chunked body from `buf` (refilling), returning the data.
@@ -263,7 +287,7 @@ fn read_chunked<S: Read>(sh: &Shared, s: &mut S, buf: &mut Vec<u8>) -> Option<Ve
     }
 }
 
-fn serve<S: Read + Write>(sh: &Shared, conn: usize, mut s: S, raw: TcpStream, tls: bool) {
+fn serve<S: Session>(sh: &Shared, conn: usize, mut s: S, raw: TcpStream, tls: bool) {
     let mut buf = Vec::new();
     let mut index = 0;
     loop {
@@ -415,6 +439,22 @@ fn serve<S: Read + Write>(sh: &Shared, conn: usize, mut s: S, raw: TcpStream, tl
                 let _ = t.join();
                 return;
             }
+            Step::KeyUpdate(b, go, sent) => {
+                if s.write_all(&b).and_then(|_| s.flush()).is_err() {
+                    return;
+                }
+                let go = go.lock().unwrap().take();
+                let sent = sent.lock().unwrap().take();
+                if let (Some(go), Some(sent)) = (go, sent) {
+                    if go.recv_timeout(Duration::from_secs(20)).is_err()
+                        || !s.key_update()
+                        || s.flush().is_err()
+                    {
+                        return;
+                    }
+                    let _ = sent.send(());
+                }
+            }
             Step::Stall => {
                 while !sh.stop.load(Ordering::SeqCst) {
                     let mut tmp = [0u8; 1024];
@@ -435,15 +475,67 @@ fn serve<S: Read + Write>(sh: &Shared, conn: usize, mut s: S, raw: TcpStream, tl
     }
 }
 
-/// Runs `fut` on `weft_reactor::block_on`, failing the test if it takes longer than `secs`.
-/// `client.get(url).send()` and the whole body, panicking on any error (the tests' common case).
+/// Sends `req` and reads the whole body, panicking on any error (the tests' common case).
+pub async fn send_bytes(req: weft_http::RequestBuilder) -> weft_http::Bytes {
+    req.send().await.unwrap().bytes().await.unwrap()
+}
+
+/// Sends `req` and reads the whole body as text, panicking on any error.
+pub async fn send_text(req: weft_http::RequestBuilder) -> String {
+    req.send().await.unwrap().text().await.unwrap()
+}
+
+/// Sends `req`, which must fail before a response, and returns the error.
+pub async fn send_error(req: weft_http::RequestBuilder) -> weft_http::Error {
+    req.send().await.unwrap_err()
+}
+
+/// Sends `req`, whose response head must arrive, and returns the error reading its body.
+pub async fn body_error(req: weft_http::RequestBuilder) -> weft_http::Error {
+    req.send().await.unwrap().bytes().await.unwrap_err()
+}
+
+/// `client.get(url)` and the whole body (see [`send_bytes`]).
 pub async fn get_bytes(
     client: &weft_http::Client,
     url: impl weft_http::IntoUrl,
 ) -> weft_http::Bytes {
-    client.get(url).send().await.unwrap().bytes().await.unwrap()
+    send_bytes(client.get(url)).await
 }
 
+/// `client.get(url)` and the whole body as text (see [`send_text`]).
+pub async fn get_text(client: &weft_http::Client, url: impl weft_http::IntoUrl) -> String {
+    send_text(client.get(url)).await
+}
+
+/// A script for "connection 0 answers its first request, then closes when the next one
+/// arrives" (a stale pooled connection); every other request gets `ok(body)`.
+pub fn stale_after_first(body: &'static str) -> impl Fn(&Seen) -> Step + Send + Sync {
+    move |s| {
+        if s.conn == 0 && s.index == 1 {
+            Step::Close
+        } else {
+            Step::Reply(ok(body))
+        }
+    }
+}
+
+/// A listener that never accepts, with its accept queue filled: connecting to it stalls.
+/// Keep both values alive for as long as connects should stall.
+pub fn full_backlog() -> (socket2::Socket, Vec<TcpStream>, SocketAddr) {
+    use socket2::{Domain, Socket, Type};
+    let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    l.bind(&any.into()).unwrap();
+    l.listen(0).unwrap();
+    let addr = l.local_addr().unwrap().as_socket().unwrap();
+    let fillers = (0..4)
+        .filter_map(|_| TcpStream::connect_timeout(&addr, Duration::from_millis(100)).ok())
+        .collect();
+    (l, fillers, addr)
+}
+
+/// Runs `fut` on `weft_reactor::block_on`, failing the test if it takes longer than `secs`.
 pub fn run<F: Future>(secs: u64, fut: F) -> F::Output {
     weft_reactor::block_on(async move {
         match weft_timer::timeout(Duration::from_secs(secs), fut).await {
