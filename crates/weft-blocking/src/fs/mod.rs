@@ -617,7 +617,7 @@ impl Seek for ArcFile {
 /// sockets opened as a `File`, whose reads can wait for a peer), and stops after a short read.
 /// On such an unseekable file, a write or a (failing) seek after a partial read keeps the unread
 /// input for the next read: input and output are separate streams there. A seek there fails at
-/// once with an `io::Error` of kind `NotSeekable` around [`NotSeekable`](crate::NotSeekable),
+/// once with an `io::Error` of kind `NotSeekable` around [`NotSeekable`],
 /// even while a read is in flight (which, on a FIFO with no writer, may never end).
 /// Read bytes, and EOF or errors, come out in order; the bytes live in the `File`, so a dropped
 /// read future loses none. A sequentially read `File` holds two buffers of up to 128 KiB.
