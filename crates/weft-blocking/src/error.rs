@@ -62,3 +62,31 @@ impl From<PoolError> for io::Error {
         io::Error::new(e.kind(), e)
     }
 }
+
+/// A seek on a [`fs::File`](crate::fs::File) that has no position: a FIFO, pipe, tty, pty or
+/// socket (what `lseek` reports as `ESPIPE`, "Illegal seek").
+///
+/// The seek fails at once, as on `std::fs`, and has no effect: it does not wait for a read in
+/// flight (on a FIFO with no writer that read may never end), and unread input stays buffered
+/// for the next read. It is the inner error of an `io::Error` of kind
+/// [`io::ErrorKind::NotSeekable`] (downcast [`io::Error::get_ref`] to `NotSeekable`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NotSeekable;
+
+impl fmt::Display for NotSeekable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "cannot seek: the file is not seekable (a FIFO, pipe, tty or socket has no \
+             position; read and write it sequentially, or open a regular file)",
+        )
+    }
+}
+
+impl std::error::Error for NotSeekable {}
+
+impl From<NotSeekable> for io::Error {
+    fn from(e: NotSeekable) -> io::Error {
+        io::Error::new(io::ErrorKind::NotSeekable, e)
+    }
+}

@@ -24,7 +24,7 @@ pub mod fs;
 mod pool;
 mod unblock;
 
-pub use error::PoolError;
+pub use error::{NotSeekable, PoolError};
 pub use pool::{
     BlockingPool, BlockingPoolBuilder, PoolMetrics, ShutdownReport, Unblocked,
     DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_THREADS, MAX_THREADS_CAP,

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use futures_lite::future::block_on;
 use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use weft_blocking::fs::{File, OpenOptions};
+use weft_blocking::NotSeekable;
 
 fn fifo_path() -> PathBuf {
     std::env::temp_dir().join(format!(
@@ -44,7 +45,7 @@ fn fifo_partial_read_then_write_keeps_input_and_does_not_seek() {
             f.flush().await?; // before the fix: "Illegal seek", and " world" was gone
                               // A seek fails as on std (ESPIPE) and loses nothing either.
             let seek = f.seek(SeekFrom::Current(0)).await.unwrap_err();
-            assert_eq!(seek.raw_os_error(), Some(libc::ESPIPE), "{seek}");
+            assert_not_seekable(&seek);
             let mut rest = [0u8; 7];
             f.read_exact(&mut rest).await?;
             assert_eq!(&rest, b" world!");
@@ -54,6 +55,62 @@ fn fifo_partial_read_then_write_keeps_input_and_does_not_seek() {
             io::Result::Ok(())
         })
     });
+    let _ = std::fs::remove_file(&path);
+    result.unwrap();
+}
+
+/// The error of a seek on an unseekable file: kind `NotSeekable` around `weft::NotSeekable`,
+/// whose message says what is wrong.
+fn assert_not_seekable(e: &io::Error) {
+    assert_eq!(e.kind(), io::ErrorKind::NotSeekable, "{e}");
+    assert!(e.get_ref().is_some_and(|i| i.is::<NotSeekable>()), "{e:?}");
+    assert!(e.to_string().contains("not seekable"), "{e}");
+}
+
+fn make_fifo(path: &std::path::Path) {
+    let _ = std::fs::remove_file(path);
+    let c = CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(rc, 0, "mkfifo: {}", io::Error::last_os_error());
+}
+
+#[test]
+fn fifo_seek_with_a_read_in_flight_fails_at_once_and_keeps_input() {
+    let path = fifo_path().with_extension("seek");
+    make_fifo(&path);
+    let p = path.clone();
+    let result = within(
+        "seek on a FIFO while a read waits for a writer",
+        move || {
+            block_on(async move {
+                let mut f = OpenOptions::new().read(true).write(true).open(&p).await?;
+                f.write_all(b"abc").await?;
+                f.flush().await?;
+                let mut one = [0u8; 1];
+                f.read_exact(&mut one).await?; // "bc" stays buffered
+                assert_not_seekable(&f.seek(SeekFrom::Start(0)).await.unwrap_err());
+                let mut two = [0u8; 2];
+                f.read_exact(&mut two).await?;
+                assert_eq!(&two, b"bc", "a failed seek lost buffered input");
+                // The FIFO is empty: this read's fill waits on the pool until someone writes.
+                let started = futures_lite::future::poll_once(f.read(&mut one)).await;
+                assert!(
+                    started.is_none(),
+                    "read of an empty FIFO finished: {started:?}"
+                );
+                // Before the fix the seek waited for that read, which nothing would ever end.
+                assert_not_seekable(&f.seek(SeekFrom::Current(0)).await.unwrap_err());
+                assert_not_seekable(&f.seek(SeekFrom::End(0)).await.unwrap_err());
+                // Writes never wait for the read; the read in flight gets the byte, kept for us.
+                f.write_all(b"d").await?;
+                f.flush().await?;
+                f.read_exact(&mut one).await?;
+                assert_eq!(&one, b"d");
+                io::Result::Ok(())
+            })
+        },
+    );
     let _ = std::fs::remove_file(&path);
     result.unwrap();
 }

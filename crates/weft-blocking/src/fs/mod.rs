@@ -52,6 +52,7 @@ mod nowait;
 mod open_inline;
 mod temp;
 
+pub use crate::error::NotSeekable;
 pub use temp::{tempdir, tempfile, tempfile_in, NamedTempFile, TempDir};
 
 /// The error inside an `io::Error` returned by this module: which operation failed on which
@@ -615,7 +616,9 @@ impl Seek for ArcFile {
 /// read is a plain 8 KiB fill. Read-ahead is only done on seekable files (not on pipes, ttys or
 /// sockets opened as a `File`, whose reads can wait for a peer), and stops after a short read.
 /// On such an unseekable file, a write or a (failing) seek after a partial read keeps the unread
-/// input for the next read: input and output are separate streams there.
+/// input for the next read: input and output are separate streams there. A seek there fails at
+/// once with an `io::Error` of kind `NotSeekable` around [`NotSeekable`],
+/// even while a read is in flight (which, on a FIFO with no writer, may never end).
 /// Read bytes, and EOF or errors, come out in order; the bytes live in the `File`, so a dropped
 /// read future loses none. A sequentially read `File` holds two buffers of up to 128 KiB.
 ///

@@ -173,6 +173,12 @@ impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
         pos: SeekFrom,
     ) -> Poll<io::Result<u64>> {
         let this = self.get_mut();
+        if this.unseekable {
+            // A FIFO, pty or socket `fs::File`: the seek would fail anyway. Fail now, without
+            // waiting for a read in flight (it may wait for a writer forever) and keeping the
+            // unread input.
+            return Poll::Ready(Err(crate::NotSeekable.into()));
+        }
         if let Some(w) = &mut this.wr {
             std::task::ready!(w.poll_flush_inner(cx))?; // pending writes go out first
         }

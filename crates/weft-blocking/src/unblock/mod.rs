@@ -9,17 +9,19 @@ mod read_ahead;
 mod stdio;
 #[cfg(test)]
 mod tests;
+mod wakers;
 
 use std::fmt;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use crate::error::PoolError;
 use crate::pool::{BlockingPool, Unblocked};
 
 use buffer::{rewind_fn, Core, NowaitFn, RewindFn};
 use read_ahead::ReadSide;
+use wakers::Waiters;
 
 pub use duplex::Duplex;
 pub use stdio::{stderr, stdin, stdout};
@@ -103,6 +105,12 @@ pub struct Unblock<T: Send + 'static> {
     /// Duplex values ([`Unblock::duplex`], an unseekable `fs::File`): writes go to this
     /// separate write side, so they never wait for a read in flight.
     wr: Option<duplex::WriteSide>,
+    /// Every task waiting for the pool job in flight (made on first wait): the halves of a
+    /// split `Unblock` both wait for it, and each must be woken.
+    waiters: Option<Arc<Waiters>>,
+    /// Known not to seek (an `fs::File` on a FIFO, pty or socket): a seek fails at once with
+    /// [`NotSeekable`](crate::NotSeekable), without waiting for a read in flight.
+    unseekable: bool,
 }
 
 impl<T: Send + 'static> Unblock<T> {
@@ -137,6 +145,8 @@ impl<T: Send + 'static> Unblock<T> {
             pool: BlockingPool::global().clone(),
             rd: ReadSide::new(false),
             wr: None,
+            waiters: None,
+            unseekable: false,
         }
     }
 
@@ -288,14 +298,16 @@ impl<T: Send + 'static> Unblock<T> {
                     self.state = State::Idle(core);
                     return Poll::Ready(Ok(()));
                 }
-                State::Busy(mut job) => match job.poll_checked(cx) {
-                    Poll::Pending => {
-                        self.state = State::Busy(job);
-                        return Poll::Pending;
+                State::Busy(mut job) => {
+                    match job.poll_checked(&mut Context::from_waker(&self.job_waker(cx))) {
+                        Poll::Pending => {
+                            self.state = State::Busy(job);
+                            return Poll::Pending;
+                        }
+                        Poll::Ready(Ok(core)) => self.state = State::Idle(core),
+                        Poll::Ready(Err(why)) => self.state = State::Lost(Some(why)),
                     }
-                    Poll::Ready(Ok(core)) => self.state = State::Idle(core),
-                    Poll::Ready(Err(why)) => self.state = State::Lost(Some(why)),
-                },
+                }
                 State::Streaming(pipe, job) => {
                     drop(pipe); // closes the queue: the pump stops and hands the value back
                     self.state = State::Busy(job);
@@ -307,6 +319,14 @@ impl<T: Send + 'static> Unblock<T> {
                 }
             }
         }
+    }
+
+    /// The waker to poll the job in flight with: it wakes this task and every other task
+    /// that waits for the same job (see `wakers.rs`).
+    fn job_waker(&mut self, cx: &Context<'_>) -> Waker {
+        self.waiters
+            .get_or_insert_with(Default::default)
+            .register(cx)
     }
 
     fn core(&mut self) -> &mut Core<T> {
@@ -389,6 +409,7 @@ impl<T: Seek + Send + 'static> Unblock<T> {
         if let State::Idle(core) = &mut self.state {
             core.seekable = Some(seekable);
         }
+        self.unseekable = !seekable;
     }
 
     /// Writes buffered bytes and, on a seekable value, moves the OS cursor back over unread
