@@ -342,11 +342,13 @@ fn main() {
         Mode::Full => Duration::from_millis(400),
     };
     if weft_benches::plan::requested() {
-        // Six Rust clients and aiohttp (counted even when it will be skipped).
+        // Six Rust clients, and aiohttp only if it is importable now (else it is skipped; a
+        // `pip install` attempt in quick/full mode is not counted).
         let cells = 2 * CONCURRENCY.len() * BODIES.len();
+        let clients = 6 + usize::from(aiohttp::importable());
         weft_benches::plan::Entry {
             id: format!("http_client/{cells} cells"),
-            contenders: 7 * cells,
+            contenders: clients * cells,
             rounds: mode.rounds(),
             turn,
             warm_up_turns: 0.25,
