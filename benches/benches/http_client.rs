@@ -287,11 +287,12 @@ fn report_cell(clients: &[Box<dyn HttpClient>], workload: &str, cell: &[Option<S
     let med = |v: &[f64]| Summary::of(v).median;
     // clients[0] and [1] are weft (Runtime, LocalRuntime): each peer's row also shows
     // weft/peer for requests/s and p99, for both.
+    // weft/peer cost ratios by the paired per-round rule the page uses (below 1 = weft better).
     let ratio = |w: usize, s: &Samples| match &cell[w] {
         Some(ws) => format!(
-            "{:.2}× / {:.2}×",
-            med(&ws.rps) / med(&s.rps),
-            med(&ws.p99) / med(&s.p99).max(1.0)
+            "{} / {}",
+            weft_bench_stats::compare(&ws.rps, &s.rps, true).describe(1.0),
+            weft_bench_stats::compare(&ws.p99, &s.p99, false).describe(1.0)
         ),
         None => "—".to_string(),
     };
@@ -342,11 +343,13 @@ fn main() {
         Mode::Full => Duration::from_millis(400),
     };
     if weft_benches::plan::requested() {
-        // Six Rust clients and aiohttp (counted even when it will be skipped).
+        // Six Rust clients, and aiohttp only if it is importable now (else it is skipped; a
+        // `pip install` attempt in quick/full mode is not counted).
         let cells = 2 * CONCURRENCY.len() * BODIES.len();
+        let clients = 6 + usize::from(aiohttp::importable());
         weft_benches::plan::Entry {
             id: format!("http_client/{cells} cells"),
-            contenders: 7 * cells,
+            contenders: clients * cells,
             rounds: mode.rounds(),
             turn,
             warm_up_turns: 0.25,
@@ -383,7 +386,7 @@ fn main() {
     );
     println!(
         "| cell | client | requests/s median (min–max) | p50 µs | p99 µs | \
-         weft/peer req/s / p99 | weft/local/peer req/s / p99 |"
+         weft/peer cost, req/s / p99 (< 1 = weft better) | weft/local/peer, same |"
     );
     println!("|---|---|---|---|---|---|---|");
     let mut live = vec![true; clients.len()];

@@ -106,18 +106,13 @@ fn main() {
             });
         }
     }
+    // weft/peer by the paired per-round rule the page uses (weft_bench_stats::compare).
     for (i, s) in servers.iter().enumerate().skip(1) {
-        let p99_ratio = Summary::of(&p99[0]).median / Summary::of(&p99[i]).median.max(1.0);
         println!(
-            "weft/{}: throughput {:.2}× (above 1 = weft faster), p99 {:.2}× (below 1 = weft better){}",
+            "weft/{}: requests/s {}, p99 {} (cost ratios: below 1 = weft better)",
             s.runtime().name(),
-            sums[0].median / sums[i].median,
-            p99_ratio,
-            if sums[0].is_noisy() || sums[i].is_noisy() {
-                " [noisy: spread beyond ±15 %]"
-            } else {
-                ""
-            }
+            weft_bench_stats::compare(&rps[0], &rps[i], true).describe(1.0),
+            weft_bench_stats::compare(&p99[0], &p99[i], false).describe(1.0),
         );
     }
 

@@ -321,19 +321,31 @@ impl<'a> Workload<'a> {
             });
             out.push((name.clone(), summary));
         }
-        let weft = out.iter().find(|(n, _)| n == "weft").map(|(_, s)| s.median);
-        for (name, s) in &out {
+        // weft/peer by the paired rule `cargo xtask bench` writes on the page.
+        let weft = self
+            .contenders
+            .iter()
+            .zip(samples)
+            .find(|((n, _), s)| n == "weft" && !s.is_empty())
+            .map(|(_, s)| s);
+        for ((name, _), s) in self.contenders.iter().zip(samples) {
+            let Some(summary) = out.iter().find(|(n, _)| n == name).map(|(_, s)| s) else {
+                continue;
+            };
             let ratio = match weft {
-                Some(w) if name != "weft" && s.median > 0.0 && w > 0.0 => {
-                    let r = if self.higher_is_better {
-                        s.median / w
+                Some(w) if name != "weft" => {
+                    let (goal, _) = weft_bench_stats::target(&self.group, name);
+                    let c = weft_bench_stats::compare(w, s, self.higher_is_better);
+                    let goal_text = if goal == 1.0 {
+                        String::new()
                     } else {
-                        w / s.median
+                        format!(" [target ≤ {goal}×]")
                     };
-                    format!("  weft/{name} {r:.2}")
+                    format!("  weft/{name} {}{goal_text}", c.describe(goal))
                 }
                 _ => String::new(),
             };
+            let s = summary;
             println!("  {name:<16} {s}{ratio}");
         }
         out

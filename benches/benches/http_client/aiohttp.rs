@@ -19,7 +19,8 @@ const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/aiohttp/client.py");
 /// How long `pip install` may take before it is given up.
 const PIP_BOUND: Duration = Duration::from_secs(180);
 
-fn importable() -> bool {
+/// Whether `python3 -c "import aiohttp"` succeeds (also what `--plan` counts aiohttp by).
+pub fn importable() -> bool {
     Command::new("python3")
         .args(["-c", "import aiohttp"])
         .stdout(Stdio::null())

@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::results::{is_reference, is_weft, Comparison, Ratio, Stats, WorkloadResult};
+use super::results::{is_reference, is_weft, Comparison, Decision, Stats, WorkloadResult};
+use weft_bench_stats::target;
 
 /// Marker lines around the generated block.
 pub const START: &str =
@@ -166,62 +167,102 @@ fn cell(s: &Stats, unit: &str) -> String {
     )
 }
 
-fn fmt_ratio(c: &Comparison) -> String {
-    let pm = format!("±{:.0} %", c.pm_percent);
-    let how = if c.paired { "" } else { ", medians" };
-    match c.ratio {
-        Ratio::Value(v) if v <= 1.0 => format!("{v:.2} {pm}{how}"),
-        Ratio::Value(v) => format!("**{v:.2}** {pm}{how}"),
-        Ratio::Noisy => format!("**noisy** {pm}{how}"),
-        Ratio::Bimodal => format!("**bimodal**{how}"),
+/// A ratio cell: bold when weft is worse than the target by the rule of
+/// [`Comparison::decide`] (or, without a verdict, when the number shown is above it).
+fn fmt_ratio(c: &Comparison, target: f64) -> String {
+    let text = c.describe(target);
+    let worse = match c.decide(target) {
+        Decision::Misses => true,
+        Decision::Holds => false,
+        Decision::Unclear => c.value().is_none_or(|v| v > target),
+    };
+    if worse {
+        format!("**{text}**")
+    } else {
+        text
+    }
+}
+
+/// weft against one contender, with the target it is judged by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// The contender weft is compared with.
+    pub peer: String,
+    /// The most weft's cost / the peer's may be (1.0 = "≤ the peer").
+    pub target: f64,
+    /// The comparison.
+    pub cmp: Comparison,
+}
+
+impl Call {
+    /// The ratio shown (the clean one, or the median of noisy per-round ratios); NaN if none.
+    pub fn ratio(&self) -> f64 {
+        self.cmp.value().unwrap_or(f64::NAN)
+    }
+
+    /// `0.66 (smol)`, or `0.08 (smol; noisy ±73 %, weft ahead in 11/11 rounds, p90 0.14)`.
+    fn cell(&self) -> String {
+        match self.cmp.note(self.target) {
+            None => format!("{:.2} ({})", self.ratio(), self.peer),
+            Some(note) => match self.cmp.value() {
+                Some(v) => format!("{v:.2} ({}; {note})", self.peer),
+                None => format!("{note} ({})", self.peer),
+            },
+        }
     }
 }
 
 /// What the summary lists about one workload.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {
-    /// weft's cost / the best peer's ≤ 1.
-    Holds(f64, String),
-    /// weft's cost / the best peer's > 1.
-    Misses(f64, String),
-    /// No ratio: weft's or the best peer's result is noisy or bimodal.
-    Unclear(String),
+    /// weft's cost / the best peer's ≤ 1 (clean, or every round's ratio on that side).
+    Holds(Call),
+    /// weft's cost / the best peer's > 1 (clean, or every round's ratio beyond 1.15).
+    Misses(Call),
+    /// Noisy or bimodal with rounds on both sides (or unpaired and noisy): no verdict.
+    Unclear(Call),
     /// No weft contender or no peer.
     NoComparison,
 }
 
-/// weft against the best peer of `w`, with the comparison behind it.
-fn compared(w: &WorkloadResult) -> Option<(Comparison, String)> {
-    let ((weft, _), (peer, _)) = (w.weft()?, w.best_peer()?);
-    Some((w.compare(weft, peer)?, peer.clone()))
+/// weft against `contender` of `w` in `group`, judged by its target ([`target`]).
+fn call(group: &str, w: &WorkloadResult, contender: &str) -> Option<Call> {
+    let (weft, _) = w.weft()?;
+    let cmp = w.compare(weft, contender)?;
+    Some(Call {
+        peer: contender.to_string(),
+        target: target(group, contender).0,
+        cmp,
+    })
 }
 
-/// weft against the best peer of `w`.
-pub fn verdict(w: &WorkloadResult) -> Verdict {
-    let Some((c, peer)) = compared(w) else {
-        return Verdict::NoComparison;
-    };
-    match c.ratio {
-        Ratio::Value(v) if v <= 1.0 => Verdict::Holds(v, peer),
-        Ratio::Value(v) => Verdict::Misses(v, peer),
-        Ratio::Noisy => Verdict::Unclear(format!(
-            "noisy, ±{:.0} % (best peer by median: {peer})",
-            c.pm_percent
-        )),
-        Ratio::Bimodal => Verdict::Unclear(format!("bimodal (best peer by median: {peer})")),
+/// The verdict of a call.
+fn judge(c: Call) -> Verdict {
+    match c.cmp.decide(c.target) {
+        Decision::Holds => Verdict::Holds(c),
+        Decision::Misses => Verdict::Misses(c),
+        Decision::Unclear => Verdict::Unclear(c),
     }
 }
 
-/// Whether a miss by `ratio` is no larger than the ratio's own ± (half the spread of the
-/// paired per-round ratios, or of the two results when unpaired): a difference the noise
-/// could explain.
-fn within_spread(w: &WorkloadResult, ratio: f64) -> bool {
-    compared(w).is_some_and(|(c, _)| ratio - 1.0 <= c.pm_percent / 100.0)
+/// weft against the best peer of `w` (by median), by the rule of [`Comparison::decide`].
+pub fn verdict(group: &str, w: &WorkloadResult) -> Verdict {
+    let Some(peer) = w.best_peer() else {
+        return Verdict::NoComparison;
+    };
+    call(group, w, &peer.0).map_or(Verdict::NoComparison, judge)
+}
+
+/// Whether a clean miss is no larger than the ratio's own ± (half the spread of the paired
+/// per-round ratios, or of the two results when unpaired): a difference the noise could
+/// explain.
+fn within_spread(c: &Call) -> bool {
+    c.cmp.clean() && c.ratio() - c.target <= c.cmp.pm_percent / 100.0
 }
 
 /// One group's table: a row per workload with weft, every other contender with its ratio, and
 /// weft/best.
-pub fn group_table(workloads: &[WorkloadResult]) -> String {
+pub fn group_table(group: &str, workloads: &[WorkloadResult]) -> String {
     let mut t = String::from(
         "| workload | weft | peers: median ±spread (weft/peer) | weft/best |\n|---|---|---|---|\n",
     );
@@ -239,17 +280,23 @@ pub fn group_table(workloads: &[WorkloadResult]) -> String {
             if weft.is_some_and(|(wc, _)| wc == c) {
                 continue;
             }
+            let (goal, issue) = target(group, c);
             let ratio = match weft.and_then(|(wc, _)| w.compare(wc, c)) {
-                Some(cmp) if !is_weft(c) => format!(" ({})", fmt_ratio(&cmp)),
+                Some(cmp) if !is_weft(c) => format!(" ({})", fmt_ratio(&cmp, goal)),
                 _ => String::new(),
             };
-            let tag = if is_reference(c) { " (reference)" } else { "" };
+            let tag = match (is_reference(c), issue) {
+                (true, Some(i)) => format!(" (reference, target ≤ {goal}×, {i})"),
+                (true, None) => " (reference)".to_string(),
+                (false, Some(i)) => format!(" (target ≤ {goal}×, {i})"),
+                (false, None) => String::new(),
+            };
             others.push(format!("{c}{tag}: {}{ratio}", cell(s, &w.unit)));
         }
-        let best = match verdict(w) {
-            Verdict::Holds(v, p) => format!("{v:.2} ({p})"),
-            Verdict::Misses(v, p) => format!("**{v:.2}** ({p})"),
-            Verdict::Unclear(why) => why,
+        let best = match verdict(group, w) {
+            Verdict::Holds(c) => c.cell(),
+            Verdict::Misses(c) => format!("**{}**", c.cell()),
+            Verdict::Unclear(c) => format!("no verdict: {}", c.cell()),
             Verdict::NoComparison => "—".into(),
         };
         let dir = if w.higher_is_better { "↑" } else { "↓" };
@@ -271,8 +318,11 @@ pub fn headline(groups: &[(String, Vec<WorkloadResult>)]) -> Vec<(String, f64, u
     for (g, ws) in groups {
         let logs: Vec<f64> = ws
             .iter()
-            .filter_map(|w| match verdict(w) {
-                Verdict::Holds(v, _) | Verdict::Misses(v, _) if v > 0.0 => Some((1.0 / v).ln()),
+            .filter_map(|w| match verdict(g, w) {
+                // Only clean ratios enter the mean (issue 19: noisy ones are not averaged).
+                Verdict::Holds(c) | Verdict::Misses(c) if c.cmp.clean() && c.ratio() > 0.0 => {
+                    Some((1.0 / c.ratio()).ln())
+                }
                 _ => None,
             })
             .collect();
@@ -289,6 +339,62 @@ pub fn headline(groups: &[(String, Vec<WorkloadResult>)]) -> Vec<(String, f64, u
     };
     rows.sort_by_key(|r| rank(&r.0));
     rows
+}
+
+/// One line of the misses list: the ratio, its noise note or "within the spread", and where
+/// the analysis explains it.
+fn miss_line(analysis: &str, g: &str, w: &WorkloadResult, c: &Call) -> String {
+    let note = match c.cmp.note(c.target) {
+        Some(n) => format!(" ({n})"),
+        None if within_spread(c) => " (within the spread of the two results)".to_string(),
+        None => String::new(),
+    };
+    let profile = profile_ref(analysis, g, &w.name);
+    format!(
+        "`{g}/{}`: {:.2}× {}{note}; {profile}",
+        w.name,
+        c.ratio(),
+        c.peer
+    )
+}
+
+/// The targets issues name (`weft_bench_stats::TARGETS`): every workload with such a
+/// contender, and its verdict.
+fn targets_section(groups: &[(String, Vec<WorkloadResult>)], analysis: &str) -> String {
+    let mut lines = Vec::new();
+    for (g, ws) in groups {
+        for w in ws {
+            for (c, _) in &w.contenders {
+                let (goal, Some(issue)) = target(g, c) else {
+                    continue;
+                };
+                let Some(call) = call(g, w, c).filter(|_| !is_weft(c)) else {
+                    continue;
+                };
+                let line = match judge(call) {
+                    Verdict::Holds(x) => format!("holds, {}", x.cmp.describe(goal)),
+                    Verdict::Misses(x) => format!(
+                        "**misses**, {}; {}",
+                        x.cmp.describe(goal),
+                        profile_ref(analysis, g, &w.name)
+                    ),
+                    Verdict::Unclear(x) => format!("no verdict, {}", x.cmp.describe(goal)),
+                    Verdict::NoComparison => continue,
+                };
+                lines.push(format!(
+                    "- `{g}/{}` vs {c} (≤ {goal}×, {issue}): {line}",
+                    w.name
+                ));
+            }
+        }
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(
+        "Targets named by issues (weft's cost / the contender's, same rule):\n\n{}\n\n",
+        lines.join("\n")
+    )
 }
 
 /// The whole generated block (markers included). `charts` names the groups that have a chart
@@ -319,34 +425,36 @@ pub fn render(
          **below 1 = weft better**, bold = weft worse. It is computed from **paired rounds**: \
          weft's and the peer's samples of the same round met the same machine state, so the \
          ratio is the median of the per-round ratios, ± half their spread (p10–p90 from 10 \
-         rounds); machine noise that hits both cancels. A ratio is **noisy** when that spread \
-         exceeds ±15 % and **bimodal** when the per-round ratios form two clusters; neither \
-         counts as a hold or a miss. `medians` marks the fallback where rounds cannot be \
-         paired (different sample counts or fewer than 3): the ratio of the medians, refused \
-         when either contender is noisy or bimodal. `weft/best` compares with the best peer \
-         by median (reference-only contenders `std*` and `crossbeam` excluded). ↓ = lower is \
-         better, ↑ = higher is better.\n\n",
+         rounds, min–max below); machine noise that hits both cancels. A ratio is **noisy** \
+         when that spread exceeds ±15 % and **bimodal** when the per-round ratios form two \
+         clusters: it is shown as such and never averaged (not in the headline chart), but it \
+         still gets a verdict when all its rounds agree. **The rule**: against a target T \
+         (1.0, i.e. \"≤ the peer\", unless an issue names another, e.g. ≤ 1.3× std for files), \
+         a clean ratio holds when it is ≤ T and misses when it is above; a noisy or bimodal \
+         one **holds** when the p90 of its per-round ratios (their maximum below 10 rounds) is \
+         ≤ T, **misses** when their p10 (minimum) is above T × 1.15, and gets **no verdict** \
+         otherwise. Such cells read e.g. `0.08 (noisy ±73 %, weft ahead in 11/11 rounds, p90 \
+         0.14)`. `medians` marks the fallback where rounds cannot be paired (different sample \
+         counts or fewer than 3): the ratio of the medians, refused (no verdict) when either \
+         contender is noisy or bimodal. `weft/best` compares with the best peer by median \
+         (reference-only contenders `std*` and `crossbeam` excluded; they are judged only \
+         against a target an issue names). ↓ = lower is better, ↑ = higher is better.\n\n",
     );
     for w in &header.warnings {
         let _ = writeln!(p, "> warning: {w}\n");
     }
 
-    // Summary: every workload where weft misses, then the unclear ones.
-    let (mut holds, mut misses, mut unclear) = (0, Vec::new(), Vec::new());
+    // Summary: every workload where weft misses, then the ones without a verdict.
+    let (mut holds, mut noisy_holds, mut misses, mut unclear) = (0, 0, Vec::new(), Vec::new());
     for (g, ws) in groups {
         for w in ws {
-            match verdict(w) {
-                Verdict::Holds(..) => holds += 1,
-                Verdict::Misses(v, peer) => {
-                    let note = if within_spread(w, v) {
-                        " (within the spread of the two results)"
-                    } else {
-                        ""
-                    };
-                    let profile = profile_ref(&header.analysis, g, &w.name);
-                    misses.push(format!("`{g}/{}`: {v:.2}× {peer}{note}; {profile}", w.name))
+            match verdict(g, w) {
+                Verdict::Holds(c) => {
+                    holds += 1;
+                    noisy_holds += usize::from(!c.cmp.clean());
                 }
-                Verdict::Unclear(why) => unclear.push(format!("`{g}/{}`: {why}", w.name)),
+                Verdict::Misses(c) => misses.push(miss_line(&header.analysis, g, w, &c)),
+                Verdict::Unclear(c) => unclear.push(format!("`{g}/{}`: {}", w.name, c.cell())),
                 Verdict::NoComparison => {}
             }
         }
@@ -354,9 +462,10 @@ pub fn render(
     let _ = writeln!(
         p,
         "### Where weft misses \"≤ best peer\"\n\nweft is at most the best peer's cost in {holds} \
-         workload(s), above it in {}, and {} could not be compared (noisy or bimodal). The \
-         causes, with profiles, are in [the analysis below](#where-weft-is-slower-and-why); \
-         each miss names its paragraph there, or says it is unprofiled.\n",
+         workload(s) ({noisy_holds} of them noisy or bimodal, decided by their rounds), above it \
+         in {}, and {} got no verdict (noisy or bimodal with rounds on both sides). The causes, \
+         with profiles, are in [the analysis below](#where-weft-is-slower-and-why); each miss \
+         names its paragraph there, or says it is unprofiled.\n",
         misses.len(),
         unclear.len()
     );
@@ -364,9 +473,10 @@ pub fn render(
         let _ = writeln!(p, "- {m}");
     }
     if !unclear.is_empty() {
-        let _ = writeln!(p, "\nNot compared: {}.", unclear.join("; "));
+        let _ = writeln!(p, "\nNo verdict: {}.", unclear.join("; "));
     }
     p.push('\n');
+    p.push_str(&targets_section(groups, &header.analysis));
 
     let mut order: Vec<(&str, String, String)> = KNOWN
         .iter()
@@ -394,7 +504,7 @@ pub fn render(
                 if charts.iter().any(|c| c == g) {
                     let _ = writeln!(p, "![{title}](bench/{g}.svg)\n");
                 }
-                p.push_str(&group_table(ws));
+                p.push_str(&group_table(g, ws));
                 p.push('\n');
             }
         }
@@ -469,8 +579,90 @@ mod tests {
             page.contains("- `sync/slow`: 3.00× tokio; unprofiled (no analysis yet)\n"),
             "{page}"
         );
-        assert!(page.contains("`sync/wobbly`: noisy"), "{page}");
-        assert!(page.contains("above it in 1, and 1 could not be compared"));
+        assert!(
+            page.contains(
+                "No verdict: `sync/wobbly`: 1.52 (tokio; noisy ±32 %, best–worst 1.00–1.98)"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("above it in 1, and 1 got no verdict"),
+            "{page}"
+        );
+    }
+
+    /// issue 19: weft 10x ahead in every round but "noisy ±73 %" counted as neither.
+    #[test]
+    fn noisy_ratios_get_a_verdict_when_every_round_agrees_but_stay_out_of_the_headline() {
+        let gs = group(&[
+            rec("blocking", "fast", "weft", &[25.0, 30.0, 27.0, 60.0, 26.0]),
+            rec(
+                "blocking",
+                "fast",
+                "smol",
+                &[300.0, 310.0, 290.0, 400.0, 900.0],
+            ),
+            rec(
+                "blocking",
+                "slow",
+                "weft",
+                &[120.0, 200.0, 140.0, 160.0, 180.0],
+            ),
+            rec("blocking", "slow", "smol", &[100.0; 5]),
+        ]);
+        let page = render(&gs, &Header::default(), &[]);
+        assert!(
+            page.contains("in 1 workload(s) (1 of them noisy or bimodal, decided by their rounds), above it in 1, and 0 got no verdict"),
+            "{page}"
+        );
+        assert!(
+            page.contains("| 0.09 (smol; noisy ±"),
+            "the hold's weft/best cell names the rounds: {page}"
+        );
+        assert!(
+            page.contains("weft ahead in 5/5 rounds, worst 0.15) |"),
+            "{page}"
+        );
+        assert!(
+            page.contains("- `blocking/slow`: 1.60× smol (noisy ±25 %, weft behind in 5/5 rounds, best 1.20); unprofiled"),
+            "{page}"
+        );
+        assert!(page.contains("How to read") && page.contains("**The rule**"));
+        assert!(headline(&gs).is_empty(), "noisy ratios are never averaged");
+    }
+
+    #[test]
+    fn a_target_an_issue_names_judges_the_reference_contender() {
+        let gs = group(&[
+            rec(
+                "blocking",
+                "fs_read",
+                "weft",
+                &[110.0, 125.0, 115.0, 120.0, 112.0],
+            ),
+            rec("blocking", "fs_read", "std_sync", &[100.0; 5]),
+            rec("blocking", "fs_read", "smol", &[200.0; 5]),
+            rec("sync", "x", "weft", &[200.0; 3]),
+            rec("sync", "x", "std_sync", &[100.0; 3]),
+        ]);
+        assert_eq!(target("blocking", "std_sync"), (1.3, Some("issue 17")));
+        assert_eq!(target("blocking", "smol"), (1.0, None));
+        assert_eq!(target("sync", "std_sync"), (1.0, None));
+        let page = render(&gs, &Header::default(), &[]);
+        assert!(
+            page.contains(
+                "- `blocking/fs_read` vs std_sync (≤ 1.3×, issue 17): holds, 1.15 ±7 %\n"
+            ),
+            "{page}"
+        );
+        assert!(
+            !page.contains("`sync/x` vs std_sync"),
+            "no target named: {page}"
+        );
+        assert!(
+            page.contains("std_sync (reference, target ≤ 1.3×, issue 17): 100 ns ±0 % (1.15 ±7 %)"),
+            "held target: not bold: {page}"
+        );
     }
 
     #[test]
