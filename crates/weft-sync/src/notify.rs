@@ -220,3 +220,36 @@ impl Drop for Notified<'_> {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// While nobody waits, `notify_one`, `notify_waiters` and taking the stored permit must not
+    /// touch the waiter lock (issue 19: a task spinning on `notify_one` used to compete for it
+    /// with every waiter re-registering). Holding the lock here would block them otherwise; the
+    /// bound only turns such a block into a failure and is generous for a loaded machine.
+    #[test]
+    fn no_waiter_paths_do_not_take_the_lock() {
+        let n = std::sync::Arc::new(Notify::new());
+        let held = n.waiters.lock();
+        let (tx, rx) = mpsc::channel();
+        let n2 = n.clone();
+        std::thread::spawn(move || {
+            n2.notify_one();
+            n2.notify_one(); // coalesces into the one permit
+            n2.notify_waiters();
+            let took =
+                futures_lite::future::block_on(futures_lite::future::poll_once(n2.notified()));
+            let _ = tx.send(took.is_some());
+        });
+        let took = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a no-waiter Notify path blocked on the waiter lock");
+        assert!(took, "the stored permit was not taken");
+        drop(held);
+        assert_eq!(n.state.load(SeqCst), 0, "one permit stored, one taken");
+    }
+}

@@ -387,3 +387,24 @@ mod tests {
         assert!(!l.notify_front(&mut wakes, |_| {}));
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod wake_list_tests {
+    use super::*;
+
+    /// The per-operation list stays five words (two inline wakers and one spill pointer), so
+    /// creating and dropping it on every channel operation costs a few checks (it was ten words
+    /// with two `Vec`s and their drop glue before issue 19).
+    #[test]
+    fn wake_list_is_small_and_spills_only_beyond_one_waker() {
+        assert!(std::mem::size_of::<WakeList>() <= 5 * std::mem::size_of::<usize>());
+        let mut l = WakeList::new();
+        l.push(Waker::noop().clone());
+        l.discard(Waker::noop().clone());
+        assert!(l.spill.is_none(), "one waker of each kind stays inline");
+        l.push(Waker::noop().clone());
+        l.reserve(4);
+        assert!(l.spill.is_some());
+        l.wake_all();
+    }
+}
