@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use tokio::runtime::Runtime;
-use weft_benches::runner::Workload;
+use weft_benches::runner::{Bencher, Workload};
 use weft_benches::tokio_rt;
 
 const GROUP: &str = "sync";
@@ -32,6 +32,40 @@ const CAP_FULL: usize = 100;
 
 /// bounded(1) ping-pong: round trips per iteration.
 const ROUND_TRIPS: usize = 1_000;
+
+// ---------------------------------------------------------------------------------------------
+// Profiling hooks (issue 19): `WEFT_SYNC_CONTENDER=weft` registers only that contender (and
+// starts only its background tasks); `WEFT_SYNC_WORKLOAD=sync/<name>` only that workload;
+// `WEFT_SYNC_ITERS=n` fixes the iterations per turn. With `--test` (one turn),
+// `valgrind --tool=callgrind` then counts one contender's instructions for `n` iterations; two
+// runs with different `n` give the cost of one iteration without the process's start-up
+// (docs/bench-notes/sync.md).
+
+/// `true` if `contender` of `g` is to be registered (see `WEFT_SYNC_CONTENDER` and
+/// `WEFT_SYNC_WORKLOAD`, an exact workload name, where a filter argument matches by substring).
+fn wanted(g: &Workload<'_>, contender: &str) -> bool {
+    let is = |var, value: &str| std::env::var(var).map_or(true, |v| v == value);
+    is("WEFT_SYNC_CONTENDER", contender) && is("WEFT_SYNC_WORKLOAD", &g.id())
+}
+
+/// A workload of this group, with `WEFT_SYNC_ITERS` applied.
+fn workload<'a>(name: &str) -> Workload<'a> {
+    let mut g = Workload::new(GROUP, name);
+    if let Some(n) = std::env::var("WEFT_SYNC_ITERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        g.iters(n);
+    }
+    g
+}
+
+/// Adds `contender` to `g` unless `WEFT_SYNC_CONTENDER` names another one.
+fn bench<'a>(g: &mut Workload<'a>, contender: &str, f: impl FnMut(&mut Bencher) + 'a) {
+    if wanted(g, contender) {
+        g.bench(contender, f);
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Mutex
@@ -61,15 +95,15 @@ macro_rules! contended_mutex {
 }
 
 fn mutex(rt: &Runtime) {
-    let mut g = Workload::new(GROUP, "mutex_contended");
+    let mut g = workload("mutex_contended");
 
-    g.bench("weft", |b| {
+    bench(&mut g, "weft", |b| {
         b.iter(|| contended_mutex!(rt, weft_sync::Mutex::new(0usize)))
     });
-    g.bench("tokio", |b| {
+    bench(&mut g, "tokio", |b| {
         b.iter(|| contended_mutex!(rt, tokio::sync::Mutex::new(0usize)))
     });
-    g.bench("async-lock", |b| {
+    bench(&mut g, "async-lock", |b| {
         b.iter(|| contended_mutex!(rt, async_lock::Mutex::new(0usize)))
     });
     g.run();
@@ -112,14 +146,14 @@ fn semaphore(rt: &Runtime) {
         tokio::sync::Semaphore::new(10),
         async_lock::Semaphore::new(10),
     );
-    let mut g = Workload::new(GROUP, "semaphore_uncontended_multi");
-    g.bench("weft", |b| {
+    let mut g = workload("semaphore_uncontended_multi");
+    bench(&mut g, "weft", |b| {
         b.iter(|| rt.block_on(async { six_in_turn!(sw.acquire().await.unwrap()) }))
     });
-    g.bench("tokio", |b| {
+    bench(&mut g, "tokio", |b| {
         b.iter(|| rt.block_on(async { six_in_turn!(st.acquire().await.unwrap()) }))
     });
-    g.bench("async-lock", |b| {
+    bench(&mut g, "async-lock", |b| {
         b.iter(|| rt.block_on(async { six_in_turn!(sa.acquire().await) }))
     });
     g.run();
@@ -131,14 +165,14 @@ fn semaphore(rt: &Runtime) {
         let sw = Arc::new(weft_sync::Semaphore::new(permits));
         let st = Arc::new(tokio::sync::Semaphore::new(permits));
         let sa = Arc::new(async_lock::Semaphore::new(permits));
-        let mut g = Workload::new(GROUP, name);
-        g.bench("weft", |b| {
+        let mut g = workload(name);
+        bench(&mut g, "weft", |b| {
             b.iter(|| rt.block_on(async { six_tasks!(sw, |s| s.acquire().await.unwrap()) }))
         });
-        g.bench("tokio", |b| {
+        bench(&mut g, "tokio", |b| {
             b.iter(|| rt.block_on(async { six_tasks!(st, |s| s.acquire().await.unwrap()) }))
         });
-        g.bench("async-lock", |b| {
+        bench(&mut g, "async-lock", |b| {
             b.iter(|| rt.block_on(async { six_tasks!(sa, |s| s.acquire().await) }))
         });
         g.run();
@@ -247,13 +281,15 @@ fn mpsc(rt: &Runtime) {
         ("mpsc_bounded_full", Some(CAP_FULL), false),
         ("mpsc_unbounded", None, true),
     ] {
-        let mut g = Workload::new(GROUP, name);
-        g.bench("weft", |b| b.iter(|| mpsc_weft(rt, cap)));
-        g.bench("tokio", |b| b.iter(|| mpsc_tokio(rt, cap)));
-        g.bench("async-channel", |b| b.iter(|| mpsc_async_channel(rt, cap)));
-        g.bench("flume", |b| b.iter(|| mpsc_flume(rt, cap)));
+        let mut g = workload(name);
+        bench(&mut g, "weft", |b| b.iter(|| mpsc_weft(rt, cap)));
+        bench(&mut g, "tokio", |b| b.iter(|| mpsc_tokio(rt, cap)));
+        bench(&mut g, "async-channel", |b| {
+            b.iter(|| mpsc_async_channel(rt, cap))
+        });
+        bench(&mut g, "flume", |b| b.iter(|| mpsc_flume(rt, cap)));
         if crossbeam_fits {
-            g.bench("crossbeam", |b| b.iter(|| mpsc_crossbeam(rt, cap)));
+            bench(&mut g, "crossbeam", |b| b.iter(|| mpsc_crossbeam(rt, cap)));
         }
         g.run();
     }
@@ -299,8 +335,8 @@ macro_rules! ping_pong {
 }
 
 fn pingpong(rt: &Runtime) {
-    let mut g = Workload::new(GROUP, "pingpong_bounded1");
-    g.bench("weft", |b| {
+    let mut g = workload("pingpong_bounded1");
+    bench(&mut g, "weft", |b| {
         b.iter(|| {
             ping_pong!(
                 rt,
@@ -310,7 +346,7 @@ fn pingpong(rt: &Runtime) {
             )
         })
     });
-    g.bench("tokio", |b| {
+    bench(&mut g, "tokio", |b| {
         b.iter(|| {
             ping_pong!(
                 rt,
@@ -320,7 +356,7 @@ fn pingpong(rt: &Runtime) {
             )
         })
     });
-    g.bench("async-channel", |b| {
+    bench(&mut g, "async-channel", |b| {
         b.iter(|| {
             ping_pong!(
                 rt,
@@ -330,7 +366,7 @@ fn pingpong(rt: &Runtime) {
             )
         })
     });
-    g.bench("flume", |b| {
+    bench(&mut g, "flume", |b| {
         b.iter(|| {
             ping_pong!(
                 rt,
@@ -363,7 +399,7 @@ fn main() {
 macro_rules! rwlock_cases {
     ($rt:expr, $g:expr, $name:expr, $case:expr, $lock:expr, |$l:ident| $read:expr, $write:expr) => {{
         let lock = $lock;
-        $g.bench($name, move |b| {
+        bench(&mut $g, $name, move |b| {
             b.iter(|| {
                 $rt.block_on(async {
                     match $case {
@@ -421,7 +457,7 @@ fn rwlock(rt: &Runtime) {
             RwCase::ConcurrentContended,
         ),
     ] {
-        let mut g = Workload::new(GROUP, name);
+        let mut g = workload(name);
         rwlock_cases!(
             rt,
             g,
@@ -465,6 +501,8 @@ const NOTIFY_ITERS: usize = 500;
 /// [`NOTIFY_ITERS`].
 macro_rules! notify_case {
     ($rt:expr, $g:expr, $name:expr, $n:expr, $ev:expr, |$e:ident| $wait:expr, $notify:expr) => {{
+        // Not selected (`WEFT_SYNC_CONTENDER`): no waiter tasks either.
+        if wanted(&$g, $name) {
         let ev = Arc::new($ev);
         let counter = Arc::new(AtomicUsize::new(0));
         for _ in 0..$n {
@@ -477,7 +515,7 @@ macro_rules! notify_case {
                 }
             });
         }
-        $g.bench($name, move |b| {
+        bench(&mut $g, $name, move |b| {
             b.iter(|| {
                 counter.store(0, Relaxed);
                 while counter.load(Relaxed) < NOTIFY_ITERS {
@@ -486,6 +524,7 @@ macro_rules! notify_case {
                 }
             })
         });
+        }
     }};
 }
 
@@ -493,7 +532,7 @@ fn notify(rt: &Runtime) {
     for waiters in [10usize, 100] {
         for all in [false, true] {
             let kind = if all { "notify_waiters" } else { "notify_one" };
-            let mut g = Workload::new(GROUP, &format!("{kind}/{waiters}"));
+            let mut g = workload(&format!("{kind}/{waiters}"));
             notify_case!(
                 rt,
                 g,
@@ -575,8 +614,8 @@ macro_rules! fan_out {
 }
 
 fn broadcast(rt: &Runtime) {
-    let mut g = Workload::new(GROUP, "broadcast_fan_out_16");
-    g.bench("weft", |b| {
+    let mut g = workload("broadcast_fan_out_16");
+    bench(&mut g, "weft", |b| {
         b.iter(|| {
             fan_out!(
                 rt,
@@ -587,7 +626,7 @@ fn broadcast(rt: &Runtime) {
             )
         })
     });
-    g.bench("tokio", |b| {
+    bench(&mut g, "tokio", |b| {
         b.iter(|| {
             fan_out!(
                 rt,
@@ -598,7 +637,7 @@ fn broadcast(rt: &Runtime) {
             )
         })
     });
-    g.bench("async-broadcast", |b| {
+    bench(&mut g, "async-broadcast", |b| {
         b.iter(|| {
             fan_out!(
                 rt,

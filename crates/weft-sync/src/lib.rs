@@ -29,6 +29,9 @@
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+#[macro_use]
+mod error;
+
 mod barrier;
 mod block;
 mod cancel;

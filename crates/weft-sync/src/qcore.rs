@@ -182,7 +182,18 @@ impl<T, S: QueueStore<T>> State<T, S> {
         }
     }
 
+    /// Restores the invariants after a state change: hands items to waiting getters, slots to
+    /// waiting putters, or fails them all after a close. Nothing to do (the common case of a
+    /// send or receive that nobody waits for) costs three checks.
+    #[inline]
     fn dispatch(&mut self, wakes: &mut WakeList) {
+        if !self.closed && self.getters.is_empty() && self.putters.is_empty() {
+            return;
+        }
+        self.dispatch_waiters(wakes);
+    }
+
+    fn dispatch_waiters(&mut self, wakes: &mut WakeList) {
         // Hand stored items to waiting getters (wake stream waiters, which re-check).
         while let Some(front) = self.getters.front() {
             if self.store.count() == 0 {
@@ -424,8 +435,16 @@ impl ReserveState {
         }
     }
 
+    /// Withdraws the reservation (on drop); a no-op unless it is queued.
+    #[inline]
     pub(crate) fn cancel<T, S: QueueStore<T>>(&mut self, core: &Core<T, S>) {
         if let Some(key) = self.key.take() {
+            Self::cancel_queued(key, core);
+        }
+    }
+
+    fn cancel_queued<T, S: QueueStore<T>>(key: usize, core: &Core<T, S>) {
+        {
             let mut wakes = WakeList::new();
             let mut st = core.state.lock();
             let (state, slot) = st.putters.remove(key, &mut wakes);
@@ -548,6 +567,7 @@ impl<T> PutState<T> {
         self.item.take()
     }
 
+    #[inline]
     pub(crate) fn cancel<S: QueueStore<T>>(&mut self, core: &Core<T, S>) {
         self.reserve.cancel(core);
     }
@@ -640,8 +660,16 @@ impl GetState {
         Poll::Ready(res)
     }
 
+    /// Withdraws the getter (on drop); a no-op unless it is queued.
+    #[inline]
     pub(crate) fn cancel<T, S: QueueStore<T>>(&mut self, core: &Core<T, S>) {
         if let Some(key) = self.key.take() {
+            Self::cancel_queued(key, core);
+        }
+    }
+
+    fn cancel_queued<T, S: QueueStore<T>>(key: usize, core: &Core<T, S>) {
+        {
             let mut wakes = WakeList::new();
             let mut discard = None;
             let mut st = core.state.lock();

@@ -81,35 +81,25 @@ impl<T, S> Clone for GenericQueue<T, S> {
     }
 }
 
-/// The queue was shut down. For `put`, it carries the item back.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct QueueShutDown<T = ()>(pub T);
-
-impl<T> fmt::Debug for QueueShutDown<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("QueueShutDown(..)")
-    }
+value_error! {
+    /// The queue was shut down. For `put`, it carries the item back.
+    pub struct QueueShutDown<T = ()>(pub T) =>
+        "queue was shut down: no more items can be put, and none are left to get";
 }
 
-impl<T> fmt::Display for QueueShutDown<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("queue was shut down: no more items can be put, and none are left to get")
+value_error_enum! {
+    /// Errors of the non-waiting queue operations and of `task_done`.
+    pub enum QueueError<T = ()> {
+        /// `try_put` on a full queue (the item is returned).
+        Full(T) => "queue is full: await `put` to wait for a free slot",
+        /// `try_get` on an empty queue.
+        Empty => "queue is empty: await `get` to wait for an item",
+        /// The queue was shut down (for `try_put`, the item is returned).
+        ShutDown(T) => "queue was shut down",
+        /// `task_done` was called more times than items were put.
+        TaskDoneTooManyTimes =>
+            "task_done() called more times than items were put: call it once per item gotten",
     }
-}
-
-impl<T> std::error::Error for QueueShutDown<T> {}
-
-/// Errors of the non-waiting queue operations and of `task_done`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum QueueError<T = ()> {
-    /// `try_put` on a full queue (the item is returned).
-    Full(T),
-    /// `try_get` on an empty queue.
-    Empty,
-    /// The queue was shut down (for `try_put`, the item is returned).
-    ShutDown(T),
-    /// `task_done` was called more times than items were put.
-    TaskDoneTooManyTimes,
 }
 
 impl<T> QueueError<T> {
@@ -121,32 +111,6 @@ impl<T> QueueError<T> {
         }
     }
 }
-
-impl<T> fmt::Debug for QueueError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            QueueError::Full(_) => f.write_str("Full(..)"),
-            QueueError::Empty => f.write_str("Empty"),
-            QueueError::ShutDown(_) => f.write_str("ShutDown(..)"),
-            QueueError::TaskDoneTooManyTimes => f.write_str("TaskDoneTooManyTimes"),
-        }
-    }
-}
-
-impl<T> fmt::Display for QueueError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            QueueError::Full(_) => "queue is full: await `put` to wait for a free slot",
-            QueueError::Empty => "queue is empty: await `get` to wait for an item",
-            QueueError::ShutDown(_) => "queue was shut down",
-            QueueError::TaskDoneTooManyTimes => {
-                "task_done() called more times than items were put: call it once per item gotten"
-            }
-        })
-    }
-}
-
-impl<T> std::error::Error for QueueError<T> {}
 
 impl<T, S: QueueStore<T>> GenericQueue<T, S> {
     /// A queue holding at most `maxsize` items (`0` means unbounded, as in asyncio).

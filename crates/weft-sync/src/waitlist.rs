@@ -211,6 +211,7 @@ impl<T> WaitList<T> {
     /// refreshes its waker and returns `Pending`; once it was notified, frees its node, clears
     /// `*key` and returns `Ready(Some(payload))`. Returns `Ready(None)` when the future has no
     /// waiter (`*key` is `None`), i.e. it should check its condition and maybe enqueue.
+    #[inline]
     pub(crate) fn poll_waiter(
         &mut self,
         key: &mut Option<usize>,
@@ -240,16 +241,24 @@ impl<T> WaitList<T> {
 /// under the primitive's lock. Declare the list before taking the lock, so it drops after the
 /// guard.
 ///
-/// The first waker is stored inline, so the common notification (zero or one waiter) allocates
-/// nothing and costs two branches to create, wake and drop; it sits on every channel operation's
-/// hot path (an earlier 8-slot inline array cost ~15 % of the mpsc profile in setup, drain and
-/// drop glue). Broadcast-style notifications of several waiters spill into a `Vec`.
+/// The first waker to wake and the first stale one are stored inline and everything beyond goes
+/// to one boxed [`Spill`], so the common notification (zero or one waiter) allocates nothing and
+/// creating, waking and dropping the list costs a few branches. It sits on every channel
+/// operation's hot path: an earlier 8-slot inline array cost ~15 % of the mpsc profile, and two
+/// inline `Vec`s (drop glue for each on every operation) still ~40 instructions per operation.
+/// Broadcast-style notifications of several waiters spill.
 #[derive(Default)]
 pub(crate) struct WakeList {
     first: Option<Waker>,
-    rest: Vec<Waker>,
     stale: Option<Waker>,
-    stale_rest: Vec<Waker>,
+    spill: Option<Box<Spill>>,
+}
+
+/// The wakers of a [`WakeList`] beyond its inline ones.
+#[derive(Default)]
+struct Spill {
+    rest: Vec<Waker>,
+    stale: Vec<Waker>,
 }
 
 impl WaitList<()> {
@@ -274,32 +283,41 @@ impl WaitList<()> {
 
 impl WakeList {
     /// An empty list.
+    #[inline]
     pub(crate) fn new() -> Self {
         Self::default()
     }
 
+    fn spill(&mut self) -> &mut Spill {
+        self.spill.get_or_insert_with(Box::default)
+    }
+
     /// Queues a waker.
+    #[inline]
     pub(crate) fn push(&mut self, w: Waker) {
         if self.first.is_none() {
             self.first = Some(w);
         } else {
-            self.rest.push(w);
+            self.spill().rest.push(w);
         }
     }
 
     /// Makes room for `n` more wakers at once (a broadcast-style notification would otherwise
     /// grow the list one doubling at a time).
     pub(crate) fn reserve(&mut self, n: usize) {
-        let inline = usize::from(self.first.is_none());
-        self.rest.reserve(n.saturating_sub(inline));
+        let more = n.saturating_sub(usize::from(self.first.is_none()));
+        if more > 0 {
+            self.spill().rest.reserve(more);
+        }
     }
 
     /// Keeps a waker that is no longer needed, to be dropped with the list (after the lock).
+    #[inline]
     pub(crate) fn discard(&mut self, w: Waker) {
         if self.stale.is_none() {
             self.stale = Some(w);
         } else {
-            self.stale_rest.push(w);
+            self.spill().stale.push(w);
         }
     }
 
@@ -312,15 +330,15 @@ impl WakeList {
         if let Some(w) = self.first.take() {
             w.wake();
         }
-        if !self.rest.is_empty() {
-            self.wake_rest();
+        if let Some(spill) = &mut self.spill {
+            Self::wake_rest(spill);
         }
     }
 
     #[cold]
-    fn wake_rest(&mut self) {
-        self.rest.reverse();
-        while let Some(w) = self.rest.pop() {
+    fn wake_rest(spill: &mut Spill) {
+        spill.rest.reverse();
+        while let Some(w) = spill.rest.pop() {
             w.wake();
         }
     }
@@ -330,7 +348,17 @@ impl Drop for WakeList {
     #[inline]
     fn drop(&mut self) {
         self.wake_all();
+        if let Some(spill) = self.spill.take() {
+            // Out of line: the common list never spills, and its drop then stays a few checks.
+            drop_spill(spill);
+        }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn drop_spill(spill: Box<Spill>) {
+    drop(spill);
 }
 
 #[cfg(all(test, not(loom)))]
@@ -357,5 +385,26 @@ mod tests {
         assert_eq!(l.remove(c, &mut wakes), (WaitState::Waiting, 3));
         assert!(l.is_empty());
         assert!(!l.notify_front(&mut wakes, |_| {}));
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod wake_list_tests {
+    use super::*;
+
+    /// The per-operation list stays five words (two inline wakers and one spill pointer), so
+    /// creating and dropping it on every channel operation costs a few checks (it was ten words
+    /// with two `Vec`s and their drop glue before issue 19).
+    #[test]
+    fn wake_list_is_small_and_spills_only_beyond_one_waker() {
+        assert!(std::mem::size_of::<WakeList>() <= 5 * std::mem::size_of::<usize>());
+        let mut l = WakeList::new();
+        l.push(Waker::noop().clone());
+        l.discard(Waker::noop().clone());
+        assert!(l.spill.is_none(), "one waker of each kind stays inline");
+        l.push(Waker::noop().clone());
+        l.reserve(4);
+        assert!(l.spill.is_some());
+        l.wake_all();
     }
 }

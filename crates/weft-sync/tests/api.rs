@@ -264,3 +264,82 @@ fn cancelled_owned_is_static_and_wakes() {
     token.cancel();
     assert!(d.woken() && d.poll().is_ready());
 }
+
+/// The errors that hand a value back share one shape (issue 19 folded their impls into one
+/// macro): `Debug` never needs `T: Debug`, `Display` keeps each message, `into_inner` returns
+/// the value.
+#[test]
+fn value_errors_keep_their_debug_display_and_value() {
+    use std::error::Error;
+    use weft_sync::{QueueError, QueueShutDown};
+    struct NoDebug(u8);
+    let shape = |e: &dyn Error, debug: &str, display: &str| {
+        assert_eq!(format!("{e:?}"), debug);
+        assert_eq!(e.to_string(), display);
+    };
+    let e = channel::SendError(NoDebug(1));
+    shape(
+        &e,
+        "SendError(..)",
+        "sending on a closed channel (every receiver is gone or it was closed)",
+    );
+    assert_eq!(e.into_inner().0, 1);
+    let e = channel::TrySendError::Full(NoDebug(2));
+    shape(
+        &e,
+        "Full(..)",
+        "channel is full: await `send` to wait for room",
+    );
+    assert!(e.is_full());
+    assert_eq!(e.into_inner().0, 2);
+    shape(
+        &channel::TrySendError::Closed(NoDebug(3)),
+        "Closed(..)",
+        "sending on a closed channel",
+    );
+    shape(
+        &SendTimeoutError::Timeout(NoDebug(4)),
+        "Timeout(..)",
+        "send timed out: the channel stayed full until the deadline",
+    );
+    assert_eq!(SendTimeoutError::Closed(NoDebug(5)).into_inner().0, 5);
+    let e = broadcast::SendError(NoDebug(6));
+    shape(
+        &e,
+        "SendError(..)",
+        "broadcast has no receivers: subscribe before sending",
+    );
+    assert_eq!(e.into_inner().0, 6);
+    shape(
+        &watch::SendError(NoDebug(7)),
+        "SendError(..)",
+        "watch has no receivers: the value was not stored",
+    );
+    shape(
+        &QueueShutDown(NoDebug(8)),
+        "QueueShutDown(..)",
+        "queue was shut down: no more items can be put, and none are left to get",
+    );
+    let e: QueueError<NoDebug> = QueueError::Full(NoDebug(9));
+    shape(
+        &e,
+        "Full(..)",
+        "queue is full: await `put` to wait for a free slot",
+    );
+    assert_eq!(e.into_inner().map(|v| v.0), Some(9));
+    shape(
+        &QueueError::<()>::Empty,
+        "Empty",
+        "queue is empty: await `get` to wait for an item",
+    );
+    shape(
+        &QueueError::ShutDown(()),
+        "ShutDown(..)",
+        "queue was shut down",
+    );
+    shape(
+        &QueueError::<()>::TaskDoneTooManyTimes,
+        "TaskDoneTooManyTimes",
+        "task_done() called more times than items were put: call it once per item gotten",
+    );
+}

@@ -1,4 +1,4 @@
-//! loom models for the waiter queue, Semaphore, Mutex, RwLock, Condition, the lock-free
+//! loom models for the waiter queue, Semaphore, Mutex, RwLock, Condition, Notify, the lock-free
 //! oneshot, the bounded channel, broadcast, watch, Queue shutdown and CancellationToken.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test --profile loom -p weft-sync --test loom`
@@ -13,7 +13,9 @@ use loom::future::block_on;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 use std::sync::Arc;
-use weft_sync::{channel, CancellationToken, Condition, Event, Mutex, Queue, RwLock, Semaphore};
+use weft_sync::{
+    channel, CancellationToken, Condition, Event, Mutex, Notify, Queue, RwLock, Semaphore,
+};
 
 /// Polls a future once with a no-op waker.
 fn poll_once<F: Future>(f: std::pin::Pin<&mut F>) -> Poll<F::Output> {
@@ -484,5 +486,50 @@ fn mutex_barging_unlock_races_waiter_no_lost_wakeup() {
         *block_on(m.lock()) += 1;
         waiter.join().unwrap();
         assert_eq!(*m.try_lock().unwrap(), 2);
+    });
+}
+
+#[test]
+fn notify_one_fast_path_races_registration() {
+    // The lock-free `notify_one` (store the permit while `WAITERS` is clear) against a waiter
+    // that queues under the lock: the waiter is woken or finds the permit, and the one
+    // notification is consumed exactly once.
+    loom::model(|| {
+        let n = Arc::new(Notify::new());
+        let n2 = n.clone();
+        let notifier = thread::spawn(move || n2.notify_one());
+        block_on(n.notified());
+        notifier.join().unwrap();
+        assert!(poll_once(pin!(n.notified())).is_pending(), "consumed twice");
+    });
+}
+
+#[test]
+fn notify_dropped_waiter_passes_the_notification_on() {
+    // A waiter registers and is dropped while `notify_one` runs: whether the notification went
+    // to the waiter (passed on when it is dropped), was stored as the permit or was taken at
+    // once, exactly one notification survives for the next `notified()`.
+    loom::model(|| {
+        let n = Arc::new(Notify::new());
+        let n2 = n.clone();
+        let notifier = thread::spawn(move || n2.notify_one());
+        let took = poll_once(pin!(n.notified())).is_ready();
+        notifier.join().unwrap();
+        let next = poll_once(pin!(n.notified())).is_ready();
+        assert_ne!(took, next, "the notification was lost or duplicated");
+    });
+}
+
+#[test]
+fn notify_waiters_reaches_a_registered_waiter() {
+    // `notify_waiters` skips the lock when `WAITERS` is clear; a waiter queued before it (the
+    // flag set under the lock) must still be woken, then notified again by `notify_one`.
+    loom::model(|| {
+        let n = Arc::new(Notify::new());
+        let n2 = n.clone();
+        let waiter = thread::spawn(move || block_on(n2.notified()));
+        n.notify_waiters();
+        n.notify_one();
+        waiter.join().unwrap();
     });
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use common::{channel_mpmc, mutex_counter, with_async_executor, within};
 use weft_sync::channel::broadcast;
-use weft_sync::Semaphore;
+use weft_sync::{Notify, Semaphore};
 
 #[test]
 fn mutex_8_tasks_x_100k_keeps_counter_exact() {
@@ -159,5 +159,37 @@ fn broadcast_fan_out_with_wrap_and_lag_accounts_for_every_message() {
             }
             assert_eq!(tally.load(Ordering::SeqCst), RECEIVERS);
         });
+    });
+}
+
+#[test]
+fn notify_ping_pong_loses_no_wake_up() {
+    // Two tasks take turns through two `Notify`s: each notification is consumed before the next
+    // one is sent, so none coalesce, and a lost wake-up (the lock-free `notify_one` storing a
+    // permit while a waiter queues) would stop the game: the watchdog fails the test instead.
+    within("notify ping-pong", || {
+        with_async_executor(4, |spawn| async move {
+            const ROUNDS: usize = 20_000;
+            let (ping, pong) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+            let (ping2, pong2) = (ping.clone(), pong.clone());
+            let echo = spawn(Box::pin(async move {
+                for _ in 0..ROUNDS {
+                    ping2.notified().await;
+                    pong2.notify_one();
+                }
+            }));
+            for _ in 0..ROUNDS {
+                ping.notify_one();
+                pong.notified().await;
+            }
+            echo.await;
+            // Every notification was consumed: nothing is stored.
+            assert!(futures_lite::future::poll_once(ping.notified())
+                .await
+                .is_none());
+            assert!(futures_lite::future::poll_once(pong.notified())
+                .await
+                .is_none());
+        })
     });
 }

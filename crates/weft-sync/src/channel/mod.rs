@@ -74,38 +74,20 @@ fn new_chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     )
 }
 
-/// The channel is closed; the unsent message is returned.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct SendError<T>(pub T);
-
-impl<T> SendError<T> {
-    /// The message that could not be sent.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
+value_error! {
+    /// The channel is closed; the unsent message is returned.
+    pub struct SendError<T>(pub T) =>
+        "sending on a closed channel (every receiver is gone or it was closed)";
 }
 
-impl<T> fmt::Debug for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendError(..)")
+value_error_enum! {
+    /// Why [`Sender::try_send`] failed; the message is returned.
+    pub enum TrySendError<T> {
+        /// The channel is full.
+        Full(T) => "channel is full: await `send` to wait for room",
+        /// The channel is closed.
+        Closed(T) => "sending on a closed channel",
     }
-}
-
-impl<T> fmt::Display for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("sending on a closed channel (every receiver is gone or it was closed)")
-    }
-}
-
-impl<T> std::error::Error for SendError<T> {}
-
-/// Why [`Sender::try_send`] failed; the message is returned.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum TrySendError<T> {
-    /// The channel is full.
-    Full(T),
-    /// The channel is closed.
-    Closed(T),
 }
 
 impl<T> TrySendError<T> {
@@ -126,26 +108,6 @@ impl<T> TrySendError<T> {
         matches!(self, TrySendError::Closed(_))
     }
 }
-
-impl<T> fmt::Debug for TrySendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySendError::Full(_) => f.write_str("Full(..)"),
-            TrySendError::Closed(_) => f.write_str("Closed(..)"),
-        }
-    }
-}
-
-impl<T> fmt::Display for TrySendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySendError::Full(_) => f.write_str("channel is full: await `send` to wait for room"),
-            TrySendError::Closed(_) => f.write_str("sending on a closed channel"),
-        }
-    }
-}
-
-impl<T> std::error::Error for TrySendError<T> {}
 
 /// The channel is closed and empty: no message will ever arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,13 +148,14 @@ fn try_put_err(e: TryPut<()>) -> TrySendError<()> {
     }
 }
 
-/// Why [`Sender::send_timeout`] failed; the message is returned.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum SendTimeoutError<T> {
-    /// The deadline passed while the channel was full.
-    Timeout(T),
-    /// The channel is closed.
-    Closed(T),
+value_error_enum! {
+    /// Why [`Sender::send_timeout`] failed; the message is returned.
+    pub enum SendTimeoutError<T> {
+        /// The deadline passed while the channel was full.
+        Timeout(T) => "send timed out: the channel stayed full until the deadline",
+        /// The channel is closed.
+        Closed(T) => "sending on a closed channel",
+    }
 }
 
 impl<T> SendTimeoutError<T> {
@@ -203,28 +166,6 @@ impl<T> SendTimeoutError<T> {
         }
     }
 }
-
-impl<T> fmt::Debug for SendTimeoutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
-            SendTimeoutError::Closed(_) => f.write_str("Closed(..)"),
-        }
-    }
-}
-
-impl<T> fmt::Display for SendTimeoutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SendTimeoutError::Timeout(_) => {
-                f.write_str("send timed out: the channel stayed full until the deadline")
-            }
-            SendTimeoutError::Closed(_) => f.write_str("sending on a closed channel"),
-        }
-    }
-}
-
-impl<T> std::error::Error for SendTimeoutError<T> {}
 
 /// Waits for `n` reserved slots (the future behind `reserve*`); gives them back if dropped
 /// after they were granted.

@@ -107,23 +107,10 @@ impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
     }
 }
 
-/// No receiver is alive; the value is returned.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct SendError<T>(pub T);
-
-impl<T> fmt::Debug for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendError(..)")
-    }
+value_error! {
+    /// No receiver is alive; the value is returned.
+    pub struct SendError<T>(pub T) => "watch has no receivers: the value was not stored";
 }
-
-impl<T> fmt::Display for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("watch has no receivers: the value was not stored")
-    }
-}
-
-impl<T> std::error::Error for SendError<T> {}
 
 /// The sender is gone: the value will not change again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -167,23 +167,10 @@ impl<T: Clone> Shared<T> {
     }
 }
 
-/// No receiver is alive; the message is returned.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct SendError<T>(pub T);
-
-impl<T> fmt::Debug for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendError(..)")
-    }
+value_error! {
+    /// No receiver is alive; the message is returned.
+    pub struct SendError<T>(pub T) => "broadcast has no receivers: subscribe before sending";
 }
-
-impl<T> fmt::Display for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("broadcast has no receivers: subscribe before sending")
-    }
-}
-
-impl<T> std::error::Error for SendError<T> {}
 
 /// Why [`Receiver::recv`] failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
