@@ -6,9 +6,11 @@
 //! (`weft_benches::runner`, group `blocking`).
 
 use std::future::Future;
+use std::hint::black_box;
 use std::io::Read as _;
+use std::time::{Duration, Instant};
 
-use weft_benches::runner::Workload;
+use weft_benches::runner::{Bencher, Workload};
 use weft_benches::{tokio_rt, weft_rt, SmolRt, WORKERS};
 
 const GROUP: &str = "blocking";
@@ -29,6 +31,34 @@ const CONCURRENCY: [usize; 3] = [1, 2, 4];
 const BLOCK_COUNT: usize = 1_000;
 const BUFFER_SIZE: usize = 4096;
 const DEV_ZERO: &str = "/dev/zero";
+
+/// Shortest timed turn of a file contender. The runner gives every contender of a workload the
+/// same iteration count, calibrated so that the slowest turn (tokio::fs, 10-50x slower) lasts
+/// about 150 ms; weft, async-fs and std then had 3-5 ms turns, which one preemption by another
+/// process on the 2 shared cores moved by ±40 % (std itself was "±39 %"). [`iter_turn`] repeats
+/// a turn's iterations until it lasts at least this long; the sample stays the time of one
+/// iteration.
+const MIN_TURN: Duration = Duration::from_millis(50);
+
+/// Times `b.iters()` calls of `f`, repeated until the turn lasts [`MIN_TURN`] (once in
+/// `--test` mode), and reports the time of one call.
+fn iter_turn<R>(b: &mut Bencher, mut f: impl FnMut() -> R) {
+    let min_turn = match weft_benches::rounds::Mode::from_env() {
+        weft_benches::rounds::Mode::Test => Duration::ZERO,
+        _ => MIN_TURN,
+    };
+    b.iter_custom(|iters| {
+        let start = Instant::now();
+        let mut reps = 0u32;
+        while reps == 0 || start.elapsed() < min_turn {
+            for _ in 0..iters {
+                black_box(f());
+            }
+            reps += 1;
+        }
+        start.elapsed() / reps
+    });
+}
 
 /// One outer task's work: [`BATCHES`] times, submit [`JOBS_PER_BATCH`] jobs through `submit`,
 /// then await each of them and hand its output to `check`.
@@ -138,20 +168,25 @@ async fn read_blocks(mut file: impl futures_lite::AsyncRead + Unpin) {
     }
 }
 
+/// `fs_read_1000x4k`: 1,000 reads of 4 KiB from `/dev/zero` per iteration, through a file each
+/// contender opens once per turn (untimed): the sample is the steady-state read path, not
+/// `open`/`close` (whose cost differs by how each runtime closes, and on weft may wake a pool
+/// thread).
 fn fs_read(rts: &Rts) {
     let mut g = Workload::new(GROUP, "fs_read_1000x4k");
     g.bench("weft", |b| {
-        b.iter(|| {
-            rts.weft.block_on(async {
-                read_blocks(weft::fs::File::open(DEV_ZERO).await.unwrap()).await
-            })
-        })
+        let mut f = rts
+            .weft
+            .block_on(async { weft::fs::File::open(DEV_ZERO).await.unwrap() });
+        iter_turn(b, || rts.weft.block_on(read_blocks(&mut f)));
     });
     g.bench("tokio", |b| {
-        b.iter(|| {
+        let mut file = rts
+            .tokio
+            .block_on(async { tokio::fs::File::open(DEV_ZERO).await.unwrap() });
+        iter_turn(b, || {
             rts.tokio.block_on(async {
                 use tokio::io::AsyncReadExt as _;
-                let mut file = tokio::fs::File::open(DEV_ZERO).await.unwrap();
                 let mut buf = [0u8; BUFFER_SIZE];
                 for _ in 0..BLOCK_COUNT {
                     if file.read(&mut buf).await.unwrap() == 0 {
@@ -162,15 +197,14 @@ fn fs_read(rts: &Rts) {
         })
     });
     g.bench("smol", |b| {
-        b.iter(|| {
-            rts.smol.block_on(async {
-                read_blocks(async_fs::File::open(DEV_ZERO).await.unwrap()).await
-            })
-        })
+        let mut f = rts
+            .smol
+            .block_on(async { async_fs::File::open(DEV_ZERO).await.unwrap() });
+        iter_turn(b, || rts.smol.block_on(read_blocks(&mut f)));
     });
     g.bench("std_sync", |b| {
-        b.iter(|| {
-            let mut file = std::fs::File::open(DEV_ZERO).unwrap();
+        let mut file = std::fs::File::open(DEV_ZERO).unwrap();
+        iter_turn(b, || {
             let mut buf = [0u8; BUFFER_SIZE];
             for _ in 0..BLOCK_COUNT {
                 if file.read(&mut buf).unwrap() == 0 {
@@ -188,10 +222,16 @@ fn fs_read(rts: &Rts) {
 const BIG_FILE: usize = 32 * 1024 * 1024;
 const WRITE_TOTAL: usize = 32 * 1024 * 1024;
 
-fn big_file() -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("weft-bench-32m-{}", std::process::id()));
+/// A 32 MiB file in the page cache, written back to the disk before the rounds start: dirty
+/// pages of a just-written file are written back (by the kernel's flusher threads, on the same
+/// 2 cores) during whichever rounds happen to run then.
+fn big_file(name: &str) -> std::path::PathBuf {
+    use std::io::Write as _;
+    let path = std::env::temp_dir().join(format!("weft-bench-{name}-{}", std::process::id()));
     let data: Vec<u8> = (0..BIG_FILE).map(|i| (i % 251) as u8).collect();
-    std::fs::write(&path, data).unwrap();
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(&data).unwrap();
+    f.sync_all().unwrap();
     path
 }
 
@@ -219,11 +259,11 @@ async fn write_all_4k(mut file: impl futures_lite::AsyncWrite + Unpin) {
 }
 
 fn fs_read_32m(rts: &Rts) {
-    let path = big_file();
+    let path = big_file("32m");
     let p = &path;
     let mut g = Workload::new(GROUP, "fs_read_32m_4k");
     g.bench("weft", |b| {
-        b.iter(|| {
+        iter_turn(b, || {
             rts.weft.block_on(async {
                 let f = weft::fs::File::open(p).await.unwrap();
                 assert_eq!(read_all_4k(f).await, BIG_FILE);
@@ -231,7 +271,7 @@ fn fs_read_32m(rts: &Rts) {
         })
     });
     g.bench("tokio", |b| {
-        b.iter(|| {
+        iter_turn(b, || {
             rts.tokio.block_on(async {
                 use tokio::io::AsyncReadExt as _;
                 let mut f = tokio::fs::File::open(p).await.unwrap();
@@ -241,7 +281,7 @@ fn fs_read_32m(rts: &Rts) {
         })
     });
     g.bench("smol", |b| {
-        b.iter(|| {
+        iter_turn(b, || {
             rts.smol.block_on(async {
                 let f = async_fs::File::open(p).await.unwrap();
                 assert_eq!(read_all_4k(f).await, BIG_FILE);
@@ -249,7 +289,7 @@ fn fs_read_32m(rts: &Rts) {
         })
     });
     g.bench("std_sync", |b| {
-        b.iter(|| {
+        iter_turn(b, || {
             let mut f = std::fs::File::open(p).unwrap();
             let mut buf = [0u8; BUFFER_SIZE];
             while f.read(&mut buf).unwrap() != 0 {}
@@ -260,22 +300,30 @@ fn fs_read_32m(rts: &Rts) {
     let _ = std::fs::remove_file(&path);
 }
 
+/// `fs_write_32m_4k`: 32 MiB in 4 KiB writes, then a flush (no `fsync`, for everyone), over
+/// the same 32 MiB file, opened for writing without truncating it. Truncating (`File::create`)
+/// made ext4 start writing the file back at every close (its `auto_da_alloc` rule for files
+/// truncated and rewritten), so rounds measured the disk queue; overwriting cached pages in
+/// place measures the write path alone.
 fn fs_write_seq(rts: &Rts) {
     use std::io::Write as _;
-    let path = std::env::temp_dir().join(format!("weft-bench-write-{}", std::process::id()));
+    let path = big_file("write");
     let p = &path;
     let mut g = Workload::new(GROUP, "fs_write_32m_4k");
     g.bench("weft", |b| {
-        b.iter(|| {
-            rts.weft
-                .block_on(async { write_all_4k(weft::fs::File::create(p).await.unwrap()).await })
+        iter_turn(b, || {
+            rts.weft.block_on(async {
+                let f = weft::fs::OpenOptions::new().write(true).open(p).await;
+                write_all_4k(f.unwrap()).await
+            })
         })
     });
     g.bench("tokio", |b| {
-        b.iter(|| {
+        iter_turn(b, || {
             rts.tokio.block_on(async {
                 use tokio::io::AsyncWriteExt as _;
-                let mut f = tokio::fs::File::create(p).await.unwrap();
+                let f = tokio::fs::OpenOptions::new().write(true).open(p).await;
+                let mut f = f.unwrap();
                 let buf = [7u8; BUFFER_SIZE];
                 for _ in 0..WRITE_TOTAL / BUFFER_SIZE {
                     f.write_all(&buf).await.unwrap();
@@ -285,14 +333,16 @@ fn fs_write_seq(rts: &Rts) {
         })
     });
     g.bench("smol", |b| {
-        b.iter(|| {
-            rts.smol
-                .block_on(async { write_all_4k(async_fs::File::create(p).await.unwrap()).await })
+        iter_turn(b, || {
+            rts.smol.block_on(async {
+                let f = async_fs::OpenOptions::new().write(true).open(p).await;
+                write_all_4k(f.unwrap()).await
+            })
         })
     });
     g.bench("std_sync", |b| {
-        b.iter(|| {
-            let mut f = std::fs::File::create(p).unwrap();
+        iter_turn(b, || {
+            let mut f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
             let buf = [7u8; BUFFER_SIZE];
             for _ in 0..WRITE_TOTAL / BUFFER_SIZE {
                 f.write_all(&buf).unwrap();

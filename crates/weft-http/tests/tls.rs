@@ -224,12 +224,9 @@ fn large_uploads_and_downloads_over_tls() {
     });
 }
 
-/// A post-handshake record on an idle pooled TLS connection (a KeyUpdate, which a TLS 1.3
-/// server may send any time) is read by the idle watcher, which keeps the connection; the next
-/// requests reuse it and do not hang.
-#[test]
-fn post_handshake_record_on_idle_tls_connection_then_reuse() {
-    let pki = Pki::new();
+/// A TLS server whose first response is followed by a KeyUpdate once `go` fires (`sent` says it
+/// went out); later requests get `again`.
+fn key_update_server(pki: &Pki) -> (Server, mpsc::Sender<()>, mpsc::Receiver<()>) {
     let (go_tx, go_rx) = mpsc::channel();
     let (sent_tx, sent_rx) = mpsc::channel();
     let (go, sent) = (Mutex::new(Some(go_rx)), Mutex::new(Some(sent_tx)));
@@ -244,6 +241,16 @@ fn post_handshake_record_on_idle_tls_connection_then_reuse() {
         },
         Some(pki.server(&["a.test"], false)),
     );
+    (srv, go_tx, sent_rx)
+}
+
+/// A post-handshake record on an idle pooled TLS connection (a KeyUpdate, which a TLS 1.3
+/// server may send any time) is read by the idle watcher, which keeps the connection; the next
+/// requests reuse it and do not hang.
+#[test]
+fn post_handshake_record_on_idle_tls_connection_then_reuse() {
+    let pki = Pki::new();
+    let (srv, go, sent) = key_update_server(&pki);
     let port = srv.addr().port();
     run(30, async {
         let c = client(&pki, &srv);
@@ -252,11 +259,8 @@ fn post_handshake_record_on_idle_tls_connection_then_reuse() {
             "first"
         );
         wait_until("the connection is idle", || c.pool_stats().idle == 1).await;
-        go_tx.send(()).unwrap();
-        wait_until("the server sent the KeyUpdate", || {
-            sent_rx.try_recv().is_ok()
-        })
-        .await;
+        go.send(()).unwrap();
+        wait_until("the server sent the KeyUpdate", || sent.try_recv().is_ok()).await;
         wait_until("the idle watcher reads it", || {
             common::fds::unread_by_clients(port) == 0
         })
@@ -268,6 +272,31 @@ fn post_handshake_record_on_idle_tls_connection_then_reuse() {
                 "again"
             );
         }
+        assert_eq!(c.pool_stats().connections_created, 1);
+    });
+    assert_eq!(srv.accepted(), 1);
+}
+
+/// The same record sent right behind the response (it may arrive with the body, while the
+/// connection is being checked in, or once it is idle): the next requests still reuse it.
+#[test]
+fn post_handshake_record_right_after_the_response_then_reuse() {
+    let pki = Pki::new();
+    let (srv, go, sent) = key_update_server(&pki);
+    go.send(()).unwrap();
+    run(30, async {
+        let c = client(&pki, &srv);
+        assert_eq!(
+            common::get_text(&c, url(&srv, "a.test", "/")).await,
+            "first"
+        );
+        for _ in 0..3 {
+            assert_eq!(
+                common::get_text(&c, url(&srv, "a.test", "/")).await,
+                "again"
+            );
+        }
+        assert!(sent.try_recv().is_ok(), "the server sent the KeyUpdate");
         assert_eq!(c.pool_stats().connections_created, 1);
     });
     assert_eq!(srv.accepted(), 1);
