@@ -9,9 +9,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::park::{Handoff, Parker, Shared};
-use crate::reactor::{
-    Reactor, ReactorLock, HOLDER_BLOCK_ON, HOLDER_FALLBACK, HOLDER_NONE, HOLDER_WORKER,
-};
+use crate::reactor::{Reactor, ReactorLock, HOLDER_BLOCK_ON, HOLDER_FALLBACK, HOLDER_WORKER};
 use crate::timer_glue;
 
 /// How long a thread waits before re-checking a paused clock whose auto-advance is inhibited
@@ -79,10 +77,6 @@ thread_local! {
     /// Set once this thread drove the reactor through [`try_react`] inside a `block_on` (it is
     /// counted in [`WORKERS`] until that `block_on` returns).
     static IS_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// Set when this thread's last [`try_react`] found the poller failing: its `block_on` then
-    /// waits through [`drive`], which backs off, instead of re-polling a worker that would fail
-    /// again at once.
-    static REACT_FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// How many `block_on` calls are running on this thread (nested ones count).
     static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     /// This thread's cached block_on state (taken while in use, so nested calls get a fresh one).
@@ -296,12 +290,6 @@ fn is_passive() -> bool {
     PASSIVE.try_with(|p| p.get()).unwrap_or(false)
 }
 
-/// Whether this thread is an executor worker (it drove the reactor through [`try_react`] inside
-/// its current `block_on`).
-fn is_worker() -> bool {
-    IS_WORKER.try_with(|w| w.get()).unwrap_or(false)
-}
-
 /// A zero-timeout I/O poll plus timer processing, used by the fairness rule.
 fn poll_io_now(reactor: Option<&'static Reactor>) {
     match reactor.and_then(|r| r.try_lock(HOLDER_BLOCK_ON)) {
@@ -333,31 +321,6 @@ fn wait_until_woken(reactor: Option<&'static Reactor>, sh: &Arc<Shared>) {
             return;
         }
         let passive = is_passive();
-        let worker_drives = !passive
-            && is_worker()
-            && !timer_glue::current_is_paused()
-            && !REACT_FAILED.try_with(|f| f.replace(false)).unwrap_or(false);
-        if let Some(reactor) = reactor.filter(|_| worker_drives) {
-            // An executor worker drives only from its own loop (`try_react`, in its worker
-            // context). It queues for the hand-off whoever holds the lock, so an idle worker
-            // takes the reactor over as soon as the driving thread leaves it (a worker that
-            // goes back to running tasks): I/O is never left undriven while a worker idles,
-            // and the fallback thread need not watch (see `fallback_main`).
-            push_waiter(sh);
-            if sh.take_baton() || reactor.holder.load(Ordering::SeqCst) == HOLDER_NONE {
-                // Handed the lock, or it looks free: poll the worker again, which drives.
-                remove_waiter(sh);
-                return;
-            }
-            if reactor.holder.load(Ordering::SeqCst) == HOLDER_FALLBACK {
-                // The fallback thread yields the lock to block_on threads when notified.
-                reactor.notify();
-            }
-            sh.parker.park(park_timeout());
-            remove_waiter(sh);
-            timer_glue::process_current_only();
-            continue;
-        }
         if let Some(l) = reactor
             .filter(|_| !passive)
             .and_then(|r| r.try_lock(HOLDER_BLOCK_ON))
@@ -445,12 +408,12 @@ fn drive(mut l: ReactorLock, sh: &Shared) {
 ///   driving; the caller should park on its own means), else `Some(Ok(n))` with the number of
 ///   wakers woken and timers fired, or `Some(Err(_))` if the poller failed.
 ///
-/// While a thread drives through `try_react`, other plain threads' `block_on` park without
-/// queuing for a hand-off of the reactor lock: the caller is expected to come back whenever it
-/// runs out of work (an executor worker). Other workers (threads that called `try_react` inside
-/// their `block_on`) do queue, and a hand-off makes their `block_on` poll them again, so they
-/// drive through `try_react` in their own context. While workers exist, the fallback thread
-/// sleeps: a worker stuck in one long poll delays I/O only if every other worker is stuck too.
+/// While a thread drives through `try_react`, other threads' `block_on` park without queuing
+/// for a hand-off of the reactor lock: the caller is expected to come back whenever it runs out
+/// of work (an executor worker). While such workers exist the fallback thread sleeps, as tokio
+/// has no watchdog either: a task that blocks its worker for long delays I/O for the threads
+/// parked meanwhile until a worker comes back to the poller (a busy one does every few dozen
+/// tasks; debug mode's slow-poll warning names the blocking task).
 ///
 /// A thread blocked in here for a long time is woken only by I/O, timers or [`notify`]: an
 /// executor that schedules work onto it from another thread must call [`notify`] (cheap:
@@ -482,11 +445,7 @@ pub fn try_react(timeout: Option<Duration>) -> Option<std::io::Result<usize>> {
         }
         return None;
     };
-    let r = l.react(timeout, None);
-    if r.is_err() {
-        let _ = REACT_FAILED.try_with(|f| f.set(true));
-    }
-    Some(r)
+    Some(l.react(timeout, None))
 }
 
 /// Interrupts the thread waiting in the reactor's poller (in [`block_on`] or [`try_react`]), if
@@ -542,9 +501,9 @@ fn fallback_main(r: &'static Reactor, me: &Parker) {
             FALLBACK_WAKES.fetch_add(1, Ordering::SeqCst);
         } else if WORKERS.load(Ordering::SeqCst) > 0 {
             // Executor workers drive: a busy one polls every few dozen tasks, an idle one
-            // drives or queues for the hand-off (`wait_until_woken`), so nobody needs this
-            // thread until the last worker leaves or a passive `block_on` starts with none
-            // left, and both unpark it. Sleep without a timeout.
+            // blocks in the poller, so nobody needs this thread until the last worker leaves
+            // or a passive `block_on` starts with none left, and both unpark it (a task that
+            // blocks its worker delays I/O as in tokio; see `try_react`). Sleep, no timeout.
             me.park(None);
             FALLBACK_WAKES.fetch_add(1, Ordering::SeqCst);
             backoff = MIN;

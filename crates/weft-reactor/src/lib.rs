@@ -52,8 +52,8 @@
 //! `block_on` thread wants it. It does the same at once when the last executor worker (a thread
 //! that drove through [`try_react`]) leaves, or a [`block_on_passive`] runs with no worker left:
 //! nobody else would come back to the poller. While executor workers exist it sleeps without a
-//! timeout (they come back: a busy worker polls every few dozen tasks, an idle one drives or
-//! queues for the hand-off). While only plain `block_on` threads exist and are all busy, it
+//! timeout (they come back: a busy worker polls every few dozen tasks, an idle one drives).
+//! While only plain `block_on` threads exist and are all busy, it
 //! checks every 50 µs to 10 ms (back-off) whether anyone drove the reactor, and polls it (zero
 //! timeout) if not.
 //!
