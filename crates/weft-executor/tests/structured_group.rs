@@ -244,8 +244,12 @@ fn external_cancel_during_join_propagates_and_reports_failures() {
     rt.block_on(async {
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let mut g = TaskGroup::new();
-        let failing = g.spawn(async {
-            weft_timer::sleep(Duration::from_millis(1)).await;
+        // The failure waits until the blocker exists: a blocker cancelled before its first poll
+        // has no cleanup, and the join would finish before the external cancel arrives.
+        let started = Arc::new(Event::new());
+        let blocker_started = started.clone();
+        let failing = g.spawn(async move {
+            started.wait().await;
             Err::<(), _>("lost failure")
         });
         g.spawn(async move {
@@ -256,6 +260,7 @@ fn external_cancel_during_join_propagates_and_reports_failures() {
                 }
             }
             let _b = Blocker(release_rx);
+            blocker_started.set();
             pending().await
         });
         let outer = weft_executor::spawn(g.join());
