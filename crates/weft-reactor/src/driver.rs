@@ -32,9 +32,11 @@ static PASSIVE_COUNT: AtomicUsize = AtomicUsize::new(0);
 /// that parked without queuing while a worker held the lock.
 static WORKERS: AtomicUsize = AtomicUsize::new(0);
 
-/// Set when the last worker leaves (see [`WORKERS`]): threads may be parked without having
-/// queued for a hand-off, so the fallback thread takes the reactor over at once instead of
-/// waiting for its back-off poll. Cleared when a worker drives again or no `block_on` runs.
+/// Set when a worker leaves (see [`WORKERS`]): threads may be parked without having queued for
+/// a hand-off, counting on that worker to come back to the poller (it may have held the lock
+/// when they parked, possibly a worker of another runtime), so the fallback thread takes the
+/// reactor over at once. Cleared when a worker takes the reactor lock again (it will come
+/// back) or no `block_on` runs.
 static TAKEOVER: AtomicBool = AtomicBool::new(false);
 
 /// How many times the fallback thread took the reactor over as the blocking driver while
@@ -125,15 +127,15 @@ impl Drop for CountGuard {
                 d.get() == 0
             })
             .unwrap_or(true);
-        let last_worker = outermost
-            && IS_WORKER.try_with(|w| w.replace(false)).unwrap_or(false)
-            && WORKERS.fetch_sub(1, Ordering::SeqCst) == 1;
-        if last_worker {
-            // The last worker leaves: threads that parked without queuing while it drove, and
-            // passive ones, now depend on the fallback thread; it takes over right away.
+        let worker_left = outermost && IS_WORKER.try_with(|w| w.replace(false)).unwrap_or(false);
+        if worker_left {
+            WORKERS.fetch_sub(1, Ordering::SeqCst);
+            // Threads that parked without queuing while this worker held the lock wait for it
+            // to come back, which it never will: the fallback thread drives until a live
+            // worker takes the lock again.
             TAKEOVER.store(true, Ordering::SeqCst);
         }
-        if BLOCK_ON_COUNT.fetch_sub(1, Ordering::SeqCst) == 1 || last_worker {
+        if BLOCK_ON_COUNT.fetch_sub(1, Ordering::SeqCst) == 1 || worker_left {
             // Nobody runs block_on any more (or nobody comes back to the poller): the fallback
             // thread takes over I/O right away.
             unpark_fallback();
@@ -148,12 +150,13 @@ fn unpark_fallback() {
 }
 
 /// Whether the fallback thread should drive the reactor as its blocking driver: nobody runs
-/// `block_on`, or no worker will come back to the poller while passive `block_on` threads (or
-/// ones parked without queuing, see [`TAKEOVER`]) depend on someone driving.
+/// `block_on`, a worker left while threads may be parked behind it (see [`TAKEOVER`]), or no
+/// worker will come back to the poller while passive `block_on` threads depend on someone
+/// driving.
 fn fallback_should_drive() -> bool {
     BLOCK_ON_COUNT.load(Ordering::SeqCst) == 0
-        || (WORKERS.load(Ordering::SeqCst) == 0
-            && (PASSIVE_COUNT.load(Ordering::SeqCst) > 0 || TAKEOVER.load(Ordering::SeqCst)))
+        || TAKEOVER.load(Ordering::SeqCst)
+        || (WORKERS.load(Ordering::SeqCst) == 0 && PASSIVE_COUNT.load(Ordering::SeqCst) > 0)
 }
 
 /// How many times the fallback thread has taken the reactor over as its blocking driver while
@@ -445,6 +448,10 @@ pub fn try_react(timeout: Option<Duration>) -> Option<std::io::Result<usize>> {
         }
         return None;
     };
+    if in_block_on && TAKEOVER.load(Ordering::Relaxed) {
+        // A live worker drives and will come back: the fallback thread may sleep again.
+        TAKEOVER.store(false, Ordering::SeqCst);
+    }
     Some(l.react(timeout, None))
 }
 
@@ -497,7 +504,13 @@ fn fallback_main(r: &'static Reactor, me: &Parker) {
                 backoff = MIN;
                 continue;
             }
-            me.park(Some(backoff));
+            if r.holder.load(Ordering::SeqCst) == HOLDER_WORKER {
+                // A live worker drives and comes back to the poller (taking the lock clears
+                // TAKEOVER); if it leaves instead, its leaving unparks us.
+                me.park(None);
+            } else {
+                me.park(Some(backoff));
+            }
             FALLBACK_WAKES.fetch_add(1, Ordering::SeqCst);
         } else if WORKERS.load(Ordering::SeqCst) > 0 {
             // Executor workers drive: a busy one polls every few dozen tasks, an idle one

@@ -95,14 +95,15 @@ fn names(text: &str, needle: &str) -> bool {
 /// Where the analysis explains the miss `group/workload`: "profile: analysis N" with a link,
 /// "unprofiled" when its paragraph says so, or "unprofiled (no analysis yet)". A p50/p99 row
 /// shares its base workload's paragraph; `group/*` covers a whole group; a bare `workload`
-/// counts in a paragraph that names its group.
+/// counts in a paragraph that names its group. The analysis is appended in time order, so the
+/// newest paragraph naming the workload wins.
 pub fn profile_ref(analysis: &str, group: &str, workload: &str) -> String {
     let base = workload
         .strip_suffix(" p50")
         .or_else(|| workload.strip_suffix(" p99"))
         .unwrap_or(workload);
     let full = [format!("{group}/{workload}"), format!("{group}/{base}")];
-    let found = paragraphs(analysis).into_iter().find(|(_, p)| {
+    let found = paragraphs(analysis).into_iter().rfind(|(_, p)| {
         full.iter().any(|f| names(p, f))
             || p.contains(&format!("`{group}/*`"))
             || (p.contains(&format!("{group}/"))
@@ -744,6 +745,11 @@ mod tests {
             format!("unprofiled ([analysis 2]{link})")
         );
         assert_eq!(r("io", "tcp_echo c=1"), "unprofiled (no analysis yet)");
+        let later = format!("{notes}3. **Later run**:\n   - `io/tcp_echo c=100`: perf trace.\n");
+        assert_eq!(
+            profile_ref(&later, "io", "tcp_echo c=100"),
+            format!("profile: [analysis 3]{link}")
+        );
         assert_eq!(
             r("sync", "insert_with_1m_registered"),
             "unprofiled (no analysis yet)"
