@@ -206,7 +206,7 @@ impl LocalCore {
             spawn_into(reg, fut, info, move |wrapped, meta| {
                 async_task::Builder::new()
                     .metadata(meta)
-                    .spawn_local(move |m| wrapped.make(m), move |r| sh.schedule(r))
+                    .spawn_local(move |_| wrapped, move |r| sh.schedule(r))
             })
         };
         if guard.is_some() {

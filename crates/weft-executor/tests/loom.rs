@@ -11,10 +11,6 @@
 //! are `concurrent-queue`'s; what these check is our protocol around them (LIFO hand-off and
 //! streak limit, overflow of the new task alone, global batches, steal-half).
 //!
-//! And a model of a task's own-waker cell (`src/task/waker_cell.rs`, compiled here as it is):
-//! readers cloning the waker while the thread dropping the task's future takes it never touch
-//! the cell at the same time, every clone is dropped, and nothing is read after the take.
-//!
 //! Run with `cargo xtask loom` (`RUSTFLAGS="--cfg loom" cargo test --profile loom -p
 //! weft-executor --test loom`). Compiles to nothing without `--cfg loom`.
 #![cfg(loom)]
@@ -33,14 +29,6 @@ mod sync {
     pub fn lock<T>(m: &Mutex<T>) -> loom::sync::MutexGuard<'_, T> {
         m.lock().unwrap()
     }
-
-    // What `waker_cell.rs` is written against (`task::sync` in the crate).
-    pub use loom::cell::UnsafeCell;
-    pub use loom::sync::atomic::AtomicU8;
-
-    pub fn spin() {
-        loom::thread::yield_now();
-    }
 }
 
 #[path = "../src/runtime/idle.rs"]
@@ -54,10 +42,6 @@ mod wake;
 #[path = "../src/runtime/queue.rs"]
 #[allow(dead_code)]
 mod queue;
-
-#[path = "../src/task/waker_cell.rs"]
-#[allow(dead_code)]
-mod waker_cell;
 
 use idle::Idle;
 use queue::{Picker, RunQueues};
@@ -445,67 +429,5 @@ fn a_task_scheduled_while_shutdown_drains_is_never_stranded() {
                 "a task was stranded in a queue after shutdown"
             );
         },
-    );
-}
-
-/// A task's own-waker cell: the waker (counted: a plain `Arc`'s strong count) and its flags.
-struct Cell {
-    waker: sync::UnsafeCell<Option<Waker>>,
-    flags: sync::AtomicU8,
-}
-
-/// The waker a [`Cell`] holds; wakes count nothing, only clones and drops matter here.
-struct Counted;
-
-impl Wake for Counted {
-    fn wake(self: std::sync::Arc<Self>) {}
-}
-
-/// `readers` threads clone the waker (as `Task::abort_handle` and shutdown do) while the main
-/// thread takes it (the future's drop): loom's cell checks no read overlaps the take, and at
-/// the end only the counter's own reference is left (every clone and the taken waker dropped).
-fn cell_model(readers: usize) {
-    let counted = std::sync::Arc::new(Counted);
-    let cell = Arc::new(Cell {
-        waker: sync::UnsafeCell::new(Some(Waker::from(counted.clone()))),
-        flags: sync::AtomicU8::new(0),
-    });
-    let threads: Vec<_> = (0..readers)
-        .map(|_| {
-            let cell = cell.clone();
-            thread::spawn(move || waker_cell::clone_waker(&cell.waker, &cell.flags).is_some())
-        })
-        .collect();
-    // SAFETY: the only take of this cell.
-    let taken = unsafe { waker_cell::take_waker(&cell.waker, &cell.flags) };
-    assert!(taken.is_some(), "the dropper found the cell empty");
-    drop(taken);
-    for t in threads {
-        t.join().unwrap();
-    }
-    assert!(
-        waker_cell::clone_waker(&cell.waker, &cell.flags).is_none(),
-        "a reader got a waker after the take"
-    );
-    assert_eq!(
-        std::sync::Arc::strong_count(&counted),
-        1,
-        "a waker clone was leaked or dropped twice"
-    );
-}
-
-#[test]
-fn a_tasks_own_waker_is_never_read_while_taken() {
-    model("a_tasks_own_waker_is_never_read_while_taken", || {
-        cell_model(1)
-    });
-}
-
-#[test]
-fn two_readers_and_the_take_of_a_tasks_own_waker() {
-    model_bounded(
-        "two_readers_and_the_take_of_a_tasks_own_waker",
-        Some(3),
-        || cell_model(2),
     );
 }

@@ -1,10 +1,10 @@
-//! Stress tests of a task's own waker, kept in its metadata from spawn until its future is
-//! dropped (issue 14, bytes per task: the `Task` handle and the registry entry hold no waker).
-//! Abort handles are made and used from other threads while the tasks finish on the workers,
-//! and while the runtime shuts down (which wakes every waiting task through that same waker):
-//! a read of the waker racing its take would be a use after free or a double drop, and a task
-//! whose waker is never taken would leak its allocation (and the runtime it keeps alive).
-//! The protocol itself is also a loom model (`tests/loom.rs`).
+//! Stress tests of the uncounted copy of its waker that every task keeps in its metadata
+//! (issue 14, bytes per task: the `Task` handle and the registry entry hold no waker; abort
+//! handles and shutdown clone that copy). Abort handles are made and used from other threads
+//! while the tasks finish on the workers, and while the runtime shuts down (which wakes every
+//! waiting task through clones of that copy): a clone made after the task was freed would be a
+//! use after free, a copy that owned a reference would leak the task's allocation (and the
+//! runtime it keeps alive), and one dropped as a waker would free it early.
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Weak};
@@ -80,8 +80,8 @@ fn abort_handles_made_while_tasks_finish() {
 }
 
 /// Waiting tasks, their abort handles used from another thread while the runtime shuts down
-/// (shutdown wakes every registered task through the waker in its metadata, and each future's
-/// drop takes it): every future is dropped once, and abort handles made afterwards do nothing.
+/// (shutdown wakes every registered task through a clone of the waker in its metadata): every
+/// future is dropped once, and abort handles made afterwards do nothing.
 #[test]
 fn abort_handles_used_while_the_runtime_shuts_down() {
     within(120, || {
@@ -97,7 +97,7 @@ fn abort_handles_used_while_the_runtime_shuts_down() {
             })
             .collect();
         // Every task has waited once (registered), so shutdown reaches it only through the
-        // registry and the waker in its metadata.
+        // registry and the waker copy in its metadata.
         rt.block_on(async {
             for _ in 0..64 {
                 weft_executor::yield_now().await;
@@ -129,9 +129,9 @@ fn abort_handles_used_while_the_runtime_shuts_down() {
     });
 }
 
-/// Every task's allocation is freed once its handles are gone: the waker each keeps for itself
-/// goes with its future (else the allocation, and the runtime its schedule function owns,
-/// would leak). Observed through the unhandled-error hook, holding an `Arc` marker: the
+/// Every task's allocation is freed once its handles are gone: the waker copy in its metadata
+/// owns no reference (else the allocation, and the runtime its schedule function owns, would
+/// leak), and the handles' clones keep it alive until they go. Observed through the unhandled-error hook, holding an `Arc` marker: the
 /// registry owns it, and every task's schedule function owns the registry's executor.
 /// On a `LocalRuntime`, which is gone when its drop returns (a multi-threaded runtime's workers
 /// may still be exiting then).
@@ -165,5 +165,48 @@ fn no_task_allocation_outlives_its_handles() {
             weak.upgrade().is_none(),
             "a task's allocation outlived its handles and its runtime"
         );
+    });
+}
+
+/// A waiting task nothing else references (detached, its waker stored nowhere) stays alive
+/// through the reference its registry entry owns, and shutdown drops its future: without that
+/// reference async-task would free the task (without dropping its future) as soon as its poll
+/// returned, leaving the registry pointing at freed memory.
+#[test]
+fn an_unreferenced_waiting_task_lives_until_shutdown() {
+    within(60, || {
+        for local in [true, false] {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let d = Dropped(drops.clone());
+            let fut = async move {
+                let _d = d;
+                std::future::pending::<()>().await
+            };
+            if local {
+                let rt = weft_executor::LocalRuntime::new().unwrap();
+                rt.spawn_local(fut).detach();
+                rt.block_on(async {
+                    for _ in 0..8 {
+                        weft_executor::yield_now().await;
+                    }
+                });
+                assert_eq!(drops.load(SeqCst), 0);
+                drop(rt);
+            } else {
+                let rt = multi(2);
+                rt.spawn(fut).detach();
+                rt.block_on(async {
+                    for _ in 0..64 {
+                        weft_executor::yield_now().await;
+                    }
+                });
+                drop(rt);
+            }
+            assert_eq!(
+                drops.load(SeqCst),
+                1,
+                "local {local}: shutdown drops the future once"
+            );
+        }
     });
 }

@@ -33,16 +33,17 @@ use slots::Slots;
 
 const SHARDS: usize = 16;
 
-/// A registered task: a pointer to its metadata (its info, and its own waker, which keeps the
-/// allocation alive until the task's future is dropped; that drop removes the entry first).
+/// A registered task: a pointer to its metadata (its info, and a copy of its waker). The entry
+/// owns one reference to the task (taken with `Meta::retain_ref` on insert, given back on
+/// removal), so the task stays alive while registered even if nothing else references it: what
+/// the entry's own 16-byte `Waker` did before, in 8 bytes.
 struct Entry {
     meta: MetaRef,
 }
 
 impl Entry {
     fn meta(&self) -> &Meta {
-        // SAFETY: the task's own waker, in its `Meta`, is a reference to the task until its
-        // future is dropped, and that drop removes this entry before it takes the waker.
+        // SAFETY: the entry owns a reference to the task (see `Entry`).
         unsafe { self.meta.get() }
     }
 
@@ -85,16 +86,6 @@ impl EntryKey {
 
     fn key(self) -> usize {
         (self.0.get() >> SHARD_BITS) as usize - 1
-    }
-
-    /// The packed key (stored in the task's `Meta`).
-    pub(crate) fn into_raw(self) -> NonZeroU32 {
-        self.0
-    }
-
-    /// A key from [`EntryKey::into_raw`].
-    pub(crate) fn from_raw(raw: NonZeroU32) -> EntryKey {
-        EntryKey(raw)
     }
 }
 
@@ -181,26 +172,44 @@ impl Registry {
     }
 
     /// Eager registration (debug mode): adds an entry for a new task under one lock; `spawn`
-    /// receives the entry's key and returns the task's metadata (whose own waker it has
-    /// stored) plus whatever the caller needs. `spawn` must not touch this registry.
+    /// receives the entry's key and returns the task's metadata (with its waker stored) plus
+    /// whatever the caller needs. `spawn` must not touch this registry.
     pub(crate) fn insert_with<R>(&self, spawn: impl FnOnce(EntryKey) -> (MetaRef, R)) -> R {
         let shard = self.shard_here();
         let mut slots = lock(&self.shards[shard]);
         let (meta, r) = spawn(EntryKey::new(shard, slots.next_key()));
+        // SAFETY: `r` holds the task (its handle), and it was spawned through `spawn_into`;
+        // `remove` gives the reference back.
+        unsafe { meta.get().retain_ref() };
         slots.insert(Entry { meta });
         r
     }
 
     /// Registers a task that is about to wait (its first `Pending`; its `Meta` holds its waker).
     pub(crate) fn insert(&self, meta: MetaRef) -> EntryKey {
+        // SAFETY: the caller is the task's future, in its poll (so the task is alive); `remove`
+        // gives the reference back.
+        unsafe { meta.get().retain_ref() };
         let shard = self.shard_here();
         let key = lock(&self.shards[shard]).insert(Entry { meta });
         EntryKey::new(shard, key)
     }
 
-    /// Removes a task's entry (its future was dropped).
+    /// Removes a task's entry (its future is being dropped), then, outside the lock, gives
+    /// back the entry's reference to the task.
     pub(crate) fn remove(&self, k: EntryKey) {
-        lock(&self.shards[k.shard()]).try_remove(k.key());
+        let removed = lock(&self.shards[k.shard()]).try_remove(k.key());
+        if let Some(e) = removed {
+            // SAFETY: the reference `insert` took; this may free the task only if nothing else
+            // holds it, and the caller (the future's drop, under a `Runnable` that holds its
+            // own reference) does not touch the metadata afterwards.
+            unsafe { e.meta.get().release_ref() };
+        }
+    }
+
+    /// A registered task's info.
+    pub(crate) fn info(&self, k: EntryKey) -> Option<TaskInfo> {
+        lock(&self.shards[k.shard()]).get(k.key()).map(Entry::info)
     }
 
     /// The unhandled-error hook of the executor.
@@ -217,7 +226,8 @@ impl Registry {
     pub(crate) fn wakers(&self) -> Vec<Waker> {
         let mut v = Vec::new();
         for s in self.shards.iter() {
-            v.extend(lock(s).iter().filter_map(|e| e.meta().waker()));
+            // SAFETY: each entry owns a reference to its task (see `Entry`).
+            v.extend(lock(s).iter().map(|e| unsafe { e.meta().waker() }));
         }
         v
     }

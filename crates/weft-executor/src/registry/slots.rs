@@ -56,7 +56,6 @@ impl<T> Slots<T> {
         Some(v)
     }
 
-    #[cfg(test)]
     pub(super) fn get(&self, key: usize) -> Option<&T> {
         self.slots.get(key)?.as_ref()
     }

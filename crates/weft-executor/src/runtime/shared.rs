@@ -76,7 +76,7 @@ impl Shared {
         unsafe {
             spawn_into(reg, fut, info, move |wrapped, meta| {
                 async_task::Builder::new().metadata(meta).spawn(
-                    move |m| wrapped.make(m),
+                    move |_| wrapped,
                     async_task::WithInfo(move |r, i: async_task::ScheduleInfo| {
                         sh.schedule(r, i.woken_while_running)
                     }),

@@ -2,9 +2,11 @@
 //! scheduled task ([`run_runnable`]: abort check, debug-mode timing).
 
 use std::cell::Cell;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::meta::Runnable;
+use super::meta::{Meta, Runnable};
 use super::{SlowPoll, TaskInfo};
 
 thread_local! {
@@ -17,13 +19,35 @@ thread_local! {
     static CURRENT: Cell<Option<TaskInfo>> = const { Cell::new(None) };
 }
 
-/// Restores the previous [`current`] task when dropped (also if a destructor panics).
-struct CurrentGuard(Option<TaskInfo>);
+thread_local! {
+    /// The metadata of the task whose `Runnable::run` is on this thread's stack (null outside),
+    /// read by the task's own future ([`Wrapped`](super::spawn::Wrapped)) during its poll, so
+    /// that the future need not keep a pointer to it (8 bytes per task).
+    static POLLING: Cell<*const Meta> = const { Cell::new(ptr::null()) };
+}
+
+/// The metadata of the task being polled on this thread.
+///
+/// Only a task's future, inside its poll, may use the result, and only during that poll: the
+/// task is alive for the whole poll (its `Runnable` is being run).
+#[inline]
+pub(crate) fn polling_meta() -> Option<NonNull<Meta>> {
+    NonNull::new(POLLING.with(|p| p.get()).cast_mut())
+}
+
+/// Restores the previous [`current`] task (and [`POLLING`]) when dropped (also if a destructor
+/// panics).
+struct CurrentGuard(Option<TaskInfo>, *const Meta);
 
 impl CurrentGuard {
     #[inline]
     fn enter(r: &Runnable) -> CurrentGuard {
-        CurrentGuard(CURRENT.with(|c| c.replace(Some(r.metadata().info.clone()))))
+        let meta: *const Meta = r.metadata();
+        let prev_meta = POLLING.with(|p| p.replace(meta));
+        CurrentGuard(
+            CURRENT.with(|c| c.replace(Some(r.metadata().info.clone()))),
+            prev_meta,
+        )
     }
 }
 
@@ -32,13 +56,14 @@ impl Drop for CurrentGuard {
     fn drop(&mut self) {
         let prev = self.0.take();
         let _ = CURRENT.try_with(|c| c.set(prev));
+        let _ = POLLING.try_with(|p| p.set(self.1));
     }
 }
 
 /// Runs one scheduled task with [`current`] set, timing the poll when `debug` is on.
 #[inline]
 pub(crate) fn run_runnable(r: Runnable, cfg: &crate::runtime::Config) {
-    if r.metadata().is_aborted() {
+    if r.metadata().aborted.load(Ordering::Acquire) {
         abort_now(r);
     } else if cfg.debug {
         run_timed(r, cfg);

@@ -31,8 +31,8 @@ use super::{report_unhandled, AbortHandle, Id, JoinError, TaskInfo, UnhandledErr
 #[must_use = "dropping a Task cancels it; use .detach() to run it in the background"]
 pub struct Task<T> {
     pub(super) inner: FallibleTask<T>,
-    /// The task's metadata (its info, and its own waker for [`Task::abort_handle`]), valid
-    /// while `inner` keeps the allocation alive.
+    /// The task's metadata (its info, and a copy of its waker for [`Task::abort_handle`]),
+    /// valid while `inner` keeps the allocation alive.
     pub(super) meta: MetaRef,
 }
 
@@ -54,7 +54,12 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn abort_handle(&self) -> AbortHandle {
-        AbortHandle::new(self.meta)
+        AbortHandle {
+            meta: self.meta,
+            // SAFETY: `self.inner` keeps the task alive during the call, and every task is
+            // spawned through `spawn_into`.
+            waker: unsafe { self.meta().waker() },
+        }
     }
 
     /// asyncio's `wait_for(task, timeout)`: awaits the task for at most `d`. On expiry it

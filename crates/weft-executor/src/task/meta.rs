@@ -1,24 +1,18 @@
-//! A task's allocation besides its future: [`Meta`] (its info, its own waker, its registry
-//! entry, abort flag, and the state and last-poll time the task dump reads), the pointer
-//! [`MetaRef`] to it, and the async-task type aliases.
+//! A task's allocation besides its future: [`Meta`] (its info, a copy of its waker, abort flag,
+//! and the state and last-poll time the task dump reads), the pointer [`MetaRef`] to it, and
+//! the async-task type aliases.
 
-use std::num::NonZeroU32;
+use std::cell::UnsafeCell;
+use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::OnceLock;
-use std::task::Waker;
+use std::task::{RawWaker, Waker};
 use std::time::{Duration, Instant};
 
 use super::spawn::Outcome;
-use super::sync::UnsafeCell;
-use super::waker_cell::{clone_waker, take_waker};
 use super::TaskInfo;
 use crate::dump::TaskState;
-use crate::registry::{EntryKey, RegistryRef};
-
-/// [`Meta::flags`]: the task was aborted ([`AbortHandle::abort`](super::AbortHandle::abort)).
-/// Bits 0 and 1 are the waker cell's (`waker_cell.rs`).
-const ABORTED: u8 = 4;
 
 /// The async-task handle inside a [`Task`] (it resolves to `None` once the task is cancelled).
 pub(crate) type FallibleTask<T> = async_task::FallibleTask<Outcome<T>, Meta>;
@@ -28,39 +22,27 @@ pub(crate) type RawTask<T> = FallibleTask<T>;
 /// A scheduled task, ready to be polled once.
 pub(crate) type Runnable = async_task::Runnable<Meta>;
 
-/// What a task's allocation carries besides its future: its info; its own waker, from spawn
-/// until its future is dropped (so the [`Task`](super::Task) handle needs none to make an
-/// [`AbortHandle`](super::AbortHandle), and the registry entry of a waiting task is one
-/// pointer); its executor's registry and its entry there; the abort flag that
-/// [`AbortHandle::abort`](super::AbortHandle::abort) sets (checked before every poll); and for
+/// What a task's allocation carries besides its future: its info, an uncounted copy of its
+/// waker (see [`Meta::waker`]), the abort flag that
+/// [`AbortHandle::abort`](super::AbortHandle::abort) sets (checked before every poll), and for
 /// the task dump its [`TaskState`] and (debug mode) when its last poll started.
 ///
-/// 48 bytes: `TaskInfo` 16, waker 16, registry and entry 4 each, time 4, state and flags 1
-/// each. The dump fields are written with relaxed stores by whoever polls or schedules the task
+/// 40 bytes: `TaskInfo` 16, the waker 16, then the flag, the state and the time in one word.
+/// The two dump fields are written with relaxed stores by whoever polls or schedules the task
 /// and only read by the dump, so they cost no lock and no fence on the poll path.
 pub(crate) struct Meta {
     pub(crate) info: TaskInfo,
-    /// The task's own waker (a reference to the task), guarded by bits of `flags`
-    /// (`waker_cell.rs`).
-    waker: UnsafeCell<Option<Waker>>,
-    /// The executor's registry of live tasks.
-    reg: RegistryRef,
-    /// The task's [`EntryKey`] in `reg` (0: not registered). Only the task's future touches it
-    /// (its poll and its drop, which async-task never runs concurrently).
-    entry: AtomicU32,
+    /// The task's waker, written once at spawn before the task is shared, then only read.
+    /// Uncounted: it owns no reference to the task (it is never dropped as a `Waker`), so it
+    /// keeps nothing alive and only its clones do.
+    waker: UnsafeCell<Option<ManuallyDrop<Waker>>>,
+    pub(super) aborted: AtomicBool,
+    /// A [`TaskState`] as `u8`.
+    state: AtomicU8,
     /// Debug mode: when the last poll started, in milliseconds since [`epoch`] (wrapping, 0:
     /// never polled or not timed).
     last_poll: AtomicU32,
-    /// A [`TaskState`] as `u8`.
-    state: AtomicU8,
-    /// [`ABORTED`] and the waker cell's bits.
-    flags: AtomicU8,
 }
-
-// SAFETY: the only non-`Sync` field is the waker cell, which is only read and written through
-// the protocol in `waker_cell.rs` (a reader excludes the one writer) or before the task is
-// shared (`init_waker`). Every other field is atomic or immutable.
-unsafe impl Sync for Meta {}
 
 /// The instant [`Meta::last_poll`] counts from (the first timed poll of the process).
 fn epoch() -> Instant {
@@ -69,67 +51,76 @@ fn epoch() -> Instant {
 }
 
 impl Meta {
-    pub(crate) fn new(info: TaskInfo, reg: RegistryRef) -> Meta {
+    pub(crate) fn new(info: TaskInfo) -> Meta {
         Meta {
             info,
             waker: UnsafeCell::new(None),
-            reg,
-            entry: AtomicU32::new(0),
-            last_poll: AtomicU32::new(0),
+            aborted: AtomicBool::new(false),
             state: AtomicU8::new(TaskState::Queued as u8),
-            flags: AtomicU8::new(0),
+            last_poll: AtomicU32::new(0),
         }
     }
 
-    /// Stores the task's own waker (at spawn).
+    /// Stores an uncounted copy of `w`, a waker of this very task (at spawn); `w` itself is
+    /// dropped (its reference given back).
     ///
     /// # Safety
-    /// Called once, before the task is shared: before its `Runnable` is scheduled and before its
-    /// `Task` handle is returned or it is registered.
+    /// Called once, before the task is shared (before its `Runnable` is scheduled and its
+    /// handle returned); `w` must be a waker of the task whose metadata this is.
     pub(crate) unsafe fn init_waker(&self, w: Waker) {
+        // The same data and vtable as `w`, without `w`'s reference count: cloning it runs the
+        // task's `clone` (a reference count increment, valid while the task is alive); it is
+        // never woken or dropped as a waker.
+        // SAFETY: the parts are a live waker's, so its vtable's functions fit its data; the
+        // uncounted copy is only ever cloned, never dropped (`ManuallyDrop`), so it gives back
+        // no reference it does not own.
+        let copy = unsafe { Waker::from_raw(RawWaker::new(w.data(), w.vtable())) };
+        drop(w);
         // SAFETY: nothing else can reach this `Meta` yet (see above).
-        self.waker.with_mut(|p| unsafe { *p = Some(w) });
+        unsafe { *self.waker.get() = Some(ManuallyDrop::new(copy)) };
     }
 
-    /// A clone of the task's waker, `None` once its future was dropped (any thread).
-    pub(crate) fn waker(&self) -> Option<Waker> {
-        clone_waker(&self.waker, &self.flags)
-    }
-
-    /// Takes the task's waker out (when its future is dropped; the caller drops it).
+    /// A (counted) waker of the task.
     ///
     /// # Safety
-    /// Called once, by the thread dropping the task's future.
-    pub(super) unsafe fn take_waker(&self) -> Option<Waker> {
+    /// The task must be alive for the duration of the call: the caller holds a reference to it
+    /// (its `Task` handle, a waker), or is its registry entry under the shard's lock (an entry
+    /// exists only while the task's future does, which keeps the allocation), and the task was
+    /// spawned through `spawn_into` (which calls [`Meta::init_waker`] before sharing it).
+    pub(crate) unsafe fn waker(&self) -> Waker {
+        // SAFETY: written once before the task was shared (the scheduling or the handoff of its
+        // handle that let the caller reach it ordered that write before this read), and never
+        // again.
+        let w = unsafe { &*self.waker.get() };
+        let w = w.as_ref().expect("weft: a task's waker is set at spawn");
+        // Cloning runs the task's own `clone` (a reference count increment): valid because the
+        // caller keeps the task alive.
+        Waker::clone(w)
+    }
+
+    /// Takes one reference to the task without storing a waker: the registry entry made for
+    /// the task owns it (so a waiting task nobody else references stays alive, to be found
+    /// and cancelled at shutdown) and gives it back with [`Meta::release_ref`].
+    ///
+    /// # Safety
+    /// As for [`Meta::waker`]; every call is paired with one `release_ref`.
+    pub(crate) unsafe fn retain_ref(&self) {
         // SAFETY: guaranteed by the caller.
-        unsafe { take_waker(&self.waker, &self.flags) }
+        std::mem::forget(unsafe { self.waker() });
     }
 
-    /// The executor's registry (alive for as long as the task's future: see `spawn_into`).
-    pub(super) fn registry(&self) -> RegistryRef {
-        self.reg
-    }
-
-    /// The task's registry entry, if it is registered.
-    pub(super) fn entry(&self) -> Option<EntryKey> {
-        NonZeroU32::new(self.entry.load(Ordering::Relaxed)).map(EntryKey::from_raw)
-    }
-
-    /// Records (or with `None` clears) the task's registry entry.
-    pub(crate) fn set_entry(&self, k: Option<EntryKey>) {
-        let raw = k.map_or(0, |k| k.into_raw().get());
-        self.entry.store(raw, Ordering::Relaxed);
-    }
-
-    /// Requests the task's cancellation ([`AbortHandle::abort`](super::AbortHandle::abort)).
-    pub(super) fn set_aborted(&self) {
-        self.flags.fetch_or(ABORTED, Ordering::Release);
-    }
-
-    /// Whether the task was aborted (checked before every poll).
-    #[inline]
-    pub(crate) fn is_aborted(&self) -> bool {
-        self.flags.load(Ordering::Acquire) & ABORTED != 0
+    /// Gives back a reference taken by [`Meta::retain_ref`] (this may free the task, so `self`
+    /// must not be used afterwards).
+    ///
+    /// # Safety
+    /// Called once per `retain_ref`, after it.
+    pub(crate) unsafe fn release_ref(&self) {
+        // SAFETY: written once before the task was shared, then only read (see `waker`).
+        let w = unsafe { &*self.waker.get() };
+        let w = w.as_ref().expect("weft: a task's waker is set at spawn");
+        // SAFETY: a waker rebuilt from the copy's parts, owning the reference `retain_ref`
+        // took (and left uncounted by forgetting its clone): dropping it gives that back.
+        drop(unsafe { Waker::from_raw(RawWaker::new(w.data(), w.vtable())) });
     }
 
     /// Records the task's state for the dump (a relaxed store).
@@ -167,16 +158,20 @@ impl Meta {
     }
 }
 
+// SAFETY: the waker cell is written once, before the task is shared (`init_waker`), then only
+// read; a `Waker` is `Send + Sync`, and every other field is atomic or immutable.
+unsafe impl Sync for Meta {}
+
 /// A pointer to a task's [`Meta`], inside its allocation. Valid while the holder also holds a
-/// reference to the task (a `FallibleTask` or a `Waker` of it), or is the task's future, or is
-/// the task's registry entry (the entry goes before the future's drop takes the task's own
-/// waker): async-task frees the allocation, which never moves, only when the last reference is
-/// gone.
+/// reference to the task (a `FallibleTask` or a `Waker` of it), or is the task's registry entry
+/// (which goes before the task's future, and the future keeps the allocation): async-task frees
+/// the allocation, which never moves, only when the last reference is gone and the future was
+/// dropped.
 #[derive(Clone, Copy)]
 pub(crate) struct MetaRef(NonNull<Meta>);
 
-// SAFETY: `Meta` is `Send + Sync` (see its `Sync` impl), and a `MetaRef` is only
-// dereferenced to a shared reference while a task reference keeps it alive (see `MetaRef`).
+// SAFETY: `Meta` is `Send + Sync` (see its impls), and a `MetaRef` is only dereferenced to a
+// shared reference while a task reference keeps it alive (see `MetaRef`).
 unsafe impl Send for MetaRef {}
 // SAFETY: as above.
 unsafe impl Sync for MetaRef {}

@@ -3,8 +3,7 @@
 //!
 //! One concern per file: `meta` (what a task's allocation carries), `spawn` (the spawn path and
 //! the future wrapper), `current` (the running task, one poll), `info`, `handle` (`Task`),
-//! `abort`, `error`, `report` (hook payloads), `builder`, `yield_now`, `waker_cell` (the
-//! protocol around the task's own waker in its metadata).
+//! `abort`, `error`, `report` (hook payloads), `builder`, `yield_now`.
 
 mod abort;
 mod builder;
@@ -15,37 +14,7 @@ mod info;
 mod meta;
 mod report;
 mod spawn;
-mod waker_cell;
 mod yield_now;
-
-/// What `waker_cell.rs` is written against (loom's in `tests/loom.rs`).
-mod sync {
-    pub(crate) use std::sync::atomic::{AtomicU8, Ordering};
-
-    /// `std`'s `UnsafeCell` with loom's access API.
-    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
-
-    impl<T> UnsafeCell<T> {
-        pub(crate) const fn new(v: T) -> UnsafeCell<T> {
-            UnsafeCell(std::cell::UnsafeCell::new(v))
-        }
-
-        #[inline]
-        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
-            f(self.0.get())
-        }
-
-        #[inline]
-        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-            f(self.0.get())
-        }
-    }
-
-    /// Waits a moment for another thread (only when contended: rare, and short).
-    pub(crate) fn spin() {
-        std::thread::yield_now();
-    }
-}
 
 pub use abort::AbortHandle;
 pub use builder::Builder;
@@ -69,10 +38,11 @@ mod tests {
     #[test]
     fn task_metadata_stays_small() {
         assert_eq!(std::mem::size_of::<super::TaskInfo>(), 16);
-        assert_eq!(std::mem::size_of::<super::meta::Meta>(), 48);
+        // 40, not more: async-task's header adds a `bool` after it, so the header is 80 bytes.
+        assert_eq!(std::mem::size_of::<super::meta::Meta>(), 40);
         assert_eq!(std::mem::size_of::<super::Task<()>>(), 16);
         assert_eq!(std::mem::size_of::<Option<crate::registry::EntryKey>>(), 4);
-        // A task's bookkeeping in its future: the pointer to its metadata.
+        // A task's bookkeeping in its future: registry index and entry key, one word.
         #[cfg(feature = "tracing")]
         let span = std::mem::size_of::<tracing::Span>();
         #[cfg(not(feature = "tracing"))]
