@@ -202,7 +202,9 @@ pub fn __block_on_in_poller_wait() -> bool {
 ///
 /// Fairness: if the future keeps waking itself, `block_on` still polls I/O (zero timeout) and
 /// processes timers after every [`IO_POLL_BUDGET`] consecutive polls, so busy work cannot starve
-/// socket and timer wake-ups.
+/// socket and timer wake-ups. Except on a thread that drives the reactor through
+/// [`try_react`] (an executor worker, which polls I/O in its own context): there only this
+/// thread's own non-global timers are processed.
 ///
 /// Virtual time: if [`weft_timer::Timers::current`] is paused and the future is idle (a zero-timeout
 /// I/O poll found nothing to do), `block_on` advances the virtual clock to the next deadline
@@ -238,7 +240,15 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
             self_wakes += 1;
             if self_wakes >= IO_POLL_BUDGET {
                 self_wakes = 0;
-                poll_io_now(reactor);
+                if is_worker() {
+                    // An executor worker polls I/O in its own context (every few dozen
+                    // tasks): polling here, outside its loop, would send every woken task
+                    // through its global queue and wake another worker. Only timers no
+                    // driver serves (this thread's own) are due here.
+                    timer_glue::process_current_only();
+                } else {
+                    poll_io_now(reactor);
+                }
             }
             continue;
         }
@@ -287,6 +297,12 @@ pub fn block_on_passive<T>(fut: impl Future<Output = T>) -> T {
         unpark_fallback();
     }
     block_on(fut)
+}
+
+/// Whether this thread drove the reactor through [`try_react`] inside its running `block_on`
+/// (an executor worker, see [`IS_WORKER`]).
+fn is_worker() -> bool {
+    IS_WORKER.try_with(|w| w.get()).unwrap_or(false)
 }
 
 fn is_passive() -> bool {

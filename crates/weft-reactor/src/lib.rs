@@ -59,7 +59,8 @@
 //!
 //! Fairness: a future that keeps waking itself is re-polled at once, but after
 //! [`IO_POLL_BUDGET`] consecutive self-wakes `block_on` polls I/O with a zero timeout and
-//! processes timers, so busy work cannot starve I/O and timer wake-ups.
+//! processes timers, so busy work cannot starve I/O and timer wake-ups (a thread that drives
+//! through [`try_react`], an executor worker, is left to poll I/O in its own context).
 //!
 //! Platform: Unix only (the types are built on `AsFd`).
 
