@@ -393,7 +393,8 @@ impl Response {
     }
 
     /// The next chunk of the body, `None` at its end. Cancel-safe: a cancelled call loses no
-    /// byte (data is consumed only when it is returned).
+    /// byte (data is consumed only when it is returned). A chunk of 16 KiB or more may share
+    /// the connection's read buffer instead of being copied (see [`bytes`](Response::bytes)).
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
         let url = self.url.clone();
         poll_fn(|cx| self.body.poll_bytes(cx, false))
@@ -402,6 +403,10 @@ impl Response {
     }
 
     /// The whole body, up to the client's `max_body_size` (default 64 MiB).
+    ///
+    /// A `Content-Length` body up to 256 KiB usually comes back without a copy, sharing the
+    /// connection's read buffer (kept alive, at most four times the body's size, while the
+    /// `Bytes` are); other bodies are joined into one allocation.
     pub async fn bytes(mut self) -> Result<Bytes, Error> {
         let max = self.body.max_body;
         let hint = self
