@@ -26,7 +26,8 @@
 //! already importable). `WEFT_HTTP_CLIENT_ONLY=<addr>,<requests>,<conc>,<body>` runs weft's
 //! client alone, for `strace -f -c` (see [`client_only`]); `WEFT_HTTP_CLIENT_TURN=<client>,
 //! <conc>,<body>,<plain|tls>,<secs>` runs one turn of any client, for `strace -f -c` or
-//! callgrind (see [`one_turn`]).
+//! callgrind (see [`one_turn`]). `WEFT_HTTP_CLIENT_CELLS="c=64 64KiB tls;c=64 0B plain"` runs
+//! only the named cells (workload names as in the table).
 
 use std::time::{Duration, Instant};
 
@@ -390,6 +391,10 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|");
     let mut live = vec![true; clients.len()];
+    // `WEFT_HTTP_CLIENT_CELLS="c=64 64KiB tls;c=64 0B plain"`: only these cells.
+    let cells: Option<Vec<String>> = std::env::var("WEFT_HTTP_CLIENT_CELLS")
+        .ok()
+        .map(|v| v.split(';').map(|c| c.trim().to_string()).collect());
     for (scheme, server) in [(Scheme::Plain, &plain), (Scheme::Tls, &tls)] {
         let base = match scheme {
             Scheme::Plain => format!("http://{}", server.addr()),
@@ -404,6 +409,9 @@ fn main() {
                     len,
                 };
                 let workload = format!("c={conc} {} {}", body_name(len), scheme.name());
+                if !cells.as_ref().is_none_or(|c| c.contains(&workload)) {
+                    continue;
+                }
                 let samples = run_cell(&clients, &mut live, &cell, mode, turn);
                 report_cell(&clients, &workload, &samples);
             }

@@ -246,3 +246,83 @@ fn dropping_the_client_closes_idle_connections() {
         wait_until("the server sees the close", || srv.open() == 0).await;
     });
 }
+
+/// A body of `len` bytes that differs per request `index`.
+fn numbered_body(index: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| ((i + 7 * index) % 251) as u8).collect()
+}
+
+/// Large bodies handed out by `bytes` and `chunk` (split off the read buffer, not copied)
+/// stay intact while the same connection reads the next responses into its buffer; a body
+/// that arrives in pieces is joined.
+async fn kept_large_bodies(c: &Client, url: impl Fn(&str) -> String) {
+    const LEN: usize = 100 * 1024;
+    let whole = c
+        .get(url("/0"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut r = c.get(url("/1")).send().await.unwrap();
+    let mut chunks = Vec::new();
+    while let Some(b) = r.chunk().await.unwrap() {
+        chunks.push(b);
+    }
+    let dripped = c
+        .get(url("/2"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let last = c
+        .get(url("/3"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&whole[..], &numbered_body(0, LEN)[..]);
+    assert_eq!(chunks.concat(), numbered_body(1, LEN));
+    assert_eq!(&dripped[..], &numbered_body(2, LEN)[..]);
+    assert_eq!(&last[..], &numbered_body(3, LEN)[..]);
+    assert_eq!(c.pool_stats().connections_created, 1);
+}
+
+/// The server for [`kept_large_bodies`]: request 2's body comes in four pieces.
+fn large_body_script(s: &common::Seen) -> Step {
+    let body = numbered_body(s.index, 100 * 1024);
+    if s.index != 2 {
+        return Step::Reply(resp("200 OK", "", &body));
+    }
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+    let pieces = body.chunks(body.len() / 4).map(<[u8]>::to_vec).collect();
+    Step::Drip(head.into_bytes(), pieces, Duration::from_millis(5))
+}
+
+#[test]
+fn large_bodies_kept_across_reuse_plain() {
+    let srv = Server::start(large_body_script);
+    run(30, async {
+        let c = Client::new();
+        kept_large_bodies(&c, |p| srv.url(p)).await;
+    });
+}
+
+#[test]
+fn large_bodies_kept_across_reuse_tls() {
+    let pki = common::tls::Pki::new();
+    let srv = Server::start_with(large_body_script, Some(pki.server(&["a.test"], false)));
+    run(30, async {
+        let c = Client::builder()
+            .add_root_certificate(weft_http::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+            .resolve("a.test", srv.addr())
+            .build()
+            .unwrap();
+        kept_large_bodies(&c, |p| format!("https://a.test:{}{p}", srv.addr().port())).await;
+    });
+}

@@ -7,9 +7,9 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use futures_io::AsyncRead;
 use http::header::CONTENT_TYPE;
@@ -20,13 +20,28 @@ use super::decompress::Inflate;
 use super::pool::Pooled;
 use crate::error::{Error, ErrorKind, ProtocolError};
 use crate::proto::h1::decode::Decoder;
-use crate::proto::h1::io::is_buffer_limit;
+use crate::proto::h1::io::{is_buffer_limit, MAX_READ_BUF};
 use crate::proto::h1::{MAX_CHUNK_LINE, MAX_TRAILER_BYTES};
 
 /// How much a dropped, unfinished body may still be read to save its connection.
 pub(crate) const DRAIN_BUDGET: usize = 64 * 1024;
 /// The most bytes buffered while decoding a body (a chunk line or a trailer section).
 const BODY_WINDOW: usize = MAX_TRAILER_BYTES + MAX_CHUNK_LINE + 8;
+/// The most of a `Content-Length` body [`Response::bytes`] buffers before taking it out, so
+/// a body up to this size usually becomes one `Bytes` split off the read buffer (no copy).
+const GATHER_MAX: usize = MAX_READ_BUF;
+
+/// Where [`BodyState::poll_raw`] delivers body data.
+enum Out<'a> {
+    /// Borrowed from the read buffer, to a callback.
+    Slice(&'a mut dyn FnMut(&[u8]) -> Result<(), Error>),
+    /// Taken out of the read buffer (split off when large). With `gather`, a `Content-Length`
+    /// body is buffered up to [`GATHER_MAX`] bytes first.
+    Bytes {
+        slot: &'a mut Option<Bytes>,
+        gather: bool,
+    },
+}
 
 /// The body half of a response: the connection and how to decode what comes from it.
 pub(crate) struct BodyState {
@@ -96,7 +111,7 @@ impl BodyState {
         out: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
     ) -> Poll<Result<bool, Error>> {
         if self.inflate.is_none() {
-            return self.poll_raw(cx, max, out);
+            return self.poll_raw(cx, max, Out::Slice(out));
         }
         loop {
             if self.decoded_pos < self.decoded.len() {
@@ -116,7 +131,8 @@ impl BodyState {
                 return Poll::Ready(Ok(false));
             };
             let mut decoded = std::mem::take(&mut self.decoded);
-            let r = self.poll_raw(cx, usize::MAX, &mut |d| inflate.feed(d, &mut decoded));
+            let mut feed = |d: &[u8]| inflate.feed(d, &mut decoded);
+            let r = self.poll_raw(cx, usize::MAX, Out::Slice(&mut feed));
             let r = match r {
                 Poll::Ready(Ok(false)) => {
                     self.raw_done = true;
@@ -137,12 +153,37 @@ impl BodyState {
         }
     }
 
+    /// The next chunk of (decoded) body data as `Bytes`, `None` at the end. A large chunk is
+    /// split off the read buffer without a copy; with `gather`, a `Content-Length` body is
+    /// buffered (up to [`GATHER_MAX`]) so that it usually comes out whole.
+    pub(crate) fn poll_bytes(
+        &mut self,
+        cx: &mut Context<'_>,
+        gather: bool,
+    ) -> Poll<Result<Option<Bytes>, Error>> {
+        let mut slot = None;
+        let more = if self.inflate.is_some() {
+            let mut copy = |d: &[u8]| {
+                slot = Some(Bytes::copy_from_slice(d));
+                Ok(())
+            };
+            ready!(self.poll_data(cx, usize::MAX, &mut copy))
+        } else {
+            let out = Out::Bytes {
+                slot: &mut slot,
+                gather,
+            };
+            ready!(self.poll_raw(cx, usize::MAX, out))
+        };
+        Poll::Ready(more.map(|more| if more { slot } else { None }))
+    }
+
     /// Delivers at most `max` bytes of the body as framed on the wire. `Ok(false)` is its end.
     fn poll_raw(
         &mut self,
         cx: &mut Context<'_>,
         max: usize,
-        out: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
+        mut out: Out<'_>,
     ) -> Poll<Result<bool, Error>> {
         loop {
             let Some(pooled) = self.conn.as_mut() else {
@@ -153,14 +194,31 @@ impl BodyState {
                 return Poll::Ready(Ok(false));
             }
             let conn = pooled.conn();
-            if !conn.rbuf.is_empty() {
+            // Gathering: read on while less than the whole (or `GATHER_MAX` of the) body is here.
+            let window = match (&out, self.decoder.remaining()) {
+                (Out::Bytes { gather: true, .. }, Some(rem)) => {
+                    let target = usize::try_from(rem).unwrap_or(usize::MAX).min(GATHER_MAX);
+                    (conn.rbuf.filled().len() < target).then_some(target)
+                }
+                _ => None,
+            };
+            if window.is_none() && !conn.rbuf.is_empty() {
                 let d = match self.decoder.decode_max(conn.rbuf.filled(), max) {
                     Ok(d) => d,
                     Err(e) => return Poll::Ready(Err(self.fail(e))),
                 };
                 if !d.data.is_empty() {
-                    let r = out(&conn.rbuf.filled()[d.data]);
-                    conn.rbuf.consume(d.consumed);
+                    let r = match &mut out {
+                        Out::Slice(f) => {
+                            let r = f(&conn.rbuf.filled()[d.data]);
+                            conn.rbuf.consume(d.consumed);
+                            r
+                        }
+                        Out::Bytes { slot, .. } => {
+                            **slot = Some(conn.rbuf.take(d.data, d.consumed));
+                            Ok(())
+                        }
+                    };
                     if let Err(e) = r {
                         return Poll::Ready(Err(self.fail(e)));
                     }
@@ -174,7 +232,11 @@ impl BodyState {
                     continue;
                 }
             }
-            match conn.poll_fill(cx, BODY_WINDOW) {
+            let filled = match window {
+                Some(total) => conn.poll_fill_to(cx, total),
+                None => conn.poll_fill(cx, BODY_WINDOW),
+            };
+            match filled {
                 Poll::Ready(Ok(0)) => {
                     if let Err(e) = self.decoder.eof() {
                         return Poll::Ready(Err(self.fail(e)));
@@ -221,10 +283,11 @@ impl Drop for BodyState {
         let mut cx = Context::from_waker(Waker::noop());
         while self.conn.is_some() && budget > 0 {
             let mut got = 0;
-            match self.poll_raw(&mut cx, budget, &mut |d| {
+            let mut count = |d: &[u8]| {
                 got = d.len();
                 Ok(())
-            }) {
+            };
+            match self.poll_raw(&mut cx, budget, Out::Slice(&mut count)) {
                 Poll::Ready(Ok(true)) => budget = budget.saturating_sub(got),
                 _ => break,
             }
@@ -330,22 +393,20 @@ impl Response {
     }
 
     /// The next chunk of the body, `None` at its end. Cancel-safe: a cancelled call loses no
-    /// byte (data is consumed only when it is returned).
+    /// byte (data is consumed only when it is returned). A chunk of 16 KiB or more may share
+    /// the connection's read buffer instead of being copied (see [`bytes`](Response::bytes)).
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
         let url = self.url.clone();
-        let mut chunk = None;
-        let more = poll_fn(|cx| {
-            self.body.poll_data(cx, usize::MAX, &mut |d| {
-                chunk = Some(Bytes::copy_from_slice(d));
-                Ok(())
-            })
-        })
-        .await
-        .map_err(|e| e.with_url(&url))?;
-        Ok(if more { chunk } else { None })
+        poll_fn(|cx| self.body.poll_bytes(cx, false))
+            .await
+            .map_err(|e| e.with_url(&url))
     }
 
     /// The whole body, up to the client's `max_body_size` (default 64 MiB).
+    ///
+    /// A `Content-Length` body up to 256 KiB usually comes back without a copy, sharing the
+    /// connection's read buffer (kept alive, at most four times the body's size, while the
+    /// `Bytes` are); other bodies are joined into one allocation.
     pub async fn bytes(mut self) -> Result<Bytes, Error> {
         let max = self.body.max_body;
         let hint = self
@@ -354,21 +415,35 @@ impl Response {
             .unwrap_or(0)
             .min(max)
             .min(1 << 24);
-        let mut v: Vec<u8> = Vec::with_capacity(hint as usize);
+        // One chunk (the usual case for a body up to `GATHER_MAX`) is returned as it is;
+        // more are joined.
+        let mut first: Option<Bytes> = None;
+        let mut joined: Option<BytesMut> = None;
         loop {
-            let more = poll_fn(|cx| {
-                self.body.poll_data(cx, usize::MAX, &mut |d| {
-                    if (v.len() + d.len()) as u64 > max {
-                        return Err(Error::new(ErrorKind::BodyTooLarge(max)));
-                    }
-                    v.extend_from_slice(d);
-                    Ok(())
-                })
-            })
-            .await
-            .map_err(|e| e.with_url(&self.url))?;
-            if !more {
-                return Ok(Bytes::from(v));
+            let chunk = poll_fn(|cx| self.body.poll_bytes(cx, true))
+                .await
+                .map_err(|e| e.with_url(&self.url))?;
+            let Some(chunk) = chunk else {
+                return Ok(match joined {
+                    Some(j) => j.freeze(),
+                    None => first.unwrap_or_default(),
+                });
+            };
+            let have =
+                joined.as_ref().map_or(0, |j| j.len()) + first.as_ref().map_or(0, |f| f.len());
+            if (have + chunk.len()) as u64 > max {
+                let e = self.body.fail(Error::new(ErrorKind::BodyTooLarge(max)));
+                return Err(e.with_url(&self.url));
+            }
+            match (&mut joined, first.take()) {
+                (Some(j), _) => j.extend_from_slice(&chunk),
+                (None, None) => first = Some(chunk),
+                (None, Some(f)) => {
+                    let mut j = BytesMut::with_capacity((hint as usize).max(f.len() + chunk.len()));
+                    j.extend_from_slice(&f);
+                    j.extend_from_slice(&chunk);
+                    joined = Some(j);
+                }
             }
         }
     }
@@ -444,13 +519,8 @@ impl Stream for BodyStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let resp = &mut self.resp;
-        let mut chunk = None;
-        match resp.body.poll_data(cx, usize::MAX, &mut |d| {
-            chunk = Some(Bytes::copy_from_slice(d));
-            Ok(())
-        }) {
-            Poll::Ready(Ok(true)) => Poll::Ready(chunk.map(Ok)),
-            Poll::Ready(Ok(false)) => Poll::Ready(None),
+        match resp.body.poll_bytes(cx, false) {
+            Poll::Ready(Ok(chunk)) => Poll::Ready(chunk.map(Ok)),
             Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e.with_url(&resp.url)))),
             Poll::Pending => Poll::Pending,
         }

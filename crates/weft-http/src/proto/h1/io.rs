@@ -1,10 +1,12 @@
 //! Buffered connection I/O: one reusable read buffer parsed in place, one reusable write buffer.
 
 use std::io::{self, IoSlice, Read, Write};
+use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use futures_lite::{AsyncRead, AsyncWrite};
 use weft_reactor::Async;
 
@@ -13,7 +15,12 @@ use crate::client::tls_stream::TlsStream;
 /// The initial read size (and buffer size) of a connection.
 const INITIAL_READ_BUF: usize = 16 * 1024;
 /// The largest read size the adaptive strategy grows to.
-const MAX_READ_BUF: usize = 256 * 1024;
+pub(crate) const MAX_READ_BUF: usize = 256 * 1024;
+/// The smallest body range [`ReadBuf::take`] hands out without a copy.
+const SPLIT_MIN: usize = 16 * 1024;
+/// [`ReadBuf::take`] hands a range out without a copy only if it is at least this fraction
+/// (1/N) of the buffer it pins.
+const PIN_RATIO: usize = 4;
 /// Reads this much smaller than the read size, this many times in a row, halve it.
 const SHRINK_AFTER: u8 = 4;
 
@@ -136,8 +143,14 @@ impl Transport {
 /// The read size adapts (like hyper's): a read that fills the space asked for doubles the next
 /// one (up to [`MAX_READ_BUF`]), a run of much smaller reads halves it. So a 64 KiB response
 /// is read in one `recvfrom` once the connection has seen one, instead of 16 KiB at a time.
+///
+/// The memory is a zero-filled slice shared through an `Arc`, so a large body range can be
+/// handed out as `Bytes` without a copy ([`take`](ReadBuf::take)). Reads need the slice to
+/// themselves: once the caller has dropped those `Bytes` the same memory is read into again
+/// (already initialized, nothing is zeroed twice); while any is alive, the next read moves the
+/// unconsumed bytes into a new buffer.
 pub(crate) struct ReadBuf {
-    buf: Vec<u8>,
+    buf: Arc<Box<[u8]>>,
     start: usize,
     end: usize,
     /// How much free space the next read asks for.
@@ -146,10 +159,24 @@ pub(crate) struct ReadBuf {
     small: u8,
 }
 
+/// The owner of a read buffer handed out inside `Bytes` (see [`ReadBuf::take`]).
+struct Shared(Arc<Box<[u8]>>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A zero-filled buffer of `len` bytes.
+fn zeroed(len: usize) -> Arc<Box<[u8]>> {
+    Arc::new(vec![0; len].into_boxed_slice())
+}
+
 impl ReadBuf {
     pub(crate) fn new() -> ReadBuf {
         ReadBuf {
-            buf: vec![0; INITIAL_READ_BUF],
+            buf: zeroed(INITIAL_READ_BUF),
             start: 0,
             end: 0,
             next: INITIAL_READ_BUF,
@@ -193,32 +220,64 @@ impl ReadBuf {
         }
     }
 
+    /// Takes `data` (a range of [`filled`](ReadBuf::filled)) out as `Bytes` and consumes the
+    /// first `consumed` filled bytes (`data` within them).
+    ///
+    /// A range of at least [`SPLIT_MIN`] bytes and a quarter of the buffer is handed out
+    /// without a copy (the `Bytes` keep the buffer alive, so they pin at most four times their
+    /// size); a smaller one is copied.
+    pub(crate) fn take(&mut self, data: Range<usize>, consumed: usize) -> Bytes {
+        debug_assert!(data.end <= consumed && self.start + consumed <= self.end);
+        let range = self.start + data.start..self.start + data.end;
+        let b = if data.len() >= SPLIT_MIN && data.len() * PIN_RATIO >= self.buf.len() {
+            Bytes::from_owner(Shared(Arc::clone(&self.buf))).slice(range)
+        } else {
+            Bytes::copy_from_slice(&self.buf[range])
+        };
+        self.consume(consumed);
+        b
+    }
+
     /// Free space to read into (at least the adaptive read size), compacting or growing.
     /// Returns `None` when `max_window` unconsumed bytes are already buffered: the caller asks
     /// for more only when what is buffered is not enough, so that is its limit.
+    #[cfg(test)]
     fn space(&mut self, max_window: usize) -> Option<&mut [u8]> {
+        self.space_for(max_window, self.next)
+    }
+
+    /// Like [`space`](ReadBuf::space), with at least `need` (not the read size) free.
+    fn space_for(&mut self, max_window: usize, need: usize) -> Option<&mut [u8]> {
         if self.end - self.start >= max_window {
             return None;
         }
         if self.start == self.end && self.buf.len() > 2 * self.next {
             // Give memory back once the buffer is far larger than reads need.
-            self.buf.truncate(self.next);
-            self.buf.shrink_to_fit();
-            self.start = 0;
-            self.end = 0;
+            self.buf = zeroed(self.next);
         }
-        if self.buf.len() - self.end < self.next {
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            }
-            let want = self.end + self.next;
-            if self.buf.len() < want {
-                self.buf.resize(want, 0);
-            }
+        let unique = Arc::get_mut(&mut self.buf).is_some();
+        if !unique || self.buf.len() - self.end < need {
+            self.make_room(unique, need);
         }
-        Some(&mut self.buf[self.end..])
+        // Unique here (`make_room` replaced a shared buffer), so this never copies.
+        Some(&mut Arc::make_mut(&mut self.buf)[self.end..])
+    }
+
+    /// Makes `need` bytes free after the filled window in a buffer of our own: compacts in
+    /// place when that is enough, else moves the filled bytes into a new buffer.
+    fn make_room(&mut self, unique: bool, need: usize) {
+        let filled = self.end - self.start;
+        let want = filled + need;
+        if unique && self.buf.len() >= want {
+            let (start, end) = (self.start, self.end);
+            Arc::make_mut(&mut self.buf).copy_within(start..end, 0);
+        } else {
+            let mut fresh = vec![0; want.max(self.buf.len())].into_boxed_slice();
+            fresh[..filled].copy_from_slice(self.filled());
+            self.buf = Arc::new(fresh);
+        }
+        self.start = 0;
+        self.end = filled;
     }
 }
 
@@ -231,7 +290,28 @@ impl ReadBuf {
         max_window: usize,
         read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
     ) -> Poll<io::Result<usize>> {
-        let Some(space) = self.space(max_window) else {
+        self.poll_fill_for(max_window, self.next, read)
+    }
+
+    /// Like [`poll_fill`](ReadBuf::poll_fill), reading toward `total` unconsumed bytes: only
+    /// the missing bytes (at most the read size) need to be free, so bytes gathered so far are
+    /// not moved while the buffer still has room for the rest.
+    pub(crate) fn poll_fill_to(
+        &mut self,
+        total: usize,
+        read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        let missing = total.saturating_sub(self.end - self.start);
+        self.poll_fill_for(total, self.next.min(missing), read)
+    }
+
+    fn poll_fill_for(
+        &mut self,
+        max_window: usize,
+        need: usize,
+        read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        let Some(space) = self.space_for(max_window, need) else {
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, BufferLimit)));
         };
         let res = read(space);
@@ -287,6 +367,18 @@ impl Conn {
         let io = &mut self.io;
         self.rbuf
             .poll_fill(max_window, |space| io.poll_read(cx, space))
+    }
+
+    /// Reads toward `total` unconsumed bytes in the read buffer (see [`ReadBuf::poll_fill_to`]),
+    /// like [`poll_fill`](Conn::poll_fill) with a window of `total`.
+    pub(crate) fn poll_fill_to(
+        &mut self,
+        cx: &mut Context<'_>,
+        total: usize,
+    ) -> Poll<io::Result<usize>> {
+        let io = &mut self.io;
+        self.rbuf
+            .poll_fill_to(total, |space| io.poll_read(cx, space))
     }
 
     /// Writes all of `self.wbuf[*written..]`, advancing `written`, then flushes.
@@ -346,6 +438,92 @@ mod tests {
         asked(&mut rb, &[100; 64]);
         assert_eq!(rb.next, INITIAL_READ_BUF);
         assert!(rb.buf.len() <= 2 * INITIAL_READ_BUF, "{}", rb.buf.len());
+    }
+
+    /// Reads `data` into the buffer as one read would.
+    fn fill(rb: &mut ReadBuf, data: &[u8]) {
+        let space = rb.space(usize::MAX).expect("space");
+        space[..data.len()].copy_from_slice(data);
+        rb.end += data.len();
+    }
+
+    fn pattern(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[test]
+    fn take_splits_a_large_range_off_without_a_copy() {
+        let mut rb = ReadBuf::new();
+        rb.next = 128 * 1024;
+        let data = pattern(100_000);
+        fill(&mut rb, &data);
+        let at = rb.filled().as_ptr();
+        let b = rb.take(100..90_100, 90_200);
+        assert_eq!(&b[..], &data[100..90_100]);
+        assert_eq!(b.as_ptr(), at.wrapping_add(100), "split, not copied");
+        assert_eq!(rb.filled(), &data[90_200..]);
+        // The buffer goes on: the unconsumed bytes move to a new buffer while `b` is alive.
+        let more = pattern(100_000);
+        fill(&mut rb, &more);
+        assert_eq!(&rb.filled()[..9_800], &data[90_200..]);
+        assert_eq!(&rb.filled()[9_800..], &more[..]);
+        assert_eq!(
+            &b[..],
+            &data[100..90_100],
+            "the split-off bytes are untouched"
+        );
+        rb.consume(rb.filled().len());
+        assert!(rb.is_empty());
+    }
+
+    #[test]
+    fn take_copies_a_small_range() {
+        let mut rb = ReadBuf::new();
+        let data = pattern(1000);
+        fill(&mut rb, &data);
+        let at = rb.filled().as_ptr();
+        let b = rb.take(10..510, 600);
+        assert_eq!(&b[..], &data[10..510]);
+        assert_ne!(b.as_ptr(), at.wrapping_add(10), "copied");
+        assert_eq!(rb.filled(), &data[600..]);
+    }
+
+    #[test]
+    fn a_dropped_split_lets_the_buffer_reclaim_its_allocation() {
+        let mut rb = ReadBuf::new();
+        rb.next = 64 * 1024;
+        fill(&mut rb, &pattern(64 * 1024));
+        let base = rb.filled().as_ptr();
+        drop(rb.take(0..64 * 1024, 64 * 1024));
+        assert!(rb.is_empty());
+        fill(&mut rb, &pattern(1000));
+        assert_eq!(
+            rb.filled().as_ptr(),
+            base,
+            "the same allocation is used again"
+        );
+        assert_eq!(rb.filled(), &pattern(1000)[..]);
+    }
+
+    #[test]
+    fn gathering_leaves_gathered_bytes_in_place_while_the_rest_fits() {
+        let mut rb = ReadBuf::new();
+        rb.next = 128 * 1024;
+        fill(&mut rb, &pattern(100_000));
+        rb.consume(50_000);
+        let at = rb.filled().as_ptr();
+        let r = rb.poll_fill_to(60_000, |space| {
+            space[..5].copy_from_slice(b"12345");
+            Poll::Ready(Ok(5))
+        });
+        assert!(matches!(r, Poll::Ready(Ok(5))));
+        assert_eq!(rb.filled().as_ptr(), at, "not moved");
+        assert_eq!(&rb.filled()[50_000..], b"12345");
+        // A plain fill wants the whole read size free, so it moves them.
+        let r = rb.poll_fill(usize::MAX, |_| Poll::Ready(Ok(0)));
+        assert!(matches!(r, Poll::Ready(Ok(0))));
+        assert_ne!(rb.filled().as_ptr(), at);
+        assert_eq!(rb.filled().len(), 50_005);
     }
 
     #[test]
