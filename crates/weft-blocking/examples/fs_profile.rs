@@ -1,7 +1,8 @@
 //! Profiling driver for `weft::fs::File` reads and writes (docs/bench-notes/blocking.md): run
 //! one workload `n` times under `strace -f -c` or `valgrind --tool=callgrind`, weft or std.
 //!
-//! `cargo run --release -p weft-blocking --example fs_profile -- <weft|std> <zero|file|write> [n]`
+//! `cargo run --release -p weft-blocking --example fs_profile -- <weft|std> <zero|file|write|open> [n]`
+//! (`open`: open and close a cached 4 KiB file, no read.)
 
 use std::io::{Read, Write};
 
@@ -19,6 +20,9 @@ fn main() {
     if what == "file" {
         std::fs::write(&path, vec![1u8; BLOCK * BLOCKS]).unwrap();
     }
+    if what == "open" {
+        std::fs::write(&path, [1u8; BLOCK]).unwrap();
+    }
     let src = if what == "zero" {
         "/dev/zero".into()
     } else {
@@ -34,6 +38,10 @@ fn main() {
                 }
                 f.flush().unwrap();
             }
+            ("std", "open") => drop(std::fs::File::open(&path).unwrap()),
+            (_, "open") => futures_lite::future::block_on(async {
+                drop(weft_blocking::fs::File::open(&path).await.unwrap());
+            }),
             ("std", _) => {
                 let mut f = std::fs::File::open(&src).unwrap();
                 for _ in 0..BLOCKS {
