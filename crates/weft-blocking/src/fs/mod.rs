@@ -625,7 +625,9 @@ impl Seek for ArcFile {
 ///
 /// **Writes** are buffered: 8 KiB, doubling up to 128 KiB while the file is written
 /// sequentially (a seek starts again at 8 KiB); a write after reads lands at the logical position
-/// (unread read-ahead is given back to the OS first).
+/// (unread read-ahead is given back to the OS first). While a full buffer is written on the pool,
+/// writes fill a second one instead of waiting (a sequentially written `File` holds two write
+/// buffers of up to 128 KiB); the drop rule below covers both.
 ///
 /// **The drop rule:** bytes written with `write`/`write_all` and not yet flushed are *not lost*
 /// when the `File` is dropped: the drop hands them to the blocking pool, which writes them (in
