@@ -12,6 +12,11 @@ mod stdio;
 mod tests;
 mod wakers;
 
+/// What `overflow.rs` is written against (loom's types in its loom model).
+mod sync {
+    pub(super) use std::sync::{Arc, Mutex, MutexGuard};
+}
+
 use std::fmt;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex};
@@ -350,7 +355,7 @@ impl<T: Send + 'static> Unblock<T> {
                     }
                     if let Some(o) = self.overflow.take() {
                         // Closed and emptied by the job (or lost with the value).
-                        self.spare = o.into_spare();
+                        self.spare = Overflow::into_spare(o);
                     }
                 }
                 State::Streaming(pipe, job) => {

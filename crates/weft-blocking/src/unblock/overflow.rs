@@ -16,9 +16,13 @@
 //! - A writer that finds the overflow full leaves its waker there. The job wakes it each time it
 //!   takes the overflow, and when it closes it, which [`CloseOnDrop`] also does if the job
 //!   panics or is dropped unrun (a pool that was shut down), so no writer waits forever.
+//!
+//! tests/loom_overflow.rs checks the first and last points under every interleaving (loom).
 
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+
+// `super::sync`: std here, loom's in the loom model (tests/loom_overflow.rs).
+use super::sync::{Arc, Mutex, MutexGuard};
 
 /// The second write buffer of one write job, shared by the writer and the job.
 pub(super) struct Overflow {
@@ -110,8 +114,8 @@ impl Overflow {
     }
 
     /// The emptied buffer, for the next job's overflow (its allocation is reused).
-    pub(super) fn into_spare(self: Arc<Self>) -> Vec<u8> {
-        match Arc::try_unwrap(self) {
+    pub(super) fn into_spare(this: Arc<Self>) -> Vec<u8> {
+        match Arc::try_unwrap(this) {
             Ok(o) => o.st.into_inner().unwrap_or_else(|e| e.into_inner()).buf,
             Err(_) => Vec::new(),
         }
