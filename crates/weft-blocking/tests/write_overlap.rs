@@ -194,6 +194,48 @@ fn dropping_with_a_partial_second_buffer_loses_nothing() {
     });
 }
 
+/// A plain writer that records what it wrote.
+struct Recorder(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Recorder {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_shutdown_that_cancels_the_write_job_writes_both_buffers() {
+    within("shutdown with a second buffer", || {
+        let pool = BlockingPool::builder().max_threads(1).build();
+        // The one thread is busy, so the write job stays queued.
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let (busy_tx, busy) = channel();
+        let g = gate.clone();
+        let blocker = pool.run(move || {
+            busy_tx.send(()).unwrap();
+            let open = g.0.lock().unwrap();
+            drop(g.1.wait_timeout_while(open, Duration::from_secs(20), |o| !*o));
+        });
+        busy.recv_timeout(Duration::from_secs(20)).unwrap();
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let mut u = Unblock::with_capacity(4, Recorder(out.clone())).on_pool(&pool);
+        block_on(u.write_all(b"abcd")).unwrap();
+        assert_eq!(
+            block_on(poll_once(u.write(b"ef"))).map(|r| r.unwrap()),
+            Some(2)
+        );
+        drop(u);
+        pool.shutdown(Duration::ZERO); // cancels the queued write job: its drop writes here
+        assert_eq!(*out.lock().unwrap(), b"abcdef");
+        open(&gate);
+        drop(blocker);
+    });
+}
+
 #[test]
 fn a_write_error_keeps_the_second_buffer_after_the_first() {
     within("write error with a second buffer", || {

@@ -309,22 +309,32 @@ impl<T: Send + 'static> Unblock<T> {
     /// Starts writing the write buffer on the pool, with an overflow the writer fills meanwhile
     /// (see `overflow.rs`).
     fn start_drain(&mut self) {
-        let limit = self.core().wcap;
-        let o = Overflow::new(std::mem::take(&mut self.spare), limit);
+        let State::Idle(mut core) = std::mem::replace(&mut self.state, State::Lost(None)) else {
+            unreachable!("Unblock::start_drain called while busy")
+        };
+        core.seek_res = None;
+        let o = Overflow::new(std::mem::take(&mut self.spare), core.wcap);
         self.overflow = Some(o.clone());
-        let guard = CloseOnDrop(o);
-        self.start(move |core| {
+        let mut job = DrainJob {
+            core: Some(core),
+            overflow: CloseOnDrop(o),
+        };
+        self.state = State::Busy(self.pool.run(move || {
+            let core = job
+                .core
+                .as_mut()
+                .expect("DrainJob: the core is there until the end");
             loop {
                 core.drain_writes();
                 let failed = !core.wbuf.is_empty(); // an error (kept in `write_err`)
-                if !guard.0.take_next(&mut core.wbuf, failed) {
+                if !job.overflow.0.take_next(&mut core.wbuf, failed) {
                     break;
                 }
                 core.grow_writes(); // the next buffer may be bigger, as without overlap
-                guard.0.set_limit(core.wcap);
+                job.overflow.0.set_limit(core.wcap);
             }
-            drop(guard);
-        });
+            job.core.take().expect("DrainJob: taken once")
+        }));
     }
 
     /// While a write job is in flight: appends to its overflow (`None`: none open, wait for
@@ -402,6 +412,22 @@ impl<T: Send + 'static> Unblock<T> {
                 return Poll::Ready(Ok(()));
             }
             self.start(Core::flush_all);
+        }
+    }
+}
+
+/// A write job's core and overflow. Dropped with the core still in it (the pool dropped the job
+/// unrun, as a shutdown does, or the write panicked), it moves the overflow's bytes into the
+/// write buffer, after the unwritten ones, so the core's drop writes them all (the drop rule).
+struct DrainJob<T> {
+    core: Option<Box<Core<T>>>,
+    overflow: CloseOnDrop,
+}
+
+impl<T> Drop for DrainJob<T> {
+    fn drop(&mut self) {
+        if let Some(mut core) = self.core.take() {
+            self.overflow.0.take_next(&mut core.wbuf, true);
         }
     }
 }
