@@ -1,7 +1,9 @@
 //! Profiling driver for `weft::fs::File` reads and writes (docs/bench-notes/blocking.md): run
 //! one workload `n` times under `strace -f -c` or `valgrind --tool=callgrind`, weft or std.
 //!
-//! `cargo run --release -p weft-blocking --example fs_profile -- <weft|std> <zero|file|write> [n]`
+//! `cargo run --release -p weft-blocking --example fs_profile -- <weft|std> <zero|file|write|overwrite|open> [n]`
+//! (`open`: open and close a cached 4 KiB file, no read; `overwrite`: like `write`, but into
+//! the same cached 4 MiB file in place, no truncate, so no writeback starts at each close.)
 
 use std::io::{Read, Write};
 
@@ -16,8 +18,11 @@ fn main() {
     let what = args.get(2).map_or("zero", String::as_str).to_string();
     let n: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
     let path = std::env::temp_dir().join(format!("weft-fs-profile-{}", std::process::id()));
-    if what == "file" {
+    if what == "file" || what == "overwrite" {
         std::fs::write(&path, vec![1u8; BLOCK * BLOCKS]).unwrap();
+    }
+    if what == "open" {
+        std::fs::write(&path, [1u8; BLOCK]).unwrap();
     }
     let src = if what == "zero" {
         "/dev/zero".into()
@@ -34,6 +39,28 @@ fn main() {
                 }
                 f.flush().unwrap();
             }
+            ("std", "overwrite") => {
+                let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+                for _ in 0..BLOCKS {
+                    f.write_all(&buf).unwrap();
+                }
+                f.flush().unwrap();
+            }
+            (_, "overwrite") => futures_lite::future::block_on(async {
+                let mut f = weft_blocking::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .await
+                    .unwrap();
+                for _ in 0..BLOCKS {
+                    f.write_all(&buf).await.unwrap();
+                }
+                f.flush().await.unwrap();
+            }),
+            ("std", "open") => drop(std::fs::File::open(&path).unwrap()),
+            (_, "open") => futures_lite::future::block_on(async {
+                drop(weft_blocking::fs::File::open(&path).await.unwrap());
+            }),
             ("std", _) => {
                 let mut f = std::fs::File::open(&src).unwrap();
                 for _ in 0..BLOCKS {

@@ -8,7 +8,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 
 use futures_lite::future::block_on;
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use weft_blocking::fs::{File, OpenOptions};
 use weft_blocking::BlockingPool;
 
@@ -53,6 +53,17 @@ fn cached_files_open_without_a_pool_job_and_the_rest_use_the_pool() {
             .unwrap();
         rw.write_all(b"C").await.unwrap();
         rw.flush().await.unwrap();
+        // Opened again (the mount is remembered as local now), and known to be seekable
+        // without asking the OS: a seek and a read there work as on any file.
+        let mut again = File::open(&path).await.unwrap();
+        assert_eq!(again.seek(io::SeekFrom::Start(1)).await.unwrap(), 1);
+        let mut tail = String::new();
+        again.read_to_string(&mut tail).await.unwrap();
+        assert_eq!(
+            tail,
+            "Cached bytes"[1..],
+            "C was written through `rw` before"
+        );
         let mut z = File::open("/dev/zero").await.unwrap();
         let mut buf = [1u8; 4096];
         z.read_exact(&mut buf).await.unwrap();

@@ -5,6 +5,8 @@
 //! pool, is a loom mutex around a `VecDeque` here; a thread's idle timeout is modelled as
 //! "the queue was empty when it looked", the worst moment for it to fire.
 //!
+//! Also the write overlap's second buffer: tests/loom_models/overflow.rs.
+//!
 //! Run with `cargo xtask loom` (`RUSTFLAGS="--cfg loom" cargo test --profile loom -p
 //! weft-blocking --test loom`). Compiles to nothing without `--cfg loom`.
 #![cfg(loom)]
@@ -16,14 +18,22 @@ use loom::sync::Mutex;
 use loom::thread;
 use std::sync::Arc; // a plain handle: loom checks the counters and the queue
 
-/// What `counters.rs` is written against (`super::sync` in the crate).
+/// What `counters.rs` and `overflow.rs` are written against (`super::sync` in the crate).
 mod sync {
     pub use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+    pub use loom::sync::{Arc, Mutex, MutexGuard};
 }
 
 #[path = "../src/pool/counters.rs"]
 #[allow(dead_code)]
 mod counters;
+
+/// The write overlap's second buffer, and its model.
+#[path = "../src/unblock/overflow.rs"]
+#[allow(dead_code)]
+mod overflow;
+#[path = "loom_models/overflow.rs"]
+mod overflow_model;
 
 use counters::Counters;
 

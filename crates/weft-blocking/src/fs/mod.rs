@@ -565,9 +565,10 @@ impl OpenOptions {
     /// `/dev/null`, `/dev/zero`, `/dev/urandom`...) runs on the calling thread with no pool
     /// round trip; everything else (FIFOs, ttys, NFS, FUSE) is opened on the pool.
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        if let Some(f) = open_inline::try_open(path.as_ref(), &self.1) {
+        if let Some(o) = open_inline::try_open(path.as_ref(), &self.1) {
             // A cached local file (or /dev/zero, ...): opened here, no pool round trip.
-            return Ok(File::from_std(f));
+            let seekable = o.seekable.then_some(true);
+            return Ok(File::with_seekable(o.file, seekable));
         }
         let opts = self.0.clone();
         let f = on_path("open", path.as_ref(), move |p| opts.open(p)).await?;
@@ -624,7 +625,9 @@ impl Seek for ArcFile {
 ///
 /// **Writes** are buffered: 8 KiB, doubling up to 128 KiB while the file is written
 /// sequentially (a seek starts again at 8 KiB); a write after reads lands at the logical position
-/// (unread read-ahead is given back to the OS first).
+/// (unread read-ahead is given back to the OS first). While a full buffer is written on the pool,
+/// writes fill a second one instead of waiting (a sequentially written `File` holds two write
+/// buffers of up to 128 KiB); the drop rule below covers both.
 ///
 /// **The drop rule:** bytes written with `write`/`write_all` and not yet flushed are *not lost*
 /// when the `File` is dropped: the drop hands them to the blocking pool, which writes them (in
@@ -704,13 +707,19 @@ impl File {
 
     /// Wraps an open `std::fs::File` (its current position is kept).
     pub fn from_std(file: std::fs::File) -> File {
+        File::with_seekable(file, None)
+    }
+
+    /// [`from_std`](Self::from_std), with whether the file is seekable when already known
+    /// (`None`: ask the OS, one `lseek`).
+    fn with_seekable(file: std::fs::File, seekable: Option<bool>) -> File {
         let file = Arc::new(file);
         #[allow(unused_mut)] // only Linux installs the page-cache read
         let mut io = Unblock::new(ArcFile(file.clone())).file_mode();
         #[cfg(target_os = "linux")]
         io.set_nowait(nowait::read);
         // `lseek(fd, 0, SEEK_CUR)` never waits: it fails (ESPIPE) on a pipe, tty or socket.
-        let seekable = (&*file).stream_position().is_ok();
+        let seekable = seekable.unwrap_or_else(|| (&*file).stream_position().is_ok());
         io.set_seekable(seekable);
         if !seekable {
             // Reads and writes are separate streams, and a read there can wait for the peer,

@@ -111,6 +111,10 @@ impl<T: Write + Send + 'static> AsyncWrite for Unblock<T> {
             return Pin::new(&mut **w).poll_write(cx, buf);
         }
         loop {
+            if let Some(p) = this.poll_overflow(cx, buf) {
+                // The write buffer is being written: fill the second one meanwhile.
+                return p.map(Ok);
+            }
             std::task::ready!(this.poll_idle(cx))?;
             let (core, rd) = this.idle_parts();
             core.seek_res = None;
@@ -153,7 +157,7 @@ impl<T: Write + Send + 'static> AsyncWrite for Unblock<T> {
                 return Poll::Ready(Ok(n));
             }
             core.grow_writes();
-            this.start(Core::drain_writes);
+            this.start_drain();
         }
     }
 

@@ -4,12 +4,18 @@ mod async_io;
 mod buffer;
 mod duplex;
 mod inline;
+mod overflow;
 mod pump;
 mod read_ahead;
 mod stdio;
 #[cfg(test)]
 mod tests;
 mod wakers;
+
+/// What `overflow.rs` is written against (loom's types in its loom model).
+mod sync {
+    pub(super) use std::sync::{Arc, Mutex, MutexGuard};
+}
 
 use std::fmt;
 use std::io::{self, Seek, SeekFrom, Write};
@@ -20,6 +26,7 @@ use crate::error::PoolError;
 use crate::pool::{BlockingPool, Unblocked};
 
 use buffer::{rewind_fn, Core, NowaitFn, RewindFn};
+use overflow::{CloseOnDrop, Overflow};
 use read_ahead::ReadSide;
 use wakers::Waiters;
 
@@ -63,7 +70,9 @@ fn lost_error(why: &Option<PoolError>) -> io::Error {
 /// - **Reads** fill an internal buffer (8 KiB by default) with one `read` call when it is empty;
 ///   nothing is read ahead beyond that one call. (The [`fs::File`](crate::fs::File) built on
 ///   this type grows its fills and reads ahead while read sequentially: see its docs.)
-/// - **Writes** are copied into the buffer and written out when it is full, on
+/// - **Writes** are copied into the buffer and written out when it is full (while a full buffer
+///   is written on the pool, writes fill a second one of the same size instead of waiting, and
+///   the same pool job writes that one next once it is full), on
 ///   [`flush`](futures_lite::AsyncWriteExt::flush)/`close`, before a read or seek, and on drop:
 ///   dropping an `Unblock` with buffered bytes hands them to the pool, which writes and flushes
 ///   them in the background (call `flush().await` first to see errors and to know they landed).
@@ -111,6 +120,11 @@ pub struct Unblock<T: Send + 'static> {
     /// Known not to seek (an `fs::File` on a FIFO, pty or socket): a seek fails at once with
     /// [`NotSeekable`](crate::NotSeekable), without waiting for a read in flight.
     unseekable: bool,
+    /// While a write job is in flight: the second write buffer the writer fills meanwhile
+    /// (see `overflow.rs`).
+    overflow: Option<Arc<Overflow>>,
+    /// The last overflow's emptied buffer, reused by the next one.
+    spare: Vec<u8>,
 }
 
 impl<T: Send + 'static> Unblock<T> {
@@ -147,6 +161,8 @@ impl<T: Send + 'static> Unblock<T> {
             wr: None,
             waiters: None,
             unseekable: false,
+            overflow: None,
+            spare: Vec::new(),
         }
     }
 
@@ -290,6 +306,46 @@ impl<T: Send + 'static> Unblock<T> {
         }));
     }
 
+    /// Starts writing the write buffer on the pool, with an overflow the writer fills meanwhile
+    /// (see `overflow.rs`).
+    fn start_drain(&mut self) {
+        let State::Idle(mut core) = std::mem::replace(&mut self.state, State::Lost(None)) else {
+            unreachable!("Unblock::start_drain called while busy")
+        };
+        core.seek_res = None;
+        let o = Overflow::new(std::mem::take(&mut self.spare), core.wcap);
+        self.overflow = Some(o.clone());
+        let mut job = DrainJob {
+            core: Some(core),
+            overflow: CloseOnDrop(o),
+        };
+        self.state = State::Busy(self.pool.run(move || {
+            let core = job
+                .core
+                .as_mut()
+                .expect("DrainJob: the core is there until the end");
+            loop {
+                core.drain_writes();
+                let failed = !core.wbuf.is_empty(); // an error (kept in `write_err`)
+                if !job.overflow.0.take_next(&mut core.wbuf, failed) {
+                    break;
+                }
+                core.grow_writes(); // the next buffer may be bigger, as without overlap
+                job.overflow.0.set_limit(core.wcap);
+            }
+            job.core.take().expect("DrainJob: taken once")
+        }));
+    }
+
+    /// While a write job is in flight: appends to its overflow (`None`: none open, wait for
+    /// the job).
+    fn poll_overflow(&mut self, cx: &Context<'_>, buf: &[u8]) -> Option<Poll<usize>> {
+        match (&self.state, &self.overflow) {
+            (State::Busy(_), Some(o)) => o.poll_append(cx, buf),
+            _ => None,
+        }
+    }
+
     /// Waits until no operation is in flight; then `self.state` is `Idle`.
     fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
@@ -306,6 +362,10 @@ impl<T: Send + 'static> Unblock<T> {
                         }
                         Poll::Ready(Ok(core)) => self.state = State::Idle(core),
                         Poll::Ready(Err(why)) => self.state = State::Lost(Some(why)),
+                    }
+                    if let Some(o) = self.overflow.take() {
+                        // Closed and emptied by the job (or lost with the value).
+                        self.spare = Overflow::into_spare(o);
                     }
                 }
                 State::Streaming(pipe, job) => {
@@ -352,6 +412,22 @@ impl<T: Send + 'static> Unblock<T> {
                 return Poll::Ready(Ok(()));
             }
             self.start(Core::flush_all);
+        }
+    }
+}
+
+/// A write job's core and overflow. Dropped with the core still in it (the pool dropped the job
+/// unrun, as a shutdown does, or the write panicked), it moves the overflow's bytes into the
+/// write buffer, after the unwritten ones, so the core's drop writes them all (the drop rule).
+struct DrainJob<T> {
+    core: Option<Box<Core<T>>>,
+    overflow: CloseOnDrop,
+}
+
+impl<T> Drop for DrainJob<T> {
+    fn drop(&mut self) {
+        if let Some(mut core) = self.core.take() {
+            self.overflow.0.take_next(&mut core.wbuf, true);
         }
     }
 }

@@ -1,0 +1,102 @@
+//! loom model of the write overlap's second buffer (`src/unblock/overflow.rs`, compiled here
+//! against loom's `Arc` and `Mutex`): a writer appends while the job writes and takes full
+//! buffers. Under every interleaving, the bytes written by the job followed by those it leaves
+//! in the write buffer are exactly the bytes appended, in order, and a writer left `Pending`
+//! was woken (no lost wake-up), also when the job ends early by dropping its guard (a panic).
+//!
+//! A module of tests/loom.rs (run with `cargo xtask loom`).
+
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::task::{Context, Poll, Wake, Waker};
+
+use loom::thread;
+
+use crate::overflow::{CloseOnDrop, Overflow};
+
+/// A waker that remembers it was woken. (Plain atomics: loom tracks the overflow's mutex, which
+/// every wake happens after.)
+#[derive(Default)]
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.store(true, SeqCst);
+    }
+}
+
+/// The writer: appends `chunks` in order until one is refused (`Pending`, or closed);
+/// returns what it appended and whether it was left waiting.
+fn writer(o: &Overflow, chunks: &[&[u8]], cx: &Context<'_>) -> (Vec<u8>, bool) {
+    let mut sent = Vec::new();
+    for c in chunks {
+        match o.poll_append(cx, c) {
+            Some(Poll::Ready(n)) => sent.extend_from_slice(&c[..n]),
+            Some(Poll::Pending) => return (sent, true),
+            None => break,
+        }
+    }
+    (sent, false)
+}
+
+/// `fail`: the job's first write fails; `panic`: the job stops after its first write by
+/// dropping its guard (as an unwinding job does).
+fn run(fail: bool, panic: bool) {
+    crate::model(move || {
+        let o = Overflow::new(Vec::new(), 2);
+        let job_o = o.clone();
+        let job = thread::spawn(move || {
+            let guard = CloseOnDrop(job_o);
+            let mut wbuf = b"ab".to_vec(); // the buffer the job was started with
+            let mut written = Vec::new();
+            let mut first = true;
+            loop {
+                let failed = fail && first;
+                if !failed {
+                    written.append(&mut wbuf);
+                }
+                first = false;
+                if panic {
+                    drop(guard);
+                    return (written, wbuf, true);
+                }
+                if !guard.0.take_next(&mut wbuf, failed) {
+                    return (written, wbuf, false);
+                }
+                guard.0.set_limit(2);
+            }
+        });
+        let flag = std::sync::Arc::new(Flag::default());
+        let waker = Waker::from(flag.clone());
+        let cx = Context::from_waker(&waker);
+        let (sent, waiting) = writer(&o, &[b"cd", b"e", b"fg"], &cx);
+        let (mut written, left, panicked) = job.join().unwrap();
+        if waiting {
+            assert!(
+                flag.0.load(SeqCst),
+                "a writer waiting for room was never woken"
+            );
+        }
+        if panicked {
+            return; // the value (and its bytes) are lost with the job, as any panic loses them
+        }
+        written.extend_from_slice(&left);
+        let mut want = b"ab".to_vec();
+        want.extend_from_slice(&sent);
+        assert_eq!(written, want, "bytes lost or reordered");
+    });
+}
+
+#[test]
+fn appended_bytes_are_written_or_left_in_order() {
+    run(false, false);
+}
+
+#[test]
+fn after_a_write_error_every_byte_is_left_in_order() {
+    run(true, false);
+}
+
+#[test]
+fn a_job_that_stops_wakes_the_waiting_writer() {
+    run(false, true);
+}
