@@ -340,6 +340,11 @@ impl BlockingPool {
         runnable.schedule();
         Unblocked {
             task: Some(task.fallible()),
+            // The job's guard goes when the job returns, just before its result is published;
+            // an awaiting `block_on` that looked in between would see the clock free to jump
+            // while the result is not yet there. This second guard lasts until the result is
+            // taken (or the future is dropped).
+            inhibit: Some(weft_timer::inhibit_auto_advance()),
         }
     }
 
@@ -606,11 +611,14 @@ impl Inner {
 #[must_use = "dropping an Unblocked cancels the job if it has not started"]
 pub struct Unblocked<T> {
     task: Option<FallibleTask<Result<T, Failure>>>,
+    /// Keeps a paused clock from auto-advancing until the result is taken.
+    inhibit: Option<weft_timer::AutoAdvanceGuard>,
 }
 
 impl<T> Unblocked<T> {
     /// Lets the job run to completion without awaiting it (its result is dropped).
     pub fn detach(mut self) {
+        self.inhibit = None;
         if let Some(t) = self.task.take() {
             t.detach();
         }
@@ -649,6 +657,7 @@ impl<T> Unblocked<T> {
             .expect("`Unblocked` polled after completion");
         let out = std::task::ready!(Pin::new(task).poll(cx));
         self.task = None;
+        self.inhibit = None;
         Poll::Ready(match out {
             Some(Ok(v)) => Ok(v),
             Some(Err(Failure::Panic(payload))) => resume_unwind(payload),
