@@ -135,7 +135,7 @@ impl<T> RunQueues<T> {
 
     /// Worker `p`'s next task: the LIFO slot (at most [`MAX_LIFO_STREAK`] in a row; then its
     /// task is queued and `notify` called, so another worker may steal it), a global batch
-    /// every [`GLOBAL_QUEUE_INTERVAL`] picks, its local queue, a global batch, else half of a
+    /// every [`GLOBAL_QUEUE_INTERVAL`] picks, its local queue, one global task, else half of a
     /// random other worker's queue.
     pub(crate) fn pick(
         &self,
@@ -163,7 +163,9 @@ impl<T> RunQueues<T> {
         // Every GLOBAL_QUEUE_INTERVAL-th pick looks at the global queue first, and takes a batch:
         // taking a single task there lets workers whose local queues never empty (tasks looping
         // on `yield_now`) drain the global queue at one task per 61 picks.
-        if p.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+        // An empty local queue needs no batch (see below): the task then comes from the global
+        // queue one by one anyway.
+        if p.tick % GLOBAL_QUEUE_INTERVAL == 0 && !self.locals[p.index].is_empty() {
             if let Some(r) = self.pop_global_batch(p.index) {
                 return Some(r);
             }
@@ -171,7 +173,12 @@ impl<T> RunQueues<T> {
         if let Ok(r) = self.locals[p.index].pop() {
             return Some(r);
         }
-        if let Some(r) = self.pop_global_batch(p.index) {
+        // An empty local queue takes one global task, not a batch: `concurrent-queue` pops one
+        // task at a time anyway (a batch amortizes no lock, unlike tokio's mutex-protected
+        // inject queue), and moving a batch costs each moved task a local push and pop, about
+        // 90 instructions per task on `spawn_cost` (issue 14). Idle workers pop the global
+        // queue themselves before they steal, so the tasks still spread.
+        if let Ok(r) = self.injector.pop() {
             return Some(r);
         }
         self.steal(p.index, rand)
