@@ -305,6 +305,16 @@ fn is_worker() -> bool {
     IS_WORKER.try_with(|w| w.get()).unwrap_or(false)
 }
 
+/// A worker thread took the reactor lock (through `try_react` or its `block_on`): it comes
+/// back to the poller, so the fallback thread may stop driving for threads parked behind a
+/// worker that left ([`TAKEOVER`]). Without this, a fallback thread that won the lock back
+/// between a worker's `block_on` drive and its next `try_react` kept the reactor for good.
+fn clear_takeover_if_worker() {
+    if is_worker() && TAKEOVER.load(Ordering::Relaxed) {
+        TAKEOVER.store(false, Ordering::SeqCst);
+    }
+}
+
 fn is_passive() -> bool {
     PASSIVE.try_with(|p| p.get()).unwrap_or(false)
 }
@@ -345,6 +355,7 @@ fn wait_until_woken(reactor: Option<&'static Reactor>, sh: &Arc<Shared>) {
             .and_then(|r| r.try_lock(HOLDER_BLOCK_ON))
         {
             sh.take_baton();
+            clear_takeover_if_worker();
             drive(l, sh);
             return;
         }
@@ -360,6 +371,7 @@ fn wait_until_woken(reactor: Option<&'static Reactor>, sh: &Arc<Shared>) {
             if let Some(l) = reactor.try_lock(HOLDER_BLOCK_ON) {
                 remove_waiter(sh);
                 sh.take_baton();
+                clear_takeover_if_worker();
                 drive(l, sh);
                 return;
             }
@@ -464,9 +476,8 @@ pub fn try_react(timeout: Option<Duration>) -> Option<std::io::Result<usize>> {
         }
         return None;
     };
-    if in_block_on && TAKEOVER.load(Ordering::Relaxed) {
-        // A live worker drives and will come back: the fallback thread may sleep again.
-        TAKEOVER.store(false, Ordering::SeqCst);
+    if in_block_on {
+        clear_takeover_if_worker();
     }
     Some(l.react(timeout, None))
 }
