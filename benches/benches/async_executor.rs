@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use weft_benches::bench_rts;
-use weft_benches::exec::{Exec, Rts, Spawner};
+use weft_benches::exec::{yield_workload, Exec, Rts, Spawner, SPAWN_BATCH};
 use weft_benches::runner::Workload;
 
 const GROUP: &str = "async_executor";
@@ -21,23 +21,21 @@ const TASKS: usize = 300;
 const STEPS: usize = 300;
 /// async-executor's `LIGHT_TASKS` (its `spawn_many_local`).
 const LIGHT_TASKS: usize = 25_000;
-/// `spawn_batch`: tasks per batch.
-const BATCH: usize = 250;
 
 fn spawn_one<E: Exec>(e: &E) {
     let s = e.spawner();
     e.block_on(async { s.spawn(async {}).await });
 }
 
-/// Times only the spawning of [`BATCH`] `yield_now` tasks (async-executor's `spawn_many`); the
+/// Times only the spawning of [`SPAWN_BATCH`] `yield_now` tasks (async-executor's `spawn_many`); the
 /// batch is awaited afterwards, untimed, so no task outlives the turn.
 fn spawn_batch<E: Exec>(e: &E, iters: u64) -> std::time::Duration {
     let s = e.spawner();
     let mut total = std::time::Duration::ZERO;
-    let mut handles = Vec::with_capacity(BATCH);
+    let mut handles = Vec::with_capacity(SPAWN_BATCH);
     for _ in 0..iters {
         let start = Instant::now();
-        for _ in 0..BATCH {
+        for _ in 0..SPAWN_BATCH {
             handles.push(s.spawn(E::Spawner::yield_now()));
         }
         total += start.elapsed();
@@ -82,25 +80,6 @@ fn spawn_recursively<E: Exec>(e: &E) {
     });
 }
 
-fn yield_now<E: Exec>(e: &E) {
-    let s = e.spawner();
-    e.block_on(async {
-        let hs: Vec<_> = (0..TASKS)
-            .map(|_| {
-                s.spawn(async {
-                    for _ in 0..STEPS {
-                        E::Spawner::yield_now().await;
-                    }
-                })
-            })
-            .collect();
-        for h in hs {
-            h.await;
-        }
-    });
-}
-
-/// A ring of [`TASKS`] tasks passing a token [`STEPS`] times over bounded(1) channels.
 fn channels<E: Exec>(e: &E) {
     let s = e.spawner();
     e.block_on(async {
@@ -193,7 +172,7 @@ fn main() {
     bench_rts!(g, rts, |b, e| b.iter(|| spawn_recursively(e)));
     g.run();
     let mut g = Workload::new(GROUP, "yield_now");
-    bench_rts!(g, rts, |b, e| b.iter(|| yield_now(e)));
+    bench_rts!(g, rts, |b, e| b.iter(|| yield_workload(e)));
     g.run();
     let mut g = Workload::new(GROUP, "channels");
     bench_rts!(g, rts, |b, e| b.iter(|| channels(e)));

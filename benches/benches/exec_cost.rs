@@ -4,39 +4,15 @@
 //! awaited), `yield` is `yield_now` (300 tasks yielding 300 times each). Run it for two
 //! iteration counts and divide the difference by the extra tasks (batch) or yields (yield).
 
-use weft_benches::exec::{Exec, Spawner};
+use weft_benches::exec::{yield_workload, Exec, Spawner, SPAWN_BATCH};
 use weft_benches::{tokio_rt, weft_rt, SmolRt, WORKERS};
-
-/// `spawn_batch`: tasks per batch.
-const BATCH: usize = 250;
-/// `yield_now`: tasks, and yields per task.
-const TASKS: usize = 300;
-const STEPS: usize = 300;
 
 fn batch<E: Exec>(e: &E) {
     let s = e.spawner();
-    let hs: Vec<_> = (0..BATCH)
+    let hs: Vec<_> = (0..SPAWN_BATCH)
         .map(|_| s.spawn(E::Spawner::yield_now()))
         .collect();
     e.block_on(async {
-        for h in hs {
-            h.await;
-        }
-    });
-}
-
-fn yields<E: Exec>(e: &E) {
-    let s = e.spawner();
-    e.block_on(async {
-        let hs: Vec<_> = (0..TASKS)
-            .map(|_| {
-                s.spawn(async {
-                    for _ in 0..STEPS {
-                        E::Spawner::yield_now().await;
-                    }
-                })
-            })
-            .collect();
         for h in hs {
             h.await;
         }
@@ -47,7 +23,7 @@ fn run<E: Exec>(e: &E, shape: &str, iters: usize) {
     for _ in 0..iters {
         match shape {
             "batch" => batch(e),
-            "yield" => yields(e),
+            "yield" => yield_workload(e),
             other => panic!("unknown shape {other}"),
         }
     }

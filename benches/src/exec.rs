@@ -179,6 +179,33 @@ macro_rules! bench_rts {
     }};
 }
 
+/// async-executor's `yield_now` workload, shared by the `async_executor` bench and the
+/// `exec_cost` callgrind driver: [`YIELD_TASKS`] tasks each yielding [`YIELD_STEPS`] times.
+pub const YIELD_TASKS: usize = 300;
+/// See [`YIELD_TASKS`].
+pub const YIELD_STEPS: usize = 300;
+/// async-executor's `spawn_batch` size: `yield_now` tasks spawned from the `block_on` thread.
+pub const SPAWN_BATCH: usize = 250;
+
+/// Runs the `yield_now` workload once on `e` (see [`YIELD_TASKS`]).
+pub fn yield_workload<E: Exec>(e: &E) {
+    let s = e.spawner();
+    e.block_on(async {
+        let hs: Vec<_> = (0..YIELD_TASKS)
+            .map(|_| {
+                s.spawn(async {
+                    for _ in 0..YIELD_STEPS {
+                        E::Spawner::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.await;
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

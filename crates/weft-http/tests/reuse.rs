@@ -5,7 +5,7 @@ mod common;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{fd_count, ok, resp, run, stale_after_first, wait_until, Server, Step};
+use common::{fd_count, get_bytes, ok, resp, run, stale_after_first, wait_until, Server, Step};
 use weft_http::{Body, Bytes, Client, ErrorKind, Retry};
 
 /// §6.1: an idle pooled connection whose peer sends FIN is evicted without a new request.
@@ -257,35 +257,14 @@ fn numbered_body(index: usize, len: usize) -> Vec<u8> {
 /// that arrives in pieces is joined.
 async fn kept_large_bodies(c: &Client, url: impl Fn(&str) -> String) {
     const LEN: usize = 100 * 1024;
-    let whole = c
-        .get(url("/0"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let whole = get_bytes(c, url("/0")).await;
     let mut r = c.get(url("/1")).send().await.unwrap();
     let mut chunks = Vec::new();
     while let Some(b) = r.chunk().await.unwrap() {
         chunks.push(b);
     }
-    let dripped = c
-        .get(url("/2"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let last = c
-        .get(url("/3"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let dripped = get_bytes(c, url("/2")).await;
+    let last = get_bytes(c, url("/3")).await;
     assert_eq!(&whole[..], &numbered_body(0, LEN)[..]);
     assert_eq!(chunks.concat(), numbered_body(1, LEN));
     assert_eq!(&dripped[..], &numbered_body(2, LEN)[..]);
