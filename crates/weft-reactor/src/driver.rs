@@ -531,9 +531,13 @@ fn fallback_main(r: &'static Reactor, me: &Parker) {
                 backoff = MIN;
                 continue;
             }
-            if r.holder.load(Ordering::SeqCst) == HOLDER_WORKER {
+            if r.holder.load(Ordering::SeqCst) == HOLDER_WORKER
+                && WORKERS.load(Ordering::SeqCst) > 0
+            {
                 // A live worker drives and comes back to the poller (taking the lock clears
-                // TAKEOVER); if it leaves instead, its leaving unparks us.
+                // TAKEOVER); if it leaves instead, its leaving unparks us. (A `try_react`
+                // outside any `block_on` counts as no worker: its release unparks nobody, so
+                // that case keeps the back-off.)
                 me.park(None);
             } else {
                 me.park(Some(backoff));
