@@ -355,12 +355,68 @@ fn fs_write_seq(rts: &Rts) {
     let _ = std::fs::remove_file(&path);
 }
 
+/// `WEFT_FS_PROFILE=<weft|smol|std>,<write|read>,<n>`: instead of the rounds, runs one
+/// contender's `fs_write_32m_4k` (or `fs_read_32m_4k`) turn `n` times, so `strace -f -c` or
+/// `perf stat` count one contender alone (futex calls, context switches per 32 MiB).
+fn profile(rts: &Rts, spec: &str) {
+    use std::io::Write as _;
+    let mut it = spec.split(',');
+    let who = it.next().unwrap_or("weft");
+    let what = it.next().unwrap_or("write");
+    let n: usize = it.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let path = big_file("profile");
+    let p = &path;
+    let start = Instant::now();
+    for _ in 0..n {
+        match (who, what) {
+            ("weft", "write") => rts.weft.block_on(async {
+                let f = weft::fs::OpenOptions::new().write(true).open(p).await;
+                write_all_4k(f.unwrap()).await
+            }),
+            ("smol", "write") => rts.smol.block_on(async {
+                let f = async_fs::OpenOptions::new().write(true).open(p).await;
+                write_all_4k(f.unwrap()).await
+            }),
+            ("std", "write") => {
+                let mut f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+                let buf = [7u8; BUFFER_SIZE];
+                for _ in 0..WRITE_TOTAL / BUFFER_SIZE {
+                    f.write_all(&buf).unwrap();
+                }
+                f.flush().unwrap();
+            }
+            ("weft", _) => rts.weft.block_on(async {
+                let f = weft::fs::File::open(p).await.unwrap();
+                assert_eq!(read_all_4k(f).await, BIG_FILE);
+            }),
+            ("smol", _) => rts.smol.block_on(async {
+                let f = async_fs::File::open(p).await.unwrap();
+                assert_eq!(read_all_4k(f).await, BIG_FILE);
+            }),
+            _ => {
+                let mut f = std::fs::File::open(p).unwrap();
+                let mut buf = [0u8; BUFFER_SIZE];
+                while f.read(&mut buf).unwrap() != 0 {}
+            }
+        }
+    }
+    println!(
+        "{who} {what}: {:?} per turn",
+        start.elapsed() / n.max(1) as u32
+    );
+    let _ = std::fs::remove_file(&path);
+}
+
 fn main() {
     let rts = Rts {
         weft: weft_rt(),
         tokio: tokio_rt(),
         smol: SmolRt::new(WORKERS),
     };
+    if let Ok(spec) = std::env::var("WEFT_FS_PROFILE") {
+        profile(&rts, &spec);
+        return;
+    }
     spawn_blocking(&rts);
     fs_read(&rts);
     fs_read_32m(&rts);

@@ -11,6 +11,8 @@ mod stdio;
 #[cfg(test)]
 mod tests;
 mod wakers;
+#[cfg(test)]
+mod write_behind_tests;
 
 /// What `overflow.rs` is written against (loom's types in its loom model).
 mod sync {
@@ -25,8 +27,8 @@ use std::task::{Context, Poll, Waker};
 use crate::error::PoolError;
 use crate::pool::{BlockingPool, Unblocked};
 
-use buffer::{rewind_fn, Core, NowaitFn, RewindFn};
-use overflow::{CloseOnDrop, Overflow};
+use buffer::{rewind_fn, Core, NowaitFn, RewindFn, WRITE_BUFFER_MAX};
+use overflow::{CloseOnDrop, Overflow, WRITE_BEHIND_MAX};
 use read_ahead::ReadSide;
 use wakers::Waiters;
 
@@ -72,7 +74,8 @@ fn lost_error(why: &Option<PoolError>) -> io::Error {
 ///   this type grows its fills and reads ahead while read sequentially: see its docs.)
 /// - **Writes** are copied into the buffer and written out when it is full (while a full buffer
 ///   is written on the pool, writes fill a second one of the same size instead of waiting, and
-///   the same pool job writes that one next once it is full), on
+///   the same pool job writes that one next once it is full; an [`fs::File`](crate::fs::File)
+///   written sequentially queues up to 4 MiB of full buffers that way), on
 ///   [`flush`](futures_lite::AsyncWriteExt::flush)/`close`, before a read or seek, and on drop:
 ///   dropping an `Unblock` with buffered bytes hands them to the pool, which writes and flushes
 ///   them in the background (call `flush().await` first to see errors and to know they landed).
@@ -120,8 +123,8 @@ pub struct Unblock<T: Send + 'static> {
     /// Known not to seek (an `fs::File` on a FIFO, pty or socket): a seek fails at once with
     /// [`NotSeekable`](crate::NotSeekable), without waiting for a read in flight.
     unseekable: bool,
-    /// While a write job is in flight: the second write buffer the writer fills meanwhile
-    /// (see `overflow.rs`).
+    /// While a write job is in flight: the buffers the writer fills meanwhile, which the job
+    /// writes next (see `overflow.rs`).
     overflow: Option<Arc<Overflow>>,
     /// The last overflow's emptied buffer, reused by the next one.
     spare: Vec<u8>,
@@ -313,7 +316,12 @@ impl<T: Send + 'static> Unblock<T> {
             unreachable!("Unblock::start_drain called while busy")
         };
         core.seek_res = None;
-        let o = Overflow::new(std::mem::take(&mut self.spare), core.wcap);
+        // A file written sequentially runs megabytes ahead; a plain value one buffer.
+        let (grow_to, depth) = match core.wgrow {
+            true => (WRITE_BUFFER_MAX.max(core.cap), WRITE_BEHIND_MAX),
+            false => (core.wcap, 0),
+        };
+        let o = Overflow::new(std::mem::take(&mut self.spare), core.wcap, grow_to, depth);
         self.overflow = Some(o.clone());
         let mut job = DrainJob {
             core: Some(core),
@@ -330,9 +338,9 @@ impl<T: Send + 'static> Unblock<T> {
                 if !job.overflow.0.take_next(&mut core.wbuf, failed) {
                     break;
                 }
-                core.grow_writes(); // the next buffer may be bigger, as without overlap
-                job.overflow.0.set_limit(core.wcap);
             }
+            // The buffers grew as they were queued, as the write buffer does without overlap.
+            core.wcap = job.overflow.0.limit();
             job.core.take().expect("DrainJob: taken once")
         }));
     }

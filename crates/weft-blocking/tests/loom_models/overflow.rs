@@ -1,8 +1,10 @@
-//! loom model of the write overlap's second buffer (`src/unblock/overflow.rs`, compiled here
-//! against loom's `Arc` and `Mutex`): a writer appends while the job writes and takes full
-//! buffers. Under every interleaving, the bytes written by the job followed by those it leaves
-//! in the write buffer are exactly the bytes appended, in order, and a writer left `Pending`
-//! was woken (no lost wake-up), also when the job ends early by dropping its guard (a panic).
+//! loom model of the write-behind buffers (`src/unblock/overflow.rs`, compiled here against
+//! loom's `Arc` and `Mutex`): a writer appends while the job writes and takes full buffers,
+//! with room for one buffer (a plain `Unblock`) or for two (a file's queue, which wakes the
+//! writer only once half of it is written). Under every interleaving, the bytes written by the
+//! job followed by those it leaves in the write buffer are exactly the bytes appended, in
+//! order, and a writer left `Pending` was woken (no lost wake-up), also when the job ends
+//! early by dropping its guard (a panic).
 //!
 //! A module of tests/loom.rs (run with `cargo xtask loom`).
 
@@ -39,10 +41,11 @@ fn writer(o: &Overflow, chunks: &[&[u8]], cx: &Context<'_>) -> (Vec<u8>, bool) {
 }
 
 /// `fail`: the job's first write fails; `panic`: the job stops after its first write by
-/// dropping its guard (as an unwinding job does).
-fn run(fail: bool, panic: bool) {
+/// dropping its guard (as an unwinding job does); `depth`: bytes the overflow holds (buffers
+/// of 2 bytes).
+fn run(fail: bool, panic: bool, depth: usize) {
     crate::model(move || {
-        let o = Overflow::new(Vec::new(), 2);
+        let o = Overflow::new(Vec::new(), 2, 2, depth);
         let job_o = o.clone();
         let job = thread::spawn(move || {
             let guard = CloseOnDrop(job_o);
@@ -62,13 +65,17 @@ fn run(fail: bool, panic: bool) {
                 if !guard.0.take_next(&mut wbuf, failed) {
                     return (written, wbuf, false);
                 }
-                guard.0.set_limit(2);
             }
         });
         let flag = std::sync::Arc::new(Flag::default());
         let waker = Waker::from(flag.clone());
         let cx = Context::from_waker(&waker);
-        let (sent, waiting) = writer(&o, &[b"cd", b"e", b"fg"], &cx);
+        let chunks: &[&[u8]] = if depth > 2 {
+            &[b"cd", b"e", b"fg", b"h", b"ij"]
+        } else {
+            &[b"cd", b"e", b"fg"]
+        };
+        let (sent, waiting) = writer(&o, chunks, &cx);
         let (mut written, left, panicked) = job.join().unwrap();
         if waiting {
             assert!(
@@ -88,15 +95,30 @@ fn run(fail: bool, panic: bool) {
 
 #[test]
 fn appended_bytes_are_written_or_left_in_order() {
-    run(false, false);
+    run(false, false, 2);
 }
 
 #[test]
 fn after_a_write_error_every_byte_is_left_in_order() {
-    run(true, false);
+    run(true, false, 2);
 }
 
 #[test]
 fn a_job_that_stops_wakes_the_waiting_writer() {
-    run(false, true);
+    run(false, true, 2);
+}
+
+#[test]
+fn a_queue_of_buffers_is_written_or_left_in_order() {
+    run(false, false, 4);
+}
+
+#[test]
+fn after_a_write_error_a_queue_is_left_in_order() {
+    run(true, false, 4);
+}
+
+#[test]
+fn a_job_that_stops_wakes_the_writer_waiting_on_a_queue() {
+    run(false, true, 4);
 }
