@@ -626,8 +626,10 @@ impl Seek for ArcFile {
 /// **Writes** are buffered: 8 KiB, doubling up to 128 KiB while the file is written
 /// sequentially (a seek starts again at 8 KiB); a write after reads lands at the logical position
 /// (unread read-ahead is given back to the OS first). While a full buffer is written on the pool,
-/// writes fill a second one instead of waiting (a sequentially written `File` holds two write
-/// buffers of up to 128 KiB); the drop rule below covers both.
+/// writes fill more buffers instead of waiting, which the same pool job writes in turn: a
+/// sequentially written `File` runs up to 1 MiB ahead of the disk (then waits until half of it
+/// is written), so it holds at most 1 MiB + 128 KiB of unwritten bytes; the drop rule below
+/// covers them all, and a write error is returned by the next write, flush or close.
 ///
 /// **The drop rule:** bytes written with `write`/`write_all` and not yet flushed are *not lost*
 /// when the `File` is dropped: the drop hands them to the blocking pool, which writes them (in

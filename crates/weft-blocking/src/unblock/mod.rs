@@ -75,7 +75,7 @@ fn lost_error(why: &Option<PoolError>) -> io::Error {
 /// - **Writes** are copied into the buffer and written out when it is full (while a full buffer
 ///   is written on the pool, writes fill a second one of the same size instead of waiting, and
 ///   the same pool job writes that one next once it is full; an [`fs::File`](crate::fs::File)
-///   written sequentially queues up to 4 MiB of full buffers that way), on
+///   written sequentially queues up to 1 MiB of full buffers that way), on
 ///   [`flush`](futures_lite::AsyncWriteExt::flush)/`close`, before a read or seek, and on drop:
 ///   dropping an `Unblock` with buffered bytes hands them to the pool, which writes and flushes
 ///   them in the background (call `flush().await` first to see errors and to know they landed).
