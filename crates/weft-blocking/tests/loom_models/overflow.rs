@@ -4,7 +4,8 @@
 //! writer only once half of it is written). Under every interleaving, the bytes written by the
 //! job followed by those it leaves in the write buffer are exactly the bytes appended, in
 //! order, and a writer left `Pending` was woken (no lost wake-up), also when the job ends
-//! early by dropping its guard (a panic).
+//! early by dropping its guard (a panic); a writer that goes on after its wake-up (at half the
+//! queue, while the job takes more) keeps the same order.
 //!
 //! A module of tests/loom.rs (run with `cargo xtask loom`).
 
@@ -26,13 +27,34 @@ impl Wake for Flag {
     }
 }
 
-/// The writer: appends `chunks` in order until one is refused (`Pending`, or closed);
-/// returns what it appended and whether it was left waiting.
-fn writer(o: &Overflow, chunks: &[&[u8]], cx: &Context<'_>) -> (Vec<u8>, bool) {
+/// The writer: appends `chunks` in order until one is refused (closed, or `Pending` unless
+/// `resume`: then it waits for its waker, spinning, and goes on where it stopped); returns
+/// what it appended and whether it was left waiting. (A wake-up that never comes makes a
+/// resuming writer spin until loom gives up on the model: a failure, not a hang.)
+fn writer(
+    o: &Overflow,
+    chunks: &[&[u8]],
+    cx: &Context<'_>,
+    flag: &Flag,
+    resume: bool,
+) -> (Vec<u8>, bool) {
     let mut sent = Vec::new();
-    for c in chunks {
+    let (mut i, mut off) = (0, 0);
+    while i < chunks.len() {
+        let c = &chunks[i][off..];
         match o.poll_append(cx, c) {
-            Some(Poll::Ready(n)) => sent.extend_from_slice(&c[..n]),
+            Some(Poll::Ready(n)) => {
+                sent.extend_from_slice(&c[..n]);
+                off += n;
+                if off == chunks[i].len() || !resume {
+                    (i, off) = (i + 1, 0);
+                }
+            }
+            Some(Poll::Pending) if resume => {
+                while !flag.0.swap(false, SeqCst) {
+                    thread::yield_now();
+                }
+            }
             Some(Poll::Pending) => return (sent, true),
             None => break,
         }
@@ -42,8 +64,8 @@ fn writer(o: &Overflow, chunks: &[&[u8]], cx: &Context<'_>) -> (Vec<u8>, bool) {
 
 /// `fail`: the job's first write fails; `panic`: the job stops after its first write by
 /// dropping its guard (as an unwinding job does); `depth`: bytes the overflow holds (buffers
-/// of 2 bytes).
-fn run(fail: bool, panic: bool, depth: usize) {
+/// of 2 bytes); `resume`: a writer woken after `Pending` appends the rest.
+fn run(fail: bool, panic: bool, depth: usize, resume: bool) {
     crate::model(move || {
         let o = Overflow::new(Vec::new(), 2, 2, depth);
         let job_o = o.clone();
@@ -75,7 +97,7 @@ fn run(fail: bool, panic: bool, depth: usize) {
         } else {
             &[b"cd", b"e", b"fg"]
         };
-        let (sent, waiting) = writer(&o, chunks, &cx);
+        let (sent, waiting) = writer(&o, chunks, &cx, &flag, resume);
         let (mut written, left, panicked) = job.join().unwrap();
         if waiting {
             assert!(
@@ -95,30 +117,45 @@ fn run(fail: bool, panic: bool, depth: usize) {
 
 #[test]
 fn appended_bytes_are_written_or_left_in_order() {
-    run(false, false, 2);
+    run(false, false, 2, false);
 }
 
 #[test]
 fn after_a_write_error_every_byte_is_left_in_order() {
-    run(true, false, 2);
+    run(true, false, 2, false);
 }
 
 #[test]
 fn a_job_that_stops_wakes_the_waiting_writer() {
-    run(false, true, 2);
+    run(false, true, 2, false);
 }
 
 #[test]
 fn a_queue_of_buffers_is_written_or_left_in_order() {
-    run(false, false, 4);
+    run(false, false, 4, false);
 }
 
 #[test]
 fn after_a_write_error_a_queue_is_left_in_order() {
-    run(true, false, 4);
+    run(true, false, 4, false);
 }
 
 #[test]
 fn a_job_that_stops_wakes_the_writer_waiting_on_a_queue() {
-    run(false, true, 4);
+    run(false, true, 4, false);
+}
+
+#[test]
+fn a_woken_writer_goes_on_in_order() {
+    run(false, false, 2, true);
+}
+
+#[test]
+fn a_writer_woken_at_half_a_queue_goes_on_in_order() {
+    run(false, false, 4, true);
+}
+
+#[test]
+fn a_writer_woken_by_a_write_error_stops_in_order() {
+    run(true, false, 4, true);
 }
