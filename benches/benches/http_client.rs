@@ -16,6 +16,18 @@
 //! cell opens the pooled connections (and does the TLS handshakes), then rounds are
 //! interleaved (every round runs each client once, in a rotating order).
 //!
+//! **The c=1 cells run with every thread on one CPU** (Linux; `WEFT_HTTP_CLIENT_PIN=0`: not):
+//! the binary re-executes itself ([`weft_benches::pin`]) and the child pins itself before any
+//! thread starts, so its server, every client's runtime threads and aiohttp's `python3` all
+//! inherit CPU 0 alike; it prints its own table, then this process runs the c=64 cells
+//! unpinned. Why: on the reference VM an idle vCPU halts at once and waking a thread there
+//! costs ~40–80 µs (IPI + VM exit), so a one-request ping-pong measured whether client and
+//! server thread happened to share a vCPU, not the clients. Unpinned, one `--quick` run had
+//! weft at 41.5k req/s (p50 10 µs) and hyper-util at 21k, the next weft 11.4k and hyper-util 21k;
+//! alone (one-turn mode, c=1 0 B TLS) both were ~11k req/s at p50 ~87 µs, and both ~85k at p50
+//! 10 µs under `taskset -c 0`. On one CPU every wake-up is a plain context switch, and the
+//! cell compares the clients' CPU cost per request. The one-turn mode pins c=1 the same way.
+//!
 //! Output: a table per run (median requests/s over rounds with min–max, the median of the
 //! rounds' p50/p99 latency, and weft/peer ratios) and, per cell × client, three result lines
 //! (`weft_benches::report`, group `http_client`): workload `"c=64 1KiB tls"` (req/s),
@@ -160,6 +172,15 @@ fn one_turn(spec: &str) {
         eprintln!("WEFT_HTTP_CLIENT_TURN: <conc>, <body> and <secs> must be numbers: {spec:?}");
         std::process::exit(2);
     };
+    if conc == 1 && pin_c1() {
+        // As in the table (before any thread starts): every thread on one CPU.
+        match weft_benches::pin::pin_to_one_cpu() {
+            Ok(cpu) => {
+                eprintln!("c=1: every thread pinned to CPU {cpu} (WEFT_HTTP_CLIENT_PIN=0: not)")
+            }
+            Err(e) => eprintln!("c=1: could not pin to one CPU ({e}); running unpinned"),
+        }
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let pki = Pki::new().expect("make the run-time certificates");
     let (server, url) = if scheme == "tls" {
@@ -327,7 +348,16 @@ fn report_cell(clients: &[Box<dyn HttpClient>], workload: &str, cell: &[Option<S
     }
 }
 
+/// Whether the c=1 cells run with every thread on one CPU (the default on Linux;
+/// `WEFT_HTTP_CLIENT_PIN=0` runs them unpinned, in the same process as the c=64 cells).
+fn pin_c1() -> bool {
+    cfg!(target_os = "linux") && std::env::var_os("WEFT_HTTP_CLIENT_PIN").is_none_or(|v| v != "0")
+}
+
 fn main() {
+    // First, before any thread starts: in the child that runs the c=1 cells, pin this process
+    // (and so every server, runtime and aiohttp thread it starts) to one CPU.
+    let pinned = weft_benches::pin::pin_if_child();
     if let Ok(spec) = std::env::var("WEFT_HTTP_CLIENT_ONLY") {
         return client_only(&spec);
     }
@@ -358,6 +388,39 @@ fn main() {
         .print();
         return;
     }
+    // `WEFT_HTTP_CLIENT_CELLS="c=64 64KiB tls;c=64 0B plain"`: only these cells.
+    let cells: Option<Vec<String>> = std::env::var("WEFT_HTTP_CLIENT_CELLS")
+        .ok()
+        .map(|v| v.split(';').map(|c| c.trim().to_string()).collect());
+    let wanted = |workload: &str| {
+        cells
+            .as_ref()
+            .is_none_or(|c| c.iter().any(|w| w == workload))
+    };
+    let workloads = |conc: usize| {
+        [Scheme::Plain, Scheme::Tls]
+            .into_iter()
+            .flat_map(move |scheme| {
+                BODIES.map(move |len| format!("c={conc} {} {}", body_name(len), scheme.name()))
+            })
+    };
+    // The c=1 cells run in a child process pinned to one CPU (see the file's doc: on an idle
+    // VM they would otherwise measure vCPU wake-ups, not the clients); the c=64 cells here.
+    let concs: Vec<usize> = match pinned {
+        Some(_) => vec![1],
+        None if pin_c1() => {
+            if workloads(1).any(|w| wanted(&w)) {
+                if let Err(e) = weft_benches::pin::rerun_pinned(&[]) {
+                    println!("http_client: the c=1 cells did not run: {e}");
+                }
+            }
+            vec![64]
+        }
+        None => CONCURRENCY.to_vec(),
+    };
+    if !concs.iter().any(|&c| workloads(c).any(|w| wanted(&w))) {
+        return;
+    }
     // ureq picks the process-wide rustls provider: make it ring (the only one built).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let pki = Pki::new().expect("make the run-time certificates");
@@ -379,9 +442,14 @@ fn main() {
         clients.push(Box::new(a));
     }
     let started = Instant::now();
+    let cpus = match pinned {
+        Some(cpu) => format!("c=1 cells, every thread pinned to CPU {cpu}"),
+        None if pin_c1() => "c=64 cells, unpinned".to_string(),
+        None => "unpinned".to_string(),
+    };
     println!(
         "\n## http_client: GET against hyper's server on 1 tokio thread ({} rounds × {:?}, \
-         interleaved)\n",
+         interleaved; {cpus})\n",
         mode.rounds(),
         turn
     );
@@ -391,16 +459,12 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|");
     let mut live = vec![true; clients.len()];
-    // `WEFT_HTTP_CLIENT_CELLS="c=64 64KiB tls;c=64 0B plain"`: only these cells.
-    let cells: Option<Vec<String>> = std::env::var("WEFT_HTTP_CLIENT_CELLS")
-        .ok()
-        .map(|v| v.split(';').map(|c| c.trim().to_string()).collect());
     for (scheme, server) in [(Scheme::Plain, &plain), (Scheme::Tls, &tls)] {
         let base = match scheme {
             Scheme::Plain => format!("http://{}", server.addr()),
             Scheme::Tls => format!("https://{}", server.addr()),
         };
-        for conc in CONCURRENCY {
+        for &conc in &concs {
             for len in BODIES {
                 let cell = Cell {
                     scheme,
@@ -409,7 +473,7 @@ fn main() {
                     len,
                 };
                 let workload = format!("c={conc} {} {}", body_name(len), scheme.name());
-                if !cells.as_ref().is_none_or(|c| c.contains(&workload)) {
+                if !wanted(&workload) {
                     continue;
                 }
                 let samples = run_cell(&clients, &mut live, &cell, mode, turn);
