@@ -278,7 +278,16 @@ impl Drop for BodyState {
         if self.conn.is_none() {
             return;
         }
-        // Drain what is buffered or readable right now, within the budget; else close.
+        // Drain what is buffered or readable right now, within the budget; else close (at
+        // once when the known rest of the body is larger than the budget).
+        if self
+            .decoder
+            .remaining()
+            .is_some_and(|rest| rest > DRAIN_BUDGET as u64)
+        {
+            self.conn = None;
+            return;
+        }
         let mut budget = DRAIN_BUDGET;
         let mut cx = Context::from_waker(Waker::noop());
         while self.conn.is_some() && budget > 0 {
@@ -407,14 +416,23 @@ impl Response {
     /// A `Content-Length` body up to 256 KiB usually comes back without a copy, sharing the
     /// connection's read buffer (kept alive, at most four times the body's size, while the
     /// `Bytes` are); other bodies are joined into one allocation.
+    ///
+    /// A `Content-Length` above the limit fails at once with
+    /// [`ErrorKind::DeclaredBodyTooLarge`], before any of the body is read; the connection is
+    /// then reused only if the whole body is already buffered and within the 64 KiB drain
+    /// budget of a dropped response, else closed.
     pub async fn bytes(mut self) -> Result<Bytes, Error> {
         let max = self.body.max_body;
-        let hint = self
-            .body
-            .remaining_hint()
-            .unwrap_or(0)
-            .min(max)
-            .min(1 << 24);
+        let declared = self.body.remaining_hint();
+        if let Some(declared) = declared.filter(|&n| n > max) {
+            // Dropping `self` applies the reuse rules of an unread body.
+            let e = Error::new(ErrorKind::DeclaredBodyTooLarge {
+                limit: max,
+                declared,
+            });
+            return Err(e.with_url(&self.url));
+        }
+        let hint = declared.unwrap_or(0).min(max).min(1 << 24);
         // One chunk (the usual case for a body up to `GATHER_MAX`) is returned as it is;
         // more are joined.
         let mut first: Option<Bytes> = None;
