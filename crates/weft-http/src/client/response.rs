@@ -49,7 +49,8 @@ pub(crate) struct BodyState {
     decoder: Decoder,
     keep_alive: bool,
     deadlines: Deadlines,
-    trailers: Option<HeaderMap>,
+    /// Boxed, as in [`Decoder`]: rare, and the size of a response is moved on every request.
+    trailers: Option<Box<HeaderMap>>,
     max_body: u64,
     /// Content decoding (feature `gzip`), with its pending output.
     inflate: Option<Inflate>,
@@ -375,7 +376,7 @@ impl Response {
 
     /// The trailer fields of a chunked body, once the body has been read to the end.
     pub fn trailers(&self) -> Option<&HeaderMap> {
-        self.body.trailers.as_ref()
+        self.body.trailers.as_deref()
     }
 
     /// Turns a 4xx or 5xx status into [`ErrorKind::Status`] (aiohttp's `raise_for_status`).
