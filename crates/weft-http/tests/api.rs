@@ -279,6 +279,41 @@ fn declared_body_over_the_limit_fails_from_the_head_and_closes() {
     });
 }
 
+/// A chunked body (no length to fail from up front) of many chunks is joined whole, and one
+/// over the limit fails with `BodyTooLarge` and closes its connection.
+#[test]
+fn chunked_bodies_are_joined_and_capped() {
+    let chunked = |chunks: usize| {
+        let mut r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for i in 0..chunks {
+            r.extend_from_slice(
+                format!(
+                    "100\r\n{}\r\n",
+                    char::from(b'a' + i as u8).to_string().repeat(256)
+                )
+                .as_bytes(),
+            );
+        }
+        r.extend_from_slice(b"0\r\n\r\n");
+        r
+    };
+    let srv = Server::start(move |s| Step::Reply(chunked(if s.path == "/big" { 8 } else { 3 })));
+    run(20, async {
+        let c = Client::builder().max_body_size(1000).build().unwrap();
+        let b = common::get_bytes(&c, srv.url("/small")).await;
+        let want: Vec<u8> = (0..3u8).flat_map(|i| [b'a' + i; 256]).collect();
+        assert_eq!(&b[..], &want[..]);
+        let e = common::body_error(c.get(srv.url("/big"))).await;
+        assert_eq!(e.kind(), &ErrorKind::BodyTooLarge(1000), "{e}");
+        assert_eq!(common::get_bytes(&c, srv.url("/small")).await.len(), 768);
+        assert_eq!(
+            srv.accepted(),
+            2,
+            "a connection with an unread body was reused"
+        );
+    });
+}
+
 /// Within the reuse rules: a body over the limit but already buffered whole and within the
 /// drain budget is drained when `bytes()` fails, and its connection is reused.
 #[test]

@@ -434,11 +434,22 @@ impl Response {
             return Err(e.with_url(&self.url));
         }
         let hint = declared.unwrap_or(0).min(max).min(1 << 24);
+        let too_large = |body: &mut BodyState, url: &Uri| {
+            let e = body.fail(Error::new(ErrorKind::BodyTooLarge(max)));
+            Err(e.with_url(url))
+        };
         // One chunk (the usual case for a body up to `GATHER_MAX`) is returned as it is;
         // more are joined.
         let mut first: Option<Bytes> = None;
         let mut joined: Option<BytesMut> = None;
         loop {
+            if declared.is_none() && first.is_some() {
+                // Not framed by `Content-Length` (chunked, close-delimited or decoded) and
+                // more than one chunk: copy the rest straight from the read buffer (or the
+                // decoder's output) into the joined buffer, once, instead of taking each
+                // chunk out as `Bytes` first.
+                return self.join_rest(first.take(), max).await;
+            }
             let chunk = poll_fn(|cx| self.body.poll_bytes(cx, true))
                 .await
                 .map_err(|e| e.with_url(&self.url))?;
@@ -451,8 +462,7 @@ impl Response {
             let have =
                 joined.as_ref().map_or(0, |j| j.len()) + first.as_ref().map_or(0, |f| f.len());
             if (have + chunk.len()) as u64 > max {
-                let e = self.body.fail(Error::new(ErrorKind::BodyTooLarge(max)));
-                return Err(e.with_url(&self.url));
+                return too_large(&mut self.body, &self.url);
             }
             match (&mut joined, first.take()) {
                 (Some(j), _) => j.extend_from_slice(&chunk),
@@ -462,6 +472,41 @@ impl Response {
                     j.extend_from_slice(&f);
                     j.extend_from_slice(&chunk);
                     joined = Some(j);
+                }
+            }
+        }
+    }
+
+    /// The rest of [`bytes`](Response::bytes) after its `first` chunk: `first` alone if the
+    /// body ends there, else `first` and everything after it in one buffer, each later piece
+    /// copied once from where the decoder delivers it.
+    async fn join_rest(mut self, first: Option<Bytes>, max: u64) -> Result<Bytes, Error> {
+        let first = first.unwrap_or_default();
+        let mut joined: Option<BytesMut> = None;
+        loop {
+            let mut over = false;
+            let mut append = |d: &[u8]| {
+                let j = joined.get_or_insert_with(|| {
+                    let mut j = BytesMut::with_capacity(2 * (first.len() + d.len()));
+                    j.extend_from_slice(&first);
+                    j
+                });
+                if (j.len() + d.len()) as u64 > max {
+                    over = true;
+                    return Err(Error::new(ErrorKind::BodyTooLarge(max)));
+                }
+                j.extend_from_slice(d);
+                Ok(())
+            };
+            let more = poll_fn(|cx| self.body.poll_data(cx, usize::MAX, &mut append)).await;
+            match more {
+                Ok(true) => {}
+                Ok(false) => return Ok(joined.map_or(first, BytesMut::freeze)),
+                Err(e) => {
+                    // A limit hit inside the decoder's callback leaves the connection open on
+                    // the decoded path: close it, as `bytes` does for any oversized body.
+                    let e = if over { self.body.fail(e) } else { e };
+                    return Err(e.with_url(&self.url));
                 }
             }
         }
