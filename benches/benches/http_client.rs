@@ -21,9 +21,10 @@
 //! process-wide, so in one process another weft runtime's idle worker could sit in the poller
 //! during a weft contender's turn and relay every wake-up (an extra thread hop; tokio runtimes
 //! have a driver each, so only weft's contenders paid). Interleaved in one process
-//! (`WEFT_HTTP_CLIENT_IN_PROCESS=1`, loaded machine) weft was 1.25–1.36× hyper-util's time at
-//! c=64 1 KiB plain and 0 B TLS (the 1.31× of the 05:18 run); in separate processes, in the
-//! same session, 0.84–0.90×.
+//! (`WEFT_HTTP_CLIENT_IN_PROCESS=1`, loaded machine) weft was 1.25× and 1.36× hyper-util's time
+//! at c=64 1 KiB plain and 0 B TLS in one run (the 1.31× of the 05:18 run), 0.85–0.95× in the
+//! next, depending on which idle worker held the poller; in separate processes, in the same
+//! session, 0.84–0.90× in both runs.
 //!
 //! **The c=1 cells run with every thread on one CPU** (Linux; `WEFT_HTTP_CLIENT_PIN=0`: not):
 //! the binary re-executes itself ([`weft_benches::pin`]) and the child pins itself before any
