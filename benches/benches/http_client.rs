@@ -16,6 +16,28 @@
 //! cell opens the pooled connections (and does the TLS handshakes), then rounds are
 //! interleaved (every round runs each client once, in a rotating order).
 //!
+//! **Every contender runs in a process of its own** (this binary re-executed per Rust client,
+//! `client.py` for aiohttp; the servers stay here; see [`remote`]): weft's reactor is
+//! process-wide, so in one process another weft runtime's idle worker could sit in the poller
+//! during a weft contender's turn and relay every wake-up (an extra thread hop; tokio runtimes
+//! have a driver each, so only weft's contenders paid). Interleaved in one process
+//! (`WEFT_HTTP_CLIENT_IN_PROCESS=1`, loaded machine) weft was 1.25× and 1.36× hyper-util's time
+//! at c=64 1 KiB plain and 0 B TLS in one run (the 1.31× of the 05:18 run), 0.85–0.95× in the
+//! next, depending on which idle worker held the poller; in separate processes, in the same
+//! session, 0.84–0.90× in both runs.
+//!
+//! **The c=1 cells run with every thread on one CPU** (Linux; `WEFT_HTTP_CLIENT_PIN=0`: not):
+//! the binary re-executes itself ([`weft_benches::pin`]) and the child pins itself before any
+//! thread starts, so its server, every client's runtime threads and aiohttp's `python3` all
+//! inherit CPU 0 alike; it prints its own table, then this process runs the c=64 cells
+//! unpinned. Why: on the reference VM an idle vCPU halts at once and waking a thread there
+//! costs ~40–80 µs (IPI + VM exit), so a one-request ping-pong measured whether client and
+//! server thread happened to share a vCPU, not the clients. Unpinned, one `--quick` run had
+//! weft at 41.5k req/s (p50 10 µs) and hyper-util at 21k, the next weft 11.4k and hyper-util 21k;
+//! alone (one-turn mode, c=1 0 B TLS) both were ~11k req/s at p50 ~87 µs, and both ~85k at p50
+//! 10 µs under `taskset -c 0`. On one CPU every wake-up is a plain context switch, and the
+//! cell compares the clients' CPU cost per request. The one-turn mode pins c=1 the same way.
+//!
 //! Output: a table per run (median requests/s over rounds with min–max, the median of the
 //! rounds' p50/p99 latency, and weft/peer ratios) and, per cell × client, three result lines
 //! (`weft_benches::report`, group `http_client`): workload `"c=64 1KiB tls"` (req/s),
@@ -27,10 +49,15 @@
 //! client alone, for `strace -f -c` (see [`client_only`]); `WEFT_HTTP_CLIENT_TURN=<client>,
 //! <conc>,<body>,<plain|tls>,<secs>` runs one turn of any client, for `strace -f -c` or
 //! callgrind (see [`one_turn`]). `WEFT_HTTP_CLIENT_CELLS="c=64 64KiB tls;c=64 0B plain"` runs
-//! only the named cells (workload names as in the table).
+//! only the named cells (workload names as in the table); `WEFT_HTTP_CLIENT_PEERS=hyper-util+
+//! reqwest` only these peers besides weft and weft/local. In the one-turn mode,
+//! `WEFT_HTTP_CLIENT_ALSO=<client>+<client>` creates and warms up other clients in the same
+//! process first, `WEFT_HTTP_CLIENT_ROUNDS=<n>` alternates n turns with theirs, and the
+//! per-thread context switches per request are printed (who woke for the client's I/O).
 
 use std::time::{Duration, Instant};
 
+use rustls::pki_types::CertificateDer;
 use weft_benches::hyper_server::tls::Pki;
 use weft_benches::hyper_server::{HttpServer, ServerRt};
 use weft_benches::report::{record, Record};
@@ -40,6 +67,56 @@ use weft_benches::rounds::{quantile, rotation, Mode, Summary};
 mod aiohttp;
 #[path = "http_client/clients.rs"]
 mod clients;
+#[path = "http_client/remote.rs"]
+mod remote;
+
+/// The Rust contenders, in table order (weft and weft/local first: the ratio columns), and
+/// whether each runs the plain cells only.
+const RUST_CLIENTS: [(&str, bool); 6] = [
+    ("weft", false),
+    ("weft/local", false),
+    ("hyper-util", false),
+    ("hyper-util/weft", true),
+    ("reqwest", false),
+    ("ureq", false),
+];
+
+/// Builds Rust client `name` in this process, trusting `ca`; `None` for an unknown name.
+fn make_client(name: &str, ca: &CertificateDer<'static>) -> Option<Box<dyn HttpClient>> {
+    Some(match name {
+        "weft" => Box::new(clients::Weft::new(false, Some(ca))),
+        "weft/local" => Box::new(clients::Weft::new(true, Some(ca))),
+        "hyper-util" => Box::new(clients::HyperUtil::new(ca)),
+        "hyper-util/weft" => Box::new(clients::HyperUtilOnWeft::new()),
+        "reqwest" => Box::new(clients::Reqwest::new(ca)),
+        "ureq" => Box::new(clients::Ureq::new(ca)),
+        _ => return None,
+    })
+}
+
+/// `WEFT_HTTP_CLIENT_SERVE=<client>`: this process is one contender's ([`remote`]).
+fn serve_one(name: &str) {
+    let ca = std::env::var_os(remote::CA_ENV)
+        .and_then(|p| std::fs::read(p).ok())
+        .map(CertificateDer::from);
+    let Some(ca) = ca else {
+        eprintln!(
+            "{}: {} names no readable CA file",
+            remote::SERVE_ENV,
+            remote::CA_ENV
+        );
+        std::process::exit(2);
+    };
+    // ureq picks the process-wide rustls provider: make it ring (the only one built).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(client) = make_client(name, &ca) else {
+        eprintln!("{}: unknown client {name:?}", remote::SERVE_ENV);
+        std::process::exit(2);
+    };
+    remote::serve(&*client);
+    // Skip the runtimes' teardown: the parent is done with this client.
+    std::process::exit(0);
+}
 
 const GROUP: &str = "http_client";
 const CONCURRENCY: [usize; 2] = [1, 64];
@@ -160,6 +237,15 @@ fn one_turn(spec: &str) {
         eprintln!("WEFT_HTTP_CLIENT_TURN: <conc>, <body> and <secs> must be numbers: {spec:?}");
         std::process::exit(2);
     };
+    if conc == 1 && pin_c1() {
+        // As in the table (before any thread starts): every thread on one CPU.
+        match weft_benches::pin::pin_to_one_cpu() {
+            Ok(cpu) => {
+                eprintln!("c=1: every thread pinned to CPU {cpu} (WEFT_HTTP_CLIENT_PIN=0: not)")
+            }
+            Err(e) => eprintln!("c=1: could not pin to one CPU ({e}); running unpinned"),
+        }
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let pki = Pki::new().expect("make the run-time certificates");
     let (server, url) = if scheme == "tls" {
@@ -173,24 +259,76 @@ fn one_turn(spec: &str) {
         (s, url)
     };
     let ca = pki.write_ca_pem(&std::env::temp_dir()).expect("write CA");
-    let c: Box<dyn HttpClient> = match name {
-        "weft" => Box::new(clients::Weft::new(false, Some(&pki))),
-        "weft/local" => Box::new(clients::Weft::new(true, Some(&pki))),
-        "hyper-util" => Box::new(clients::HyperUtil::new(&pki)),
-        "hyper-util/weft" => Box::new(clients::HyperUtilOnWeft::new()),
-        "reqwest" => Box::new(clients::Reqwest::new(&pki)),
-        "ureq" => Box::new(clients::Ureq::new(&pki)),
-        "aiohttp" => Box::new(aiohttp::Aiohttp::start(&ca, false).expect("aiohttp")),
-        other => {
-            eprintln!("WEFT_HTTP_CLIENT_TURN: unknown client {other:?}");
-            std::process::exit(2);
+    let make = |name: &str| -> Box<dyn HttpClient> {
+        if name == "aiohttp" {
+            return Box::new(aiohttp::Aiohttp::start(&ca, false).expect("aiohttp"));
         }
+        make_client(name, pki.ca_der()).unwrap_or_else(|| {
+            eprintln!("WEFT_HTTP_CLIENT_TURN: unknown client {name:?}");
+            std::process::exit(2);
+        })
     };
+    let c = make(name);
+    // `WEFT_HTTP_CLIENT_ALSO=<client>+<client>`: these clients exist too and each runs a
+    // warm-up turn first if it supports the scheme (then stays idle with its pooled
+    // connections), as in the table.
+    let also: Vec<Box<dyn HttpClient>> = std::env::var("WEFT_HTTP_CLIENT_ALSO")
+        .map(|v| v.split('+').filter(|n| !n.is_empty()).map(make).collect())
+        .unwrap_or_default();
+    let scheme_of = if scheme == "tls" {
+        Scheme::Tls
+    } else {
+        Scheme::Plain
+    };
+    for a in also.iter().filter(|a| a.supports(scheme_of)) {
+        a.turn(&url, conc, Duration::from_millis(200), len)
+            .expect("warm-up turn of an idle client");
+    }
     c.turn(&url, conc, Duration::from_millis(200), len)
         .expect("warm-up turn");
-    let t = c
-        .turn(&url, conc, Duration::from_secs_f64(secs), len)
-        .expect("turn");
+    // `WEFT_HTTP_CLIENT_ROUNDS=<n>`: n turns of `secs`, each after one turn of every
+    // `WEFT_HTTP_CLIENT_ALSO` client (as interleaved rounds do); the counts add up.
+    let rounds: usize = std::env::var("WEFT_HTTP_CLIENT_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let mut switches = std::collections::BTreeMap::<u32, (String, u64)>::new();
+    let mut t = Turn {
+        requests: 0,
+        elapsed: Duration::ZERO,
+        p50_us: 0.0,
+        p99_us: 0.0,
+    };
+    for round in 0..rounds {
+        if round > 0 {
+            for a in also.iter().filter(|a| a.supports(scheme_of)) {
+                a.turn(&url, conc, Duration::from_secs_f64(secs), len)
+                    .expect("turn of an interleaved client");
+            }
+        }
+        let before = thread_switches();
+        let one = c
+            .turn(&url, conc, Duration::from_secs_f64(secs), len)
+            .expect("turn");
+        for (tid, (name, n)) in thread_switches() {
+            let was = before.get(&tid).map_or(0, |b| b.1);
+            switches.entry(tid).or_insert((name, 0)).1 += n.saturating_sub(was);
+        }
+        t.requests += one.requests;
+        t.elapsed += one.elapsed;
+        // The last turn's latencies (a summary over turns is the table's job).
+        (t.p50_us, t.p99_us) = (one.p50_us, one.p99_us);
+    }
+    // Context switches per request of every thread during the measured turns (the server's
+    // too), by thread name: shows who woke up for this client's I/O.
+    for (tid, (name, n)) in &switches {
+        if *n > 0 {
+            eprintln!(
+                "  thread {tid} {name:?}: {:.3} context switches/request",
+                *n as f64 / t.requests.max(1) as f64
+            );
+        }
+    }
     eprintln!(
         "{name}: {} requests in {:?} ({:.0} req/s, p50 {} µs, p99 {} µs) against {}",
         t.requests,
@@ -202,6 +340,35 @@ fn one_turn(spec: &str) {
     );
     let _ = std::fs::remove_file(ca);
     std::process::exit(0);
+}
+
+/// Every thread of this process: id → (name, voluntary + involuntary context switches so far),
+/// from `/proc/self/task` (empty elsewhere).
+fn thread_switches() -> std::collections::BTreeMap<u32, (String, u64)> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(tid) = e.file_name().to_str().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
+        let Ok(status) = std::fs::read_to_string(e.path().join("status")) else {
+            continue;
+        };
+        let field = |f: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(f))
+                .map(|v| v.trim().to_string())
+        };
+        let n = ["voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"]
+            .iter()
+            .filter_map(|f| field(f)?.parse::<u64>().ok())
+            .sum();
+        out.insert(tid, (field("Name:").unwrap_or_default(), n));
+    }
+    out
 }
 
 /// One cell's samples per client (`None`: the client does not run this cell or failed).
@@ -327,7 +494,19 @@ fn report_cell(clients: &[Box<dyn HttpClient>], workload: &str, cell: &[Option<S
     }
 }
 
+/// Whether the c=1 cells run with every thread on one CPU (the default on Linux;
+/// `WEFT_HTTP_CLIENT_PIN=0` runs them unpinned, in the same process as the c=64 cells).
+fn pin_c1() -> bool {
+    cfg!(target_os = "linux") && std::env::var_os("WEFT_HTTP_CLIENT_PIN").is_none_or(|v| v != "0")
+}
+
 fn main() {
+    // First, before any thread starts: in the child that runs the c=1 cells, pin this process
+    // (and so every server, runtime and aiohttp thread it starts) to one CPU.
+    let pinned = weft_benches::pin::pin_if_child();
+    if let Ok(name) = std::env::var(remote::SERVE_ENV) {
+        return serve_one(&name);
+    }
     if let Ok(spec) = std::env::var("WEFT_HTTP_CLIENT_ONLY") {
         return client_only(&spec);
     }
@@ -358,6 +537,39 @@ fn main() {
         .print();
         return;
     }
+    // `WEFT_HTTP_CLIENT_CELLS="c=64 64KiB tls;c=64 0B plain"`: only these cells.
+    let cells: Option<Vec<String>> = std::env::var("WEFT_HTTP_CLIENT_CELLS")
+        .ok()
+        .map(|v| v.split(';').map(|c| c.trim().to_string()).collect());
+    let wanted = |workload: &str| {
+        cells
+            .as_ref()
+            .is_none_or(|c| c.iter().any(|w| w == workload))
+    };
+    let workloads = |conc: usize| {
+        [Scheme::Plain, Scheme::Tls]
+            .into_iter()
+            .flat_map(move |scheme| {
+                BODIES.map(move |len| format!("c={conc} {} {}", body_name(len), scheme.name()))
+            })
+    };
+    // The c=1 cells run in a child process pinned to one CPU (see the file's doc: on an idle
+    // VM they would otherwise measure vCPU wake-ups, not the clients); the c=64 cells here.
+    let concs: Vec<usize> = match pinned {
+        Some(_) => vec![1],
+        None if pin_c1() => {
+            if workloads(1).any(|w| wanted(&w)) {
+                if let Err(e) = weft_benches::pin::rerun_pinned(&[]) {
+                    println!("http_client: the c=1 cells did not run: {e}");
+                }
+            }
+            vec![64]
+        }
+        None => CONCURRENCY.to_vec(),
+    };
+    if !concs.iter().any(|&c| workloads(c).any(|w| wanted(&w))) {
+        return;
+    }
     // ureq picks the process-wide rustls provider: make it ring (the only one built).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let pki = Pki::new().expect("make the run-time certificates");
@@ -366,22 +578,45 @@ fn main() {
         .expect("start the hyper TLS server");
     let tmp = std::env::temp_dir();
     let ca_path = pki.write_ca_pem(&tmp).expect("write the CA for aiohttp");
+    let ca_der_path = tmp.join(format!("weft-bench-ca-{}.der", std::process::id()));
+    std::fs::write(&ca_der_path, pki.ca_der()).expect("write the CA for the client processes");
 
-    let mut clients: Vec<Box<dyn HttpClient>> = vec![
-        Box::new(clients::Weft::new(false, Some(&pki))),
-        Box::new(clients::Weft::new(true, Some(&pki))),
-        Box::new(clients::HyperUtil::new(&pki)),
-        Box::new(clients::HyperUtilOnWeft::new()),
-        Box::new(clients::Reqwest::new(&pki)),
-        Box::new(clients::Ureq::new(&pki)),
-    ];
+    // Every contender in its own process (see `remote`); `WEFT_HTTP_CLIENT_IN_PROCESS=1`: the
+    // Rust ones in this process instead, as before (weft's contenders then share a reactor).
+    let in_process = std::env::var_os("WEFT_HTTP_CLIENT_IN_PROCESS").is_some_and(|v| v != "0");
+    let mut clients: Vec<Box<dyn HttpClient>> = Vec::new();
+    for (name, plain_only) in RUST_CLIENTS {
+        if in_process {
+            clients.extend(make_client(name, pki.ca_der()));
+            continue;
+        }
+        match remote::Remote::start(name, plain_only, &ca_der_path) {
+            Ok(r) => clients.push(Box::new(r)),
+            Err(e) => panic!("{name}: {e}"),
+        }
+    }
     if let Some(a) = aiohttp::Aiohttp::start(&ca_path, mode != Mode::Test) {
         clients.push(Box::new(a));
     }
+    // `WEFT_HTTP_CLIENT_PEERS=hyper-util+reqwest`: only these peers (weft and weft/local, the
+    // first two, always run): to see whether one peer's presence changes another's numbers.
+    if let Ok(peers) = std::env::var("WEFT_HTTP_CLIENT_PEERS") {
+        let keep: Vec<&str> = peers.split('+').collect();
+        let mut i = 0;
+        clients.retain(|c| {
+            i += 1;
+            i <= 2 || keep.contains(&c.name())
+        });
+    }
     let started = Instant::now();
+    let cpus = match pinned {
+        Some(cpu) => format!("c=1 cells, every thread pinned to CPU {cpu}"),
+        None if pin_c1() => "c=64 cells, unpinned".to_string(),
+        None => "unpinned".to_string(),
+    };
     println!(
         "\n## http_client: GET against hyper's server on 1 tokio thread ({} rounds × {:?}, \
-         interleaved)\n",
+         interleaved; {cpus})\n",
         mode.rounds(),
         turn
     );
@@ -391,16 +626,12 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|");
     let mut live = vec![true; clients.len()];
-    // `WEFT_HTTP_CLIENT_CELLS="c=64 64KiB tls;c=64 0B plain"`: only these cells.
-    let cells: Option<Vec<String>> = std::env::var("WEFT_HTTP_CLIENT_CELLS")
-        .ok()
-        .map(|v| v.split(';').map(|c| c.trim().to_string()).collect());
     for (scheme, server) in [(Scheme::Plain, &plain), (Scheme::Tls, &tls)] {
         let base = match scheme {
             Scheme::Plain => format!("http://{}", server.addr()),
             Scheme::Tls => format!("https://{}", server.addr()),
         };
-        for conc in CONCURRENCY {
+        for &conc in &concs {
             for len in BODIES {
                 let cell = Cell {
                     scheme,
@@ -409,7 +640,7 @@ fn main() {
                     len,
                 };
                 let workload = format!("c={conc} {} {}", body_name(len), scheme.name());
-                if !cells.as_ref().is_none_or(|c| c.contains(&workload)) {
+                if !wanted(&workload) {
                     continue;
                 }
                 let samples = run_cell(&clients, &mut live, &cell, mode, turn);
@@ -417,8 +648,9 @@ fn main() {
             }
         }
     }
-    drop(clients); // stops client.py
+    drop(clients); // ends the client processes (and client.py)
     let _ = std::fs::remove_file(&ca_path);
+    let _ = std::fs::remove_file(&ca_der_path);
     println!(
         "\n(ratios: weft/peer requests/s above 1 = weft faster; p99 below 1 = weft better; \
          took {:.0?})",

@@ -15,6 +15,7 @@ pub mod exec;
 pub mod http_load;
 pub mod hyper_server;
 pub mod net;
+pub mod pin;
 pub mod plan;
 pub mod report;
 pub mod rounds;

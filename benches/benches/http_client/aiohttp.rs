@@ -1,18 +1,18 @@
 //! The aiohttp contender: `benches/aiohttp/client.py`, one long-lived `python3` process per
 //! benchmark run (its `ClientSession` pool stays warm across turns like the Rust clients'),
-//! one turn per request line on its stdin, one JSON answer line on its stdout.
+//! one turn per request line on its stdin, one JSON answer line on its stdout (the protocol of
+//! [`LineChild`], which the Rust contenders' processes speak too).
 //!
 //! If `python3 -c "import aiohttp"` fails, [`Aiohttp::start`] tries `python3 -m pip install
 //! --user aiohttp` once (not in `--test` mode, nor with `WEFT_BENCH_NO_PIP=1`); if aiohttp is
 //! still missing it prints why and the benchmark runs without it (nothing recorded for it).
 
-use std::cell::RefCell;
-use std::io::{BufRead, BufReader, Write as _};
 use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{HttpClient, Scheme, Turn};
+use super::remote::LineChild;
+use super::{HttpClient, Turn};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/aiohttp/client.py");
 
@@ -56,8 +56,7 @@ fn pip_install() -> Result<(), String> {
 
 /// The running `client.py`.
 pub struct Aiohttp {
-    child: Child,
-    io: RefCell<(ChildStdin, BufReader<ChildStdout>)>,
+    child: LineChild,
 }
 
 impl Aiohttp {
@@ -81,44 +80,16 @@ impl Aiohttp {
                 return None;
             }
         }
-        let mut child = match Command::new("python3")
-            .arg(SCRIPT)
-            .arg(ca_pem)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-        {
-            Ok(c) => c,
+        let mut cmd = Command::new("python3");
+        cmd.arg(SCRIPT).arg(ca_pem);
+        match LineChild::spawn(&format!("python3 {SCRIPT}"), &mut cmd) {
+            Ok(child) => Some(Aiohttp { child }),
             Err(e) => {
-                println!("aiohttp: skipped: cannot start python3 {SCRIPT}: {e}");
-                return None;
+                println!("aiohttp: skipped: {e}");
+                None
             }
-        };
-        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            println!("aiohttp: skipped: no pipes to python3");
-            return None;
-        };
-        Some(Aiohttp {
-            child,
-            io: RefCell::new((stdin, BufReader::new(stdout))),
-        })
+        }
     }
-}
-
-impl Drop for Aiohttp {
-    fn drop(&mut self) {
-        // client.py keeps nothing worth a clean exit (and may be stuck in a failed turn).
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn field(v: &serde_json::Value, k: &str) -> Result<f64, String> {
-    v.get(k)
-        .and_then(serde_json::Value::as_f64)
-        .ok_or_else(|| format!("client.py answered without {k:?}: {v}"))
 }
 
 impl HttpClient for Aiohttp {
@@ -126,32 +97,7 @@ impl HttpClient for Aiohttp {
         "aiohttp"
     }
 
-    fn supports(&self, _: Scheme) -> bool {
-        true
-    }
-
     fn turn(&self, url: &str, conc: usize, dur: Duration, len: usize) -> Result<Turn, String> {
-        let mut io = self.io.borrow_mut();
-        let (stdin, stdout) = &mut *io;
-        writeln!(stdin, "{url} {conc} {} {len}", dur.as_secs_f64())
-            .and_then(|()| stdin.flush())
-            .map_err(|e| format!("client.py is gone: {e}"))?;
-        let mut line = String::new();
-        match stdout.read_line(&mut line) {
-            Ok(0) => return Err("client.py exited".to_string()),
-            Ok(_) => {}
-            Err(e) => return Err(format!("reading client.py: {e}")),
-        }
-        let v: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| format!("client.py printed {line:?}: {e}"))?;
-        if let Some(e) = v.get("error").and_then(serde_json::Value::as_str) {
-            return Err(format!("client.py: {e}"));
-        }
-        Ok(Turn {
-            requests: field(&v, "requests")? as u64,
-            elapsed: Duration::from_secs_f64(field(&v, "elapsed")?),
-            p50_us: field(&v, "p50_us")?,
-            p99_us: field(&v, "p99_us")?,
-        })
+        self.child.turn(url, conc, dur, len)
     }
 }

@@ -1,7 +1,8 @@
 //! The Rust contenders of the HTTP client benchmark: weft's own client (on a `Runtime` and on a
 //! `LocalRuntime`), hyper-util's pooled legacy client (on tokio with hyper-rustls, and on weft
 //! through `weft_compat`'s `WeftConnector`, plain only), reqwest and ureq. Every TLS client
-//! trusts only the run-time CA of [`Pki`] and uses rustls with the `ring` provider.
+//! trusts only the run-time CA (`Pki::ca_der`, passed to the client's process) and uses rustls
+//! with the `ring` provider.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
@@ -9,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use weft_benches::hyper_server::tls::Pki;
+use rustls::pki_types::CertificateDer;
+use weft_benches::hyper_server::tls::client_config_trusting;
 
 use super::{merge, micros, HttpClient, Scheme, Turn};
 
@@ -73,14 +75,14 @@ pub struct HyperUtil {
 }
 
 impl HyperUtil {
-    pub fn new(pki: &Pki) -> HyperUtil {
+    pub fn new(ca: &CertificateDer<'static>) -> HyperUtil {
         let rt = current_thread();
         let client = {
             let _g = rt.enter();
             let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
             http.set_nodelay(true); // as weft and reqwest do
             http.enforce_http(false);
-            let mut tls = pki.client_config().expect("rustls client config");
+            let mut tls = client_config_trusting(ca).expect("rustls client config");
             tls.alpn_protocols.clear(); // hyper-rustls sets them (`enable_http1`)
             let https = hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config(tls)
@@ -189,10 +191,10 @@ pub struct Reqwest {
 }
 
 impl Reqwest {
-    pub fn new(pki: &Pki) -> Reqwest {
+    pub fn new(ca: &CertificateDer<'static>) -> Reqwest {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(POOL)
-            .tls_backend_preconfigured(pki.client_config().expect("rustls client config"))
+            .tls_backend_preconfigured(client_config_trusting(ca).expect("rustls client config"))
             .build()
             .expect("reqwest client");
         Reqwest {
@@ -225,9 +227,9 @@ pub struct Ureq {
 }
 
 impl Ureq {
-    pub fn new(pki: &Pki) -> Ureq {
+    pub fn new(ca: &CertificateDer<'static>) -> Ureq {
         use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
-        let ca = Certificate::from_pem(pki.ca_pem().as_bytes()).expect("CA PEM");
+        let ca = Certificate::from_der(ca.as_ref()).to_owned();
         let tls = TlsConfig::builder()
             .provider(TlsProvider::Rustls)
             .root_certs(RootCerts::Specific(Arc::new(vec![ca])))
@@ -301,8 +303,8 @@ pub struct Weft {
 }
 
 impl Weft {
-    /// `local`: on a `LocalRuntime`; `pki`: trust its CA (for the TLS cells).
-    pub fn new(local: bool, pki: Option<&Pki>) -> Weft {
+    /// `local`: on a `LocalRuntime`; `ca`: trust it (for the TLS cells).
+    pub fn new(local: bool, ca: Option<&CertificateDer<'static>>) -> Weft {
         let b = weft_executor::Runtime::builder()
             .worker_threads(1)
             .thread_name("weft-http-client");
@@ -312,9 +314,8 @@ impl Weft {
             WeftRt::Multi(b.build().expect("weft runtime"))
         };
         let mut client = weft::http::Client::builder().pool_max_per_host(POOL);
-        if let Some(pki) = pki {
-            client = client
-                .add_root_certificate(weft::http::Certificate::from_der(pki.ca_der().to_vec()));
+        if let Some(ca) = ca {
+            client = client.add_root_certificate(weft::http::Certificate::from_der(ca.to_vec()));
         }
         let client = client.build().expect("weft client");
         Weft { rt, client }

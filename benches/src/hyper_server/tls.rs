@@ -101,15 +101,26 @@ impl Pki {
     /// # Errors
     /// If rustls rejects the CA certificate or the protocol versions.
     pub fn client_config(&self) -> Result<rustls::ClientConfig, rustls::Error> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(self.ca_der.clone())?;
-        let mut cfg = rustls::ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(cfg)
+        client_config_trusting(&self.ca_der)
     }
+}
+
+/// A rustls client configuration that trusts only `ca` (a [`Pki::ca_der`], also in another
+/// process), ALPN `http/1.1`.
+///
+/// # Errors
+/// If rustls rejects the CA certificate or the protocol versions.
+pub fn client_config_trusting(
+    ca: &CertificateDer<'static>,
+) -> Result<rustls::ClientConfig, rustls::Error> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.clone())?;
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(cfg)
 }
 
 #[cfg(test)]

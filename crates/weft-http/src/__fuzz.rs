@@ -65,7 +65,7 @@ impl BodyDecoder {
     }
     /// The trailers, once done.
     pub fn take_trailers(&mut self) -> Option<HeaderMap> {
-        self.0.take_trailers()
+        self.0.take_trailers().map(|t| *t)
     }
 }
 

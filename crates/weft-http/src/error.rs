@@ -113,6 +113,16 @@ pub enum ErrorKind {
     RedirectBodyNotReplayable,
     /// The body was larger than the limit set on the client or the call.
     BodyTooLarge(u64),
+    /// The response's `Content-Length` already exceeds the limit (`max_body_size`), so the
+    /// body is not read at all ([`Error::is_body_too_large`] covers this and
+    /// [`BodyTooLarge`](ErrorKind::BodyTooLarge)).
+    DeclaredBodyTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+        /// The body length the response declares (what is left of it, if part of the body
+        /// was already read with `chunk`).
+        declared: u64,
+    },
     /// `error_for_status` found a 4xx or 5xx status.
     Status(StatusCode),
     /// The body could not be decoded as text or JSON.
@@ -194,6 +204,15 @@ impl Error {
         )
     }
 
+    /// Whether a body exceeded the size limit, as it arrived or already by its
+    /// `Content-Length` ([`ErrorKind::BodyTooLarge`], [`ErrorKind::DeclaredBodyTooLarge`]).
+    pub fn is_body_too_large(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            ErrorKind::BodyTooLarge(_) | ErrorKind::DeclaredBodyTooLarge { .. }
+        )
+    }
+
     /// The status, for an error from [`Response::error_for_status`](crate::Response::error_for_status).
     pub fn status(&self) -> Option<StatusCode> {
         match self.inner.kind {
@@ -217,7 +236,7 @@ impl Error {
             ErrorKind::Io => "io",
             ErrorKind::TooManyRedirects(_) => "too-many-redirects",
             ErrorKind::RedirectBodyNotReplayable => "redirect-body-not-replayable",
-            ErrorKind::BodyTooLarge(_) => "body-too-large",
+            ErrorKind::BodyTooLarge(_) | ErrorKind::DeclaredBodyTooLarge { .. } => "body-too-large",
             ErrorKind::Status(_) => "status",
             ErrorKind::Decode => "decode",
             ErrorKind::Body => "body",
@@ -323,6 +342,11 @@ impl fmt::Display for Error {
                 f,
                 "the body is larger than the limit of {n} bytes (max_body_size); raise it or \
                  stream the body"
+            )?,
+            ErrorKind::DeclaredBodyTooLarge { limit, declared } => write!(
+                f,
+                "the response declares a body of {declared} bytes (Content-Length), more than \
+                 the limit of {limit} bytes (max_body_size); raise it or stream the body"
             )?,
             ErrorKind::Status(s) => write!(f, "the server answered with status {s}")?,
             ErrorKind::Decode => f.write_str("the body could not be decoded")?,

@@ -223,7 +223,121 @@ fn body_size_cap() {
     run(10, async {
         let c = Client::builder().max_body_size(1000).build().unwrap();
         let e = common::body_error(c.get(srv.url("/"))).await;
-        assert_eq!(e.kind(), &ErrorKind::BodyTooLarge(1000));
+        assert_eq!(
+            e.kind(),
+            &ErrorKind::DeclaredBodyTooLarge {
+                limit: 1000,
+                declared: 10_000
+            }
+        );
+        assert!(e.is_body_too_large(), "{e}");
+    });
+}
+
+/// A `Content-Length` above `max_body_size` fails `bytes()` from the head, before any of the
+/// body is read: here only 100 of the declared 1,000,000 bytes ever come, so waiting for the
+/// body (gathering it) would never end. The connection, with its unread body, is not reused.
+#[test]
+fn declared_body_over_the_limit_fails_from_the_head_and_closes() {
+    let head = "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n";
+    let srv = Server::start(move |s| {
+        if s.path == "/big" {
+            let mut r = head.as_bytes().to_vec();
+            r.extend_from_slice(&[b'x'; 100]);
+            Step::Reply(r) // and never the rest: the connection stays open
+        } else {
+            Step::Reply(ok("next"))
+        }
+    });
+    run(20, async {
+        let c = Client::builder().max_body_size(1000).build().unwrap();
+        let resp = c.get(srv.url("/big")).send().await.unwrap();
+        let body = weft_timer::timeout(std::time::Duration::from_secs(5), resp.bytes()).await;
+        let e = body
+            .expect("bytes() waited for the body instead of failing from Content-Length")
+            .unwrap_err();
+        assert_eq!(
+            e.kind(),
+            &ErrorKind::DeclaredBodyTooLarge {
+                limit: 1000,
+                declared: 1_000_000
+            }
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("1000000") && text.contains("1000 bytes"),
+            "{text}"
+        );
+        assert_eq!(e.kind_name(), "body-too-large");
+        // The unread body rules the connection out: the next request opens another.
+        assert_eq!(common::get_text(&c, srv.url("/next")).await, "next");
+        assert_eq!(
+            srv.accepted(),
+            2,
+            "a connection with an unread body was reused"
+        );
+    });
+}
+
+/// A chunked body (no length to fail from up front) of many chunks is joined whole, and one
+/// over the limit fails with `BodyTooLarge` and closes its connection.
+#[test]
+fn chunked_bodies_are_joined_and_capped() {
+    let chunked = |chunks: usize| {
+        let mut r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for i in 0..chunks {
+            r.extend_from_slice(
+                format!(
+                    "100\r\n{}\r\n",
+                    char::from(b'a' + i as u8).to_string().repeat(256)
+                )
+                .as_bytes(),
+            );
+        }
+        r.extend_from_slice(b"0\r\n\r\n");
+        r
+    };
+    let srv = Server::start(move |s| Step::Reply(chunked(if s.path == "/big" { 8 } else { 3 })));
+    run(20, async {
+        let c = Client::builder().max_body_size(1000).build().unwrap();
+        let b = common::get_bytes(&c, srv.url("/small")).await;
+        let want: Vec<u8> = (0..3u8).flat_map(|i| [b'a' + i; 256]).collect();
+        assert_eq!(&b[..], &want[..]);
+        let e = common::body_error(c.get(srv.url("/big"))).await;
+        assert_eq!(e.kind(), &ErrorKind::BodyTooLarge(1000), "{e}");
+        assert_eq!(common::get_bytes(&c, srv.url("/small")).await.len(), 768);
+        assert_eq!(
+            srv.accepted(),
+            2,
+            "a connection with an unread body was reused"
+        );
+    });
+}
+
+/// Within the reuse rules: a body over the limit but already buffered whole and within the
+/// drain budget is drained when `bytes()` fails, and its connection is reused.
+#[test]
+fn declared_body_over_the_limit_but_buffered_keeps_the_connection() {
+    let srv = Server::start(|s| {
+        if s.path == "/big" {
+            Step::Reply(ok(&"x".repeat(100)))
+        } else {
+            Step::Reply(ok("next"))
+        }
+    });
+    run(20, async {
+        let c = Client::builder().max_body_size(10).build().unwrap();
+        let e = common::body_error(c.get(srv.url("/big"))).await;
+        assert_eq!(
+            e.kind(),
+            &ErrorKind::DeclaredBodyTooLarge {
+                limit: 10,
+                declared: 100
+            }
+        );
+        assert_eq!(common::get_text(&c, srv.url("/next")).await, "next");
+        assert_eq!(srv.accepted(), 1, "a drained connection was not reused");
+        assert_eq!(c.pool_stats().connections_reused, 1);
     });
 }
 

@@ -271,7 +271,9 @@ impl ClientBuilder {
     }
 
     /// The largest body [`Response::bytes`](crate::Response::bytes), `text` and `json` buffer
-    /// (default 64 MiB; streaming reads are not limited).
+    /// (default 64 MiB; streaming reads are not limited). A `Content-Length` above it fails
+    /// at once, before the body is read
+    /// ([`ErrorKind::DeclaredBodyTooLarge`](crate::ErrorKind::DeclaredBodyTooLarge)).
     pub fn max_body_size(mut self, n: u64) -> ClientBuilder {
         self.max_body_size = n;
         self

@@ -49,7 +49,8 @@ pub(crate) struct BodyState {
     decoder: Decoder,
     keep_alive: bool,
     deadlines: Deadlines,
-    trailers: Option<HeaderMap>,
+    /// Boxed, as in [`Decoder`]: rare, and the size of a response is moved on every request.
+    trailers: Option<Box<HeaderMap>>,
     max_body: u64,
     /// Content decoding (feature `gzip`), with its pending output.
     inflate: Option<Inflate>,
@@ -278,7 +279,16 @@ impl Drop for BodyState {
         if self.conn.is_none() {
             return;
         }
-        // Drain what is buffered or readable right now, within the budget; else close.
+        // Drain what is buffered or readable right now, within the budget; else close (at
+        // once when the known rest of the body is larger than the budget).
+        if self
+            .decoder
+            .remaining()
+            .is_some_and(|rest| rest > DRAIN_BUDGET as u64)
+        {
+            self.conn = None;
+            return;
+        }
         let mut budget = DRAIN_BUDGET;
         let mut cx = Context::from_waker(Waker::noop());
         while self.conn.is_some() && budget > 0 {
@@ -366,7 +376,7 @@ impl Response {
 
     /// The trailer fields of a chunked body, once the body has been read to the end.
     pub fn trailers(&self) -> Option<&HeaderMap> {
-        self.body.trailers.as_ref()
+        self.body.trailers.as_deref()
     }
 
     /// Turns a 4xx or 5xx status into [`ErrorKind::Status`] (aiohttp's `raise_for_status`).
@@ -407,19 +417,39 @@ impl Response {
     /// A `Content-Length` body up to 256 KiB usually comes back without a copy, sharing the
     /// connection's read buffer (kept alive, at most four times the body's size, while the
     /// `Bytes` are); other bodies are joined into one allocation.
+    ///
+    /// A `Content-Length` above the limit fails at once with
+    /// [`ErrorKind::DeclaredBodyTooLarge`], before any of the body is read; the connection is
+    /// then reused only if the whole body is already buffered and within the 64 KiB drain
+    /// budget of a dropped response, else closed.
     pub async fn bytes(mut self) -> Result<Bytes, Error> {
         let max = self.body.max_body;
-        let hint = self
-            .body
-            .remaining_hint()
-            .unwrap_or(0)
-            .min(max)
-            .min(1 << 24);
+        let declared = self.body.remaining_hint();
+        if let Some(declared) = declared.filter(|&n| n > max) {
+            // Dropping `self` applies the reuse rules of an unread body.
+            let e = Error::new(ErrorKind::DeclaredBodyTooLarge {
+                limit: max,
+                declared,
+            });
+            return Err(e.with_url(&self.url));
+        }
+        let hint = declared.unwrap_or(0).min(max).min(1 << 24);
+        let too_large = |body: &mut BodyState, url: &Uri| {
+            let e = body.fail(Error::new(ErrorKind::BodyTooLarge(max)));
+            Err(e.with_url(url))
+        };
         // One chunk (the usual case for a body up to `GATHER_MAX`) is returned as it is;
         // more are joined.
         let mut first: Option<Bytes> = None;
         let mut joined: Option<BytesMut> = None;
         loop {
+            if declared.is_none() && first.is_some() {
+                // Not framed by `Content-Length` (chunked, close-delimited or decoded) and
+                // more than one chunk: copy the rest straight from the read buffer (or the
+                // decoder's output) into the joined buffer, once, instead of taking each
+                // chunk out as `Bytes` first.
+                return self.join_rest(first.take(), max).await;
+            }
             let chunk = poll_fn(|cx| self.body.poll_bytes(cx, true))
                 .await
                 .map_err(|e| e.with_url(&self.url))?;
@@ -432,8 +462,7 @@ impl Response {
             let have =
                 joined.as_ref().map_or(0, |j| j.len()) + first.as_ref().map_or(0, |f| f.len());
             if (have + chunk.len()) as u64 > max {
-                let e = self.body.fail(Error::new(ErrorKind::BodyTooLarge(max)));
-                return Err(e.with_url(&self.url));
+                return too_large(&mut self.body, &self.url);
             }
             match (&mut joined, first.take()) {
                 (Some(j), _) => j.extend_from_slice(&chunk),
@@ -443,6 +472,41 @@ impl Response {
                     j.extend_from_slice(&f);
                     j.extend_from_slice(&chunk);
                     joined = Some(j);
+                }
+            }
+        }
+    }
+
+    /// The rest of [`bytes`](Response::bytes) after its `first` chunk: `first` alone if the
+    /// body ends there, else `first` and everything after it in one buffer, each later piece
+    /// copied once from where the decoder delivers it.
+    async fn join_rest(mut self, first: Option<Bytes>, max: u64) -> Result<Bytes, Error> {
+        let first = first.unwrap_or_default();
+        let mut joined: Option<BytesMut> = None;
+        loop {
+            let mut over = false;
+            let mut append = |d: &[u8]| {
+                let j = joined.get_or_insert_with(|| {
+                    let mut j = BytesMut::with_capacity(2 * (first.len() + d.len()));
+                    j.extend_from_slice(&first);
+                    j
+                });
+                if (j.len() + d.len()) as u64 > max {
+                    over = true;
+                    return Err(Error::new(ErrorKind::BodyTooLarge(max)));
+                }
+                j.extend_from_slice(d);
+                Ok(())
+            };
+            let more = poll_fn(|cx| self.body.poll_data(cx, usize::MAX, &mut append)).await;
+            match more {
+                Ok(true) => {}
+                Ok(false) => return Ok(joined.map_or(first, BytesMut::freeze)),
+                Err(e) => {
+                    // A limit hit inside the decoder's callback leaves the connection open on
+                    // the decoded path: close it, as `bytes` does for any oversized body.
+                    let e = if over { self.body.fail(e) } else { e };
+                    return Err(e.with_url(&self.url));
                 }
             }
         }

@@ -38,7 +38,9 @@ enum Chunked {
 pub(crate) struct Decoder {
     state: State,
     ext_bytes: usize,
-    trailers: Option<HeaderMap>,
+    /// Boxed: rare, and a response (which holds the decoder) is moved through every layer of
+    /// `send`, so its size is paid in `memcpy` on every request.
+    trailers: Option<Box<HeaderMap>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +123,7 @@ impl Decoder {
     }
 
     /// The trailer fields of a chunked body, once it is done.
-    pub(crate) fn take_trailers(&mut self) -> Option<HeaderMap> {
+    pub(crate) fn take_trailers(&mut self) -> Option<Box<HeaderMap>> {
         self.trailers.take()
     }
 
@@ -250,7 +252,7 @@ impl Decoder {
                     if section.len() > MAX_TRAILER_BYTES {
                         return Err(Error::protocol(ProtocolError::TrailersTooLarge));
                     }
-                    self.trailers = Some(parse_trailers(section)?);
+                    self.trailers = Some(Box::new(parse_trailers(section)?));
                     self.state = State::Done;
                     let c = pos + section.len();
                     return Ok(Decoded {
@@ -337,7 +339,7 @@ mod tests {
             d.eof()?;
         }
         assert!(buf.is_empty() || d.is_done());
-        Ok((out, d.take_trailers()))
+        Ok((out, d.take_trailers().map(|t| *t)))
     }
 
     fn chunk_err_of(input: &str) -> ProtocolError {
