@@ -19,16 +19,18 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::dump::TaskSnapshot;
 use crate::lock::lock;
 use crate::runtime::ErrorHook;
 use crate::task::{Meta, MetaRef, TaskInfo};
 
+mod polls;
 mod slots;
 mod table;
 
+use polls::PollTimes;
 use slots::Slots;
 
 const SHARDS: usize = 16;
@@ -51,10 +53,17 @@ impl Entry {
         self.meta().info.clone()
     }
 
-    fn snapshot(&self, now: Instant) -> TaskSnapshot {
+    fn snapshot(&self, since_last_poll: Option<Duration>) -> TaskSnapshot {
         let m = self.meta();
-        TaskSnapshot::new(m.info.clone(), m.state(), m.since_last_poll(now))
+        TaskSnapshot::new(m.info.clone(), m.state(), since_last_poll)
     }
+}
+
+/// One shard: the entries, and (debug mode only) when each one's task last started a poll.
+#[derive(Default)]
+struct Shard {
+    slots: Slots<Entry>,
+    polls: PollTimes,
 }
 
 /// Where a task's entry is: its shard (low 4 bits) and slab key plus one (the other 28),
@@ -122,7 +131,7 @@ impl RegistryRef {
 /// Sharded registry of live tasks: one short lock when a task is registered and one when its
 /// future is dropped.
 pub(crate) struct Registry {
-    shards: Box<[Mutex<Slots<Entry>>]>,
+    shards: Box<[Mutex<Shard>]>,
     /// The executor's unhandled-error hook (for a panic while a task's future is dropped).
     on_unhandled: ErrorHook,
     /// Register every task at spawn (debug mode), not at its first `Pending`.
@@ -149,7 +158,7 @@ impl Registry {
         let n = shards.clamp(1, SHARDS);
         let index = table::reserve();
         let reg = Arc::new(Registry {
-            shards: (0..n).map(|_| Mutex::new(Slots::new())).collect(),
+            shards: (0..n).map(|_| Mutex::default()).collect(),
             on_unhandled,
             eager,
             index,
@@ -176,12 +185,13 @@ impl Registry {
     /// whatever the caller needs. `spawn` must not touch this registry.
     pub(crate) fn insert_with<R>(&self, spawn: impl FnOnce(EntryKey) -> (MetaRef, R)) -> R {
         let shard = self.shard_here();
-        let mut slots = lock(&self.shards[shard]);
-        let (meta, r) = spawn(EntryKey::new(shard, slots.next_key()));
+        let mut sh = lock(&self.shards[shard]);
+        let (meta, r) = spawn(EntryKey::new(shard, sh.slots.next_key()));
         // SAFETY: `r` holds the task (its handle), and it was spawned through `spawn_into`;
         // `remove` gives the reference back.
         unsafe { meta.get().retain_ref() };
-        slots.insert(Entry { meta });
+        let key = sh.slots.insert(Entry { meta });
+        sh.polls.reset(key);
         r
     }
 
@@ -191,14 +201,14 @@ impl Registry {
         // gives the reference back.
         unsafe { meta.get().retain_ref() };
         let shard = self.shard_here();
-        let key = lock(&self.shards[shard]).insert(Entry { meta });
+        let key = lock(&self.shards[shard]).slots.insert(Entry { meta });
         EntryKey::new(shard, key)
     }
 
     /// Removes a task's entry (its future is being dropped), then, outside the lock, gives
     /// back the entry's reference to the task.
     pub(crate) fn remove(&self, k: EntryKey) {
-        let removed = lock(&self.shards[k.shard()]).try_remove(k.key());
+        let removed = lock(&self.shards[k.shard()]).slots.try_remove(k.key());
         if let Some(e) = removed {
             // SAFETY: the reference `insert` took; this may free the task only if nothing else
             // holds it, and the caller (the future's drop, under a `Runnable` that holds its
@@ -209,7 +219,15 @@ impl Registry {
 
     /// A registered task's info.
     pub(crate) fn info(&self, k: EntryKey) -> Option<TaskInfo> {
-        lock(&self.shards[k.shard()]).get(k.key()).map(Entry::info)
+        lock(&self.shards[k.shard()])
+            .slots
+            .get(k.key())
+            .map(Entry::info)
+    }
+
+    /// Debug mode: the task registered at `k` starts a poll at `at` (for the dump).
+    pub(crate) fn set_last_poll(&self, k: EntryKey, at: Instant) {
+        lock(&self.shards[k.shard()]).polls.set(k.key(), at);
     }
 
     /// The unhandled-error hook of the executor.
@@ -219,7 +237,7 @@ impl Registry {
 
     /// Number of registered tasks.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len()).sum()
+        self.shards.iter().map(|s| lock(s).slots.len()).sum()
     }
 
     /// Wakers of every registered task (cloned out, so waking happens without the locks held).
@@ -227,7 +245,12 @@ impl Registry {
         let mut v = Vec::new();
         for s in self.shards.iter() {
             // SAFETY: each entry owns a reference to its task (see `Entry`).
-            v.extend(lock(s).iter().map(|e| unsafe { e.meta().waker() }));
+            v.extend(
+                lock(s)
+                    .slots
+                    .iter()
+                    .map(|(_, e)| unsafe { e.meta().waker() }),
+            );
         }
         v
     }
@@ -236,7 +259,7 @@ impl Registry {
     pub(crate) fn infos(&self) -> Vec<TaskInfo> {
         let mut v = Vec::new();
         for s in self.shards.iter() {
-            v.extend(lock(s).iter().map(|e| e.info()));
+            v.extend(lock(s).slots.iter().map(|(_, e)| e.info()));
         }
         v.sort_by_key(|i| i.id());
         v
@@ -248,7 +271,12 @@ impl Registry {
         let now = Instant::now();
         let mut v = Vec::new();
         for s in self.shards.iter() {
-            v.extend(lock(s).iter().map(|e| e.snapshot(now)));
+            let sh = lock(s);
+            v.extend(
+                sh.slots
+                    .iter()
+                    .map(|(k, e)| e.snapshot(sh.polls.since(k, now))),
+            );
         }
         v.sort_by_key(TaskSnapshot::id);
         v

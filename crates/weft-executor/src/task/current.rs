@@ -22,17 +22,25 @@ thread_local! {
 thread_local! {
     /// The metadata of the task whose `Runnable::run` is on this thread's stack (null outside),
     /// read by the task's own future ([`Wrapped`](super::spawn::Wrapped)) during its poll, so
-    /// that the future need not keep a pointer to it (8 bytes per task).
+    /// that the future need not keep a pointer to it (8 bytes per task). The low bit is
+    /// [`TIMED`].
     static POLLING: Cell<*const Meta> = const { Cell::new(ptr::null()) };
 }
 
-/// The metadata of the task being polled on this thread.
+/// Set in [`POLLING`]'s low bit (a `Meta` is 8-aligned) while a debug-mode poll is timed: the
+/// future then records the poll's start for the dump (in its registry entry).
+const TIMED: usize = 1;
+
+/// The metadata of the task being polled on this thread, and whether the poll is timed (debug
+/// mode).
 ///
 /// Only a task's future, inside its poll, may use the result, and only during that poll: the
 /// task is alive for the whole poll (its `Runnable` is being run).
 #[inline]
-pub(crate) fn polling_meta() -> Option<NonNull<Meta>> {
-    NonNull::new(POLLING.with(|p| p.get()).cast_mut())
+pub(crate) fn polling_meta() -> Option<(NonNull<Meta>, bool)> {
+    let p = POLLING.with(|p| p.get());
+    let timed = p.addr() & TIMED != 0;
+    NonNull::new(p.map_addr(|a| a & !TIMED).cast_mut()).map(|m| (m, timed))
 }
 
 /// Restores the previous [`current`] task (and [`POLLING`]) when dropped (also if a destructor
@@ -41,8 +49,9 @@ struct CurrentGuard(Option<TaskInfo>, *const Meta);
 
 impl CurrentGuard {
     #[inline]
-    fn enter(r: &Runnable) -> CurrentGuard {
+    fn enter(r: &Runnable, timed: bool) -> CurrentGuard {
         let meta: *const Meta = r.metadata();
+        let meta = meta.map_addr(|a| a | usize::from(timed));
         let prev_meta = POLLING.with(|p| p.replace(meta));
         CurrentGuard(
             CURRENT.with(|c| c.replace(Some(r.metadata().info.clone()))),
@@ -68,7 +77,7 @@ pub(crate) fn run_runnable(r: Runnable, cfg: &crate::runtime::Config) {
     } else if cfg.debug {
         run_timed(r, cfg);
     } else {
-        let _g = CurrentGuard::enter(&r);
+        let _g = CurrentGuard::enter(&r, false);
         r.run();
     }
 }
@@ -84,9 +93,8 @@ fn abort_now(r: Runnable) {
 fn run_timed(r: Runnable, cfg: &crate::runtime::Config) {
     let info = r.metadata().info.clone();
     let start = Instant::now();
-    r.metadata().set_last_poll(start);
     timed_from(start, &info, cfg, || {
-        let _g = CurrentGuard::enter(&r);
+        let _g = CurrentGuard::enter(&r, true);
         r.run();
     });
 }

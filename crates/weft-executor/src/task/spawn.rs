@@ -59,6 +59,16 @@ pub(crate) unsafe fn spawn_into<F: Future>(
     task
 }
 
+/// Debug mode: records for the dump that the task registered at `entry` starts a poll now (its
+/// registry entry keeps the time; debug mode registers every task at spawn).
+#[cold]
+fn record_poll_start(reg: RegistryRef, entry: Option<EntryKey>) {
+    if let Some(k) = entry {
+        // SAFETY: the registry outlives every task's future (see `spawn_into`).
+        unsafe { reg.get() }.set_last_poll(k, std::time::Instant::now());
+    }
+}
+
 /// The output stored in a task: the value, or a caught panic.
 pub(crate) type Outcome<T> = Result<T, PanicBox>;
 
@@ -160,7 +170,7 @@ impl<F: Future> Future for Wrapped<F> {
         let fut = unsafe { Pin::new_unchecked(&mut *this.fut) };
         #[cfg(feature = "tracing")]
         let _span = this.span.enter();
-        let meta_ptr = super::current::polling_meta()
+        let (meta_ptr, timed) = super::current::polling_meta()
             .expect("weft: a task's future was polled outside run_runnable");
         // SAFETY: `POLLING` is this task's metadata while its `Runnable` runs (which is the only
         // way a task's future is polled), and the task is alive for the whole poll.
@@ -168,6 +178,9 @@ impl<F: Future> Future for Wrapped<F> {
         // The dump's view of the task (relaxed stores; a wake-up after this poll marks it
         // queued again in the executor's schedule function).
         meta.set_state(TaskState::Running);
+        if timed {
+            record_poll_start(this.reg, this.entry);
+        }
         let polled = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
         meta.set_state(match polled {
             Ok(Poll::Pending) => TaskState::Waiting,
