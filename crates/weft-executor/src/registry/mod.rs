@@ -16,7 +16,7 @@
 //! (`rt_ping_pong` about 1.3x slower).
 
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -138,6 +138,8 @@ pub(crate) struct Registry {
     eager: bool,
     /// This registry's index in the table of registries (see [`RegistryRef`]).
     index: u32,
+    /// Set when the executor starts cancelling its tasks at shutdown ([`Registry::close`]).
+    closed: AtomicBool,
 }
 
 impl Drop for Registry {
@@ -162,6 +164,7 @@ impl Registry {
             on_unhandled,
             eager,
             index,
+            closed: AtomicBool::new(false),
         });
         table::publish(index, &reg);
         reg
@@ -196,13 +199,29 @@ impl Registry {
     }
 
     /// Registers a task that is about to wait (its first `Pending`; its `Meta` holds its waker).
-    pub(crate) fn insert(&self, meta: MetaRef) -> EntryKey {
+    /// Also says whether the executor was closed ([`Registry::close`]): then the caller must
+    /// wake the task, so that the closed executor's schedule function drops it (shutdown's
+    /// wake-ups may have missed it).
+    pub(crate) fn insert(&self, meta: MetaRef) -> (EntryKey, bool) {
         // SAFETY: the caller is the task's future, in its poll (so the task is alive); `remove`
         // gives the reference back.
         unsafe { meta.get().retain_ref() };
         let shard = self.shard_here();
         let key = lock(&self.shards[shard]).slots.insert(Entry { meta });
-        EntryKey::new(shard, key)
+        // After the insert's lock: if shutdown's look at this shard came after the insert it
+        // sees (and wakes) the entry, else `close` came before that look and is seen here.
+        (
+            EntryKey::new(shard, key),
+            self.closed.load(Ordering::SeqCst),
+        )
+    }
+
+    /// Shutdown: from now on a task that registers (its first `Pending`, e.g. a poll that was
+    /// stuck while shutdown cancelled everything) is woken at once, so the closed executor drops
+    /// it instead of leaving it registered, holding a reference nobody gives back. Call before
+    /// the cancellation rounds.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
     }
 
     /// Removes a task's entry (its future is being dropped), then, outside the lock, gives

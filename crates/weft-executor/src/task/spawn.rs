@@ -193,7 +193,13 @@ impl<F: Future> Future for Wrapped<F> {
                     // needs to find it (its metadata has its waker) to cancel it.
                     // SAFETY: the registry outlives every task's future (see `spawn_into`).
                     let reg = unsafe { this.reg.get() };
-                    this.entry = Some(reg.insert(MetaRef::new(meta)));
+                    let (key, closed) = reg.insert(MetaRef::new(meta));
+                    this.entry = Some(key);
+                    if closed {
+                        // Shutdown already cancelled everything it could see: rescheduled
+                        // after this poll, the task is dropped by its closed executor.
+                        cx.waker().wake_by_ref();
+                    }
                 }
                 Poll::Pending
             }
