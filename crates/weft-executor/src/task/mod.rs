@@ -53,6 +53,8 @@ mod tests {
         #[cfg(not(feature = "tracing"))]
         let span = 0;
         assert_eq!(std::mem::size_of::<super::spawn::Wrapped<()>>(), 8 + span);
+        // A task's output slot: a unit output (or a caught panic) is one pointer.
+        assert_eq!(std::mem::size_of::<super::spawn::Outcome<()>>(), 8);
     }
 
     /// The one-word origin of a `TaskInfo`: names survive clones and drops of the original, and

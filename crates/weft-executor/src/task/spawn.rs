@@ -74,7 +74,13 @@ pub(crate) type Outcome<T> = Result<T, PanicBox>;
 
 /// A caught panic. If nobody takes the payload (the task was detached, or its handle dropped
 /// after it panicked), dropping the box hands the panic to the unhandled-error hook, exactly once.
-pub(crate) struct PanicBox {
+///
+/// One pointer (the details are boxed; panics are rare): the output slot of every task is at
+/// least an `Outcome<T>`, so this keeps a small task's allocation small and the output cheap
+/// to move and drop.
+pub(crate) struct PanicBox(Box<Caught>);
+
+struct Caught {
     payload: Option<Box<dyn Any + Send>>,
     info: Option<TaskInfo>,
     hook: crate::runtime::ErrorHook,
@@ -82,7 +88,8 @@ pub(crate) struct PanicBox {
 
 impl PanicBox {
     pub(super) fn take(mut self) -> Box<dyn Any + Send> {
-        self.payload
+        self.0
+            .payload
             .take()
             .unwrap_or_else(|| Box::new("panic payload already taken"))
     }
@@ -90,9 +97,9 @@ impl PanicBox {
 
 impl Drop for PanicBox {
     fn drop(&mut self) {
-        if let Some(p) = self.payload.take() {
-            (self.hook)(UnhandledError {
-                task: self.info.take(),
+        if let Some(p) = self.0.payload.take() {
+            (self.0.hook)(UnhandledError {
+                task: self.0.info.take(),
                 kind: Kind::Panic(p),
             });
         }
@@ -204,11 +211,11 @@ impl<F: Future> Future for Wrapped<F> {
                 Poll::Pending
             }
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Err(payload) => Poll::Ready(Err(PanicBox {
+            Err(payload) => Poll::Ready(Err(PanicBox(Box::new(Caught {
                 payload: Some(payload),
                 info: try_current(),
                 hook: context::error_hook(),
-            })),
+            })))),
         }
     }
 }
