@@ -267,7 +267,14 @@ impl Wake for MainWake {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::SeqCst);
-        self.shared.notify();
+        // Woken by a task of this very executor (the usual case: a task the main future awaits
+        // completes): same thread, so the driver sees `woken` in program order and the fence
+        // of the cross-thread notify is not needed.
+        if DRIVING.with(|d| d.get().0) == Arc::as_ptr(&self.shared) {
+            self.shared.notify_same_thread();
+        } else {
+            self.shared.notify();
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! scheduled task ([`run_runnable`]: abort check, debug-mode timing).
 
 use std::cell::Cell;
+use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -16,7 +17,11 @@ thread_local! {
     /// reference, then wakes the awaiter, whose waker can drop the last `Task` handle) before it
     /// returns, and a waker or destructor running at that point may call [`try_current`].
     /// Cloning costs no atomic operation for an unnamed task.
-    static CURRENT: Cell<Option<TaskInfo>> = const { Cell::new(None) };
+    ///
+    /// `ManuallyDrop`, so the thread-local has no destructor (each access then skips the
+    /// registration and state check of one): it is `None` whenever no poll is on this
+    /// thread's stack, thread exit included, and [`CurrentGuard`] drops what it takes out.
+    static CURRENT: Cell<Option<ManuallyDrop<TaskInfo>>> = const { Cell::new(None) };
 }
 
 thread_local! {
@@ -45,7 +50,7 @@ pub(crate) fn polling_meta() -> Option<(NonNull<Meta>, bool)> {
 
 /// Restores the previous [`current`] task (and [`POLLING`]) when dropped (also if a destructor
 /// panics).
-struct CurrentGuard(Option<TaskInfo>, *const Meta);
+struct CurrentGuard(Option<ManuallyDrop<TaskInfo>>, *const Meta);
 
 impl CurrentGuard {
     #[inline]
@@ -54,7 +59,7 @@ impl CurrentGuard {
         let meta = meta.map_addr(|a| a | usize::from(timed));
         let prev_meta = POLLING.with(|p| p.replace(meta));
         CurrentGuard(
-            CURRENT.with(|c| c.replace(Some(r.metadata().info.clone()))),
+            CURRENT.with(|c| c.replace(Some(ManuallyDrop::new(r.metadata().info.clone())))),
             prev_meta,
         )
     }
@@ -64,7 +69,8 @@ impl Drop for CurrentGuard {
     #[inline]
     fn drop(&mut self) {
         let prev = self.0.take();
-        let _ = CURRENT.try_with(|c| c.set(prev));
+        let mine = CURRENT.with(|c| c.replace(prev));
+        drop(mine.map(ManuallyDrop::into_inner));
         let _ = POLLING.try_with(|p| p.set(self.1));
     }
 }
@@ -162,13 +168,10 @@ pub fn current() -> TaskInfo {
 /// assert!(id.is_some());
 /// ```
 pub fn try_current() -> Option<TaskInfo> {
-    CURRENT
-        .try_with(|c| {
-            let cur = c.take();
-            let out = cur.clone();
-            c.set(cur);
-            out
-        })
-        .ok()
-        .flatten()
+    CURRENT.with(|c| {
+        let cur = c.take();
+        let out = cur.as_deref().cloned();
+        c.set(cur);
+        out
+    })
 }
