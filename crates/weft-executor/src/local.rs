@@ -87,8 +87,17 @@ impl LocalShared {
 
     /// [`LocalShared::notify`] for a push made on the owner thread, outside the driver's poll:
     /// the driver runs on this thread too, so program order replaces the fences.
+    #[inline]
     fn notify_same_thread(&self) {
-        if self.idle.load(Ordering::Relaxed) && self.idle.swap(false, Ordering::SeqCst) {
+        if self.idle.load(Ordering::Relaxed) {
+            self.wake_idle_same_thread();
+        }
+    }
+
+    /// The driver is idle: wake it (same thread, see [`LocalShared::notify_same_thread`]).
+    #[cold]
+    fn wake_idle_same_thread(&self) {
+        if self.idle.swap(false, Ordering::SeqCst) {
             let w = lock(&self.waker).clone();
             if let Some(w) = w {
                 w.wake();
