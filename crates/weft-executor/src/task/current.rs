@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering;
+use std::task::{RawWakerVTable, Waker};
 use std::time::Instant;
 
 use super::meta::{Meta, Runnable};
@@ -36,6 +37,28 @@ thread_local! {
 /// future then records the poll's start for the dump (in its registry entry).
 const TIMED: usize = 1;
 
+thread_local! {
+    /// The waker `yield_now` last woke on this thread during the current task run (data and
+    /// vtable; null outside), cleared whenever a task's run starts. If it is the polled task's
+    /// own waker, the task is rescheduled when its poll returns, so it stays reachable through
+    /// the run queues and need not be registered yet (see [`Wrapped`](super::spawn::Wrapped)).
+    static YIELDED: Cell<(*const (), *const RawWakerVTable)> =
+        const { Cell::new((ptr::null(), ptr::null())) };
+}
+
+/// `yield_now` woke `w` (two stores; [`yielded`] compares).
+#[inline]
+pub(crate) fn note_yield(w: &Waker) {
+    let _ = YIELDED.try_with(|y| y.set((w.data(), ptr::from_ref(w.vtable()))));
+}
+
+/// Whether the task being polled, whose own waker is `own`, yielded during this run (see
+/// [`YIELDED`]).
+#[inline]
+pub(crate) fn yielded(own: &Waker) -> bool {
+    YIELDED.with(|y| y.get()) == (own.data(), ptr::from_ref(own.vtable()))
+}
+
 /// The metadata of the task being polled on this thread, and whether the poll is timed (debug
 /// mode).
 ///
@@ -58,6 +81,7 @@ impl CurrentGuard {
         let meta: *const Meta = r.metadata();
         let meta = meta.map_addr(|a| a | usize::from(timed));
         let prev_meta = POLLING.with(|p| p.replace(meta));
+        YIELDED.with(|y| y.set((ptr::null(), ptr::null())));
         CurrentGuard(
             CURRENT.with(|c| c.replace(Some(ManuallyDrop::new(r.metadata().info.clone())))),
             prev_meta,

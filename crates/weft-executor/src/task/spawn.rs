@@ -195,7 +195,10 @@ impl<F: Future> Future for Wrapped<F> {
         });
         match polled {
             Ok(Poll::Pending) => {
-                if this.entry.is_none() {
+                // A task that yielded is rescheduled as its poll returns, so it stays
+                // reachable through the queues, like a task not polled yet: it registers when
+                // it first waits for something else.
+                if this.entry.is_none() && !super::current::yielded(cx.waker()) {
                     // First wait: from now on only a wake-up reaches the task, so shutdown
                     // needs to find it (its metadata has its waker) to cancel it.
                     // SAFETY: the registry outlives every task's future (see `spawn_into`).
