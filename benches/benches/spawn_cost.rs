@@ -3,6 +3,11 @@
 //! `iterations` rounds of 10,000 spawns (tokio's `spawn_many_local` / `spawn_many_remote_idle`
 //! shape, 2 workers). Run it for two iteration counts and divide the difference by the extra
 //! tasks to get instructions per task, independent of a loaded machine's timing noise.
+//!
+//! Shapes `current` and `current_remote` are `rt_current_thread`'s `spawn_many_local` and
+//! `spawn_many_remote_idle` (one thread: weft's `LocalRuntime`, async-executor's
+//! `LocalExecutor`): `NUM_SPAWN` empty tasks spawned from inside `block_on` (or before it), then
+//! awaited one by one.
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
@@ -47,6 +52,14 @@ fn main() {
         args[2].as_str(),
         args[3].parse::<usize>().unwrap(),
     );
+    if let Some(remote) = match shape {
+        "current" => Some(false),
+        "current_remote" => Some(true),
+        _ => None,
+    } {
+        current_thread(rt, remote, iters);
+        return;
+    }
     let local = shape == "local";
     let rem = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = mpsc::sync_channel::<()>(1);
@@ -125,5 +138,54 @@ fn main() {
             }
         }
         other => panic!("unknown runtime {other}"),
+    }
+}
+
+/// `rt_current_thread`'s spawn shapes, `iters` rounds of `NUM_SPAWN` tasks.
+fn current_thread(rt: &str, remote: bool, iters: usize) {
+    match rt {
+        "weft" => {
+            let w = weft_benches::weft_local();
+            for _ in 0..iters {
+                if remote {
+                    let hs: Vec<_> = (0..NUM_SPAWN).map(|_| w.spawn_local(async {})).collect();
+                    w.block_on(async {
+                        for h in hs {
+                            h.await.unwrap();
+                        }
+                    });
+                } else {
+                    w.block_on(async {
+                        let hs: Vec<_> = (0..NUM_SPAWN)
+                            .map(|_| weft_executor::spawn_local(async {}))
+                            .collect();
+                        for h in hs {
+                            h.await.unwrap();
+                        }
+                    });
+                }
+            }
+        }
+        "smol" => {
+            let ex = async_executor::LocalExecutor::new();
+            for _ in 0..iters {
+                if remote {
+                    let hs: Vec<_> = (0..NUM_SPAWN).map(|_| ex.spawn(async {})).collect();
+                    futures_lite::future::block_on(ex.run(async {
+                        for h in hs {
+                            h.await;
+                        }
+                    }));
+                } else {
+                    futures_lite::future::block_on(ex.run(async {
+                        let hs: Vec<_> = (0..NUM_SPAWN).map(|_| ex.spawn(async {})).collect();
+                        for h in hs {
+                            h.await;
+                        }
+                    }));
+                }
+            }
+        }
+        other => panic!("unknown runtime {other} for a current-thread shape (weft, smol)"),
     }
 }

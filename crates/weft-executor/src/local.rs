@@ -87,8 +87,17 @@ impl LocalShared {
 
     /// [`LocalShared::notify`] for a push made on the owner thread, outside the driver's poll:
     /// the driver runs on this thread too, so program order replaces the fences.
+    #[inline]
     fn notify_same_thread(&self) {
-        if self.idle.load(Ordering::Relaxed) && self.idle.swap(false, Ordering::SeqCst) {
+        if self.idle.load(Ordering::Relaxed) {
+            self.wake_idle_same_thread();
+        }
+    }
+
+    /// The driver is idle: wake it (same thread, see [`LocalShared::notify_same_thread`]).
+    #[cold]
+    fn wake_idle_same_thread(&self) {
+        if self.idle.swap(false, Ordering::SeqCst) {
             let w = lock(&self.waker).clone();
             if let Some(w) = w {
                 w.wake();
@@ -226,6 +235,7 @@ impl LocalCore {
         if self.cfg.debug {
             report_alive(&self.registry);
         }
+        self.registry.close();
         cancel_all(&self.registry, self.cfg.debug, || {
             let mut n = 0;
             loop {
@@ -266,7 +276,14 @@ impl Wake for MainWake {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::SeqCst);
-        self.shared.notify();
+        // Woken by a task of this very executor (the usual case: a task the main future awaits
+        // completes): same thread, so the driver sees `woken` in program order and the fence
+        // of the cross-thread notify is not needed.
+        if DRIVING.with(|d| d.get().0) == Arc::as_ptr(&self.shared) {
+            self.shared.notify_same_thread();
+        } else {
+            self.shared.notify();
+        }
     }
 }
 

@@ -107,8 +107,9 @@ pub(crate) fn alive_at_shutdown(alive: &[TaskInfo]) {
 /// `weft_executor::shutdown`, field `leaked`) plus, in debug mode, one per task; else the same
 /// on stderr.
 pub(crate) fn leaked_at_shutdown(left: &[TaskInfo], debug: bool) {
-    const WHY: &str = "could not be cancelled at shutdown (still in a poll on a stuck worker, \
-                       or woken from another thread); they are leaked";
+    const WHY: &str = "could not be cancelled at shutdown (still in a poll on a stuck worker: \
+                       dropped when that poll returns; or a local task woken from another \
+                       thread: leaked)";
     #[cfg(feature = "tracing")]
     if subscribed() {
         tracing::event!(

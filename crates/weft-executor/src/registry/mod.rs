@@ -16,19 +16,21 @@
 //! (`rt_ping_pong` about 1.3x slower).
 
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::dump::TaskSnapshot;
 use crate::lock::lock;
 use crate::runtime::ErrorHook;
 use crate::task::{Meta, MetaRef, TaskInfo};
 
+mod polls;
 mod slots;
 mod table;
 
+use polls::PollTimes;
 use slots::Slots;
 
 const SHARDS: usize = 16;
@@ -51,10 +53,17 @@ impl Entry {
         self.meta().info.clone()
     }
 
-    fn snapshot(&self, now: Instant) -> TaskSnapshot {
+    fn snapshot(&self, since_last_poll: Option<Duration>) -> TaskSnapshot {
         let m = self.meta();
-        TaskSnapshot::new(m.info.clone(), m.state(), m.since_last_poll(now))
+        TaskSnapshot::new(m.info.clone(), m.state(), since_last_poll)
     }
+}
+
+/// One shard: the entries, and (debug mode only) when each one's task last started a poll.
+#[derive(Default)]
+struct Shard {
+    slots: Slots<Entry>,
+    polls: PollTimes,
 }
 
 /// Where a task's entry is: its shard (low 4 bits) and slab key plus one (the other 28),
@@ -122,13 +131,15 @@ impl RegistryRef {
 /// Sharded registry of live tasks: one short lock when a task is registered and one when its
 /// future is dropped.
 pub(crate) struct Registry {
-    shards: Box<[Mutex<Slots<Entry>>]>,
+    shards: Box<[Mutex<Shard>]>,
     /// The executor's unhandled-error hook (for a panic while a task's future is dropped).
     on_unhandled: ErrorHook,
     /// Register every task at spawn (debug mode), not at its first `Pending`.
     eager: bool,
     /// This registry's index in the table of registries (see [`RegistryRef`]).
     index: u32,
+    /// Set when the executor starts cancelling its tasks at shutdown ([`Registry::close`]).
+    closed: AtomicBool,
 }
 
 impl Drop for Registry {
@@ -149,10 +160,11 @@ impl Registry {
         let n = shards.clamp(1, SHARDS);
         let index = table::reserve();
         let reg = Arc::new(Registry {
-            shards: (0..n).map(|_| Mutex::new(Slots::new())).collect(),
+            shards: (0..n).map(|_| Mutex::default()).collect(),
             on_unhandled,
             eager,
             index,
+            closed: AtomicBool::new(false),
         });
         table::publish(index, &reg);
         reg
@@ -176,29 +188,46 @@ impl Registry {
     /// whatever the caller needs. `spawn` must not touch this registry.
     pub(crate) fn insert_with<R>(&self, spawn: impl FnOnce(EntryKey) -> (MetaRef, R)) -> R {
         let shard = self.shard_here();
-        let mut slots = lock(&self.shards[shard]);
-        let (meta, r) = spawn(EntryKey::new(shard, slots.next_key()));
+        let mut sh = lock(&self.shards[shard]);
+        let (meta, r) = spawn(EntryKey::new(shard, sh.slots.next_key()));
         // SAFETY: `r` holds the task (its handle), and it was spawned through `spawn_into`;
         // `remove` gives the reference back.
         unsafe { meta.get().retain_ref() };
-        slots.insert(Entry { meta });
+        let key = sh.slots.insert(Entry { meta });
+        sh.polls.reset(key);
         r
     }
 
     /// Registers a task that is about to wait (its first `Pending`; its `Meta` holds its waker).
-    pub(crate) fn insert(&self, meta: MetaRef) -> EntryKey {
+    /// Also says whether the executor was closed ([`Registry::close`]): then the caller must
+    /// wake the task, so that the closed executor's schedule function drops it (shutdown's
+    /// wake-ups may have missed it).
+    pub(crate) fn insert(&self, meta: MetaRef) -> (EntryKey, bool) {
         // SAFETY: the caller is the task's future, in its poll (so the task is alive); `remove`
         // gives the reference back.
         unsafe { meta.get().retain_ref() };
         let shard = self.shard_here();
-        let key = lock(&self.shards[shard]).insert(Entry { meta });
-        EntryKey::new(shard, key)
+        let key = lock(&self.shards[shard]).slots.insert(Entry { meta });
+        // After the insert's lock: if shutdown's look at this shard came after the insert it
+        // sees (and wakes) the entry, else `close` came before that look and is seen here.
+        (
+            EntryKey::new(shard, key),
+            self.closed.load(Ordering::SeqCst),
+        )
+    }
+
+    /// Shutdown: from now on a task that registers (its first `Pending`, e.g. a poll that was
+    /// stuck while shutdown cancelled everything) is woken at once, so the closed executor drops
+    /// it instead of leaving it registered, holding a reference nobody gives back. Call before
+    /// the cancellation rounds.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
     }
 
     /// Removes a task's entry (its future is being dropped), then, outside the lock, gives
     /// back the entry's reference to the task.
     pub(crate) fn remove(&self, k: EntryKey) {
-        let removed = lock(&self.shards[k.shard()]).try_remove(k.key());
+        let removed = lock(&self.shards[k.shard()]).slots.try_remove(k.key());
         if let Some(e) = removed {
             // SAFETY: the reference `insert` took; this may free the task only if nothing else
             // holds it, and the caller (the future's drop, under a `Runnable` that holds its
@@ -209,7 +238,15 @@ impl Registry {
 
     /// A registered task's info.
     pub(crate) fn info(&self, k: EntryKey) -> Option<TaskInfo> {
-        lock(&self.shards[k.shard()]).get(k.key()).map(Entry::info)
+        lock(&self.shards[k.shard()])
+            .slots
+            .get(k.key())
+            .map(Entry::info)
+    }
+
+    /// Debug mode: the task registered at `k` starts a poll at `at` (for the dump).
+    pub(crate) fn set_last_poll(&self, k: EntryKey, at: Instant) {
+        lock(&self.shards[k.shard()]).polls.set(k.key(), at);
     }
 
     /// The unhandled-error hook of the executor.
@@ -219,7 +256,7 @@ impl Registry {
 
     /// Number of registered tasks.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len()).sum()
+        self.shards.iter().map(|s| lock(s).slots.len()).sum()
     }
 
     /// Wakers of every registered task (cloned out, so waking happens without the locks held).
@@ -227,7 +264,12 @@ impl Registry {
         let mut v = Vec::new();
         for s in self.shards.iter() {
             // SAFETY: each entry owns a reference to its task (see `Entry`).
-            v.extend(lock(s).iter().map(|e| unsafe { e.meta().waker() }));
+            v.extend(
+                lock(s)
+                    .slots
+                    .iter()
+                    .map(|(_, e)| unsafe { e.meta().waker() }),
+            );
         }
         v
     }
@@ -236,7 +278,7 @@ impl Registry {
     pub(crate) fn infos(&self) -> Vec<TaskInfo> {
         let mut v = Vec::new();
         for s in self.shards.iter() {
-            v.extend(lock(s).iter().map(|e| e.info()));
+            v.extend(lock(s).slots.iter().map(|(_, e)| e.info()));
         }
         v.sort_by_key(|i| i.id());
         v
@@ -248,7 +290,12 @@ impl Registry {
         let now = Instant::now();
         let mut v = Vec::new();
         for s in self.shards.iter() {
-            v.extend(lock(s).iter().map(|e| e.snapshot(now)));
+            let sh = lock(s);
+            v.extend(
+                sh.slots
+                    .iter()
+                    .map(|(k, e)| e.snapshot(sh.polls.since(k, now))),
+            );
         }
         v.sort_by_key(TaskSnapshot::id);
         v

@@ -15,6 +15,12 @@ pub(super) struct Slots<T> {
     len: usize,
 }
 
+impl<T> Default for Slots<T> {
+    fn default() -> Slots<T> {
+        Slots::new()
+    }
+}
+
 impl<T> Slots<T> {
     pub(super) const fn new() -> Slots<T> {
         Slots {
@@ -64,9 +70,12 @@ impl<T> Slots<T> {
         self.len
     }
 
-    /// The values, in key order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = &T> {
-        self.slots.iter().flatten()
+    /// The keys and values, in key order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(k, v)| Some((k, v.as_ref()?)))
     }
 }
 
@@ -85,7 +94,7 @@ mod tests {
         assert_eq!((s.len(), s.get(b)), (1, Some(&"b")));
         assert_eq!(s.next_key(), a);
         assert_eq!(s.insert("c"), a);
-        assert_eq!(s.iter().copied().collect::<Vec<_>>(), ["c", "b"]);
+        assert_eq!(s.iter().collect::<Vec<_>>(), [(0, &"c"), (1, &"b")]);
         assert_eq!(s.get(7), None);
     }
 

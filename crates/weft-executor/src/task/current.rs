@@ -2,8 +2,10 @@
 //! scheduled task ([`run_runnable`]: abort check, debug-mode timing).
 
 use std::cell::Cell;
+use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering;
+use std::task::{RawWakerVTable, Waker};
 use std::time::Instant;
 
 use super::meta::{Meta, Runnable};
@@ -16,36 +18,72 @@ thread_local! {
     /// reference, then wakes the awaiter, whose waker can drop the last `Task` handle) before it
     /// returns, and a waker or destructor running at that point may call [`try_current`].
     /// Cloning costs no atomic operation for an unnamed task.
-    static CURRENT: Cell<Option<TaskInfo>> = const { Cell::new(None) };
+    ///
+    /// `ManuallyDrop`, so the thread-local has no destructor (each access then skips the
+    /// registration and state check of one): it is `None` whenever no poll is on this
+    /// thread's stack, thread exit included, and [`CurrentGuard`] drops what it takes out.
+    static CURRENT: Cell<Option<ManuallyDrop<TaskInfo>>> = const { Cell::new(None) };
 }
 
 thread_local! {
     /// The metadata of the task whose `Runnable::run` is on this thread's stack (null outside),
     /// read by the task's own future ([`Wrapped`](super::spawn::Wrapped)) during its poll, so
-    /// that the future need not keep a pointer to it (8 bytes per task).
+    /// that the future need not keep a pointer to it (8 bytes per task). The low bit is
+    /// [`TIMED`].
     static POLLING: Cell<*const Meta> = const { Cell::new(ptr::null()) };
 }
 
-/// The metadata of the task being polled on this thread.
+/// Set in [`POLLING`]'s low bit (a `Meta` is 8-aligned) while a debug-mode poll is timed: the
+/// future then records the poll's start for the dump (in its registry entry).
+const TIMED: usize = 1;
+
+thread_local! {
+    /// The waker `yield_now` last woke on this thread during the current task run (data and
+    /// vtable; null outside), cleared whenever a task's run starts. If it is the polled task's
+    /// own waker, the task is rescheduled when its poll returns, so it stays reachable through
+    /// the run queues and need not be registered yet (see [`Wrapped`](super::spawn::Wrapped)).
+    static YIELDED: Cell<(*const (), *const RawWakerVTable)> =
+        const { Cell::new((ptr::null(), ptr::null())) };
+}
+
+/// `yield_now` woke `w` (two stores; [`yielded`] compares).
+#[inline]
+pub(crate) fn note_yield(w: &Waker) {
+    let _ = YIELDED.try_with(|y| y.set((w.data(), ptr::from_ref(w.vtable()))));
+}
+
+/// Whether the task being polled, whose own waker is `own`, yielded during this run (see
+/// [`YIELDED`]).
+#[inline]
+pub(crate) fn yielded(own: &Waker) -> bool {
+    YIELDED.with(|y| y.get()) == (own.data(), ptr::from_ref(own.vtable()))
+}
+
+/// The metadata of the task being polled on this thread, and whether the poll is timed (debug
+/// mode).
 ///
 /// Only a task's future, inside its poll, may use the result, and only during that poll: the
 /// task is alive for the whole poll (its `Runnable` is being run).
 #[inline]
-pub(crate) fn polling_meta() -> Option<NonNull<Meta>> {
-    NonNull::new(POLLING.with(|p| p.get()).cast_mut())
+pub(crate) fn polling_meta() -> Option<(NonNull<Meta>, bool)> {
+    let p = POLLING.with(|p| p.get());
+    let timed = p.addr() & TIMED != 0;
+    NonNull::new(p.map_addr(|a| a & !TIMED).cast_mut()).map(|m| (m, timed))
 }
 
 /// Restores the previous [`current`] task (and [`POLLING`]) when dropped (also if a destructor
 /// panics).
-struct CurrentGuard(Option<TaskInfo>, *const Meta);
+struct CurrentGuard(Option<ManuallyDrop<TaskInfo>>, *const Meta);
 
 impl CurrentGuard {
     #[inline]
-    fn enter(r: &Runnable) -> CurrentGuard {
+    fn enter(r: &Runnable, timed: bool) -> CurrentGuard {
         let meta: *const Meta = r.metadata();
+        let meta = meta.map_addr(|a| a | usize::from(timed));
         let prev_meta = POLLING.with(|p| p.replace(meta));
+        YIELDED.with(|y| y.set((ptr::null(), ptr::null())));
         CurrentGuard(
-            CURRENT.with(|c| c.replace(Some(r.metadata().info.clone()))),
+            CURRENT.with(|c| c.replace(Some(ManuallyDrop::new(r.metadata().info.clone())))),
             prev_meta,
         )
     }
@@ -55,7 +93,8 @@ impl Drop for CurrentGuard {
     #[inline]
     fn drop(&mut self) {
         let prev = self.0.take();
-        let _ = CURRENT.try_with(|c| c.set(prev));
+        let mine = CURRENT.with(|c| c.replace(prev));
+        drop(mine.map(ManuallyDrop::into_inner));
         let _ = POLLING.try_with(|p| p.set(self.1));
     }
 }
@@ -68,7 +107,7 @@ pub(crate) fn run_runnable(r: Runnable, cfg: &crate::runtime::Config) {
     } else if cfg.debug {
         run_timed(r, cfg);
     } else {
-        let _g = CurrentGuard::enter(&r);
+        let _g = CurrentGuard::enter(&r, false);
         r.run();
     }
 }
@@ -84,9 +123,8 @@ fn abort_now(r: Runnable) {
 fn run_timed(r: Runnable, cfg: &crate::runtime::Config) {
     let info = r.metadata().info.clone();
     let start = Instant::now();
-    r.metadata().set_last_poll(start);
     timed_from(start, &info, cfg, || {
-        let _g = CurrentGuard::enter(&r);
+        let _g = CurrentGuard::enter(&r, true);
         r.run();
     });
 }
@@ -154,13 +192,10 @@ pub fn current() -> TaskInfo {
 /// assert!(id.is_some());
 /// ```
 pub fn try_current() -> Option<TaskInfo> {
-    CURRENT
-        .try_with(|c| {
-            let cur = c.take();
-            let out = cur.clone();
-            c.set(cur);
-            out
-        })
-        .ok()
-        .flatten()
+    CURRENT.with(|c| {
+        let cur = c.take();
+        let out = cur.as_deref().cloned();
+        c.set(cur);
+        out
+    })
 }

@@ -1,16 +1,15 @@
-//! A task's allocation besides its future: [`Meta`] (its info, a copy of its waker, abort flag,
-//! and the state and last-poll time the task dump reads), the pointer [`MetaRef`] to it, and
-//! the async-task type aliases.
+//! A task's allocation besides its future: [`Meta`] (its info, how to rebuild its waker, abort
+//! flag, and the state the task dump reads), the pointer [`MetaRef`] to it, and the async-task
+//! type aliases.
 
 use std::cell::UnsafeCell;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::task::{RawWaker, Waker};
-use std::time::{Duration, Instant};
 
 use super::spawn::Outcome;
+use super::waker_parts::{TaskOffset, VtableCode};
 use super::TaskInfo;
 use crate::dump::TaskState;
 
@@ -22,62 +21,68 @@ pub(crate) type RawTask<T> = FallibleTask<T>;
 /// A scheduled task, ready to be polled once.
 pub(crate) type Runnable = async_task::Runnable<Meta>;
 
-/// What a task's allocation carries besides its future: its info, an uncounted copy of its
-/// waker (see [`Meta::waker`]), the abort flag that
-/// [`AbortHandle::abort`](super::AbortHandle::abort) sets (checked before every poll), and for
-/// the task dump its [`TaskState`] and (debug mode) when its last poll started.
+/// What a task's allocation carries besides its future: its info, its waker's vtable (see
+/// [`Meta::waker`]), the abort flag that [`AbortHandle::abort`](super::AbortHandle::abort) sets
+/// (checked before every poll), and for the task dump its [`TaskState`].
 ///
-/// 40 bytes: `TaskInfo` 16, the waker 16, then the flag, the state and the time in one word.
-/// The two dump fields are written with relaxed stores by whoever polls or schedules the task
-/// and only read by the dump, so they cost no lock and no fence on the poll path.
+/// 24 bytes: `TaskInfo` 16, then the vtable code (4), the flag and the state. With async-task's
+/// header around it (state, awaiter, vtable, a `bool`) that is a 64-byte header, which keeps a
+/// task whose future is up to 64 bytes (e.g. a 40-byte sleep, an `Arc` and its state) within
+/// malloc's 144-byte class. The state is written with relaxed stores by whoever polls or
+/// schedules the task and only read by the dump, so it costs no lock and no fence on the poll
+/// path. (Debug mode's time of the last poll is in the registry entry, `registry/polls.rs`.)
 pub(crate) struct Meta {
     pub(crate) info: TaskInfo,
-    /// The task's waker, written once at spawn before the task is shared, then only read.
-    /// Uncounted: it owns no reference to the task (it is never dropped as a `Waker`), so it
-    /// keeps nothing alive and only its clones do.
-    waker: UnsafeCell<Option<ManuallyDrop<Waker>>>,
+    /// The vtable of the task's waker, written once at spawn before the task is shared, then
+    /// only read. With the task's address (derived from this `Meta`'s, see `waker_parts.rs`) it
+    /// makes an uncounted waker: one that owns no reference to the task and is never dropped
+    /// as a `Waker`, only cloned.
+    vtable: UnsafeCell<VtableCode>,
     pub(super) aborted: AtomicBool,
     /// A [`TaskState`] as `u8`.
     state: AtomicU8,
-    /// Debug mode: when the last poll started, in milliseconds since [`epoch`] (wrapping, 0:
-    /// never polled or not timed).
-    last_poll: AtomicU32,
-}
-
-/// The instant [`Meta::last_poll`] counts from (the first timed poll of the process).
-fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
 }
 
 impl Meta {
     pub(crate) fn new(info: TaskInfo) -> Meta {
         Meta {
             info,
-            waker: UnsafeCell::new(None),
+            vtable: UnsafeCell::new(VtableCode::UNSET),
             aborted: AtomicBool::new(false),
             state: AtomicU8::new(TaskState::Queued as u8),
-            last_poll: AtomicU32::new(0),
         }
     }
 
-    /// Stores an uncounted copy of `w`, a waker of this very task (at spawn); `w` itself is
-    /// dropped (its reference given back).
+    /// Records how to rebuild `w`, a waker of this very task (at spawn); `w` itself is dropped
+    /// (its reference given back).
     ///
     /// # Safety
     /// Called once, before the task is shared (before its `Runnable` is scheduled and its
     /// handle returned); `w` must be a waker of the task whose metadata this is.
     pub(crate) unsafe fn init_waker(&self, w: Waker) {
-        // The same data and vtable as `w`, without `w`'s reference count: cloning it runs the
-        // task's `clone` (a reference count increment, valid while the task is alive); it is
-        // never woken or dropped as a waker.
-        // SAFETY: the parts are a live waker's, so its vtable's functions fit its data; the
-        // uncounted copy is only ever cloned, never dropped (`ManuallyDrop`), so it gives back
-        // no reference it does not own.
-        let copy = unsafe { Waker::from_raw(RawWaker::new(w.data(), w.vtable())) };
+        TaskOffset::learn(w.data(), ptr_of(self));
+        let code = VtableCode::new(w.vtable());
         drop(w);
         // SAFETY: nothing else can reach this `Meta` yet (see above).
-        unsafe { *self.waker.get() = Some(ManuallyDrop::new(copy)) };
+        unsafe { *self.vtable.get() = code };
+    }
+
+    /// The task's waker without its reference count: never to be dropped or woken as is,
+    /// only cloned (`ManuallyDrop`), or turned into a counted waker for a reference the caller
+    /// owns ([`Meta::release_ref`]).
+    ///
+    /// # Safety
+    /// As for [`Meta::waker`].
+    unsafe fn uncounted(&self) -> ManuallyDrop<Waker> {
+        // SAFETY: written once before the task was shared (the scheduling or the handoff of its
+        // handle that let the caller reach it ordered that write before this read), and never
+        // again.
+        let vt = unsafe { *self.vtable.get() }.vtable();
+        let data = TaskOffset::data(ptr_of(self));
+        // SAFETY: `data` and `vt` are the parts of the task's own waker (see `init_waker`), so
+        // the vtable's functions fit the data; the result owns no reference, and the caller
+        // keeps the task alive while it uses it.
+        ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(data, vt)) })
     }
 
     /// A (counted) waker of the task.
@@ -88,14 +93,10 @@ impl Meta {
     /// exists only while the task's future does, which keeps the allocation), and the task was
     /// spawned through `spawn_into` (which calls [`Meta::init_waker`] before sharing it).
     pub(crate) unsafe fn waker(&self) -> Waker {
-        // SAFETY: written once before the task was shared (the scheduling or the handoff of its
-        // handle that let the caller reach it ordered that write before this read), and never
-        // again.
-        let w = unsafe { &*self.waker.get() };
-        let w = w.as_ref().expect("weft: a task's waker is set at spawn");
         // Cloning runs the task's own `clone` (a reference count increment): valid because the
         // caller keeps the task alive.
-        Waker::clone(w)
+        // SAFETY: guaranteed by the caller.
+        Waker::clone(&*unsafe { self.uncounted() })
     }
 
     /// Takes one reference to the task without storing a waker: the registry entry made for
@@ -115,12 +116,9 @@ impl Meta {
     /// # Safety
     /// Called once per `retain_ref`, after it.
     pub(crate) unsafe fn release_ref(&self) {
-        // SAFETY: written once before the task was shared, then only read (see `waker`).
-        let w = unsafe { &*self.waker.get() };
-        let w = w.as_ref().expect("weft: a task's waker is set at spawn");
-        // SAFETY: a waker rebuilt from the copy's parts, owning the reference `retain_ref`
-        // took (and left uncounted by forgetting its clone): dropping it gives that back.
-        drop(unsafe { Waker::from_raw(RawWaker::new(w.data(), w.vtable())) });
+        // SAFETY: the reference `retain_ref` took (and left uncounted by forgetting its clone)
+        // keeps the task alive until here; dropping a waker built from the parts gives it back.
+        drop(ManuallyDrop::into_inner(unsafe { self.uncounted() }));
     }
 
     /// Records the task's state for the dump (a relaxed store).
@@ -133,33 +131,15 @@ impl Meta {
     pub(crate) fn state(&self) -> TaskState {
         TaskState::from_u8(self.state.load(Ordering::Relaxed))
     }
-
-    /// Records that a poll started at `at` (debug mode, where polls are timed anyway).
-    pub(crate) fn set_last_poll(&self, at: Instant) {
-        // Truncation to u32 is the wrap-around `since_last_poll` undoes (49 days).
-        let ms = (at.saturating_duration_since(epoch()).as_millis() as u32).max(1);
-        self.last_poll.store(ms, Ordering::Relaxed);
-    }
-
-    /// Time since the last timed poll started, to the millisecond; `None` if it never was.
-    pub(crate) fn since_last_poll(&self, now: Instant) -> Option<Duration> {
-        match self.last_poll.load(Ordering::Relaxed) {
-            0 => None,
-            at => {
-                let now = now.saturating_duration_since(epoch()).as_millis() as u32;
-                // A poll recorded after `now` was read (racing the dump) reads as just now.
-                let ago = match now.wrapping_sub(at) {
-                    d if d > u32::MAX / 2 => 0,
-                    d => d,
-                };
-                Some(Duration::from_millis(u64::from(ago)))
-            }
-        }
-    }
 }
 
-// SAFETY: the waker cell is written once, before the task is shared (`init_waker`), then only
-// read; a `Waker` is `Send + Sync`, and every other field is atomic or immutable.
+/// `meta`'s address as an untyped pointer.
+fn ptr_of(meta: &Meta) -> *const () {
+    std::ptr::from_ref(meta).cast()
+}
+
+// SAFETY: the vtable cell is written once, before the task is shared (`init_waker`), then only
+// read (a `Copy` code of a `&'static` vtable); every other field is atomic or immutable.
 unsafe impl Sync for Meta {}
 
 /// A pointer to a task's [`Meta`], inside its allocation. Valid while the holder also holds a

@@ -3,7 +3,8 @@
 //!
 //! One concern per file: `meta` (what a task's allocation carries), `spawn` (the spawn path and
 //! the future wrapper), `current` (the running task, one poll), `info`, `handle` (`Task`),
-//! `abort`, `error`, `report` (hook payloads), `builder`, `yield_now`.
+//! `abort`, `error`, `report` (hook payloads), `builder`, `yield_now`, `waker_parts` (a task's
+//! waker in 4 bytes of its metadata).
 
 mod abort;
 mod builder;
@@ -13,7 +14,10 @@ mod handle;
 mod info;
 mod meta;
 mod report;
+#[cfg(test)]
+mod size_tests;
 mod spawn;
+mod waker_parts;
 mod yield_now;
 
 pub use abort::AbortHandle;
@@ -38,8 +42,9 @@ mod tests {
     #[test]
     fn task_metadata_stays_small() {
         assert_eq!(std::mem::size_of::<super::TaskInfo>(), 16);
-        // 40, not more: async-task's header adds a `bool` after it, so the header is 80 bytes.
-        assert_eq!(std::mem::size_of::<super::meta::Meta>(), 40);
+        // 24, not more: async-task's header adds a `bool` after it, so the header is 64 bytes
+        // (see `a_sleeping_task_fits_mallocs_144_byte_class`).
+        assert_eq!(std::mem::size_of::<super::meta::Meta>(), 24);
         assert_eq!(std::mem::size_of::<super::Task<()>>(), 16);
         assert_eq!(std::mem::size_of::<Option<crate::registry::EntryKey>>(), 4);
         // A task's bookkeeping in its future: registry index and entry key, one word.
@@ -48,6 +53,8 @@ mod tests {
         #[cfg(not(feature = "tracing"))]
         let span = 0;
         assert_eq!(std::mem::size_of::<super::spawn::Wrapped<()>>(), 8 + span);
+        // A task's output slot: a unit output (or a caught panic) is one pointer.
+        assert_eq!(std::mem::size_of::<super::spawn::Outcome<()>>(), 8);
     }
 
     /// The one-word origin of a `TaskInfo`: names survive clones and drops of the original, and

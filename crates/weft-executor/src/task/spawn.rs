@@ -59,12 +59,28 @@ pub(crate) unsafe fn spawn_into<F: Future>(
     task
 }
 
+/// Debug mode: records for the dump that the task registered at `entry` starts a poll now (its
+/// registry entry keeps the time; debug mode registers every task at spawn).
+#[cold]
+fn record_poll_start(reg: RegistryRef, entry: Option<EntryKey>) {
+    if let Some(k) = entry {
+        // SAFETY: the registry outlives every task's future (see `spawn_into`).
+        unsafe { reg.get() }.set_last_poll(k, std::time::Instant::now());
+    }
+}
+
 /// The output stored in a task: the value, or a caught panic.
 pub(crate) type Outcome<T> = Result<T, PanicBox>;
 
 /// A caught panic. If nobody takes the payload (the task was detached, or its handle dropped
 /// after it panicked), dropping the box hands the panic to the unhandled-error hook, exactly once.
-pub(crate) struct PanicBox {
+///
+/// One pointer (the details are boxed; panics are rare): the output slot of every task is at
+/// least an `Outcome<T>`, so this keeps a small task's allocation small and the output cheap
+/// to move and drop.
+pub(crate) struct PanicBox(Box<Caught>);
+
+struct Caught {
     payload: Option<Box<dyn Any + Send>>,
     info: Option<TaskInfo>,
     hook: crate::runtime::ErrorHook,
@@ -72,7 +88,8 @@ pub(crate) struct PanicBox {
 
 impl PanicBox {
     pub(super) fn take(mut self) -> Box<dyn Any + Send> {
-        self.payload
+        self.0
+            .payload
             .take()
             .unwrap_or_else(|| Box::new("panic payload already taken"))
     }
@@ -80,9 +97,9 @@ impl PanicBox {
 
 impl Drop for PanicBox {
     fn drop(&mut self) {
-        if let Some(p) = self.payload.take() {
-            (self.hook)(UnhandledError {
-                task: self.info.take(),
+        if let Some(p) = self.0.payload.take() {
+            (self.0.hook)(UnhandledError {
+                task: self.0.info.take(),
                 kind: Kind::Panic(p),
             });
         }
@@ -160,7 +177,7 @@ impl<F: Future> Future for Wrapped<F> {
         let fut = unsafe { Pin::new_unchecked(&mut *this.fut) };
         #[cfg(feature = "tracing")]
         let _span = this.span.enter();
-        let meta_ptr = super::current::polling_meta()
+        let (meta_ptr, timed) = super::current::polling_meta()
             .expect("weft: a task's future was polled outside run_runnable");
         // SAFETY: `POLLING` is this task's metadata while its `Runnable` runs (which is the only
         // way a task's future is polled), and the task is alive for the whole poll.
@@ -168,6 +185,9 @@ impl<F: Future> Future for Wrapped<F> {
         // The dump's view of the task (relaxed stores; a wake-up after this poll marks it
         // queued again in the executor's schedule function).
         meta.set_state(TaskState::Running);
+        if timed {
+            record_poll_start(this.reg, this.entry);
+        }
         let polled = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
         meta.set_state(match polled {
             Ok(Poll::Pending) => TaskState::Waiting,
@@ -175,21 +195,30 @@ impl<F: Future> Future for Wrapped<F> {
         });
         match polled {
             Ok(Poll::Pending) => {
-                if this.entry.is_none() {
+                // A task that yielded is rescheduled as its poll returns, so it stays
+                // reachable through the queues, like a task not polled yet: it registers when
+                // it first waits for something else.
+                if this.entry.is_none() && !super::current::yielded(cx.waker()) {
                     // First wait: from now on only a wake-up reaches the task, so shutdown
                     // needs to find it (its metadata has its waker) to cancel it.
                     // SAFETY: the registry outlives every task's future (see `spawn_into`).
                     let reg = unsafe { this.reg.get() };
-                    this.entry = Some(reg.insert(MetaRef::new(meta)));
+                    let (key, closed) = reg.insert(MetaRef::new(meta));
+                    this.entry = Some(key);
+                    if closed {
+                        // Shutdown already cancelled everything it could see: rescheduled
+                        // after this poll, the task is dropped by its closed executor.
+                        cx.waker().wake_by_ref();
+                    }
                 }
                 Poll::Pending
             }
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Err(payload) => Poll::Ready(Err(PanicBox {
+            Err(payload) => Poll::Ready(Err(PanicBox(Box::new(Caught {
                 payload: Some(payload),
                 info: try_current(),
                 hook: context::error_hook(),
-            })),
+            })))),
         }
     }
 }

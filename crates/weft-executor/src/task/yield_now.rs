@@ -30,6 +30,7 @@ impl Future for YieldNow {
         } else {
             self.0 = true;
             cx.waker().wake_by_ref();
+            super::current::note_yield(cx.waker());
             Poll::Pending
         }
     }
