@@ -314,6 +314,85 @@ mod tests {
         }
     }
 
+    /// Issue 14 (yield profile): every yield on a worker issued a `SeqCst` fence and ran the
+    /// idle protocol's notify, which woke the other worker whenever it slept (one wake-up per
+    /// yield on an idle machine, ~50 µs each on a halted vCPU). A yielded task goes back to the
+    /// queue of the worker that ran it, which runs it again; its wake of another worker is
+    /// deferred to the worker's periodic `spread` (every `IO_INTERVAL` tasks). Counted, not
+    /// timed: the notify calls of one task yielding `N` times.
+    #[test]
+    fn a_yield_on_a_worker_defers_its_notify() {
+        use std::sync::atomic::Ordering;
+        const N: usize = 6_100;
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        let shared = rt.handle().shared.clone();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while shared.idle.counts().0 < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the workers never went idle"
+            );
+            thread::yield_now();
+        }
+        let before = shared.notify_calls.load(Ordering::SeqCst);
+        let (tx, rx) = mpsc::channel();
+        let task = rt.handle().spawn(async move {
+            for _ in 0..N {
+                crate::yield_now().await;
+            }
+            tx.send(()).unwrap();
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("watchdog: the yielding task did not finish (lost wake-up?)");
+        let calls = shared.notify_calls.load(Ordering::SeqCst) - before;
+        drop(task);
+        // Before: at least one per yield (6,101). After: the spawn, one `spread` per 61 tasks
+        // run, and what the searchers those woke add.
+        assert!(
+            calls < N / 4,
+            "{calls} notify calls for {N} yields: a yield should not notify"
+        );
+    }
+
+    /// The deferred notify of a yield skips `after_push`'s shutdown check too: a yield that
+    /// passed the `cancelling` check just before shutdown drained the queues lands in its
+    /// worker's queue after the drain. The worker's exit (`Worker::drop` -> `settle`) must
+    /// cancel it, or its `Task` never resolves. Deterministic: the yielding task's schedule is
+    /// stopped inside the window (on the worker thread) until shutdown has finished.
+    #[test]
+    fn a_yield_racing_shutdown_is_cancelled_when_its_worker_exits() {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        let (at_tx, at_rx) = mpsc::channel::<()>();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let task = rt.handle().spawn(async move {
+            // Runs on the worker thread: the schedule after this poll stops in the window.
+            BEFORE_PUSH.with(|h| {
+                h.set(Some(Box::new(move || {
+                    at_tx.send(()).unwrap();
+                    go_rx.recv().unwrap();
+                })))
+            });
+            crate::yield_now().await;
+            crate::yield_now().await;
+        });
+        at_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the yield reached schedule()");
+        // The worker is stuck in the window: shutdown gives up waiting and cancels.
+        let ended = thread::spawn(move || rt.shutdown_timeout(Duration::from_millis(1)));
+        let stopped = ended.join().unwrap();
+        assert!(!stopped, "the worker was stuck in the window");
+        go_tx.send(()).unwrap();
+        let (done_tx, done_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let _ = done_tx.send(weft_reactor::block_on(task));
+        });
+        let r = done_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("watchdog: a yield queued after shutdown's drain was stranded");
+        assert!(r.unwrap_err().is_cancelled());
+    }
+
     #[test]
     fn spawn_racing_shutdown_never_strands_its_task() {
         let rt = Runtime::builder().worker_threads(1).build().unwrap();

@@ -37,6 +37,9 @@ pub(crate) struct Shared {
     /// Worker threads that have exited (shutdown waits for them).
     pub(super) exited: Mutex<usize>,
     pub(super) exited_cv: Condvar,
+    /// Calls of the idle protocol's notify (unit tests count them per operation).
+    #[cfg(test)]
+    pub(super) notify_calls: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -52,6 +55,8 @@ impl Shared {
             cfg,
             exited: Mutex::new(0),
             exited_cv: Condvar::new(),
+            #[cfg(test)]
+            notify_calls: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -102,16 +107,23 @@ impl Shared {
         let me = Arc::as_ptr(self) as usize;
         let (p, index) = WORKER.with(|w| w.get());
         // A worker driving the reactor schedules what it wakes onto itself and wakes nobody:
-        // it runs these tasks next (and spreads a surplus afterwards).
+        // it runs these tasks next (and spreads a surplus afterwards). A task that woke itself
+        // while running (a yield) goes back to the queue of the worker that ran it, which is
+        // still in its loop and runs it again: its wake-up of another worker is deferred to
+        // the worker's next periodic `spread` (as tokio defers a yield's wake to its
+        // maintenance), so a yield costs no fence-and-notify of the idle protocol.
         let mut quiet = false;
         if p == me {
-            quiet = driving_here();
-            let lifo = self.lifo && !woken_while_running;
-            // With the LIFO slot the new task runs next on this worker; the one it displaces
-            // is queued.
-            let queued = LIFO.with(|l| self.queues.schedule_here(index, lifo.then_some(l), r));
-            if !queued {
-                return;
+            quiet = woken_while_running || driving_here();
+            if woken_while_running || !self.lifo {
+                self.queues.push_local(index, r);
+            } else {
+                // With the LIFO slot the new task runs next on this worker; the one it
+                // displaces is queued.
+                let queued = LIFO.with(|l| self.queues.schedule_here(index, Some(l), r));
+                if !queued {
+                    return;
+                }
             }
         } else {
             self.queues.push_global(r);
@@ -130,16 +142,30 @@ impl Shared {
     /// the caller's check and its push, so re-check (this fence pairs with the one in `drain`)
     /// and cancel whatever is queued ourselves, so no task is stranded in a queue nobody runs
     /// (its `Task` would never resolve, and the task would keep the runtime's memory alive).
-    /// Else wake a worker unless `quiet`.
+    /// Else wake a worker.
+    ///
+    /// `quiet`: the push went to the queue of the worker running on this thread, inside its
+    /// loop, which runs the task next; then neither the fence nor the notify is paid here. That
+    /// worker settles the shutdown check when its loop ends ([`Shared::settle`], from the
+    /// worker's `Drop`), and the task is run or cancelled either way.
     fn after_push(&self, quiet: bool) {
+        if quiet {
+            return;
+        }
+        if !self.settle() {
+            self.notify_fenced();
+        }
+    }
+
+    /// Issues a `SeqCst` fence and, if shutdown has started cancelling, cancels whatever is
+    /// queued (see [`Shared::after_push`]). Returns whether it was cancelling.
+    pub(super) fn settle(&self) -> bool {
         fence(Ordering::SeqCst);
         if self.cancelling.load(Ordering::SeqCst) {
             self.drain();
-            return;
+            return true;
         }
-        if !quiet {
-            self.notify_fenced();
-        }
+        false
     }
 
     /// Wakes one sleeping worker unless one is already searching for work.
@@ -150,6 +176,8 @@ impl Shared {
 
     /// [`Shared::notify`] for a caller that has just issued a `SeqCst` fence after its push.
     fn notify_fenced(&self) {
+        #[cfg(test)]
+        self.notify_calls.fetch_add(1, Ordering::Relaxed);
         self.idle.notify_fenced();
     }
 

@@ -10,7 +10,9 @@
 //! bounded by the next timer); whoever schedules work for it wakes it through [`SleepWake`],
 //! which interrupts the poller. If another thread drives already, the worker parks in its
 //! `block_on` as before. A busy worker polls the reactor (zero timeout) every
-//! [`IO_INTERVAL`] tasks.
+//! [`IO_INTERVAL`] tasks, then hands a surplus in its queue to a sleeping worker (`spread`):
+//! that is also when the yields it queued on itself, which wake nobody (`Shared::after_push`),
+//! get another worker.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -248,12 +250,11 @@ impl Future for Worker {
                     run_runnable(r, &this.shared.cfg);
                     this.since_io += 1;
                     if this.since_io >= IO_INTERVAL {
-                        // Fairness: a busy worker still harvests I/O and timers.
-                        if let Some(Ok(n)) = this.react_here(Some(Duration::ZERO)) {
-                            if n > 0 {
-                                this.spread();
-                            }
-                        }
+                        // Fairness: a busy worker still harvests I/O and timers. Then the
+                        // surplus (what that woke, and the yields `schedule` queued without a
+                        // notify) goes to another worker.
+                        let _ = this.react_here(Some(Duration::ZERO));
+                        this.spread();
                     }
                 }
                 None => {
@@ -315,6 +316,9 @@ impl Drop for Worker {
         if let Some(r) = LIFO.try_with(|l| l.take()).ok().flatten() {
             self.shared.requeue(r);
         }
+        // The shutdown check of this worker's quiet pushes (`Shared::after_push`): a task it
+        // queued on itself after shutdown drained the queues is cancelled here.
+        self.shared.settle();
     }
 }
 
