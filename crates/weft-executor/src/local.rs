@@ -235,7 +235,6 @@ impl LocalCore {
         if self.cfg.debug {
             report_alive(&self.registry);
         }
-        self.registry.close();
         cancel_all(&self.registry, self.cfg.debug, || {
             let mut n = 0;
             loop {

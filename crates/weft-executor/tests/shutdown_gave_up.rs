@@ -64,11 +64,9 @@ fn stuck_task_is_dropped_after_shutdown_gave_up(debug: bool) {
 }
 
 /// Outside debug mode the stuck task registers only when its poll returns, after shutdown's
-/// cancellation rounds: `Registry::close` makes it wake itself then. Needs `reg.close()` as the
-/// first line of `cancel_all` (`src/runtime/shared.rs`, owned by another helper this session;
-/// `LocalRuntime` already calls it): passes with that line, leaks without it.
+/// cancellation rounds: `Registry::close` (the first step of `cancel_all`) makes it wake itself
+/// then; without it the task leaked.
 #[test]
-#[ignore = "needs reg.close() at the start of cancel_all in src/runtime/shared.rs"]
 fn a_stuck_task_is_dropped_once_its_poll_returns() {
     stuck_task_is_dropped_after_shutdown_gave_up(false);
 }

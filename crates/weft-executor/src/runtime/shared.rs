@@ -288,6 +288,9 @@ const CANCEL_ROUNDS: usize = 64;
 /// local task woken from another thread) are leaked: that is said on stderr, and in debug mode
 /// each of them is named.
 pub(crate) fn cancel_all(reg: &Registry, debug: bool, mut drain: impl FnMut() -> usize) {
+    // A task whose first `Pending` comes after this (a poll stuck while we cancel) wakes
+    // itself, so the closed executor drops it (tests/shutdown_gave_up.rs).
+    reg.close();
     for _ in 0..CANCEL_ROUNDS {
         drain();
         if reg.len() == 0 {
