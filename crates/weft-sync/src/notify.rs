@@ -132,8 +132,17 @@ impl Notify {
     /// With the lock held: takes the permit, or else sets `WAITERS` (the caller then queues),
     /// in one compare-and-swap so that a concurrent lock-free `notify_one` either stored its
     /// permit before (taken here) or sees `WAITERS` and takes the lock (and finds the waiter).
+    ///
+    /// If `WAITERS` is already set (others are queued), there is nothing to write: no permit can
+    /// be stored while it is set, and it cannot be cleared while the caller holds the lock, so
+    /// a registration behind other waiters costs a load instead of a compare-and-swap on the
+    /// word every notifier reads.
     fn take_permit_or_announce(&self, _held: &MutexGuard<'_, WaitList<bool>>) -> bool {
         let mut s = self.state.load(SeqCst);
+        if s & WAITERS != 0 {
+            debug_assert_eq!(s & PERMIT, 0, "PERMIT and WAITERS are never set together");
+            return false;
+        }
         loop {
             let (next, took) = if s & PERMIT != 0 {
                 (s & !PERMIT, true)

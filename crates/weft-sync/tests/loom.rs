@@ -533,3 +533,30 @@ fn notify_waiters_reaches_a_registered_waiter() {
         waiter.join().unwrap();
     });
 }
+
+#[test]
+fn notify_second_waiter_registers_behind_the_first() {
+    // A waiter that queues while another one already waits (`WAITERS` set) only loads the flag
+    // instead of re-writing it; racing two `notify_one`s, both waiters must still be woken and
+    // no permit may be left over.
+    loom::model(|| {
+        let n = Arc::new(Notify::new());
+        let mut first = Box::pin(n.notified());
+        assert!(
+            poll_once(first.as_mut()).is_pending(),
+            "no permit was stored"
+        );
+        let n2 = n.clone();
+        let notifier = thread::spawn(move || {
+            n2.notify_one();
+            n2.notify_one();
+        });
+        block_on(n.notified());
+        block_on(first);
+        notifier.join().unwrap();
+        assert!(
+            poll_once(pin!(n.notified())).is_pending(),
+            "a notification was duplicated"
+        );
+    });
+}
