@@ -459,6 +459,39 @@ fn drive(mut l: ReactorLock, sh: &Shared) {
 /// }
 /// ```
 pub fn try_react(timeout: Option<Duration>) -> Option<std::io::Result<usize>> {
+    try_react_inner(timeout, None)
+}
+
+/// [`try_react`] for a caller that published, *before* taking the reactor lock, that it is
+/// about to block in the poller (so its wakers interrupt the poller with [`notify`]), and
+/// checked then that it was not woken: once the lock is held, `woken` is checked again, and if
+/// it returns true the call returns `Some(Ok(0))` without waiting.
+///
+/// The second check is what makes that hand-shake sound: a notification written for this
+/// caller between its first check and its taking the lock can be consumed by the thread that
+/// held the lock meanwhile (one poller serves every thread), and this caller would then block
+/// with its wake-up already spent. The waker stores its flag before it notifies, and the other
+/// thread consumed the notification before releasing the lock, so the check under the lock
+/// sees the flag.
+///
+/// ```
+/// use std::time::Duration;
+/// // Already woken: returns at once without polling (if it got the lock at all).
+/// if let Some(r) = weft_reactor::try_react_unless(None, &|| true) {
+///     assert_eq!(r.unwrap(), 0);
+/// }
+/// ```
+pub fn try_react_unless(
+    timeout: Option<Duration>,
+    woken: &dyn Fn() -> bool,
+) -> Option<std::io::Result<usize>> {
+    try_react_inner(timeout, Some(woken))
+}
+
+fn try_react_inner(
+    timeout: Option<Duration>,
+    woken: Option<&dyn Fn() -> bool>,
+) -> Option<std::io::Result<usize>> {
     let reactor = match Reactor::get() {
         Ok(r) => r,
         Err(e) => return Some(Err(e)),
@@ -478,6 +511,9 @@ pub fn try_react(timeout: Option<Duration>) -> Option<std::io::Result<usize>> {
     };
     if in_block_on {
         clear_takeover_if_worker();
+    }
+    if woken.is_some_and(|w| w()) {
+        return Some(Ok(0));
     }
     Some(l.react(timeout, None))
 }

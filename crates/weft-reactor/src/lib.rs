@@ -82,7 +82,7 @@ pub use close::AsyncClose;
 pub use driver::{
     __block_on_in_poller_wait, __fallback_takeovers, __fallback_wakes, __timer_notifies,
 };
-pub use driver::{block_on, block_on_passive, notify, try_react, IO_POLL_BUDGET};
+pub use driver::{block_on, block_on_passive, notify, try_react, try_react_unless, IO_POLL_BUDGET};
 pub use error::{RegisterError, RegisterErrorKind};
 
 /// The park/hand-off protocol, exposed only for the loom models in `tests/loom.rs`.

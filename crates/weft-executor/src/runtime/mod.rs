@@ -269,6 +269,59 @@ mod tests {
     thread_local! {
         /// Runs once, on this thread, between `schedule`'s `closed` check and its queue push.
         pub(super) static BEFORE_PUSH: Cell<Option<Box<dyn FnOnce()>>> = const { Cell::new(None) };
+        /// Runs once, on this worker thread, between the worker's `start_driving` and its
+        /// taking the reactor lock to block as the driver.
+        pub(super) static BEFORE_DRIVE: Cell<Option<Box<dyn FnOnce()>>> = const { Cell::new(None) };
+    }
+
+    /// A lost wake-up found by this helper (a `spawn_one` loop hung about once per 2-5 million
+    /// spawns with (sleeping, searching) = (1, 1) and the task queued): a worker going to
+    /// block as the reactor's driver publishes `driving` and checks `woken` *before* it takes
+    /// the reactor lock. A waker that schedules work for it then writes the poller's notifier,
+    /// but the thread holding the lock meanwhile (another worker's zero-timeout poll) could
+    /// consume that notification; the worker then took the lock and blocked with its wake-up
+    /// spent, counted as searching, so no later notify woke anyone. It now checks `woken` again
+    /// under the lock. Deterministic: the hook runs in that window, makes a foreign spawn
+    /// (which wakes this worker and writes the notifier), then consumes the notification with
+    /// a zero-timeout poll, as the other thread would.
+    #[test]
+    fn a_driver_wake_consumed_before_it_blocks_is_not_lost() {
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        let handle = rt.handle();
+        let (tx, rx) = mpsc::channel::<()>();
+        let h2 = handle.clone();
+        let setup = handle.spawn(async move {
+            // On the worker thread: armed for the worker's next blocking drive.
+            BEFORE_DRIVE.with(|h| {
+                h.set(Some(Box::new(move || {
+                    let h3 = h2.clone();
+                    let t = thread::spawn(move || {
+                        h3.spawn(async move {
+                            tx.send(()).unwrap();
+                        })
+                        .detach();
+                    });
+                    t.join().unwrap();
+                    // The notification goes to whoever polls next: here, this zero-timeout
+                    // poll (standing for the thread that holds the lock meanwhile), or the
+                    // fallback thread if it holds the lock (then it is told to yield it).
+                    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+                    while weft_reactor::try_react(Some(Duration::ZERO)).is_none() {
+                        assert!(
+                            std::time::Instant::now() < deadline,
+                            "the reactor lock never came free"
+                        );
+                        thread::yield_now();
+                    }
+                })))
+            });
+        });
+        rt.block_on(setup).unwrap();
+        if rx.recv_timeout(Duration::from_secs(20)).is_err() {
+            // Shutting down would wait for the stuck worker (it is off the idle list).
+            std::mem::forget(rt);
+            panic!("watchdog: a worker blocked in the reactor with its wake-up consumed");
+        }
     }
 
     /// Review finding: a spawn (or wake) from a foreign thread that passed the `closed` check just

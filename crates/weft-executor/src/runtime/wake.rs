@@ -38,8 +38,8 @@ impl SleepWake {
         self.woken.store(false, Ordering::SeqCst);
     }
 
-    /// Whether the waker ran since the last [`reset`](Self::reset).
-    #[allow(dead_code)] // the loom model
+    /// Whether the waker ran since the last [`reset`](Self::reset) (checked again under the
+    /// reactor lock before blocking, see `Worker::react_here_unless`).
     pub(crate) fn is_woken(&self) -> bool {
         self.woken.load(Ordering::SeqCst)
     }

@@ -172,10 +172,25 @@ impl Worker {
     /// Drives the reactor once on this thread, in this worker's context (see the module
     /// docs); `None` if another thread drives it.
     fn react_here(&mut self, timeout: Option<Duration>) -> Option<std::io::Result<usize>> {
+        self.react_here_unless(timeout, None)
+    }
+
+    /// [`Worker::react_here`]; with `woken`, checked again once the reactor lock is held
+    /// (`weft_reactor::try_react_unless`): a worker that blocks as the driver publishes that
+    /// before it takes the lock, and the notification its waker writes meanwhile may be
+    /// consumed by the thread that held the lock.
+    fn react_here_unless(
+        &mut self,
+        timeout: Option<Duration>,
+        woken: Option<&dyn Fn() -> bool>,
+    ) -> Option<std::io::Result<usize>> {
         self.since_io = 0;
         DRIVING.with(|d| d.set(true));
         let _g = DrivingGuard;
-        weft_reactor::try_react(timeout)
+        match woken {
+            Some(w) => weft_reactor::try_react_unless(timeout, w),
+            None => weft_reactor::try_react(timeout),
+        }
     }
 
     /// After driving: tasks queued beyond the one this worker runs next go to another worker
@@ -286,7 +301,11 @@ impl Future for Worker {
                         // (through `sw`, which then interrupts the poller). A paused clock is
                         // left to `block_on`, which advances it when everything is idle.
                         let r = if sw.start_driving() {
-                            this.react_here(None)
+                            #[cfg(test)]
+                            if let Some(f) = super::tests::BEFORE_DRIVE.with(|h| h.take()) {
+                                f();
+                            }
+                            this.react_here_unless(None, Some(&|| sw.is_woken()))
                         } else {
                             Some(Ok(0))
                         };
