@@ -196,7 +196,9 @@ fn client_only(spec: &str) {
     let addr = it.next().unwrap_or("127.0.0.1:8080");
     let mut num = |d: usize| it.next().and_then(|v| v.parse().ok()).unwrap_or(d);
     let (requests, conc, len) = (num(20_000), num(1), num(1024));
-    let url = format!("http://{addr}/bytes/{len}");
+    let url: hyper::Uri = format!("http://{addr}/bytes/{len}")
+        .parse()
+        .expect("a URL from --addr");
     let local = std::env::var_os("WEFT_HTTP_CLIENT_LOCAL").is_some();
     let w = clients::Weft::new(local, None);
     let t0 = Instant::now();

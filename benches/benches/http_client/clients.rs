@@ -351,7 +351,8 @@ impl Weft {
 }
 
 /// One GET through weft's client; returns the body length.
-pub async fn weft_get(client: &weft::http::Client, url: &str) -> usize {
+/// The URL is parsed once per turn, as for hyper-util (whose `get` takes a `Uri`).
+pub async fn weft_get(client: &weft::http::Client, url: &hyper::Uri) -> usize {
     let resp = client.get(url).send().await.expect("weft request");
     resp.bytes().await.expect("weft body").len()
 }
@@ -366,8 +367,9 @@ impl HttpClient for Weft {
     fn turn(&self, url: &str, conc: usize, dur: Duration, len: usize) -> Result<Turn, String> {
         let start = Instant::now();
         let deadline = start + dur;
+        let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL {url:?}: {e}"))?;
         let parts = self.tasks(conc, |_, client| {
-            let url = url.to_string();
+            let url = uri.clone();
             async move {
                 let mut lat = Vec::new();
                 while Instant::now() < deadline {

@@ -20,6 +20,7 @@ pub(crate) mod send;
 pub(crate) mod tls;
 pub(crate) mod tls_stream;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -253,20 +254,20 @@ impl Client {
     pub(crate) async fn execute_parts(&self, req: RequestParts) -> Result<Response, Error> {
         let total = req.timeout.or(self.inner.cfg.total_timeout);
         let deadline = total.map(|d| Instant::now() + d);
-        let url = req.uri.clone();
         let hooks = &self.inner.hooks;
+        // Only an observer needs the URL and method after the request has moved on.
         let started = hooks.on().map(|o| {
             o.on_event(&Event::RequestStart {
                 method: &req.method,
-                url: &url,
+                url: &req.uri,
             });
-            (Instant::now(), req.method.clone())
+            (Instant::now(), req.method.clone(), req.uri.clone())
         });
         // The total deadline is enforced by each phase that can wait (checkout, connect, write,
         // read, backoff), each arming a timer only when it has to wait: no per-request timer
         // wraps the whole request, and the read phase's one timer carries on into the body.
         let res = self.follow_redirects(req, deadline).await;
-        if let (Some(o), Some((t0, method))) = (hooks.on(), started) {
+        if let (Some(o), Some((t0, method, url))) = (hooks.on(), started) {
             o.on_event(&Event::RequestEnd {
                 method: &method,
                 url: res.as_ref().map_or(&url, |r| r.url()),
@@ -297,22 +298,25 @@ impl Client {
             expect_continue,
         };
         let cfg = &self.inner.cfg;
-        if headers.is_empty() {
-            // The common case: a clone, cheaper than inserting the defaults one by one.
-            headers = cfg.headers.clone();
+        // The common case (no per-request headers): the defaults, borrowed; a redirect that
+        // strips some clones them then.
+        let mut headers: Cow<'_, HeaderMap> = if headers.is_empty() {
+            Cow::Borrowed(&cfg.headers)
         } else {
             for (k, v) in cfg.headers.iter() {
                 if !headers.contains_key(k) {
                     headers.insert(k.clone(), v.clone());
                 }
             }
-        }
+            Cow::Owned(headers)
+        };
         let mut body = BodySource::new(body);
-        let mut history = vec![uri.clone()];
+        // The URLs visited so far, made at the first redirect (most requests have none).
+        let mut history: Vec<Uri> = Vec::new();
         loop {
             let jar = self.inner.jar.as_ref();
             let with_cookies = jar.and_then(|j| j.header_for(&uri)).map(|v| {
-                let mut h = headers.clone();
+                let mut h = HeaderMap::clone(&headers);
                 let joined = match h.get(COOKIE) {
                     Some(user) => {
                         let mut s = user.as_bytes().to_vec();
@@ -329,7 +333,7 @@ impl Client {
                 .send_with_retries(
                     &method,
                     &uri,
-                    with_cookies.as_ref().unwrap_or(&headers),
+                    with_cookies.as_ref().unwrap_or(&*headers),
                     &mut body,
                     &opts,
                     deadline,
@@ -348,6 +352,9 @@ impl Client {
             let loc = String::from_utf8_lossy(loc.as_bytes()).into_owned();
             let next = redirect::resolve(&uri, &loc).map_err(|e| e.with_url(&uri))?;
             let status = resp.status();
+            if history.is_empty() {
+                history.push(uri.clone());
+            }
             match cfg.redirect.decide(&Attempt {
                 status,
                 next: &next,
@@ -365,14 +372,14 @@ impl Client {
             drop(resp);
             let new_method = redirect::next_method(status, &method);
             if new_method != method && new_method == Method::GET {
-                redirect::strip_body_headers(&mut headers);
+                redirect::strip_body_headers(headers.to_mut());
                 body = BodySource::new(Body::empty());
             } else if !body.is_replayable() {
                 return Err(Error::new(ErrorKind::RedirectBodyNotReplayable).with_url(&uri));
             }
             method = new_method;
             if redirect::origin(&uri) != redirect::origin(&next) {
-                redirect::strip_credentials(&mut headers);
+                redirect::strip_credentials(headers.to_mut());
             }
             if let Some(o) = self.inner.hooks.on() {
                 o.on_event(&Event::Redirect {

@@ -318,7 +318,9 @@ pub struct Response {
     version: Version,
     headers: HeaderMap,
     url: Uri,
-    body: BodyState,
+    /// Boxed: a response is returned through every layer of a request (five `async fn`s, each
+    /// move a copy), and the body state is more than half of it.
+    body: Box<BodyState>,
 }
 
 impl fmt::Debug for Response {
@@ -345,7 +347,7 @@ impl Response {
             version,
             headers,
             url,
-            body,
+            body: Box::new(body),
         }
     }
 
