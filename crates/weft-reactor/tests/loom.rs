@@ -118,3 +118,64 @@ fn two_waiters_are_served_in_turn() {
         }
     });
 }
+
+/// An executor worker about to block in the reactor as its driver (`Worker::react_here_unless`
+/// over `try_react_unless`), reduced to the protocol: publish "driving" and check `woken`
+/// (`enter_poller`, the same hand-shake as the executor's `SleepWake::start_driving`) *before*
+/// taking the reactor lock; then, holding it, check `woken` again (`recheck`) and only then
+/// block in the poller (a parker only a notify unparks). If the lock is taken, it parks in its
+/// `block_on` until its waker runs instead.
+fn worker_drive_unless_woken(sh: &Shared, lock: &Mutex<()>, poller: &Parker, recheck: bool) {
+    if sh.enter_poller() {
+        if let Ok(_g) = lock.try_lock() {
+            if !(recheck && sh.is_woken()) {
+                poller.park(None); // epoll_wait(-1): returns on a notify only
+            }
+        } else {
+            // Another thread drives: park in `block_on` (the waker unparks it).
+            while !sh.is_woken() {
+                sh.parker.park(None);
+            }
+        }
+    }
+    sh.leave_poller();
+}
+
+/// The worker hand-shake with one waker and one other thread that takes the reactor lock and
+/// consumes a pending notification (a zero-timeout poll of the shared poller) before releasing
+/// it. `recheck = false` is the code before the fix.
+fn drive_handshake_model(recheck: bool) {
+    loom::model(move || {
+        let sh = Arc::new(Shared::new());
+        let lock = Arc::new(Mutex::new(()));
+        let poller = Arc::new(Parker::new());
+        let (sh2, poller2) = (sh.clone(), poller.clone());
+        // The waker: set `woken`, and notify the poller if the worker is driving.
+        let waker = thread::spawn(move || sh2.wake(|| poller2.unpark()));
+        let (lock3, poller3) = (lock.clone(), poller.clone());
+        let holder = thread::spawn(move || {
+            if let Ok(_g) = lock3.try_lock() {
+                // Harvests whatever is pending, a notify meant for the worker included.
+                poller3.park(Some(std::time::Duration::ZERO));
+            }
+        });
+        // The worker blocking in the poller with `woken` set and the notification spent is a
+        // thread nobody will unpark: loom reports the deadlock.
+        worker_drive_unless_woken(&sh, &lock, &poller, recheck);
+        assert!(
+            sh.is_woken(),
+            "the worker stopped waiting without being woken"
+        );
+        waker.join().unwrap();
+        holder.join().unwrap();
+    });
+}
+
+#[test]
+fn a_driver_wake_consumed_by_the_lock_holder_is_not_lost() {
+    // `try_react_unless` re-checks `woken` under the reactor lock: the waker stored it before
+    // notifying, and a holder that consumed that notify did so before releasing the lock the
+    // worker then took, so the re-check sees it. Without the re-check (`false`) loom finds the
+    // interleaving where the worker blocks with its wake-up spent.
+    drive_handshake_model(true);
+}
