@@ -324,15 +324,8 @@ mod tests {
         }
     }
 
-    /// Review finding: a spawn (or wake) from a foreign thread that passed the `closed` check just
-    /// before shutdown drained the queues used to push its task into a queue nobody would ever
-    /// run; the `Task` never resolved. Deterministic: the spawner is stopped inside the window.
-    /// Issue 14, defect 8: `wake_all_idle` took the sleeping workers off the idle list without
-    /// counting them as searching, so each one's exit decremented `num_searching` below zero.
-    #[test]
-    fn shutdown_leaves_the_idle_counters_balanced() {
-        let rt = Runtime::builder().worker_threads(2).build().unwrap();
-        let shared = rt.handle().shared.clone();
+    /// Waits (watchdog: 20 s) until both workers of a 2-worker runtime sleep.
+    fn wait_until_both_workers_sleep(shared: &super::shared::Shared) {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while shared.idle.counts().0 < 2 {
             assert!(
@@ -341,6 +334,15 @@ mod tests {
             );
             thread::yield_now();
         }
+    }
+
+    /// Issue 14, defect 8: `wake_all_idle` took the sleeping workers off the idle list without
+    /// counting them as searching, so each one's exit decremented `num_searching` below zero.
+    #[test]
+    fn shutdown_leaves_the_idle_counters_balanced() {
+        let rt = Runtime::builder().worker_threads(2).build().unwrap();
+        let shared = rt.handle().shared.clone();
+        wait_until_both_workers_sleep(&shared);
         drop(rt);
         assert_eq!(shared.idle.counts(), (0, 0), "(sleeping, searching)");
     }
@@ -379,14 +381,7 @@ mod tests {
         const N: usize = 6_100;
         let rt = Runtime::builder().worker_threads(2).build().unwrap();
         let shared = rt.handle().shared.clone();
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while shared.idle.counts().0 < 2 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the workers never went idle"
-            );
-            thread::yield_now();
-        }
+        wait_until_both_workers_sleep(&shared);
         let before = shared.notify_calls.load(Ordering::SeqCst);
         let (tx, rx) = mpsc::channel();
         let task = rt.handle().spawn(async move {
@@ -446,6 +441,9 @@ mod tests {
         assert!(r.unwrap_err().is_cancelled());
     }
 
+    /// Review finding: a spawn (or wake) from a foreign thread that passed the `closed` check just
+    /// before shutdown drained the queues used to push its task into a queue nobody would ever
+    /// run; the `Task` never resolved. Deterministic: the spawner is stopped inside the window.
     #[test]
     fn spawn_racing_shutdown_never_strands_its_task() {
         let rt = Runtime::builder().worker_threads(1).build().unwrap();
