@@ -13,7 +13,7 @@
 use std::rc::Rc;
 
 use async_executor::LocalExecutor;
-use futures_lite::future::block_on;
+use weft_benches::local_spawn;
 use weft_benches::runner::Workload;
 use weft_benches::{tokio_current, weft_local};
 
@@ -37,36 +37,13 @@ fn spawn_many_local() {
     let (w, t, s) = (weft_local(), tokio_current(), Rc::new(LocalExecutor::new()));
     let mut g = Workload::new(GROUP, "spawn_many_local");
     g.bench("weft", |b| {
-        b.iter(|| {
-            w.block_on(async {
-                let hs: Vec<_> = (0..NUM_SPAWN)
-                    .map(|_| weft_executor::spawn_local(async {}))
-                    .collect();
-                for h in hs {
-                    h.await.unwrap();
-                }
-            })
-        })
+        b.iter(|| local_spawn::weft_local(&w, NUM_SPAWN))
     });
     g.bench("tokio", |b| {
-        b.iter(|| {
-            t.block_on(async {
-                let hs: Vec<_> = (0..NUM_SPAWN).map(|_| tokio::spawn(async {})).collect();
-                for h in hs {
-                    h.await.unwrap();
-                }
-            })
-        })
+        b.iter(|| local_spawn::tokio_local(&t, NUM_SPAWN))
     });
     g.bench("smol", |b| {
-        b.iter(|| {
-            block_on(s.run(async {
-                let hs: Vec<_> = (0..NUM_SPAWN).map(|_| s.spawn(async {})).collect();
-                for h in hs {
-                    h.await;
-                }
-            }))
-        })
+        b.iter(|| local_spawn::smol_local(&s, NUM_SPAWN))
     });
     g.run();
 }
@@ -87,35 +64,13 @@ fn spawn_many_remote(busy: bool) {
     };
     let mut g = Workload::new(GROUP, name);
     g.bench("weft", |b| {
-        b.iter(|| {
-            let hs: Vec<_> = (0..NUM_SPAWN).map(|_| w.spawn_local(async {})).collect();
-            w.block_on(async {
-                for h in hs {
-                    h.await.unwrap();
-                }
-            })
-        })
+        b.iter(|| local_spawn::weft_remote(&w, NUM_SPAWN))
     });
     g.bench("tokio", |b| {
-        let handle = t.handle().clone();
-        b.iter(|| {
-            let hs: Vec<_> = (0..NUM_SPAWN).map(|_| handle.spawn(async {})).collect();
-            t.block_on(async {
-                for h in hs {
-                    h.await.unwrap();
-                }
-            })
-        })
+        b.iter(|| local_spawn::tokio_remote(&t, NUM_SPAWN))
     });
     g.bench("smol", |b| {
-        b.iter(|| {
-            let hs: Vec<_> = (0..NUM_SPAWN).map(|_| s.spawn(async {})).collect();
-            block_on(s.run(async {
-                for h in hs {
-                    h.await;
-                }
-            }))
-        })
+        b.iter(|| local_spawn::smol_remote(&s, NUM_SPAWN))
     });
     g.run();
 }

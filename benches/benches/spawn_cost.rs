@@ -141,28 +141,18 @@ fn main() {
     }
 }
 
-/// `rt_current_thread`'s spawn shapes, `iters` rounds of `NUM_SPAWN` tasks.
+/// `rt_current_thread`'s spawn shapes (`weft_benches::local_spawn`), `iters` rounds of
+/// `NUM_SPAWN` tasks.
 fn current_thread(rt: &str, remote: bool, iters: usize) {
+    use weft_benches::local_spawn;
     match rt {
         "weft" => {
             let w = weft_benches::weft_local();
             for _ in 0..iters {
                 if remote {
-                    let hs: Vec<_> = (0..NUM_SPAWN).map(|_| w.spawn_local(async {})).collect();
-                    w.block_on(async {
-                        for h in hs {
-                            h.await.unwrap();
-                        }
-                    });
+                    local_spawn::weft_remote(&w, NUM_SPAWN);
                 } else {
-                    w.block_on(async {
-                        let hs: Vec<_> = (0..NUM_SPAWN)
-                            .map(|_| weft_executor::spawn_local(async {}))
-                            .collect();
-                        for h in hs {
-                            h.await.unwrap();
-                        }
-                    });
+                    local_spawn::weft_local(&w, NUM_SPAWN);
                 }
             }
         }
@@ -170,19 +160,9 @@ fn current_thread(rt: &str, remote: bool, iters: usize) {
             let ex = async_executor::LocalExecutor::new();
             for _ in 0..iters {
                 if remote {
-                    let hs: Vec<_> = (0..NUM_SPAWN).map(|_| ex.spawn(async {})).collect();
-                    futures_lite::future::block_on(ex.run(async {
-                        for h in hs {
-                            h.await;
-                        }
-                    }));
+                    local_spawn::smol_remote(&ex, NUM_SPAWN);
                 } else {
-                    futures_lite::future::block_on(ex.run(async {
-                        let hs: Vec<_> = (0..NUM_SPAWN).map(|_| ex.spawn(async {})).collect();
-                        for h in hs {
-                            h.await;
-                        }
-                    }));
+                    local_spawn::smol_local(&ex, NUM_SPAWN);
                 }
             }
         }

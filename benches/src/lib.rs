@@ -14,6 +14,7 @@ pub mod child;
 pub mod exec;
 pub mod http_load;
 pub mod hyper_server;
+pub mod local_spawn;
 pub mod net;
 pub mod pin;
 pub mod plan;
