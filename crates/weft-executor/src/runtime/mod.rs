@@ -402,6 +402,39 @@ mod tests {
         );
     }
 
+    /// tcp_echo c=100 (issue 13, driver notes round 6): the busy worker's periodic reactor
+    /// poll counted the tasks run since the worker's *last* reactor poll, and a worker out of
+    /// work polls too. With batches shorter than `IO_INTERVAL` (~50 tasks per worker there) it
+    /// never came: each worker harvested I/O only once it had run dry, both ran dry together,
+    /// one slept on a futex and was woken ~50 µs later (2x tokio's context switches). The
+    /// interval now counts every task run, as tokio's `event_interval` ticks. Counted: rounds
+    /// of 30 tasks, each round ending with the worker out of work.
+    #[test]
+    fn the_periodic_reactor_poll_counts_every_task_run() {
+        use std::sync::atomic::Ordering;
+        const ROUNDS: usize = 20;
+        const TASKS: usize = 30;
+        let rt = Runtime::builder().worker_threads(1).build().unwrap();
+        let shared = rt.handle().shared.clone();
+        let before = shared.interval_polls.load(Ordering::SeqCst);
+        let spawner = rt.handle();
+        rt.block_on(async move {
+            for _ in 0..ROUNDS {
+                let tasks: Vec<_> = (0..TASKS).map(|_| spawner.spawn(async {})).collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            }
+        });
+        let polls = shared.interval_polls.load(Ordering::SeqCst) - before;
+        let want = ROUNDS * TASKS / super::worker::IO_INTERVAL as usize;
+        assert!(
+            polls >= want,
+            "{polls} periodic reactor polls for {} tasks run (want at least {want})",
+            ROUNDS * TASKS
+        );
+    }
+
     /// The deferred notify of a yield skips `after_push`'s shutdown check too: a yield that
     /// passed the `cancelling` check just before shutdown drained the queues lands in its
     /// worker's queue after the drain. The worker's exit (`Worker::drop` -> `settle`) must

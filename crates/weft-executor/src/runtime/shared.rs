@@ -40,6 +40,9 @@ pub(crate) struct Shared {
     /// Calls of the idle protocol's notify (unit tests count them per operation).
     #[cfg(test)]
     pub(super) notify_calls: std::sync::atomic::AtomicUsize,
+    /// Periodic (every `IO_INTERVAL` tasks) reactor polls of busy workers (unit tests).
+    #[cfg(test)]
+    pub(super) interval_polls: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -57,6 +60,8 @@ impl Shared {
             exited_cv: Condvar::new(),
             #[cfg(test)]
             notify_calls: std::sync::atomic::AtomicUsize::new(0),
+            #[cfg(test)]
+            interval_polls: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 

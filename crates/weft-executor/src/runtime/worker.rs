@@ -66,7 +66,7 @@ pub(super) fn worker_main(
                 picker: Picker::new(index),
                 searching: false,
                 in_idle: false,
-                since_io: 0,
+                ticks: 0,
                 sleep_wake: None,
             })
         }));
@@ -152,8 +152,11 @@ struct Worker {
     picker: Picker,
     searching: bool,
     in_idle: bool,
-    /// Tasks run since this worker last polled the reactor.
-    since_io: u32,
+    /// Tasks run by this worker (wrapping): every [`IO_INTERVAL`]-th polls the reactor.
+    /// Other reactor polls (out of work) do not reset it: a worker whose batches end before
+    /// the interval would otherwise only harvest I/O once it has run dry, and both workers
+    /// then run dry together and one of them sleeps (tokio's `event_interval` ticks alike).
+    ticks: u32,
     /// The idle-list waker (made once per `block_on`, whose waker it wraps).
     sleep_wake: Option<(Arc<SleepWake>, Waker)>,
 }
@@ -184,7 +187,6 @@ impl Worker {
         timeout: Option<Duration>,
         woken: Option<&dyn Fn() -> bool>,
     ) -> Option<std::io::Result<usize>> {
-        self.since_io = 0;
         DRIVING.with(|d| d.set(true));
         let _g = DrivingGuard;
         match woken {
@@ -263,8 +265,10 @@ impl Future for Worker {
                         this.shared.notify();
                     }
                     run_runnable(r, &this.shared.cfg);
-                    this.since_io += 1;
-                    if this.since_io >= IO_INTERVAL {
+                    this.ticks = this.ticks.wrapping_add(1);
+                    if this.ticks % IO_INTERVAL == 0 {
+                        #[cfg(test)]
+                        this.shared.interval_polls.fetch_add(1, Ordering::Relaxed);
                         // Fairness: a busy worker still harvests I/O and timers. Then the
                         // surplus (what that woke, and the yields `schedule` queued without a
                         // notify) goes to another worker.
