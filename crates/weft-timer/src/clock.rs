@@ -83,6 +83,8 @@ impl Clock {
 
     /// The current time of this clock.
     pub fn now(&self) -> Instant {
+        #[cfg(test)]
+        READS.with(|r| r.set(r.get() + 1));
         if self.inner.identity.load(Ordering::Acquire) {
             return Instant::now();
         }
@@ -151,4 +153,10 @@ impl fmt::Debug for Clock {
         };
         d.finish()
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Clock reads on this thread (unit tests count them per operation).
+    pub(crate) static READS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }

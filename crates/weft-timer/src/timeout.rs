@@ -85,7 +85,8 @@ impl<F> Timeout<F> {
         let deadline_first = due;
         Timeout {
             inner: Some(f),
-            sleep: Sleep::new_in(timers, deadline),
+            // Not due when made: the clock was read then, so the sleep's first poll need not.
+            sleep: Sleep::later_than_made(timers, deadline, !due),
             deadline_first,
         }
     }

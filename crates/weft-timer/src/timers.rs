@@ -296,6 +296,17 @@ impl Timers {
         } else {
             self.deadline_tick(deadline)
         };
+        self.insert_tick(tick, entry)
+    }
+
+    /// [`insert`](Self::insert) for a caller that knows `deadline` was later than the clock
+    /// when it read it (no clock read here; a deadline that passed since fires at the next
+    /// `process`, as the wheel places a past tick in its current slot).
+    pub(crate) fn insert_later(&self, deadline: Instant, entry: Entry) -> Key {
+        self.insert_tick(self.deadline_tick(deadline), entry)
+    }
+
+    fn insert_tick(&self, tick: u64, entry: Entry) -> Key {
         let key = self.inner().wheels.insert(tick, entry);
         // Earlier than what the driver waits for: tell it (outside every lock). The plain load
         // first keeps the common insert (later than the earliest) from writing a cache line
