@@ -2,7 +2,9 @@
 //! reads to regenerate `docs/benchmarks.md` and its charts (issue 19).
 //!
 //! Each call to [`record`] appends one JSON line to the file named by `WEFT_BENCH_RESULTS`
-//! (default `target/weft-bench/results.jsonl` under the workspace root):
+//! (`cargo xtask bench` sets it to `target/weft-bench/results.jsonl`, the page's source; a bench
+//! run by hand defaults to `target/weft-bench/manual.jsonl`, so profiling or rerunning one file
+//! never mixes its samples into the next `cargo xtask bench report`):
 //!
 //! ```json
 //! {"group":"http_client","workload":"c=1 0B plain","contender":"weft","unit":"req/s",
@@ -32,13 +34,12 @@ pub struct Record<'a> {
     pub samples: &'a [f64],
 }
 
-/// Where results go: `$WEFT_BENCH_RESULTS`, else `<workspace>/target/weft-bench/results.jsonl`.
+/// Where results go: `$WEFT_BENCH_RESULTS`, else `<workspace>/target/weft-bench/manual.jsonl`
+/// (a run by hand; see the module docs).
 pub fn results_path() -> PathBuf {
     match std::env::var_os("WEFT_BENCH_RESULTS") {
         Some(p) => PathBuf::from(p),
-        None => {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/weft-bench/results.jsonl")
-        }
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/weft-bench/manual.jsonl"),
     }
 }
 

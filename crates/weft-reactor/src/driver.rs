@@ -182,6 +182,12 @@ pub fn __timer_notifies() -> usize {
     Reactor::existing().map_or(0, |r| r.timer_notifies.load(Ordering::SeqCst))
 }
 
+/// How many poller waits have started (the reactor's ticker). A test hook; not part of the API.
+#[doc(hidden)]
+pub fn __poller_waits() -> usize {
+    Reactor::existing().map_or(0, |r| r.ticker())
+}
+
 /// Whether a plain `block_on` thread (not an executor worker, not the fallback thread) is
 /// waiting in the reactor's poller right now. A test hook; not part of the API.
 #[doc(hidden)]

@@ -80,7 +80,8 @@ pub use async_fd::{Async, Readable, Writable};
 pub use close::AsyncClose;
 #[doc(hidden)]
 pub use driver::{
-    __block_on_in_poller_wait, __fallback_takeovers, __fallback_wakes, __timer_notifies,
+    __block_on_in_poller_wait, __fallback_takeovers, __fallback_wakes, __poller_waits,
+    __timer_notifies,
 };
 pub use driver::{block_on, block_on_passive, notify, try_react, try_react_unless, IO_POLL_BUDGET};
 pub use error::{RegisterError, RegisterErrorKind};

@@ -67,16 +67,25 @@ fn an_earlier_timer_from_another_thread_wakes_the_waiting_driver_and_a_later_one
     assert!(later.cancel());
 
     // Earlier: the waiting driver is interrupted, recomputes its timeout and fires the timer.
+    // It may also have left its wait on its own just before the insert (a sticky notification
+    // from the reactor's start-up; under load ~1 run in 30): then the hook sees nobody waiting
+    // and writes nothing, and the driver's next wait, which starts after the insert, reads the
+    // new timer for its timeout. Either way the timer fires in time; which way it went is
+    // checked, so the test cannot pass without one of the two.
+    let waits = weft_reactor::__poller_waits();
     let o = order.clone();
     let _soon = call_later(Duration::from_millis(1), move || {
         o.lock().unwrap().push("timer fired");
         flag.complete();
     });
-    assert_eq!(
-        weft_reactor::__timer_notifies(),
-        before + 1,
-        "the earlier timer did not interrupt the waiting poller"
-    );
+    match weft_reactor::__timer_notifies() - before {
+        1 => {}
+        0 => wait_for(
+            "the driver, not waiting when the earlier timer came, starts a new wait",
+            || weft_reactor::__poller_waits() > waits,
+        ),
+        n => panic!("{n} notifier writes for one earlier timer"),
+    }
     let won = done_rx
         .recv_timeout(WATCHDOG)
         .expect("watchdog: the driver was not woken by the earlier timer");

@@ -17,6 +17,7 @@
 
 use std::io;
 
+mod accept;
 mod connect;
 mod resolve;
 mod tcp;

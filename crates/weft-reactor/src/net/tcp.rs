@@ -14,6 +14,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use socket2::{Domain, Protocol, SockAddr};
 
 use crate::async_fd::{poll_io, Retry};
+use crate::net::accept::{accept_nonblocking, register_accepted};
 use crate::net::connect::connect_stream;
 use crate::net::io_err_none_resolved;
 use crate::net::resolve::{resolve, ToSocketAddrs};
@@ -178,6 +179,16 @@ impl TcpStream {
     /// The underlying registered `Async` socket.
     pub fn as_async(&self) -> &Async<std::net::TcpStream> {
         &self.inner
+    }
+}
+
+impl TcpStream {
+    /// A stream from [`accept_nonblocking`] (registered without re-setting non-blocking mode or
+    /// probing the socket type).
+    fn accepted(s: std::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            inner: Arc::new(register_accepted(s)?),
+        })
     }
 }
 
@@ -375,14 +386,14 @@ impl TcpListener {
     /// Accepts a connection. Cancel-safe: a connection is taken from the backlog only when the
     /// future completes.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (s, addr) = self.inner.read_with(|l| l.accept()).await?;
-        Ok((TcpStream::try_from(s)?, addr))
+        let (s, addr) = self.inner.read_with(accept_nonblocking).await?;
+        Ok((TcpStream::accepted(s)?, addr))
     }
 
     /// Polls for one incoming connection, using the listener's single poll-style waker slot.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        poll_io(&self.inner, READ, cx, |l| l.accept())
-            .map(|r| r.and_then(|(s, a)| TcpStream::try_from(s).map(|s| (s, a))))
+        poll_io(&self.inner, READ, cx, accept_nonblocking)
+            .map(|r| r.and_then(|(s, a)| TcpStream::accepted(s).map(|s| (s, a))))
     }
 
     /// A stream of incoming connections (never ends; errors are yielded as items).
@@ -448,7 +459,7 @@ impl Stream for Incoming<'_> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.accept
-            .poll_with(cx, |l| l.accept())
-            .map(|r| Some(r.and_then(|(s, _)| TcpStream::try_from(s))))
+            .poll_with(cx, accept_nonblocking)
+            .map(|r| Some(r.and_then(|(s, _)| TcpStream::accepted(s))))
     }
 }
