@@ -206,9 +206,13 @@ mod tests {
         }
     }
 
-    fn flag() -> (Arc<Flag>, Waker) {
-        let f = Arc::new(Flag(AtomicBool::new(false)));
-        (f.clone(), Waker::from(f))
+    /// Runs `test` with `clock`'s timers entered and a context whose waker sets the flag.
+    fn with_timers(clock: Clock, test: impl FnOnce(&Timers, &Flag, &mut Context<'_>)) {
+        let timers = Timers::new(clock);
+        let _g = timers.enter();
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let waker = Waker::from(flag.clone());
+        test(&timers, &flag, &mut Context::from_waker(&waker));
     }
 
     fn reads() -> u64 {
@@ -229,19 +233,17 @@ mod tests {
     /// the first read, so the first poll registers without a second one.
     #[test]
     fn a_timeout_reads_the_clock_once_until_it_is_registered() {
-        let timers = Timers::new(Clock::real());
-        let _g = timers.enter();
-        let (_f, waker) = flag();
-        let mut cx = Context::from_waker(&waker);
-        let before = reads();
-        let mut t = pin!(timeout(Duration::from_secs(1), pending::<()>()));
-        assert!(t.as_mut().poll(&mut cx).is_pending());
-        assert_eq!(reads() - before, 1, "clock reads for one timeout");
-        let before = reads();
-        let mut s = pin!(sleep(Duration::from_secs(1)));
-        assert!(s.as_mut().poll(&mut cx).is_pending());
-        assert_eq!(reads() - before, 1, "clock reads for one sleep");
-        assert_eq!(timers.len(), 2, "both registered");
+        with_timers(Clock::real(), |timers, _, cx| {
+            let before = reads();
+            let mut t = pin!(timeout(Duration::from_secs(1), pending::<()>()));
+            assert!(t.as_mut().poll(cx).is_pending());
+            assert_eq!(reads() - before, 1, "clock reads for one timeout");
+            let before = reads();
+            let mut s = pin!(sleep(Duration::from_secs(1)));
+            assert!(s.as_mut().poll(cx).is_pending());
+            assert_eq!(reads() - before, 1, "clock reads for one sleep");
+            assert_eq!(timers.len(), 2, "both registered");
+        });
     }
 
     /// Without the second read, a `sleep(d)` first polled after its deadline is registered in
@@ -249,34 +251,30 @@ mod tests {
     /// `sleep(0)` still completes in its first poll.
     #[test]
     fn a_sleep_first_polled_after_its_deadline_fires_at_the_next_turn() {
-        let timers = Timers::new(Clock::paused());
-        let _g = timers.enter();
-        let (woken, waker) = flag();
-        let mut cx = Context::from_waker(&waker);
-        let mut s = pin!(sleep(Duration::from_millis(10)));
-        timers.advance(Duration::from_millis(20));
-        assert!(s.as_mut().poll(&mut cx).is_pending());
-        assert_eq!(timers.process(), 1, "the past timer fires at the next turn");
-        assert!(woken.0.load(Ordering::SeqCst));
-        assert_eq!(s.as_mut().poll(&mut cx), Poll::Ready(()));
-        assert_eq!(timers.len(), 0);
-        let mut zero = pin!(sleep(Duration::ZERO));
-        assert_eq!(zero.as_mut().poll(&mut cx), Poll::Ready(()));
-        assert_eq!(timers.len(), 0, "a zero sleep never registers");
+        with_timers(Clock::paused(), |timers, woken, cx| {
+            let mut s = pin!(sleep(Duration::from_millis(10)));
+            timers.advance(Duration::from_millis(20));
+            assert!(s.as_mut().poll(cx).is_pending());
+            assert_eq!(timers.process(), 1, "the past timer fires at the next turn");
+            assert!(woken.0.load(Ordering::SeqCst));
+            assert_eq!(s.as_mut().poll(cx), Poll::Ready(()));
+            assert_eq!(timers.len(), 0);
+            let mut zero = pin!(sleep(Duration::ZERO));
+            assert_eq!(zero.as_mut().poll(cx), Poll::Ready(()));
+            assert_eq!(timers.len(), 0, "a zero sleep never registers");
+        });
     }
 
     /// `reset` on a sleep not registered yet: the new deadline may have passed, so the first
     /// poll reads the clock again and completes at once.
     #[test]
     fn a_reset_before_the_first_poll_checks_the_clock_again() {
-        let timers = Timers::new(Clock::paused());
-        let _g = timers.enter();
-        let (_f, waker) = flag();
-        let mut cx = Context::from_waker(&waker);
-        let mut s = pin!(sleep(Duration::from_secs(10)));
-        let past = timers.now();
-        timers.advance(Duration::from_millis(1));
-        s.as_mut().reset(past);
-        assert_eq!(s.as_mut().poll(&mut cx), Poll::Ready(()));
+        with_timers(Clock::paused(), |timers, _, cx| {
+            let mut s = pin!(sleep(Duration::from_secs(10)));
+            let past = timers.now();
+            timers.advance(Duration::from_millis(1));
+            s.as_mut().reset(past);
+            assert_eq!(s.as_mut().poll(cx), Poll::Ready(()));
+        });
     }
 }
