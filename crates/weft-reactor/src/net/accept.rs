@@ -12,8 +12,6 @@ use std::net::SocketAddr;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use crate::Async;
-
 /// Accepts one connection from `l`: the new non-blocking socket and the peer's address
 /// (`WouldBlock` when the backlog is empty).
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -58,7 +56,7 @@ pub(crate) fn accept_nonblocking(
     }
 }
 
-/// Accepts one connection from `l` (std's `accept`; registration makes it non-blocking).
+/// Accepts one connection from `l` (std's `accept`, then made non-blocking here).
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) fn accept_nonblocking(
     l: &std::net::TcpListener,
@@ -66,12 +64,6 @@ pub(crate) fn accept_nonblocking(
     let (s, addr) = l.accept()?;
     s.set_nonblocking(true)?;
     Ok((s, addr))
-}
-
-/// Registers a socket returned by [`accept_nonblocking`]: already non-blocking and a stream
-/// socket, so neither is set or probed again.
-pub(crate) fn register_accepted(s: std::net::TcpStream) -> io::Result<Async<std::net::TcpStream>> {
-    Ok(Async::register(s, true)?.mark_stream())
 }
 
 #[cfg(test)]

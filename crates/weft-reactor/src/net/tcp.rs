@@ -14,7 +14,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use socket2::{Domain, Protocol, SockAddr};
 
 use crate::async_fd::{poll_io, Retry};
-use crate::net::accept::{accept_nonblocking, register_accepted};
+use crate::net::accept::accept_nonblocking;
 use crate::net::connect::connect_stream;
 use crate::net::io_err_none_resolved;
 use crate::net::resolve::{resolve, ToSocketAddrs};
@@ -183,12 +183,11 @@ impl TcpStream {
 }
 
 impl TcpStream {
-    /// A stream from [`accept_nonblocking`] (registered without re-setting non-blocking mode or
-    /// probing the socket type).
+    /// A stream from [`accept_nonblocking`]: already non-blocking and a stream socket, so it is
+    /// registered without setting the one or probing the other (`From<Async<_>>` marks it a
+    /// stream).
     fn accepted(s: std::net::TcpStream) -> io::Result<TcpStream> {
-        Ok(TcpStream {
-            inner: Arc::new(register_accepted(s)?),
-        })
+        Async::register(s, true).map(TcpStream::from)
     }
 }
 
